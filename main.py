@@ -1,0 +1,16 @@
+"""Entry point: `python main.py` (Replit's Run button, `make run`) and `gunicorn main:app`."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from skillswap import create_app
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+app = create_app()
+
+if __name__ == "__main__":
+    # Replit must bind every interface so its proxy can reach us; locally stay on loopback.
+    host = os.environ.get("HOST", "0.0.0.0" if os.environ.get("REPL_ID") else "127.0.0.1")
+    app.run(host=host, port=int(os.environ.get("PORT", "5000")), debug=False)

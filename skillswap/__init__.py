@@ -1,0 +1,111 @@
+"""SkillSwap: people teach what they know and book what they want to learn."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from skillswap import errors, settings, web
+from skillswap.extensions import csrf, limiter, login_manager
+from skillswap.repo import Repository
+from skillswap.store import Store, open_store
+
+log = logging.getLogger("skillswap")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, store, login, CSRF, limits, blueprints, CLI.
+
+    `config` overrides everything read from the environment (tests pass STORE_URL, TESTING, a
+    CLOCK...). Nothing happens at import time.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(
+        MAX_CONTENT_LENGTH=256 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_CHECK_DEFAULT=False,  # see before_request below
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    if config and "INSTANCE_PATH" in config:
+        app.instance_path = config["INSTANCE_PATH"]
+        os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(settings.from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    clock = app.config.get("CLOCK") or _utc_now
+    store: Store = app.config.get("STORE") or open_store(
+        app.config["STORE_URL"],
+        **(
+            {
+                "url_file": app.config["REPLIT_URL_FILE"],
+                "lock_path": app.config["REPLIT_LOCK_PATH"],
+            }
+            if app.config["STORE_URL"].startswith("replit")
+            else {}
+        ),
+    )
+    log.info("store: %s", store.name)
+    app.extensions["skillswap.store"] = store
+    app.extensions["skillswap.clock"] = clock
+    app.extensions["skillswap.repo"] = Repository(store, clock)
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from skillswap import auth, pages, profiles
+
+    for module in (pages, auth, profiles):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    _register_request_hooks(app)
+    return app
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def check_csrf() -> None:
+        # Every POST is CSRF-checked; views marked validates_own_csrf check it in their form so
+        # an expired token re-renders the form with the input kept.
+        if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+            view = app.view_functions.get(request.endpoint or "")
+            if not getattr(view, "validates_own_csrf", False):
+                csrf.protect()
+
+    app.jinja_env.filters["flat_errors"] = web.flat_errors
+    app.jinja_env.globals["nav_links"] = web.nav_links
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        frame_ancestors = "'self'"
+        if app.config.get("REPLIT_PREVIEW"):
+            frame_ancestors += " https://*.replit.com https://*.replit.dev"
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; "
+            f"frame-ancestors {frame_ancestors}",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

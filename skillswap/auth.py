@@ -1,0 +1,122 @@
+"""Sign up, log in, log out. Sessions are Flask's signed cookies via Flask-Login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from skillswap.domain.times import is_valid_zone
+from skillswap.domain.users import User
+from skillswap.extensions import limiter, login_manager
+from skillswap.forms import ActionForm, LoginForm, SignupForm
+from skillswap.passwords import hash_password, needs_rehash, verify_password
+from skillswap.repo import EmailTaken, UsernameTaken
+from skillswap.web import repo, safe_next, validates_own_csrf
+
+bp = Blueprint("auth", __name__)
+
+
+class SessionUser(UserMixin):
+    """The logged-in person as Flask-Login sees them; attributes come from the User record."""
+
+    def __init__(self, record: User) -> None:
+        self.record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+    def get_id(self) -> str:
+        # The session version rides in the cookie: bumping it in the record ends every
+        # session that carries the old one (password change, "log out everywhere").
+        return f"{self.record.id}.{self.record.session_version}"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> SessionUser | None:
+    uid, _, version = session_id.partition(".")
+    user = repo().get_user(uid)
+    if user is None or str(user.session_version) != version:
+        return None
+    return SessionUser(user)
+
+
+def _start_session(user: User) -> None:
+    # A fresh session at login: nothing planted before login survives it (session fixation).
+    session.clear()
+    session.permanent = True
+    login_user(SessionUser(user))
+
+
+def _signup_limit() -> str:
+    return current_app.config["SIGNUP_RATE_LIMIT"]
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 302)
+@validates_own_csrf
+def signup() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("profile.show"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        zone = form.timezone.data if is_valid_zone(form.timezone.data or "") else "UTC"
+        try:
+            user = repo().create_user(
+                form.username.data, form.email.data, hash_password(form.password.data), zone
+            )
+        except UsernameTaken:
+            form.username.errors.append("That username is taken; try another")
+        except EmailTaken:
+            form.email.errors.append("An account with this email exists already; log in instead")
+        else:
+            _start_session(user)
+            flash(f"Welcome to SkillSwap, {user.username}!", "success")
+            return redirect(url_for("profile.show"))
+    status = 400 if form.errors else 200
+    return render_template("auth/signup.html", form=form, csrf_expired=form.csrf_failed()), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
+@validates_own_csrf
+def login() -> Response | str | tuple[str, int]:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data))
+    if form.validate_on_submit():
+        user = repo().find_user(form.login.data)
+        if user and verify_password(user.password_hash, form.password.data):
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(form.password.data)
+                repo().save_user(user)
+            _start_session(user)
+            return redirect(safe_next(form.next.data))
+        if user is None:
+            verify_password(None, form.password.data)  # same time whether or not the name exists
+        form.form_errors.append("Invalid username or password")
+        return render_template("auth/login.html", form=form), 401
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form, csrf_expired=form.csrf_failed()), status
+
+
+@bp.post("/logout")
+@login_required
+@validates_own_csrf
+def logout() -> Response:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("That page had expired, so you are still logged in. Press Log out again.", "error")
+        return redirect(url_for("pages.home"))
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("pages.home"))

@@ -1,0 +1,59 @@
+"""Friendly error pages, and a 503 (never a traceback) when the store is down."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from skillswap.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Something in that request was not right", "Go back, check the form and try again."),
+    403: ("That is not yours", "You can only change your own profile, offers and bookings."),
+    404: ("Page not found", "The page or person you asked for does not exist."),
+    405: ("Not allowed", "That page cannot be used this way."),
+    413: ("Too much data", "That was larger than we accept. Shorten it and try again."),
+    429: (
+        "Slow down a little",
+        "There were too many attempts from here. Wait a few minutes, then try again.",
+    ),
+    500: ("Something went wrong on our side", "Nothing you typed caused this. Please try again."),
+    503: (
+        "SkillSwap is briefly unavailable",
+        "We could not reach our storage. Nothing was half-saved; try again in a moment.",
+    ),
+}
+
+
+def render_error(status: int) -> tuple[str, int]:
+    title, detail = MESSAGES.get(status, MESSAGES[500])
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        return render_error(exc.code or 500)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
+        title = "This page had expired"
+        detail = "Nothing was changed. Go back, reload the page and try again."
+        return render_template("error.html", status=400, title=title, detail=detail), 400
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(exc: StoreUnavailable) -> tuple[str, int]:
+        log.error("store unavailable: %s", exc)
+        return render_error(503)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[str, int]:
+        if app.testing and not app.config.get("FRIENDLY_500_IN_TESTS"):
+            raise exc  # a test should see the traceback, not a friendly page
+        log.exception("unhandled error")
+        return render_error(500)

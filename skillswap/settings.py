@@ -1,0 +1,100 @@
+"""Configuration read from the environment, with safe defaults.
+
+Everything a deployment may change is listed here and in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import timedelta
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REPLIT_URL_FILE = "/tmp/replitdb"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def on_replit() -> bool:
+    return bool(os.environ.get("REPL_ID") or os.environ.get("REPLIT_DB_URL"))
+
+
+def load_secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder.
+
+    Never a hard-coded default: a known key lets anyone forge session cookies.
+    """
+    from_env = os.environ.get("SECRET_KEY", "").strip()
+    if from_env:
+        return from_env
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            key = fh.read().strip()
+            if key:
+                return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    # O_EXCL: two workers starting together must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+def choose_store_url(instance_path: str, replit_url_file: str) -> str:
+    """Precedence: SKILLSWAP_STORE, DATABASE_URL, Replit DB, embedded SQLite."""
+    explicit = os.environ.get("SKILLSWAP_STORE", "").strip()
+    if explicit:
+        return explicit
+    database_url = os.environ.get("DATABASE_URL", "").strip()
+    if database_url:
+        return database_url
+    if os.environ.get("REPLIT_DB_URL") or os.path.exists(replit_url_file):
+        return "replit"
+    return "sqlite:///" + os.path.join(instance_path, "skillswap.db")
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    replit = on_replit()
+    preview = replit and not os.environ.get("REPLIT_DEPLOYMENT")
+    replit_url_file = os.environ.get("SKILLSWAP_REPLIT_URL_FILE", REPLIT_URL_FILE)
+    return {
+        "SECRET_KEY": load_secret_key(instance_path),
+        "STORE_URL": choose_store_url(instance_path, replit_url_file),
+        "REPLIT_URL_FILE": replit_url_file,
+        "REPLIT_LOCK_PATH": os.environ.get(
+            "SKILLSWAP_REPLIT_LOCK", os.path.join(instance_path, "replitdb.lock")
+        ),
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
+        "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
+        "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 1 if replit else 0),
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=_env_int("SESSION_LIFETIME_DAYS", 14)),
+        # Replit serves over HTTPS; its workspace preview is a cross-site frame, where only
+        # SameSite=None; Secure; Partitioned cookies are sent (CSRF tokens still protect forms).
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", replit),
+        "SESSION_COOKIE_SAMESITE": "None" if preview else "Lax",
+        "SESSION_COOKIE_PARTITIONED": preview,
+        "ON_REPLIT": replit,
+        "REPLIT_PREVIEW": preview,
+    }

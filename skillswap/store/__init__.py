@@ -1,0 +1,118 @@
+"""The key-value contract the whole app is written against, and the registry of backends.
+
+Values are JSON-compatible Python objects (dict, list, str, int, float, bool). Keys are
+strings; `keys(prefix)` returns them in byte (UTF-8 code point) order. Every backend honours
+every call; `tests/store/test_contract.py` runs one suite against all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, runtime_checkable
+
+Value = Any
+Updater = Callable[[Value | None], Value | None]
+
+# Replit Database limits; the other backends enforce the same so that data which works on
+# one backend works on all of them (and `flask export`/`import` never meets a surprise).
+MAX_KEY_BYTES = 1000
+MAX_VALUE_BYTES = 5 * 1024 * 1024
+
+
+class StoreError(Exception):
+    """Base of every store failure."""
+
+
+class StoreUnavailable(StoreError):
+    """The backend cannot be reached or keeps failing; the web layer answers 503."""
+
+
+class StoreLimitError(StoreError, ValueError):
+    """A key or value is larger than the contract allows."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every backend provides. `update` and `put_new` are atomic across processes."""
+
+    name: str
+
+    def get(self, key: str) -> Value | None: ...
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Value]:
+        """Found keys only; one round trip on SQL backends."""
+        ...
+
+    def put(self, key: str, value: Value) -> None: ...
+
+    def put_many(self, items: dict[str, Value]) -> None:
+        """Bulk write (imports, benchmark loading); not atomic as a whole."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove a key; deleting a missing key is not an error."""
+        ...
+
+    def keys(self, prefix: str = "", start: str | None = None, limit: int | None = None) -> list[str]:
+        """Keys starting with `prefix`, in byte order, beginning at `start` (inclusive)."""
+        ...
+
+    def put_new(self, key: str, value: Value) -> bool:
+        """Insert if absent. Of N concurrent callers on one key exactly one gets True."""
+        ...
+
+    def update(self, key: str, fn: Updater) -> Value | None:
+        """Atomic read-modify-write: `fn(current or None)` returns the new value.
+
+        Returning None deletes the key. If `fn` raises, nothing is written and the exception
+        propagates (domain refusals use this). `fn` may run more than once on backends that
+        retry, so it must be pure. Returns what `fn` returned.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+def check_limits(key: str, encoded_value: bytes | str | None = None) -> None:
+    """Raise StoreLimitError with a message naming the limit that was exceeded."""
+    key_bytes = len(key.encode("utf-8"))
+    if not key or key_bytes > MAX_KEY_BYTES:
+        raise StoreLimitError(f"key must be 1 to {MAX_KEY_BYTES} bytes, got {key_bytes}")
+    if encoded_value is not None:
+        size = len(encoded_value.encode("utf-8") if isinstance(encoded_value, str) else encoded_value)
+        if size > MAX_VALUE_BYTES:
+            raise StoreLimitError(
+                f"value for {key[:60]!r} is {size} bytes; the limit is {MAX_VALUE_BYTES}"
+            )
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """Smallest string greater than every string starting with `prefix` (None: no bound).
+
+    Lets SQL backends answer `keys(prefix)` with a primary-key range scan instead of LIKE.
+    """
+    chars = list(prefix)
+    while chars:
+        last = chars.pop()
+        if ord(last) < 0x10FFFF:
+            return "".join(chars) + chr(ord(last) + 1)
+    return None
+
+
+# name -> opener(url, **options). Backends register themselves lazily so that importing the
+# store never imports psycopg or requests unless that backend is used.
+def open_store(url: str, **options: Any) -> Store:
+    """Open the backend a URL names: `sqlite:///path`, `replit[://...]`, `postgresql://...`."""
+    if url.startswith("sqlite:"):
+        from skillswap.store.sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url, **options)
+    if url.startswith("replit"):
+        from skillswap.store.replit import ReplitStore
+
+        return ReplitStore.from_url(url, **options)
+    if url.startswith(("postgresql:", "postgres:")):
+        from skillswap.store.postgres import PostgresStore
+
+        return PostgresStore.from_url(url, **options)
+    raise ValueError(f"unknown store URL {url!r}: use sqlite:///path, replit or postgresql://...")

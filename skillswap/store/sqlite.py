@@ -1,0 +1,167 @@
+"""Embedded SQLite backend: the default outside Replit.
+
+One file in the instance folder, WAL so readers never block the writer, `synchronous=FULL`
+so an acknowledged booking survives a power cut, and `BEGIN IMMEDIATE` for every write so
+concurrent writers queue on the busy timeout instead of failing with SQLITE_BUSY. Safe across
+gunicorn workers on one machine; never put the file on a network file system.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote
+
+from skillswap.store import (
+    StoreUnavailable,
+    Updater,
+    Value,
+    check_limits,
+    prefix_upper_bound,
+)
+
+BUSY_TIMEOUT_MS = 30_000
+_BATCH = 500  # stays below SQLite's bound-parameter limit
+
+
+def _encode(value: Value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SQLiteStore:
+    name = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # One connection per thread (and per process: a connection is reopened after fork).
+        self._local = threading.local()
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    @classmethod
+    def from_url(cls, url: str, **_: Any) -> SQLiteStore:
+        """`sqlite:///relative.db` or `sqlite:////absolute/path.db`, as SQLAlchemy spells them."""
+        if not url.startswith("sqlite:///"):
+            raise ValueError(f"SQLite URLs look like sqlite:///path/to/file.db, not {url!r}")
+        path = unquote(url.removeprefix("sqlite:///"))
+        return cls(os.path.abspath(path) if path and path != ":memory:" else ":memory:")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        pid = getattr(self._local, "pid", None)
+        if conn is None or pid != os.getpid():
+            try:
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+                )
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        db = self._conn()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"SQLite is busy or read-only: {exc}") from exc
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def get(self, key: str) -> Value | None:
+        row = self._conn().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Value]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Value] = {}
+        db = self._conn()
+        for i in range(0, len(wanted), _BATCH):
+            batch = wanted[i : i + _BATCH]
+            marks = ",".join("?" * len(batch))
+            for key, value in db.execute(f"SELECT key, value FROM kv WHERE key IN ({marks})", batch):
+                found[key] = json.loads(value)
+        return found
+
+    def put(self, key: str, value: Value) -> None:
+        encoded = _encode(value)
+        check_limits(key, encoded)
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, encoded))
+
+    def put_many(self, items: dict[str, Value]) -> None:
+        rows = []
+        for key, value in items.items():
+            encoded = _encode(value)
+            check_limits(key, encoded)
+            rows.append((key, encoded))
+        with self._write() as db:
+            db.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", rows)
+
+    def delete(self, key: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def keys(self, prefix: str = "", start: str | None = None, limit: int | None = None) -> list[str]:
+        # A range on the primary key (BINARY collation = byte order), never LIKE, which
+        # ignores case and treats _ and % as wildcards.
+        low = max(prefix, start) if start is not None else prefix
+        high = prefix_upper_bound(prefix)
+        sql, args = "SELECT key FROM kv WHERE key >= ?", [low]
+        if high is not None:
+            sql += " AND key < ?"
+            args.append(high)
+        sql += " ORDER BY key"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [row[0] for row in self._conn().execute(sql, args)]
+
+    def put_new(self, key: str, value: Value) -> bool:
+        encoded = _encode(value)
+        check_limits(key, encoded)
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+                (key, encoded),
+            )
+            return cur.rowcount == 1
+
+    def update(self, key: str, fn: Updater) -> Value | None:
+        check_limits(key)
+        with self._write() as db:
+            row = db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            new = fn(json.loads(row[0]) if row else None)
+            if new is None:
+                db.execute("DELETE FROM kv WHERE key = ?", (key,))
+            else:
+                encoded = _encode(new)
+                check_limits(key, encoded)
+                db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, encoded))
+            return new
+
+    def stats(self) -> dict[str, int]:
+        row = self._conn().execute("SELECT count(*), coalesce(sum(length(key) + length(value)), 0) FROM kv").fetchone()
+        return {"keys": row[0], "bytes": row[1]}
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,83 @@
+"""What every blueprint needs from the running app: the repository, the clock, the viewer's zone,
+safe redirects, and the CSRF policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+
+from skillswap.domain.times import zone_or_utc
+from skillswap.repo import Repository
+
+ZONE_COOKIE = "tz"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def repo() -> Repository:
+    return current_app.extensions["skillswap.repo"]
+
+
+def now() -> datetime:
+    """The app's clock (aware UTC); tests replace it to travel in time without sleeping."""
+    return current_app.extensions["skillswap.clock"]()
+
+
+def viewer_zone() -> ZoneInfo:
+    """Logged in: the profile's zone. Logged out: the browser's (cookie set by app.js), else UTC."""
+    if current_user.is_authenticated:
+        return zone_or_utc(current_user.timezone)
+    return zone_or_utc(request.cookies.get(ZONE_COOKIE))
+
+
+def safe_next(target: str | None, default: str = "profile.show") -> str:
+    """A same-site path from `next`, else the default page: never an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+        ):
+            return target
+    return url_for(default)
+
+
+def validates_own_csrf(view: F) -> F:
+    """Mark a view whose FlaskForm checks the CSRF token itself.
+
+    Every other POST is checked before the view runs (CSRFProtect). Form views check it in the
+    form, so an expired token re-renders the form with everything typed kept instead of a bare
+    400.
+    """
+    view.validates_own_csrf = True  # type: ignore[attr-defined]
+    return view
+
+
+def flat_errors(errors: Any) -> list[str]:
+    """WTForms nests errors for FieldList/FormField; summaries want plain messages."""
+    if isinstance(errors, str):
+        return [errors]
+    if isinstance(errors, dict):
+        errors = list(errors.values())
+    return [message for item in errors or [] for message in flat_errors(item)]
+
+
+NAV = [
+    ("offers.new", "Offer"),
+    ("requests.new", "Request"),
+    ("profile.show", "Profile"),
+    ("dashboard.show", "Dashboard"),
+]
+
+
+def nav_links() -> list[tuple[str, str]]:
+    """Nav entries whose pages exist in this app (a link to a missing page is worse than none)."""
+    return [(endpoint, label) for endpoint, label in NAV if endpoint in current_app.view_functions]
