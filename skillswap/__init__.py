@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, request
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from skillswap import errors, settings, web
@@ -71,9 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from skillswap import auth, pages, profiles
+    from skillswap import auth, bookings, dashboard, learn_requests, offers, pages, profiles
 
-    for module in (pages, auth, profiles):
+    for module in (pages, auth, profiles, offers, learn_requests, bookings, dashboard):
         app.register_blueprint(module.bp)
     errors.register(app)
     _register_request_hooks(app)
@@ -85,13 +86,23 @@ def _register_request_hooks(app: Flask) -> None:
     def check_csrf() -> None:
         # Every POST is CSRF-checked; views marked validates_own_csrf check it in their form so
         # an expired token re-renders the form with the input kept.
-        if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        # A URL that matched no route is a 404/405, not a CSRF question.
+        if request.routing_exception is None and request.method in {
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+        }:
             view = app.view_functions.get(request.endpoint or "")
             if not getattr(view, "validates_own_csrf", False):
                 csrf.protect()
 
     app.jinja_env.filters["flat_errors"] = web.flat_errors
     app.jinja_env.globals["nav_links"] = web.nav_links
+    app.jinja_env.globals["when"] = web.when
+    # A global (not only Flask-Login's context processor) so imported macros see it too.
+    app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["viewer_zone"] = web.viewer_zone
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -14,6 +24,7 @@ from skillswap.extensions import limiter, login_manager
 from skillswap.forms import ActionForm, LoginForm, SignupForm
 from skillswap.passwords import hash_password, needs_rehash, verify_password
 from skillswap.repo import EmailTaken, UsernameTaken
+from skillswap.store import StoreUnavailable
 from skillswap.web import repo, safe_next, validates_own_csrf
 
 bp = Blueprint("auth", __name__)
@@ -37,10 +48,24 @@ class SessionUser(UserMixin):
 @login_manager.user_loader
 def load_user(session_id: str) -> SessionUser | None:
     uid, _, version = session_id.partition(".")
-    user = repo().get_user(uid)
+    try:
+        user = repo().get_user(uid)
+    except StoreUnavailable:
+        # Treat the request as anonymous so error pages can still render; a private page
+        # answers 503 (below), not a misleading "please log in".
+        g.store_down = True
+        return None
     if user is None or str(user.session_version) != version:
         return None
     return SessionUser(user)
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Response:
+    if g.get("store_down"):
+        raise StoreUnavailable("could not load the session user")
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def _start_session(user: User) -> None:

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import Email, InputRequired, Length, ValidationError
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, Email, InputRequired, Length, ValidationError
 
-from skillswap.domain.users import PASSWORD_MAX, PASSWORD_MIN, username_problem
+from skillswap.availability import AvailabilityFields
+from skillswap.domain.schedule import MAX_FEEDBACK
+from skillswap.domain.times import is_valid_zone
+from skillswap.domain.users import (
+    MAX_BIO,
+    MAX_LINKS,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    link_problem,
+    split_tags,
+    username_problem,
+)
 
 CSRF_EXPIRED = (
     "This form had expired, so nothing was saved. Everything you typed is still here: "
@@ -74,3 +95,161 @@ class LoginForm(BaseForm):
 
 class ActionForm(BaseForm):
     """A button that changes state (logout, cancel...): it carries only the CSRF token."""
+
+
+class ProfileForm(BaseForm):
+    display_name = StringField(
+        "Display name",
+        validators=[Length(max=60, message="Keep your name to 60 characters")],
+        description="How others see you; your username is used when this is empty",
+    )
+    bio = TextAreaField(
+        "Short bio",
+        validators=[Length(max=MAX_BIO, message=f"Keep your bio to {MAX_BIO} characters")],
+    )
+    teach = TextAreaField(
+        "Skills I can teach",
+        description=f"Separate skills with commas or new lines (up to {MAX_TAGS})",
+        render_kw={"rows": 2, "data-tags": ""},
+    )
+    learn = TextAreaField(
+        "Skills I want to learn",
+        description=f"Separate skills with commas or new lines (up to {MAX_TAGS})",
+        render_kw={"rows": 2, "data-tags": ""},
+    )
+    links = TextAreaField(
+        "Links",
+        description=f"Social or GitHub profiles, one per line, starting with https:// "
+        f"(up to {MAX_LINKS})",
+        render_kw={"rows": 3},
+    )
+    timezone = SelectField(
+        "Time zone",
+        choices=[],
+        validate_choice=False,
+        render_kw={"data-detect-timezone": ""},
+        description="Times you enter and see are in this zone",
+    )
+
+    def validate_timezone(self, field: SelectField) -> None:
+        if not is_valid_zone(field.data or ""):
+            raise ValidationError("Choose a time zone from the list")
+
+    def validate_teach(self, field: TextAreaField) -> None:
+        _check_tags(field)
+
+    def validate_learn(self, field: TextAreaField) -> None:
+        _check_tags(field)
+
+    def validate_links(self, field: TextAreaField) -> None:
+        links = [line.strip() for line in (field.data or "").splitlines() if line.strip()]
+        if len(links) > MAX_LINKS:
+            raise ValidationError(f"Add at most {MAX_LINKS} links")
+        for link in links:
+            problem = link_problem(link)
+            if problem:
+                raise ValidationError(f"{link[:80]}: {problem}")
+
+
+def _check_tags(field: TextAreaField) -> None:
+    tags = split_tags(field.data or "")
+    if len(tags) > MAX_TAGS:
+        raise ValidationError(f"List at most {MAX_TAGS} skills (you listed {len(tags)})")
+    long = [t for t in tags if len(t) > MAX_TAG_LENGTH]
+    if long:
+        raise ValidationError(f"Keep each skill to {MAX_TAG_LENGTH} characters: {long[0][:50]}…")
+
+
+class OfferForm(BaseForm, AvailabilityFields):
+    title = StringField(
+        "Title",
+        validators=[
+            InputRequired("Give your session a title"),
+            Length(max=100, message="Keep the title to 100 characters"),
+        ],
+    )
+    skill = StringField(
+        "Skill",
+        validators=[
+            InputRequired("Which skill will you teach?"),
+            Length(max=MAX_TAG_LENGTH, message=f"Keep the skill to {MAX_TAG_LENGTH} characters"),
+        ],
+        render_kw={"list": "teach-skills", "autocomplete": "off"},
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Length(max=2000, message="Keep the description to 2,000 characters")],
+    )
+    mode = RadioField(
+        "Session type",
+        choices=[("online", "Online"), ("offline", "Offline (in person)")],
+        validate_choice=False,
+        validators=[
+            InputRequired("Choose Online or Offline"),
+            AnyOf(["online", "offline"], message="Choose Online or Offline"),
+        ],
+    )
+    session_minutes = SelectField(
+        "Session length",
+        choices=[
+            ("", "The whole time range"),
+            ("30", "30 minutes"),
+            ("45", "45 minutes"),
+            ("60", "1 hour"),
+            ("90", "1½ hours"),
+            ("120", "2 hours"),
+        ],
+        default="",
+        validate_choice=False,
+        validators=[
+            AnyOf(["", "30", "45", "60", "90", "120"], message="Choose one of the session lengths")
+        ],
+        description="Each time range is cut into sessions of this length",
+    )
+
+
+class RequestForm(BaseForm, AvailabilityFields):
+    skill = StringField(
+        "Skill you want to learn",
+        validators=[
+            InputRequired("Which skill do you want to learn?"),
+            Length(max=MAX_TAG_LENGTH, message=f"Keep the skill to {MAX_TAG_LENGTH} characters"),
+        ],
+        render_kw={"list": "learn-skills", "autocomplete": "off"},
+    )
+    mode = RadioField(
+        "Session type",
+        choices=[("either", "Either"), ("online", "Online"), ("offline", "Offline (in person)")],
+        default="either",
+        validate_choice=False,
+        validators=[
+            InputRequired("Choose a session type"),
+            AnyOf(["either", "online", "offline"], message="Choose Either, Online or Offline"),
+        ],
+    )
+
+
+class CancelForm(BaseForm):
+    reason = TextAreaField(
+        "Reason (optional)",
+        validators=[Length(max=500, message="Keep the reason to 500 characters")],
+        description="The other person sees this on their dashboard",
+        render_kw={"rows": 3},
+    )
+
+
+class ReviewForm(BaseForm):
+    rating = RadioField(
+        "Your rating",
+        choices=[(str(n), str(n)) for n in range(1, 11)],
+        validate_choice=False,
+        validators=[
+            InputRequired("Choose a rating from 1 to 10"),
+            AnyOf([str(n) for n in range(1, 11)], message="Choose a rating from 1 to 10"),
+        ],
+    )
+    feedback = TextAreaField(
+        "Feedback (optional)",
+        validators=[Length(max=MAX_FEEDBACK, message="Keep feedback to 1,000 characters")],
+        render_kw={"rows": 4},
+    )

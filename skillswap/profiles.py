@@ -1,14 +1,107 @@
-"""Profiles: your own (/profile) and other people's (/user/<username>)."""
+"""Profiles: your own (/profile, editable) and other people's (/user/<username>, read-only)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.times import all_zone_names, is_valid_zone
+from skillswap.domain.users import User, split_tags
+from skillswap.forms import ProfileForm
+from skillswap.web import now, repo, validates_own_csrf
 
 bp = Blueprint("profile", __name__)
 
 
-@bp.get("/profile")
+def _split_by_time(schedule: Schedule) -> dict[str, list]:
+    """Offers and requests grouped Upcoming / Past (upcoming: something still ahead)."""
+    moment = now()
+    groups: dict[str, list] = {
+        "offers_upcoming": [],
+        "offers_past": [],
+        "requests_upcoming": [],
+        "requests_past": [],
+    }
+    for offer in sorted(
+        schedule.offers.values(), key=lambda o: o.slots[0].start if o.slots else ""
+    ):
+        ahead = any(s.as_slot().end > moment for s in offer.slots)
+        groups["offers_upcoming" if ahead else "offers_past"].append(offer)
+    for request in sorted(
+        schedule.requests.values(), key=lambda r: r.windows[0][0] if r.windows else ""
+    ):
+        ahead = any(end > moment for _, end in request.window_instants())
+        groups["requests_upcoming" if ahead else "requests_past"].append(request)
+    return groups
+
+
+def _fill_form(form: ProfileForm, user: User) -> None:
+    form.display_name.data = user.display_name
+    form.bio.data = user.bio
+    form.teach.data = ", ".join(user.teach)
+    form.learn.data = ", ".join(user.learn)
+    form.links.data = "\n".join(user.links)
+    form.timezone.data = user.timezone
+
+
+@bp.route("/profile", methods=["GET", "POST"])
 @login_required
-def show() -> str:
-    return render_template("profile/show.html", user=current_user.record)
+@validates_own_csrf
+def show() -> Response | tuple[str, int]:
+    user, schedule = repo().user_and_schedule(current_user.id)
+    if user is None:
+        abort(404)
+    form = ProfileForm()
+    form.timezone.choices = [(z, z) for z in all_zone_names()]
+    if form.validate_on_submit():
+        old_teach = user.teach
+        user.display_name = (form.display_name.data or "").strip()
+        user.bio = (form.bio.data or "").strip()
+        user.teach = split_tags(form.teach.data or "")
+        user.learn = split_tags(form.learn.data or "")
+        user.links = [line.strip() for line in (form.links.data or "").splitlines() if line.strip()]
+        if is_valid_zone(form.timezone.data or ""):
+            user.timezone = form.timezone.data
+        repo().save_profile(user)
+        repo().index_teach_tags(user.id, old_teach, user.teach)
+        flash("Your profile is saved.", "success")
+        return redirect(url_for("profile.show"))
+    if not form.is_submitted():
+        _fill_form(form, user)
+    status = 400 if form.errors else 200
+    page = render_template(
+        "profile/show.html",
+        user=user,
+        stats=schedule.stats(now()),
+        form=form,
+        csrf_expired=form.csrf_failed(),
+        **_split_by_time(schedule),
+    )
+    return page, status
+
+
+@bp.get("/user/<username>")
+def public(username: str) -> str:
+    found = repo().find_user(username) if "@" not in username else None
+    if found is None:
+        abort(404)
+    user, schedule = repo().user_and_schedule(found.id)
+    assert user is not None
+    moment = now()
+    free = schedule.free_slots(moment)
+    received = [
+        (b, b.reviews[b.other(user.id)])
+        for b in schedule.bookings.values()
+        if b.status == "confirmed" and b.review_visible(b.other(user.id), moment)
+    ]
+    received.sort(key=lambda pair: pair[1].created, reverse=True)
+    return render_template(
+        "profile/public.html",
+        user=user,
+        stats=schedule.stats(moment),
+        free=free[:12],
+        free_count=len(free),
+        reviews=received,
+    )

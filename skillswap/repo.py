@@ -15,13 +15,29 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from skillswap.domain.times import iso_utc
+from skillswap.domain.matching import mode_compatible, normalise_skill, slots_in_windows
+from skillswap.domain.schedule import Booking, LearnRequest, Offer, Schedule, Stats
+from skillswap.domain.times import Slot, iso_utc, parse_iso_utc
 from skillswap.domain.users import User
 from skillswap.store import Store
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+# A hold younger than this may belong to a booking still in flight in another worker.
+HOLD_GRACE = timedelta(seconds=60)
+
+
+@dataclass
+class Match:
+    """A teacher for a learning request: who, how they are rated, and which slots fit."""
+
+    user: User
+    stats: Stats
+    slots: list[tuple[Offer, Slot]]
 
 
 class UsernameTaken(Exception):
@@ -104,6 +120,17 @@ class Repository:
     def save_user(self, user: User) -> None:
         self.store.put(user_key(user.id), user.to_dict())
 
+    def save_profile(self, user: User) -> None:
+        """Write the editable fields only, so a concurrent session-version bump survives."""
+        editable = ("display_name", "bio", "teach", "learn", "links", "timezone")
+
+        def merge(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            return {**data, **{name: getattr(user, name) for name in editable}}
+
+        self.store.update(user_key(user.id), merge)
+
     def bump_session_version(self, uid: str) -> None:
         def bump(data: dict | None) -> dict | None:
             if data is None:
@@ -111,3 +138,208 @@ class Repository:
             return {**data, "session_version": int(data.get("session_version", 1)) + 1}
 
         self.store.update(user_key(uid), bump)
+
+    # --- schedules (offers, requests, bookings, reviews) -----------------------------------
+
+    def schedule(self, uid: str) -> Schedule:
+        return Schedule.from_doc(uid, self.store.get(schedule_key(uid)))
+
+    def user_and_schedule(self, uid: str) -> tuple[User | None, Schedule]:
+        """Both documents of one person in one round trip."""
+        found = self.store.get_many([user_key(uid), schedule_key(uid)])
+        data = found.get(user_key(uid))
+        return (
+            User.from_dict(data) if data else None,
+            Schedule.from_doc(uid, found.get(schedule_key(uid))),
+        )
+
+    def people(self, uids: list[str]) -> dict[str, tuple[User, Schedule]]:
+        """Users and their schedules for many people, in one round trip."""
+        keys = [k for uid in uids for k in (user_key(uid), schedule_key(uid))]
+        found = self.store.get_many(keys)
+        result: dict[str, tuple[User, Schedule]] = {}
+        for uid in uids:
+            data = found.get(user_key(uid))
+            if data:
+                result[uid] = (
+                    User.from_dict(data),
+                    Schedule.from_doc(uid, found.get(schedule_key(uid))),
+                )
+        return result
+
+    def change_schedule(self, uid: str, change: Callable[[Schedule], T]) -> T:
+        """Apply `change` to the schedule atomically; a ScheduleRefusal it raises writes nothing."""
+        result: list[T] = []
+
+        def apply(doc: dict | None) -> dict:
+            schedule = Schedule.from_doc(uid, doc)
+            result[:] = [change(schedule)]
+            return schedule.to_doc()
+
+        self.store.update(schedule_key(uid), apply)
+        return result[0]
+
+    def save_offer(self, offer: Offer, previous_skill_key: str | None = None) -> None:
+        self.change_schedule(offer.owner, lambda s: s.put_offer(offer, self.clock()))
+        if previous_skill_key and previous_skill_key != offer.skill_key:
+            self._index_offer(previous_skill_key, offer.owner, offer.id, add=False)
+        self._index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
+
+    def delete_offer(self, uid: str, offer_id: str) -> Offer:
+        offer = self.change_schedule(uid, lambda s: s.remove_offer(offer_id, self.clock()))
+        self._index_offer(offer.skill_key, uid, offer_id, add=False)
+        return offer
+
+    def save_request(self, request: LearnRequest) -> None:
+        def put(s: Schedule) -> None:
+            s.requests[request.id] = request
+
+        self.change_schedule(request.owner, put)
+        self._index_skill(
+            request.skill_key, "learners", request.owner, request.id, True, request.skill
+        )
+
+    def delete_request(self, uid: str, request_id: str) -> LearnRequest | None:
+        removed = self.change_schedule(uid, lambda s: s.requests.pop(request_id, None))
+        if removed:
+            self._index_skill(removed.skill_key, "learners", uid, request_id, False)
+        return removed
+
+    # --- the skill index -----------------------------------------------------------------
+    # skill/<key>: {"label": str, "teachers": {uid: [offer ids]}, "learners": {uid: [request
+    # ids]}, "taggers": {uid: tag as typed}}. Derived data: `flask reindex` rebuilds it.
+
+    def _index_skill(
+        self, skill: str, role: str, uid: str, item: str, add: bool, label: str = ""
+    ) -> None:
+        if not skill:
+            return
+
+        def change(doc: dict | None) -> dict | None:
+            doc = doc or {"label": label or skill, "teachers": {}, "learners": {}, "taggers": {}}
+            entries = set(doc[role].get(uid, []))
+            entries = entries | {item} if add else entries - {item}
+            if entries:
+                doc[role][uid] = sorted(entries)
+            else:
+                doc[role].pop(uid, None)
+            return doc if any(doc[r] for r in ("teachers", "learners", "taggers")) else None
+
+        self.store.update(skill_key(skill), change)
+
+    def _index_offer(self, skill: str, uid: str, offer_id: str, add: bool, label: str = "") -> None:
+        self._index_skill(skill, "teachers", uid, offer_id, add, label)
+
+    def index_teach_tags(self, uid: str, old: list[str], new: list[str]) -> None:
+        """Keep `taggers` in step with a profile's teach tags (search lists tag-only teachers)."""
+        old_keys = {normalise_skill(t): t for t in old}
+        new_keys = {normalise_skill(t): t for t in new}
+        for key in old_keys.keys() - new_keys.keys():
+            self._set_tagger(key, uid, None)
+        for key, label in new_keys.items():
+            if key not in old_keys:
+                self._set_tagger(key, uid, label)
+
+    def _set_tagger(self, skill: str, uid: str, label: str | None) -> None:
+        if not skill:
+            return
+
+        def change(doc: dict | None) -> dict | None:
+            doc = doc or {"label": label or skill, "teachers": {}, "learners": {}, "taggers": {}}
+            if label is None:
+                doc["taggers"].pop(uid, None)
+            else:
+                doc["taggers"][uid] = label
+            return doc if any(doc[r] for r in ("teachers", "learners", "taggers")) else None
+
+        self.store.update(skill_key(skill), change)
+
+    def skill_index(self, skill: str) -> dict:
+        return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}
+
+    def skill_indexes(self, prefix: str, limit: int = 20) -> dict[str, dict]:
+        """Skills whose normalised name starts with `prefix` (landing search)."""
+        keys = self.store.keys(skill_key(prefix), limit=limit)
+        return {k.removeprefix("skill/"): v for k, v in self.store.get_many(keys).items()}
+
+    # --- booking -------------------------------------------------------------------------
+
+    def book(self, booking: Booking) -> Booking:
+        """Hold on the learner's side, claim on the teacher's, then confirm (DESIGN.md)."""
+        now = self.clock()
+        self.change_schedule(booking.learner, lambda s: s.hold(booking, now))
+        try:
+            self.change_schedule(booking.teacher, lambda s: s.claim(booking, now))
+        except BaseException:
+            self.change_schedule(booking.learner, lambda s: s.release(booking.id))
+            raise
+        self.change_schedule(booking.learner, lambda s: s.confirm(booking.id))
+        booking.status = "confirmed"
+        return booking
+
+    def resolve_pending(self, schedule: Schedule) -> Schedule:
+        """Settle holds a crash left behind, against the teacher's copy (read repair)."""
+        holds = schedule.pending_holds()
+        if not holds:
+            return schedule
+        teachers = self.store.get_many({schedule_key(b.teacher) for b in holds})
+        now = self.clock()
+        for hold in holds:
+            if hold.created and parse_iso_utc(hold.created) > now - HOLD_GRACE:
+                continue  # a booking in flight right now, not a crash
+            teacher = Schedule.from_doc(hold.teacher, teachers.get(schedule_key(hold.teacher)))
+            copy = teacher.bookings.get(hold.id)
+            self.change_schedule(schedule.owner, lambda s, h=hold, c=copy: s.resolve_hold(h.id, c))
+        return self.schedule(schedule.owner)
+
+    def cancel(self, uid: str, booking_id: str, reason: str) -> Booking:
+        """Cancel in the canceller's document, then in the other person's."""
+        now = self.clock()
+        booking = self.change_schedule(uid, lambda s: s.cancel(booking_id, uid, reason, now))
+        other = booking.other(uid)
+        self.change_schedule(other, lambda s: s.cancel(booking_id, uid, reason, now))
+        return booking
+
+    def review(self, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:
+        """Write into the rater's copy (which checks every rule), then the other person's."""
+        now = self.clock()
+        booking = self.change_schedule(
+            uid, lambda s: s.add_review(booking_id, uid, rating, feedback, now)
+        )
+        self.change_schedule(
+            booking.other(uid), lambda s: s.add_review(booking_id, uid, rating, feedback, now)
+        )
+        return booking
+
+    # --- matching ------------------------------------------------------------------------
+
+    def find_teachers(
+        self,
+        skill: str,
+        windows: list[tuple[datetime, datetime]],
+        wanted_mode: str,
+        exclude: str,
+    ) -> list[Match]:
+        """Everyone else who teaches `skill` with a free future slot inside the windows.
+
+        Reads the skill's index and then those people's documents: never every user or offer.
+        A candidate teaches the skill through an offer of it or through their teach tags; their
+        published free time is what can be booked.
+        """
+        moment = self.clock()
+        index = self.skill_index(skill)
+        candidates = (set(index["teachers"]) | set(index["taggers"])) - {exclude}
+        found: list[Match] = []
+        for user, schedule in self.people(sorted(candidates)).values():
+            tagged = skill in {normalise_skill(t) for t in user.teach}
+            pairs = [
+                (offer, slot)
+                for offer, slot in schedule.free_slots(moment)
+                if (tagged or offer.skill_key == skill) and mode_compatible(offer.mode, wanted_mode)
+            ]
+            inside = set(slots_in_windows([slot for _, slot in pairs], windows))
+            fitting = [(offer, slot) for offer, slot in pairs if slot in inside]
+            if fitting:
+                found.append(Match(user, schedule.stats(moment), fitting))
+        found.sort(key=lambda m: (m.slots[0][1].start, -m.stats.rating_average, m.user.username))
+        return found

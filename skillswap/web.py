@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request, url_for
 from flask_login import current_user
 
-from skillswap.domain.times import zone_or_utc
+from skillswap.domain.times import format_range, parse_iso_utc, zone_or_utc
 from skillswap.repo import Repository
 
 ZONE_COOKIE = "tz"
@@ -81,3 +81,10 @@ NAV = [
 def nav_links() -> list[tuple[str, str]]:
     """Nav entries whose pages exist in this app (a link to a missing page is worse than none)."""
     return [(endpoint, label) for endpoint, label in NAV if endpoint in current_app.view_functions]
+
+
+def when(start: datetime | str, end: datetime | str) -> str:
+    """A time range in the viewer's zone, the zone named: for templates."""
+    start_at = parse_iso_utc(start) if isinstance(start, str) else start
+    end_at = parse_iso_utc(end) if isinstance(end, str) else end
+    return format_range(start_at, end_at, viewer_zone())

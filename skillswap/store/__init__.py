@@ -53,7 +53,9 @@ class Store(Protocol):
         """Remove a key; deleting a missing key is not an error."""
         ...
 
-    def keys(self, prefix: str = "", start: str | None = None, limit: int | None = None) -> list[str]:
+    def keys(
+        self, prefix: str = "", start: str | None = None, limit: int | None = None
+    ) -> list[str]:
         """Keys starting with `prefix`, in byte order, beginning at `start` (inclusive)."""
         ...
 
@@ -79,7 +81,9 @@ def check_limits(key: str, encoded_value: bytes | str | None = None) -> None:
     if not key or key_bytes > MAX_KEY_BYTES:
         raise StoreLimitError(f"key must be 1 to {MAX_KEY_BYTES} bytes, got {key_bytes}")
     if encoded_value is not None:
-        size = len(encoded_value.encode("utf-8") if isinstance(encoded_value, str) else encoded_value)
+        size = len(
+            encoded_value.encode("utf-8") if isinstance(encoded_value, str) else encoded_value
+        )
         if size > MAX_VALUE_BYTES:
             raise StoreLimitError(
                 f"value for {key[:60]!r} is {size} bytes; the limit is {MAX_VALUE_BYTES}"

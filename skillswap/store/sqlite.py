@@ -95,7 +95,9 @@ class SQLiteStore:
         for i in range(0, len(wanted), _BATCH):
             batch = wanted[i : i + _BATCH]
             marks = ",".join("?" * len(batch))
-            for key, value in db.execute(f"SELECT key, value FROM kv WHERE key IN ({marks})", batch):
+            for key, value in db.execute(
+                f"SELECT key, value FROM kv WHERE key IN ({marks})", batch
+            ):
                 found[key] = json.loads(value)
         return found
 
@@ -118,7 +120,9 @@ class SQLiteStore:
         with self._write() as db:
             db.execute("DELETE FROM kv WHERE key = ?", (key,))
 
-    def keys(self, prefix: str = "", start: str | None = None, limit: int | None = None) -> list[str]:
+    def keys(
+        self, prefix: str = "", start: str | None = None, limit: int | None = None
+    ) -> list[str]:
         # A range on the primary key (BINARY collation = byte order), never LIKE, which
         # ignores case and treats _ and % as wildcards.
         low = max(prefix, start) if start is not None else prefix
@@ -157,7 +161,11 @@ class SQLiteStore:
             return new
 
     def stats(self) -> dict[str, int]:
-        row = self._conn().execute("SELECT count(*), coalesce(sum(length(key) + length(value)), 0) FROM kv").fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT count(*), coalesce(sum(length(key) + length(value)), 0) FROM kv")
+            .fetchone()
+        )
         return {"keys": row[0], "bytes": row[1]}
 
     def close(self) -> None:

@@ -1,0 +1,190 @@
+"""Booking a teacher's slot, cancelling, and rating a session afterwards."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from skillswap.domain.matching import normalise_skill
+from skillswap.domain.schedule import (
+    Booking,
+    NotParticipant,
+    Offer,
+    Schedule,
+    ScheduleRefusal,
+    SlotTaken,
+)
+from skillswap.domain.times import Slot, iso_utc
+from skillswap.domain.users import User
+from skillswap.forms import CancelForm, ReviewForm
+from skillswap.repo import new_id
+from skillswap.web import now, repo, validates_own_csrf
+
+bp = Blueprint("bookings", __name__)
+
+
+def _teacher(username: str) -> tuple[User, Schedule]:
+    found = repo().find_user(username) if "@" not in username else None
+    if found is None:
+        abort(404)
+    user, schedule = repo().user_and_schedule(found.id)
+    if user is None:
+        abort(404)
+    return user, schedule
+
+
+def _skills(user: User, schedule: Schedule) -> dict[str, str]:
+    """Skills this person teaches, normalised key -> label: teach tags and offered skills."""
+    skills = {normalise_skill(o.skill): o.skill for o in schedule.offers.values()}
+    skills.update({normalise_skill(t): t for t in user.teach})
+    return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
+
+
+def _bookable(user: User, schedule: Schedule, skill: str) -> list[tuple[Offer, Slot]]:
+    tagged = skill in {normalise_skill(t) for t in user.teach}
+    return [
+        (offer, slot)
+        for offer, slot in schedule.free_slots(now())
+        if tagged or offer.skill_key == skill
+    ]
+
+
+def _page(
+    teacher: User,
+    schedule: Schedule,
+    skill: str,
+    chosen: str = "",
+    refusal: str = "",
+    status: int = 200,
+) -> tuple[str, int]:
+    skills = _skills(teacher, schedule)
+    skill = skill if skill in skills else next(iter(skills), "")
+    return render_template(
+        "bookings/book.html",
+        teacher=teacher,
+        stats=schedule.stats(now()),
+        skills=skills,
+        skill=skill,
+        slots=_bookable(teacher, schedule, skill) if skill else [],
+        chosen=chosen,
+        refusal=refusal,
+    ), status
+
+
+@bp.get("/book/<username>")
+@login_required
+def show(username: str) -> tuple[str, int]:
+    teacher, schedule = _teacher(username)
+    skill = normalise_skill(request.args.get("skill", ""))
+    return _page(teacher, schedule, skill, chosen=request.args.get("slot", ""))
+
+
+@bp.post("/book/<username>")
+@login_required
+def book(username: str) -> Response | tuple[str, int]:
+    teacher, schedule = _teacher(username)
+    skill = normalise_skill(request.form.get("skill", ""))
+    chosen = request.form.get("slot", "")
+    offer_id, _, slot_id = chosen.partition(":")
+    skills = _skills(teacher, schedule)
+    if teacher.id == current_user.id:
+        return _page(teacher, schedule, skill, chosen, "You cannot book your own slot.", 400)
+    if skill not in skills:
+        return _page(teacher, schedule, skill, chosen, f"{teacher.name} does not teach that.", 400)
+    offer = schedule.offers.get(offer_id)
+    stored = offer.slot(slot_id) if offer else None
+    if offer is None or stored is None:
+        message = (
+            "Pick one of the free times below."
+            if not chosen
+            else ("That time is no longer offered. Pick one of the free times below.")
+        )
+        return _page(teacher, schedule, skill, "", message, 400)
+    booking = Booking(
+        id=new_id(),
+        teacher=teacher.id,
+        teacher_name=teacher.username,
+        learner=current_user.id,
+        learner_name=current_user.username,
+        offer_id=offer.id,
+        slot_id=stored.id,
+        title=offer.title if offer.skill_key == skill else f"{skills[skill]} with {teacher.name}",
+        skill=skills[skill],
+        mode=offer.mode,
+        start=stored.start,
+        end=stored.end,
+        created=iso_utc(now()),
+    )
+    try:
+        repo().book(booking)
+    except ScheduleRefusal as exc:
+        # Show what is still free now, read after the refusal.
+        teacher, schedule = _teacher(username)
+        message = str(exc)
+        if isinstance(exc, SlotTaken):
+            message = "That slot was just booked by someone else. Here are the times still free."
+        return _page(teacher, schedule, skill, "", message, 409)
+    flash(f"Booked: {booking.skill} with {teacher.name}. It is on your dashboard.", "success")
+    return redirect(url_for("dashboard.show") + f"#booking-{booking.id}")
+
+
+def _my_booking(booking_id: str) -> Booking:
+    booking = repo().schedule(current_user.id).bookings.get(booking_id)
+    if booking is None:
+        abort(403)  # someone else's session, or none at all: nothing to see here
+    return booking
+
+
+@bp.route("/booking/<booking_id>/cancel", methods=["GET", "POST"])
+@login_required
+@validates_own_csrf
+def cancel(booking_id: str) -> Response | tuple[str, int]:
+    booking = _my_booking(booking_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            repo().cancel(current_user.id, booking_id, (form.reason.data or "").strip())
+        except NotParticipant:
+            abort(403)
+        except ScheduleRefusal as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(f"Cancelled: {booking.skill} with {booking.other_name(current_user.id)}.", "info")
+            return redirect(url_for("dashboard.show"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "bookings/cancel.html", booking=booking, form=form, csrf_expired=form.csrf_failed()
+    ), status
+
+
+@bp.route("/booking/<booking_id>/review", methods=["GET", "POST"])
+@login_required
+@validates_own_csrf
+def review(booking_id: str) -> Response | tuple[str, int]:
+    booking = _my_booking(booking_id)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            repo().review(
+                current_user.id,
+                booking_id,
+                int(form.rating.data),
+                (form.feedback.data or "").strip(),
+            )
+        except NotParticipant:
+            abort(403)
+        except ScheduleRefusal as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(
+                f"Thank you: your rating of {booking.other_name(current_user.id)} is saved.",
+                "success",
+            )
+            return redirect(url_for("dashboard.show"))
+    elif not form.is_submitted() and booking.end_at > now():
+        form.form_errors.append("You can rate this session once it has ended.")
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "bookings/review.html", booking=booking, form=form, csrf_expired=form.csrf_failed()
+    ), status

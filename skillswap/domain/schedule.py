@@ -1,0 +1,452 @@
+"""One person's time: their offers, learning requests, bookings and the reviews on them.
+
+A Schedule is stored as one document per person and changed only inside the store's atomic
+`update`, so every rule here (is this slot free? does this booking overlap mine?) is checked and
+applied in one indivisible step. Pure: no Flask, no I/O; `now` is always passed in.
+
+Booking takes three steps over two documents (see DESIGN.md "Booking"):
+  1. learner: `hold` a pending booking, refused if it overlaps the learner's booked time;
+  2. teacher: `claim` the slot, refused if taken, past, unknown or overlapping their booked time;
+  3. learner: `confirm` the hold, or `release` it when step 2 refused.
+A crash leaves at most a pending hold, which `resolve_hold` settles against the teacher's copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from skillswap.domain.matching import normalise_skill
+from skillswap.domain.times import Slot, iso_utc, overlaps, parse_iso_utc
+
+REVIEW_VISIBLE_AFTER = timedelta(days=14)
+RATING_MIN, RATING_MAX = 1, 10
+MAX_FEEDBACK = 1000
+
+
+class ScheduleRefusal(Exception):
+    """A rule said no; the message is written for the person who asked."""
+
+
+class SlotTaken(ScheduleRefusal):
+    pass
+
+
+class SlotInPast(ScheduleRefusal):
+    pass
+
+
+class SlotUnknown(ScheduleRefusal):
+    pass
+
+
+class OwnSlot(ScheduleRefusal):
+    pass
+
+
+class Overlap(ScheduleRefusal):
+    pass
+
+
+class NotParticipant(ScheduleRefusal):
+    pass
+
+
+class CancelRefused(ScheduleRefusal):
+    pass
+
+
+class ReviewRefused(ScheduleRefusal):
+    pass
+
+
+class OfferHasBookings(ScheduleRefusal):
+    pass
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    known = cls.__dataclass_fields__
+    return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class StoredSlot:
+    id: str
+    start: str  # ISO UTC
+    end: str
+
+    def as_slot(self) -> Slot:
+        return Slot(parse_iso_utc(self.start), parse_iso_utc(self.end), self.id)
+
+    @classmethod
+    def of(cls, slot: Slot) -> StoredSlot:
+        return cls(slot.id, iso_utc(slot.start), iso_utc(slot.end))
+
+
+@dataclass
+class Offer:
+    """What a teacher published, as entered (in their zone) and as the slots it expands to."""
+
+    id: str
+    owner: str  # user id
+    user: str  # username, as in the original brief's record format
+    title: str
+    skill: str  # as typed
+    description: str
+    mode: str  # "online" | "offline"
+    timezone: str
+    dates: list[str]  # every date, presets expanded ("YYYY-MM-DD")
+    time_ranges: list[list[str]]  # [["10:00", "12:00"], ...]
+    timestamp: str  # created, ISO UTC
+    session_minutes: int | None = None
+    preset: dict[str, str] = field(default_factory=dict)  # {"kind", "first", "last"} when used
+    custom_dates: list[str] = field(default_factory=list)
+    slots: list[StoredSlot] = field(default_factory=list)
+    updated: str = ""
+
+    @property
+    def skill_key(self) -> str:
+        return normalise_skill(self.skill)
+
+    def slot(self, slot_id: str) -> StoredSlot | None:
+        return next((s for s in self.slots if s.id == slot_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Offer:
+        offer = _from_dict(cls, data)
+        offer.slots = [StoredSlot(**s) for s in data.get("slots", [])]
+        return offer
+
+
+@dataclass
+class LearnRequest:
+    id: str
+    owner: str
+    user: str
+    skill: str
+    mode: str  # "online" | "offline" | "either"
+    timezone: str
+    dates: list[str]
+    time_ranges: list[list[str]]
+    timestamp: str
+    preset: dict[str, str] = field(default_factory=dict)
+    custom_dates: list[str] = field(default_factory=list)
+    windows: list[list[str]] = field(default_factory=list)  # [[start, end], ...] ISO UTC
+
+    @property
+    def skill_key(self) -> str:
+        return normalise_skill(self.skill)
+
+    def window_instants(self) -> list[tuple[datetime, datetime]]:
+        return [(parse_iso_utc(a), parse_iso_utc(b)) for a, b in self.windows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LearnRequest:
+        return _from_dict(cls, data)
+
+
+@dataclass
+class Review:
+    rating: int
+    feedback: str
+    created: str
+
+
+@dataclass
+class Booking:
+    """A session, copied into both people's schedules. Names are copied too, so a dashboard
+    needs no extra reads to say who the other person is."""
+
+    id: str
+    teacher: str
+    teacher_name: str
+    learner: str
+    learner_name: str
+    offer_id: str
+    slot_id: str
+    title: str
+    skill: str
+    mode: str
+    start: str
+    end: str
+    created: str
+    status: str = "pending"  # pending -> confirmed -> cancelled
+    cancelled_by: str = ""
+    cancel_reason: str = ""
+    cancelled_at: str = ""
+    reviews: dict[str, Review] = field(default_factory=dict)  # by the rater's user id
+
+    @property
+    def start_at(self) -> datetime:
+        return parse_iso_utc(self.start)
+
+    @property
+    def end_at(self) -> datetime:
+        return parse_iso_utc(self.end)
+
+    @property
+    def active(self) -> bool:
+        return self.status != "cancelled"
+
+    def other(self, uid: str) -> str:
+        return self.learner if uid == self.teacher else self.teacher
+
+    def other_name(self, uid: str) -> str:
+        return self.learner_name if uid == self.teacher else self.teacher_name
+
+    def role(self, uid: str) -> str:
+        return "teacher" if uid == self.teacher else "learner"
+
+    def review_visible(self, rater: str, now: datetime) -> bool:
+        """Hidden from the person reviewed until they have reviewed too, or 14 days after the
+        session, so nobody rates in retaliation. A hidden review counts nowhere."""
+        if rater not in self.reviews:
+            return False
+        return self.other(rater) in self.reviews or now >= self.end_at + REVIEW_VISIBLE_AFTER
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Booking:
+        booking = _from_dict(cls, data)
+        booking.reviews = {k: Review(**v) for k, v in data.get("reviews", {}).items()}
+        return booking
+
+
+@dataclass
+class Stats:
+    taught: int
+    attended: int
+    rating_count: int
+    rating_average: float  # 0.0 when there are no ratings
+
+
+@dataclass
+class Schedule:
+    owner: str
+    offers: dict[str, Offer] = field(default_factory=dict)
+    requests: dict[str, LearnRequest] = field(default_factory=dict)
+    bookings: dict[str, Booking] = field(default_factory=dict)
+
+    # --- serialisation -------------------------------------------------------------------
+
+    @classmethod
+    def from_doc(cls, owner: str, doc: dict[str, Any] | None) -> Schedule:
+        doc = doc or {}
+        return cls(
+            owner=owner,
+            offers={k: Offer.from_dict(v) for k, v in doc.get("offers", {}).items()},
+            requests={k: LearnRequest.from_dict(v) for k, v in doc.get("requests", {}).items()},
+            bookings={k: Booking.from_dict(v) for k, v in doc.get("bookings", {}).items()},
+        )
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "offers": {k: v.to_dict() for k, v in self.offers.items()},
+            "requests": {k: v.to_dict() for k, v in self.requests.items()},
+            "bookings": {k: v.to_dict() for k, v in self.bookings.items()},
+        }
+
+    # --- queries -------------------------------------------------------------------------
+
+    def busy(self, exclude: str | None = None) -> list[tuple[datetime, datetime]]:
+        """Time this person has promised: every live booking, teaching or attending."""
+        return [
+            (b.start_at, b.end_at) for b in self.bookings.values() if b.active and b.id != exclude
+        ]
+
+    def booked_slot_ids(self, offer_id: str) -> set[str]:
+        return {
+            b.slot_id
+            for b in self.bookings.values()
+            if b.active and b.teacher == self.owner and b.offer_id == offer_id
+        }
+
+    def free_slots(self, now: datetime, skill_key: str | None = None) -> list[tuple[Offer, Slot]]:
+        """Offered slots still bookable: in the future, not booked, not overlapping a booking
+        (a teacher booked through one offer is not free in an overlapping one)."""
+        busy = self.busy()
+        free: list[tuple[Offer, Slot]] = []
+        for offer in self.offers.values():
+            if skill_key is not None and offer.skill_key != skill_key:
+                continue
+            for stored in offer.slots:
+                slot = stored.as_slot()
+                if slot.start <= now:
+                    continue
+                if any(overlaps(slot.start, slot.end, a, b) for a, b in busy):
+                    continue
+                free.append((offer, slot))
+        free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
+        return free
+
+    def stats(self, now: datetime) -> Stats:
+        taught = attended = 0
+        ratings: list[int] = []
+        for b in self.bookings.values():
+            if b.status != "confirmed" or b.end_at > now:
+                continue
+            if b.teacher == self.owner:
+                taught += 1
+            else:
+                attended += 1
+            other = b.other(self.owner)
+            if b.review_visible(other, now):
+                ratings.append(b.reviews[other].rating)
+        average = round(sum(ratings) / len(ratings), 1) if ratings else 0.0
+        return Stats(taught, attended, len(ratings), average)
+
+    def booked_future_slots(self, offer_id: str, now: datetime) -> set[str]:
+        return {
+            b.slot_id
+            for b in self.bookings.values()
+            if b.active and b.teacher == self.owner and b.offer_id == offer_id and b.end_at > now
+        }
+
+    # --- offers and requests -------------------------------------------------------------
+
+    def put_offer(self, offer: Offer, now: datetime) -> None:
+        """Add or replace an offer. A replacement may not drop a slot someone has booked."""
+        kept = {s.id for s in offer.slots}
+        lost = self.booked_future_slots(offer.id, now) - kept
+        if lost:
+            raise OfferHasBookings(
+                f"{len(lost)} booked session{'s' if len(lost) > 1 else ''} would disappear "
+                "with this change. Cancel them from your dashboard first, or keep those times."
+            )
+        self.offers[offer.id] = offer
+
+    def remove_offer(self, offer_id: str, now: datetime) -> Offer:
+        offer = self.offers.get(offer_id)
+        if offer is None:
+            raise SlotUnknown("That offer does not exist any more.")
+        booked = self.booked_future_slots(offer_id, now)
+        if booked:
+            raise OfferHasBookings(
+                f"This offer has {len(booked)} upcoming booked session"
+                f"{'s' if len(booked) > 1 else ''}. Cancel them from your dashboard first."
+            )
+        return self.offers.pop(offer_id)
+
+    # --- booking -------------------------------------------------------------------------
+
+    def hold(self, booking: Booking, now: datetime) -> None:
+        """Step 1, on the learner's document."""
+        if booking.teacher == self.owner:
+            raise OwnSlot("That is your own slot: you cannot book yourself.")
+        if booking.start_at <= now:
+            raise SlotInPast("That slot has already started; pick one in the future.")
+        self._refuse_overlap(booking, "you")
+        booking.status = "pending"
+        self.bookings[booking.id] = booking
+
+    def claim(self, booking: Booking, now: datetime) -> None:
+        """Step 2, on the teacher's document: the one place a slot becomes taken."""
+        if booking.learner == self.owner:
+            raise OwnSlot("That is your own slot: you cannot book yourself.")
+        offer = self.offers.get(booking.offer_id)
+        stored = offer.slot(booking.slot_id) if offer else None
+        if offer is None or stored is None:
+            raise SlotUnknown("That slot is no longer offered.")
+        if (stored.start, stored.end) != (booking.start, booking.end):
+            raise SlotUnknown("That slot has changed since you opened the page; pick again.")
+        if booking.start_at <= now:
+            raise SlotInPast("That slot has already started; pick one in the future.")
+        if booking.slot_id in self.booked_slot_ids(offer.id):
+            raise SlotTaken("That slot was just booked by someone else.")
+        self._refuse_overlap(booking, "the teacher")
+        booking.status = "confirmed"
+        self.bookings[booking.id] = booking
+
+    def confirm(self, booking_id: str) -> None:
+        """Step 3, on the learner's document."""
+        booking = self.bookings.get(booking_id)
+        if booking is not None and booking.status == "pending":
+            booking.status = "confirmed"
+
+    def release(self, booking_id: str) -> None:
+        booking = self.bookings.get(booking_id)
+        if booking is not None and booking.status == "pending":
+            del self.bookings[booking_id]
+
+    def pending_holds(self) -> list[Booking]:
+        return [b for b in self.bookings.values() if b.status == "pending"]
+
+    def resolve_hold(self, booking_id: str, teacher_copy: Booking | None) -> None:
+        """After a crash between steps: the teacher's document is the truth."""
+        if teacher_copy is not None and teacher_copy.active:
+            self.confirm(booking_id)
+        else:
+            self.release(booking_id)
+
+    def _refuse_overlap(self, booking: Booking, who: str) -> None:
+        for other in self.bookings.values():
+            if (
+                other.active
+                and other.id != booking.id
+                and overlaps(booking.start_at, booking.end_at, other.start_at, other.end_at)
+            ):
+                mine = "you are" if who == "you" else "the teacher is"
+                raise Overlap(
+                    f"At that time {mine} already in a session "
+                    f"({other.skill} with {other.other_name(self.owner)})."
+                )
+
+    # --- cancelling and reviews ----------------------------------------------------------
+
+    def cancel(self, booking_id: str, by: str, reason: str, now: datetime) -> Booking:
+        booking = self.bookings.get(booking_id)
+        if booking is None or by not in (booking.teacher, booking.learner):
+            raise NotParticipant("Only the two people in a session can cancel it.")
+        if not booking.active:
+            return booking  # cancelling twice is harmless: both documents end up the same
+        if booking.start_at <= now:
+            raise CancelRefused("This session has started, so it can no longer be cancelled.")
+        booking.status = "cancelled"
+        booking.cancelled_by = by
+        booking.cancel_reason = reason
+        booking.cancelled_at = iso_utc(now)
+        return booking
+
+    def add_review(
+        self, booking_id: str, rater: str, rating: int, feedback: str, now: datetime
+    ) -> Booking:
+        booking = self.bookings.get(booking_id)
+        if booking is None or rater not in (booking.teacher, booking.learner):
+            raise NotParticipant("Only the two people in a session can rate it.")
+        if booking.status != "confirmed":
+            raise ReviewRefused("A cancelled session cannot be rated.")
+        if now < booking.end_at:
+            raise ReviewRefused("You can rate this session once it has ended.")
+        if rater in booking.reviews:
+            raise ReviewRefused("You have already rated this session.")
+        if not RATING_MIN <= rating <= RATING_MAX:
+            raise ReviewRefused(f"Choose a rating from {RATING_MIN} to {RATING_MAX}.")
+        if len(feedback) > MAX_FEEDBACK:
+            raise ReviewRefused(f"Keep feedback to {MAX_FEEDBACK} characters.")
+        booking.reviews[rater] = Review(rating, feedback, iso_utc(now))
+        return booking
+
+
+def sessions(schedule: Schedule, role: str, now: datetime) -> tuple[list[Booking], list[Booking]]:
+    """A person's sessions in one role, split into (upcoming soonest first, past newest first)."""
+    mine: Iterable[Booking] = (
+        b
+        for b in schedule.bookings.values()
+        if b.status != "pending" and b.role(schedule.owner) == role
+    )
+    upcoming, past = [], []
+    for b in mine:
+        (upcoming if b.end_at > now else past).append(b)
+    upcoming.sort(key=lambda b: b.start)
+    past.sort(key=lambda b: b.start, reverse=True)
+    return upcoming, past

@@ -1,0 +1,149 @@
+"""Teaching offers: publish when you are free to teach, edit, delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from skillswap.availability import read_availability, wants_another_row
+from skillswap.domain.matching import normalise_skill
+from skillswap.domain.schedule import Offer, ScheduleRefusal, StoredSlot
+from skillswap.domain.times import expand_slots, iso_utc, zone_or_utc
+from skillswap.forms import OfferForm
+from skillswap.repo import new_id
+from skillswap.web import now, repo, validates_own_csrf
+
+bp = Blueprint("offers", __name__)
+
+
+def _fill(form: OfferForm, offer: Offer) -> None:
+    form.title.data, form.skill.data = offer.title, offer.skill
+    form.description.data, form.mode.data = offer.description, offer.mode
+    form.session_minutes.data = str(offer.session_minutes or "")
+    form.preset.data = offer.preset.get("kind", "")
+    form.preset_first.data = offer.preset.get("first", "")
+    form.preset_last.data = offer.preset.get("last", "")
+    while len(form.dates) < len(offer.custom_dates) + 1:
+        form.dates.append_entry()
+    for entry, day in zip(form.dates, offer.custom_dates, strict=False):
+        entry.data = day
+    while len(form.ranges) < len(offer.time_ranges) + 1:
+        form.ranges.append_entry()
+    for entry, (start, end) in zip(form.ranges, offer.time_ranges, strict=False):
+        entry.start.data, entry.end.data = start, end
+
+
+def _build(form: OfferForm, offer_id: str, created: str) -> Offer | None:
+    """The Offer the form describes, or None with every problem shown at its field."""
+    zone = zone_or_utc(current_user.timezone)
+    minutes = int(form.session_minutes.data) if form.session_minutes.data else None
+    availability = read_availability(form, zone, now(), minutes, form.session_minutes)
+    if availability is None or form.errors:
+        return None
+    slots = expand_slots(availability.dates, availability.ranges, zone, minutes)
+    return Offer(
+        id=offer_id,
+        owner=current_user.id,
+        user=current_user.username,
+        title=form.title.data.strip(),
+        skill=" ".join(form.skill.data.split()),
+        description=(form.description.data or "").strip(),
+        mode=form.mode.data,
+        timezone=zone.key,
+        dates=[d.isoformat() for d in availability.dates],
+        time_ranges=[[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in availability.ranges],
+        timestamp=created,
+        session_minutes=minutes,
+        preset=availability.preset,
+        custom_dates=[d.isoformat() for d in availability.custom_dates],
+        slots=[StoredSlot.of(s) for s in slots],
+        updated=iso_utc(now()),
+    )
+
+
+def _keep_teach_tags_in_step(skill: str) -> None:
+    """An offer's skill joins the teacher's teach tags, so profile and offers agree."""
+    user = current_user.record
+    if normalise_skill(skill) not in {normalise_skill(t) for t in user.teach}:
+        old = list(user.teach)
+        user.teach = [*user.teach, skill]
+        repo().save_profile(user)
+        repo().index_teach_tags(user.id, old, user.teach)
+
+
+def _render(form: OfferForm, offer: Offer | None, status: int) -> tuple[str, int]:
+    return render_template(
+        "offers/form.html",
+        form=form,
+        offer=offer,
+        teach_tags=current_user.teach,
+        csrf_expired=form.csrf_failed(),
+    ), status
+
+
+@bp.route("/offer", methods=["GET", "POST"])
+@login_required
+@validates_own_csrf
+def new() -> Response | tuple[str, int]:
+    form = OfferForm()
+    if form.is_submitted() and wants_another_row(form):
+        return _render(form, None, 200)
+    if form.validate_on_submit():
+        offer = _build(form, new_id(), iso_utc(now()))
+        if offer is not None:
+            repo().save_offer(offer)
+            _keep_teach_tags_in_step(offer.skill)
+            flash(
+                f"Your offer “{offer.title}” is published with {len(offer.slots)} "
+                f"bookable session{'s' if len(offer.slots) != 1 else ''}.",
+                "success",
+            )
+            return redirect(url_for("profile.show") + "#offers")
+    elif not form.is_submitted():
+        form.mode.data = "online"
+    return _render(form, None, 400 if form.is_submitted() else 200)
+
+
+def _own_offer(offer_id: str) -> Offer:
+    offer = repo().schedule(current_user.id).offers.get(offer_id)
+    if offer is None:
+        abort(404)
+    return offer
+
+
+@bp.route("/offer/<offer_id>/edit", methods=["GET", "POST"])
+@login_required
+@validates_own_csrf
+def edit(offer_id: str) -> Response | tuple[str, int]:
+    offer = _own_offer(offer_id)
+    form = OfferForm()
+    if form.is_submitted() and wants_another_row(form):
+        return _render(form, offer, 200)
+    if form.validate_on_submit():
+        updated = _build(form, offer.id, offer.timestamp)
+        if updated is not None:
+            try:
+                repo().save_offer(updated, previous_skill_key=offer.skill_key)
+            except ScheduleRefusal as exc:
+                form.form_errors.append(str(exc))
+            else:
+                _keep_teach_tags_in_step(updated.skill)
+                flash("Your offer is updated.", "success")
+                return redirect(url_for("profile.show") + "#offers")
+    elif not form.is_submitted():
+        _fill(form, offer)
+    return _render(form, offer, 400 if form.is_submitted() else 200)
+
+
+@bp.post("/offer/<offer_id>/delete")
+@login_required
+def delete(offer_id: str) -> Response:
+    _own_offer(offer_id)  # someone else's or unknown: 404, nothing changed
+    try:
+        offer = repo().delete_offer(current_user.id, offer_id)
+    except ScheduleRefusal as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("offers.edit", offer_id=offer_id))
+    flash(f"Your offer “{offer.title}” is deleted.", "success")
+    return redirect(url_for("profile.show") + "#offers")
