@@ -12,7 +12,7 @@ from flask import Flask, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from skillswap import errors, settings, web
+from skillswap import cli, errors, settings, web
 from skillswap.extensions import csrf, limiter, login_manager
 from skillswap.repo import Repository
 from skillswap.store import Store, open_store
@@ -77,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for module in (pages, auth, profiles, offers, learn_requests, bookings, dashboard):
         app.register_blueprint(module.bp)
     errors.register(app)
+    cli.register(app)
     _register_request_hooks(app)
     return app
 

@@ -6,23 +6,82 @@
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
   }
 
-  // Time zone: filled into signup/profile forms, and remembered in a cookie so logged-out
-  // pages can show times in the visitor's zone.
+  // Time zone: filled into the signup form, and remembered in a cookie so logged-out pages
+  // can show times in the visitor's zone.
   function detectZone() {
     var zone = browserZone();
     if (!zone) { return; }
     document.querySelectorAll("input[data-detect-timezone]").forEach(function (input) {
       if (!input.value || input.value === "UTC") { input.value = zone; }
     });
-    document.querySelectorAll("select[data-detect-timezone]").forEach(function (select) {
-      if (select.dataset.userChosen !== "true" && !select.value) { select.value = zone; }
-    });
-    if (document.cookie.indexOf("tz=") === -1) {
-      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    var cookie = "tz=" + encodeURIComponent(zone);
+    if (document.cookie.split("; ").indexOf(cookie) === -1) {
+      document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax";
     }
+  }
+
+  // "+" buttons: copy the last row, renumber its fields (ranges-1-start -> ranges-2-start),
+  // clear it, and focus its first input. Without JS the same button asks the server for a row.
+  function renumber(element, oldIndex, newIndex) {
+    ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
+      var value = element.getAttribute(attr);
+      if (value) {
+        element.setAttribute(attr, value.replace(new RegExp("-" + oldIndex + "(?=-|$)"), "-" + newIndex));
+      }
+    });
+  }
+
+  function addRow(button) {
+    var list = document.querySelector('[data-rows="' + button.dataset.addRow + '"]');
+    if (!list) { return false; }
+    var rows = list.querySelectorAll("[data-row]");
+    var last = rows[rows.length - 1];
+    var oldIndex = rows.length - 1;
+    var row = last.cloneNode(true);
+    row.querySelectorAll(".error").forEach(function (e) { e.remove(); });
+    row.querySelectorAll(".has-error").forEach(function (e) { e.classList.remove("has-error"); });
+    row.querySelectorAll("input, label, p").forEach(function (el) {
+      renumber(el, oldIndex, rows.length);
+      if (el.tagName === "INPUT") {
+        el.value = "";
+        el.removeAttribute("aria-invalid");
+        el.removeAttribute("aria-describedby");
+      }
+    });
+    if (row.getAttribute("aria-label")) {
+      row.setAttribute("aria-label", row.getAttribute("aria-label").replace(/\d+$/, String(rows.length + 1)));
+    }
+    list.appendChild(row);
+    var first = row.querySelector("input");
+    if (first) { first.focus(); }
+    return true;
+  }
+
+  // Presets: the first/last date fields matter only when a preset is chosen.
+  function syncPreset(form) {
+    var chosen = form.querySelector("input[name=preset]:checked");
+    var range = form.querySelector(".preset-range");
+    if (range) { range.hidden = !chosen || chosen.value === ""; }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     detectZone();
+    document.querySelectorAll("[data-add-row]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (addRow(button)) { event.preventDefault(); }
+      });
+    });
+    document.querySelectorAll("form").forEach(function (form) {
+      if (!form.querySelector("input[name=preset]")) { return; }
+      syncPreset(form);
+      form.addEventListener("change", function (event) {
+        if (event.target.name === "preset") { syncPreset(form); }
+      });
+    });
+    document.querySelectorAll("[data-confirm]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.dataset.confirm)) { event.preventDefault(); }
+      });
+    });
   });
 })();

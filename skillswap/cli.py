@@ -1,0 +1,149 @@
+"""`flask` commands for operators: rebuild indexes, show store usage, export and import data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+import click
+from flask import Flask, current_app
+
+from skillswap.domain.matching import normalise_skill
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.users import User
+from skillswap.repo import schedule_key, skill_key, user_key
+from skillswap.store import Store
+
+REPLIT_MAX_KEYS = 5000
+REPLIT_MAX_BYTES = 50 * 1024 * 1024
+
+
+def _store() -> Store:
+    return current_app.extensions["skillswap.store"]
+
+
+def rebuild_skill_index(store: Store) -> dict[str, dict]:
+    """The skill index as the primary records say it should be."""
+    uids = [key.removeprefix("user/") for key in store.keys("user/")]
+    index: dict[str, dict] = {}
+
+    def entry(skill: str, label: str) -> dict:
+        return index.setdefault(
+            skill, {"label": label, "teachers": {}, "learners": {}, "taggers": {}}
+        )
+
+    for start in range(0, len(uids), 200):
+        batch = uids[start : start + 200]
+        docs = store.get_many([k for uid in batch for k in (user_key(uid), schedule_key(uid))])
+        for uid in batch:
+            data = docs.get(user_key(uid))
+            if not data:
+                continue
+            user = User.from_dict(data)
+            for tag in user.teach:
+                if key := normalise_skill(tag):
+                    entry(key, tag)["taggers"][uid] = tag
+            schedule = Schedule.from_doc(uid, docs.get(schedule_key(uid)))
+            for offer in schedule.offers.values():
+                if key := offer.skill_key:
+                    entry(key, offer.skill)["teachers"].setdefault(uid, []).append(offer.id)
+            for request in schedule.requests.values():
+                if key := request.skill_key:
+                    entry(key, request.skill)["learners"].setdefault(uid, []).append(request.id)
+    for doc in index.values():
+        for role in ("teachers", "learners"):
+            doc[role] = {uid: sorted(ids) for uid, ids in doc[role].items()}
+    return index
+
+
+def reindex(store: Store) -> tuple[int, int]:
+    """Rewrite every skill index document from the primary records; returns (written, removed)."""
+    wanted = {skill_key(skill): doc for skill, doc in rebuild_skill_index(store).items()}
+    stale = [key for key in store.keys("skill/") if key not in wanted]
+    if wanted:
+        store.put_many(wanted)
+    for key in stale:
+        store.delete(key)
+    return len(wanted), len(stale)
+
+
+def export_records(store: Store, out: TextIO) -> int:
+    count = 0
+    keys = store.keys("")
+    for start in range(0, len(keys), 500):
+        batch = keys[start : start + 500]
+        values = store.get_many(batch)
+        for key in batch:
+            if key in values:
+                out.write(json.dumps({"key": key, "value": values[key]}, ensure_ascii=False))
+                out.write("\n")
+                count += 1
+    return count
+
+
+def import_records(store: Store, lines: TextIO, overwrite: bool) -> tuple[int, int]:
+    """Load exported lines. Identical records are skipped (so importing twice is harmless);
+    a different existing value is a conflict unless `overwrite`. Returns (written, unchanged)."""
+    records = [json.loads(line) for line in lines if line.strip()]
+    existing = store.get_many([r["key"] for r in records])
+    conflicts = [
+        r["key"] for r in records if r["key"] in existing and existing[r["key"]] != r["value"]
+    ]
+    if conflicts and not overwrite:
+        raise click.ClickException(
+            f"{len(conflicts)} records differ from what the store holds (first: "
+            f"{conflicts[0]!r}); nothing was written. Use --overwrite to replace them."
+        )
+    todo = {r["key"]: r["value"] for r in records if existing.get(r["key"]) != r["value"]}
+    if todo:
+        store.put_many(todo)
+    return len(todo), len(records) - len(todo)
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("reindex")
+    def reindex_command() -> None:
+        """Rebuild the skill index from users, offers and requests."""
+        written, removed = reindex(_store())
+        click.echo(f"skill index rebuilt: {written} skills written, {removed} stale removed")
+
+    @app.cli.command("store-stats")
+    def store_stats_command() -> None:
+        """Keys and bytes used, against Replit Database's limits."""
+        store = _store()
+        stats = store.stats()  # type: ignore[attr-defined]
+        users = len(store.keys("user/"))
+        click.echo(f"store: {store.name}")
+        click.echo(f"users: {users}")
+        click.echo(
+            f"keys: {stats['keys']} of Replit's {REPLIT_MAX_KEYS} "
+            f"({100 * stats['keys'] / REPLIT_MAX_KEYS:.1f} %)"
+        )
+        click.echo(
+            f"bytes: {stats['bytes']} of Replit's {REPLIT_MAX_BYTES} "
+            f"({100 * stats['bytes'] / REPLIT_MAX_BYTES:.1f} %)"
+        )
+
+    @app.cli.command("export")
+    @click.argument("path", default="-")
+    def export_command(path: str) -> None:
+        """Write every record as JSON lines to PATH (default: standard output)."""
+        if path == "-":
+            count = export_records(_store(), sys.stdout)
+        else:
+            with open(path, "w", encoding="utf-8") as out:
+                count = export_records(_store(), out)
+        click.echo(f"exported {count} records", err=True)
+
+    @app.cli.command("import")
+    @click.argument("path", default="-")
+    @click.option("--overwrite", is_flag=True, help="Replace records that differ.")
+    def import_command(path: str, overwrite: bool) -> None:
+        """Load records exported with `flask export` into this app's store."""
+        if path == "-":
+            written, same = import_records(_store(), sys.stdin, overwrite)
+        else:
+            with open(path, encoding="utf-8") as lines:
+                written, same = import_records(_store(), lines, overwrite)
+        click.echo(f"imported {written} records ({same} already identical)", err=True)

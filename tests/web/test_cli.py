@@ -1,0 +1,159 @@
+"""Operator commands: the index is derived data, and export/import is the backup path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Flask
+
+from skillswap.cli import rebuild_skill_index
+from skillswap.domain.schedule import LearnRequest, Offer, StoredSlot
+from skillswap.domain.times import expand_slots, parse_date, parse_hhmm, zone_or_utc
+from skillswap.repo import Repository
+from tests.support.app_fixtures import Clock, make_app
+
+
+def _community(repo: Repository) -> dict[str, str]:
+    """Three people: two teach Python (one through tags only), one wants to learn it."""
+    ids = {}
+    for name in ("ada", "bob", "cyd"):
+        ids[name] = repo.create_user(name, f"{name}@example.com", "x", "UTC").id
+    zone = zone_or_utc("UTC")
+    slots = expand_slots(
+        [parse_date("2026-12-01")], [(parse_hhmm("09:00"), parse_hhmm("11:00"))], zone, 60
+    )
+    offer = Offer(
+        id="o1",
+        owner=ids["ada"],
+        user="ada",
+        title="Python basics",
+        skill="Python",
+        description="",
+        mode="online",
+        timezone="UTC",
+        dates=["2026-12-01"],
+        time_ranges=[["09:00", "11:00"]],
+        timestamp="2026-11-23T12:00:00Z",
+        session_minutes=60,
+        slots=[StoredSlot.of(s) for s in slots],
+    )
+    repo.save_offer(offer)
+    user = repo.get_user(ids["bob"])
+    assert user is not None
+    user.teach = ["python ", "Go"]
+    repo.save_profile(user)
+    repo.index_teach_tags(user.id, [], user.teach)
+    repo.save_request(
+        LearnRequest(
+            id="r1",
+            owner=ids["cyd"],
+            user="cyd",
+            skill="PYTHON",
+            mode="either",
+            timezone="UTC",
+            dates=["2026-12-01"],
+            time_ranges=[["08:00", "12:00"]],
+            timestamp="2026-11-23T12:00:00Z",
+            windows=[["2026-12-01T08:00:00Z", "2026-12-01T12:00:00Z"]],
+        )
+    )
+    return ids
+
+
+def test_reindex_rebuilds_what_the_app_maintains(app: Flask) -> None:
+    repo: Repository = app.extensions["skillswap.repo"]
+    store = app.extensions["skillswap.store"]
+    ids = _community(repo)
+    maintained = {k: store.get(k) for k in store.keys("skill/")}
+    assert maintained["skill/python"]["teachers"] == {ids["ada"]: ["o1"]}
+
+    # A crash could leave the index anywhere: wrong, missing, or with extra skills.
+    store.delete("skill/python")
+    store.put(
+        "skill/ghost", {"label": "Ghost", "teachers": {"x": ["y"]}, "learners": {}, "taggers": {}}
+    )
+    result = app.test_cli_runner().invoke(args=["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "1 stale removed" in result.output
+    rebuilt = {k: store.get(k) for k in store.keys("skill/")}
+    assert rebuilt.keys() == maintained.keys()
+    for key, doc in maintained.items():
+        for role in ("teachers", "learners", "taggers"):
+            assert rebuilt[key][role] == doc[role], (key, role)
+
+
+def test_matching_is_the_same_with_a_rebuilt_index(app: Flask) -> None:
+    repo: Repository = app.extensions["skillswap.repo"]
+    ids = _community(repo)
+    request = repo.schedule(ids["cyd"]).requests["r1"]
+    before = repo.find_teachers("python", request.window_instants(), "either", ids["cyd"])
+    app.test_cli_runner().invoke(args=["reindex"])
+    after = repo.find_teachers("python", request.window_instants(), "either", ids["cyd"])
+    assert [(m.user.username, [s.id for _, s in m.slots]) for m in before] == [
+        (m.user.username, [s.id for _, s in m.slots]) for m in after
+    ]
+    assert [m.user.username for m in after] == ["ada"]  # bob has no free time published
+
+
+def test_rebuild_is_pure(app: Flask) -> None:
+    repo: Repository = app.extensions["skillswap.repo"]
+    _community(repo)
+    store = app.extensions["skillswap.store"]
+    keys_before = store.keys("")
+    rebuild_skill_index(store)
+    assert store.keys("") == keys_before
+
+
+def test_export_wipe_import_gives_identical_records(app: Flask, tmp_path: Path) -> None:
+    repo: Repository = app.extensions["skillswap.repo"]
+    _community(repo)
+    store = app.extensions["skillswap.store"]
+    runner = app.test_cli_runner()
+    dump = tmp_path / "backup.jsonl"
+    assert runner.invoke(args=["export", str(dump)]).exit_code == 0
+    original = {k: store.get(k) for k in store.keys("")}
+    lines = dump.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(original)
+    assert {json.loads(line)["key"] for line in lines} == set(original)
+
+    fresh = make_app(tmp_path / "other", Clock())
+    result = fresh.test_cli_runner().invoke(args=["import", str(dump)])
+    assert result.exit_code == 0, result.output
+    other = fresh.extensions["skillswap.store"]
+    assert {k: other.get(k) for k in other.keys("")} == original
+    # Importing the same file again changes nothing and says so.
+    again = fresh.test_cli_runner().invoke(args=["import", str(dump)])
+    assert again.exit_code == 0
+    assert "imported 0 records" in again.output
+    other.close()
+
+
+def test_import_refuses_to_overwrite_unless_asked(app: Flask, tmp_path: Path) -> None:
+    store = app.extensions["skillswap.store"]
+    store.put("user/zzz", {"id": "zzz", "username": "zed"})
+    dump = tmp_path / "d.jsonl"
+    dump.write_text(
+        json.dumps({"key": "user/zzz", "value": {"id": "zzz", "username": "other"}})
+        + "\n"
+        + json.dumps({"key": "user/new", "value": {"id": "new"}})
+        + "\n",
+        encoding="utf-8",
+    )
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["import", str(dump)])
+    assert refused.exit_code != 0
+    assert "nothing was written" in refused.output
+    assert store.get("user/zzz")["username"] == "zed"
+    assert store.get("user/new") is None
+    assert runner.invoke(args=["import", "--overwrite", str(dump)]).exit_code == 0
+    assert store.get("user/zzz")["username"] == "other"
+
+
+def test_store_stats_reports_against_replit_limits(app: Flask) -> None:
+    _community(app.extensions["skillswap.repo"])
+    result = app.test_cli_runner().invoke(args=["store-stats"])
+    assert result.exit_code == 0, result.output
+    assert "store: sqlite" in result.output
+    assert "users: 3" in result.output
+    assert "of Replit's 5000" in result.output
