@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from skillswap import cli, errors, settings, web
-from skillswap.extensions import csrf, limiter, login_manager
+from skillswap.extensions import csrf, login_manager
 from skillswap.repo import Repository
 from skillswap.store import Store, open_store
 
@@ -70,12 +70,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     login_manager.init_app(app)
     csrf.init_app(app)
-    limiter.init_app(app)
 
     from skillswap import auth, bookings, dashboard, learn_requests, offers, pages, profiles
 
     for module in (pages, auth, profiles, offers, learn_requests, bookings, dashboard):
         app.register_blueprint(module.bp)
+    app.extensions["skillswap.limiter"] = auth.apply_rate_limits(app)  # keeps it alive
     errors.register(app)
     cli.register(app)
     _register_request_hooks(app)

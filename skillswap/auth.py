@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
+    Flask,
     flash,
     g,
     redirect,
@@ -15,12 +15,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import User
-from skillswap.extensions import limiter, login_manager
+from skillswap.extensions import login_manager
 from skillswap.forms import ActionForm, LoginForm, SignupForm
 from skillswap.passwords import hash_password, needs_rehash, verify_password
 from skillswap.repo import EmailTaken, UsernameTaken
@@ -75,16 +77,27 @@ def _start_session(user: User) -> None:
     login_user(SessionUser(user))
 
 
-def _signup_limit() -> str:
-    return current_app.config["SIGNUP_RATE_LIMIT"]
+def apply_rate_limits(app: Flask) -> Limiter:
+    """Throttle sign-ups (successful ones count) and logins (failed ones count) per client.
 
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+    One Limiter per app, not per process: its counters and on/off switch are per app.
+    Storage is RATELIMIT_STORAGE_URI; shared storage (Redis, memcached) for several instances.
+    """
+    limiter = Limiter(get_remote_address, app=app)
+    limits = {
+        "auth.signup": (app.config["SIGNUP_RATE_LIMIT"], 302),
+        "auth.login": (app.config["LOGIN_RATE_LIMIT"], 401),
+    }
+    for endpoint, (limit, counted_status) in limits.items():
+        app.view_functions[endpoint] = limiter.limit(
+            limit,
+            methods=["POST"],
+            deduct_when=lambda response, status=counted_status: response.status_code == status,
+        )(app.view_functions[endpoint])
+    return limiter
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_signup_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 302)
 @validates_own_csrf
 def signup() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
@@ -109,7 +122,6 @@ def signup() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
 @validates_own_csrf
 def login() -> Response | str | tuple[str, int]:
     form = LoginForm()

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from wtforms import Field, FieldList, Form, FormField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
 
 from skillswap.domain.times import (
@@ -43,7 +44,7 @@ class AvailabilityFields:
 
     preset = RadioField(
         "Repeat on",
-        choices=PRESETS,
+        choices=[SelectChoice(value, label) for value, label in PRESETS],
         default="",
         validate_choice=False,
         validators=[AnyOf([p for p, _ in PRESETS], message="Choose one of the repeat options")],

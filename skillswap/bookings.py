@@ -17,7 +17,7 @@ from skillswap.domain.schedule import (
 )
 from skillswap.domain.times import Slot, iso_utc
 from skillswap.domain.users import User
-from skillswap.forms import CancelForm, ReviewForm
+from skillswap.forms import ActionForm, CancelForm, ReviewForm
 from skillswap.repo import new_id
 from skillswap.web import now, repo, validates_own_csrf
 
@@ -82,12 +82,19 @@ def show(username: str) -> tuple[str, int]:
 
 @bp.post("/book/<username>")
 @login_required
+@validates_own_csrf
 def book(username: str) -> Response | tuple[str, int]:
     teacher, schedule = _teacher(username)
     skill = normalise_skill(request.form.get("skill", ""))
     chosen = request.form.get("slot", "")
     offer_id, _, slot_id = chosen.partition(":")
     skills = _skills(teacher, schedule)
+    if not ActionForm().validate():
+        expired = (
+            "This page had expired, so nothing was booked. Your choice is kept: "
+            "press Book Session again."
+        )
+        return _page(teacher, schedule, skill, chosen, expired, 400)
     if teacher.id == current_user.id:
         return _page(teacher, schedule, skill, chosen, "You cannot book your own slot.", 400)
     if skill not in skills:

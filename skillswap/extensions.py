@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -13,6 +11,3 @@ login_manager.login_message = "Please log in to see that page."
 login_manager.login_message_category = "info"
 
 csrf = CSRFProtect()
-
-# Limits are named per route from the app's config; storage is RATELIMIT_STORAGE_URI.
-limiter = Limiter(key_func=get_remote_address)

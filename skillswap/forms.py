@@ -12,9 +12,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, Email, InputRequired, Length, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, ValidationError
 
 from skillswap.availability import AvailabilityFields
+from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import MAX_FEEDBACK
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import (
@@ -29,10 +31,30 @@ from skillswap.domain.users import (
     username_problem,
 )
 
+SESSION_LENGTHS = [
+    ("", "The whole time range"),
+    ("30", "30 minutes"),
+    ("45", "45 minutes"),
+    ("60", "1 hour"),
+    ("90", "1½ hours"),
+    ("120", "2 hours"),
+]
+
 CSRF_EXPIRED = (
     "This form had expired, so nothing was saved. Everything you typed is still here: "
     "check it and send it again."
 )
+
+
+def _check_skill(field: StringField) -> None:
+    # "!!!" normalises to nothing: nobody could ever find or match it.
+    if field.data and not normalise_skill(field.data):
+        raise ValidationError("Name the skill with letters or digits, like “Python” or “C++”")
+
+
+def strip_text(value: str | None) -> str | None:
+    """Surrounding spaces are never meant: a title of three spaces is no title."""
+    return value.strip() if isinstance(value, str) else value
 
 
 class BaseForm(FlaskForm):
@@ -163,15 +185,17 @@ def _check_tags(field: TextAreaField) -> None:
 class OfferForm(BaseForm, AvailabilityFields):
     title = StringField(
         "Title",
+        filters=[strip_text],
         validators=[
-            InputRequired("Give your session a title"),
+            DataRequired("Give your session a title"),
             Length(max=100, message="Keep the title to 100 characters"),
         ],
     )
     skill = StringField(
         "Skill",
+        filters=[strip_text],
         validators=[
-            InputRequired("Which skill will you teach?"),
+            DataRequired("Which skill will you teach?"),
             Length(max=MAX_TAG_LENGTH, message=f"Keep the skill to {MAX_TAG_LENGTH} characters"),
         ],
         render_kw={"list": "teach-skills", "autocomplete": "off"},
@@ -182,7 +206,7 @@ class OfferForm(BaseForm, AvailabilityFields):
     )
     mode = RadioField(
         "Session type",
-        choices=[("online", "Online"), ("offline", "Offline (in person)")],
+        choices=[SelectChoice("online", "Online"), SelectChoice("offline", "Offline (in person)")],
         validate_choice=False,
         validators=[
             InputRequired("Choose Online or Offline"),
@@ -191,35 +215,36 @@ class OfferForm(BaseForm, AvailabilityFields):
     )
     session_minutes = SelectField(
         "Session length",
-        choices=[
-            ("", "The whole time range"),
-            ("30", "30 minutes"),
-            ("45", "45 minutes"),
-            ("60", "1 hour"),
-            ("90", "1½ hours"),
-            ("120", "2 hours"),
-        ],
+        choices=[SelectChoice(value, label) for value, label in SESSION_LENGTHS],
         default="",
         validate_choice=False,
         validators=[
-            AnyOf(["", "30", "45", "60", "90", "120"], message="Choose one of the session lengths")
+            AnyOf([v for v, _ in SESSION_LENGTHS], message="Choose one of the session lengths")
         ],
         description="Each time range is cut into sessions of this length",
     )
+
+    def validate_skill(self, field: StringField) -> None:
+        _check_skill(field)
 
 
 class RequestForm(BaseForm, AvailabilityFields):
     skill = StringField(
         "Skill you want to learn",
+        filters=[strip_text],
         validators=[
-            InputRequired("Which skill do you want to learn?"),
+            DataRequired("Which skill do you want to learn?"),
             Length(max=MAX_TAG_LENGTH, message=f"Keep the skill to {MAX_TAG_LENGTH} characters"),
         ],
         render_kw={"list": "learn-skills", "autocomplete": "off"},
     )
     mode = RadioField(
         "Session type",
-        choices=[("either", "Either"), ("online", "Online"), ("offline", "Offline (in person)")],
+        choices=[
+            SelectChoice("either", "Either"),
+            SelectChoice("online", "Online"),
+            SelectChoice("offline", "Offline (in person)"),
+        ],
         default="either",
         validate_choice=False,
         validators=[
@@ -227,6 +252,9 @@ class RequestForm(BaseForm, AvailabilityFields):
             AnyOf(["either", "online", "offline"], message="Choose Either, Online or Offline"),
         ],
     )
+
+    def validate_skill(self, field: StringField) -> None:
+        _check_skill(field)
 
 
 class CancelForm(BaseForm):
@@ -241,7 +269,7 @@ class CancelForm(BaseForm):
 class ReviewForm(BaseForm):
     rating = RadioField(
         "Your rating",
-        choices=[(str(n), str(n)) for n in range(1, 11)],
+        choices=[SelectChoice(str(n)) for n in range(1, 11)],
         validate_choice=False,
         validators=[
             InputRequired("Choose a rating from 1 to 10"),

@@ -18,9 +18,11 @@ PAGE_SIZE = 10
 
 
 def _build(form: RequestForm) -> LearnRequest | None:
+    """The request a submitted form describes, or None with every problem at its field."""
+    fields_ok = form.validate()
     zone = zone_or_utc(current_user.timezone)
     availability = read_availability(form, zone, now())
-    if availability is None or form.errors:
+    if availability is None or not fields_ok:
         return None
     windows = expand_windows(availability.dates, availability.ranges, zone)
     return LearnRequest(
@@ -46,7 +48,7 @@ def new() -> Response | tuple[str, int]:
     form = RequestForm()
     if form.is_submitted() and wants_another_row(form):
         status = 200
-    elif form.validate_on_submit() and (learn_request := _build(form)) is not None:
+    elif form.is_submitted() and (learn_request := _build(form)) is not None:
         repo().save_request(learn_request)
         flash("Your request is saved. Here is who can teach you then.", "success")
         return redirect(url_for("requests.matches", request_id=learn_request.id))

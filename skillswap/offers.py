@@ -10,7 +10,7 @@ from skillswap.availability import read_availability, wants_another_row
 from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import Offer, ScheduleRefusal, StoredSlot
 from skillswap.domain.times import expand_slots, iso_utc, zone_or_utc
-from skillswap.forms import OfferForm
+from skillswap.forms import SESSION_LENGTHS, OfferForm
 from skillswap.repo import new_id
 from skillswap.web import now, repo, validates_own_csrf
 
@@ -35,11 +35,14 @@ def _fill(form: OfferForm, offer: Offer) -> None:
 
 
 def _build(form: OfferForm, offer_id: str, created: str) -> Offer | None:
-    """The Offer the form describes, or None with every problem shown at its field."""
+    """The Offer a submitted form describes, or None with every problem shown at its field
+    (the fields' own and the availability's, all at once)."""
+    fields_ok = form.validate()
     zone = zone_or_utc(current_user.timezone)
-    minutes = int(form.session_minutes.data) if form.session_minutes.data else None
+    minutes = form.session_minutes.data
+    minutes = int(minutes) if minutes in {v for v, _ in SESSION_LENGTHS if v} else None
     availability = read_availability(form, zone, now(), minutes, form.session_minutes)
-    if availability is None or form.errors:
+    if availability is None or not fields_ok:
         return None
     slots = expand_slots(availability.dates, availability.ranges, zone, minutes)
     return Offer(
@@ -89,7 +92,7 @@ def new() -> Response | tuple[str, int]:
     form = OfferForm()
     if form.is_submitted() and wants_another_row(form):
         return _render(form, None, 200)
-    if form.validate_on_submit():
+    if form.is_submitted():
         offer = _build(form, new_id(), iso_utc(now()))
         if offer is not None:
             repo().save_offer(offer)
@@ -100,7 +103,7 @@ def new() -> Response | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("profile.show") + "#offers")
-    elif not form.is_submitted():
+    else:
         form.mode.data = "online"
     return _render(form, None, 400 if form.is_submitted() else 200)
 
@@ -120,7 +123,7 @@ def edit(offer_id: str) -> Response | tuple[str, int]:
     form = OfferForm()
     if form.is_submitted() and wants_another_row(form):
         return _render(form, offer, 200)
-    if form.validate_on_submit():
+    if form.is_submitted():
         updated = _build(form, offer.id, offer.timestamp)
         if updated is not None:
             try:
@@ -131,7 +134,7 @@ def edit(offer_id: str) -> Response | tuple[str, int]:
                 _keep_teach_tags_in_step(updated.skill)
                 flash("Your offer is updated.", "success")
                 return redirect(url_for("profile.show") + "#offers")
-    elif not form.is_submitted():
+    else:
         _fill(form, offer)
     return _render(form, offer, 400 if form.is_submitted() else 200)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import all_zone_names, is_valid_zone
@@ -37,6 +38,15 @@ def _split_by_time(schedule: Schedule) -> dict[str, list]:
     return groups
 
 
+def _zone_choices(current: str) -> list[SelectChoice]:
+    """Every canonical zone, plus the person's own when it is an alias a browser reported
+    (US/Eastern, Asia/Calcutta): it must stay selectable or saving would change it."""
+    names = all_zone_names()
+    if current and current not in names:
+        names = sorted([*names, current])
+    return [SelectChoice(name) for name in names]
+
+
 def _fill_form(form: ProfileForm, user: User) -> None:
     form.display_name.data = user.display_name
     form.bio.data = user.bio
@@ -54,7 +64,7 @@ def show() -> Response | tuple[str, int]:
     if user is None:
         abort(404)
     form = ProfileForm()
-    form.timezone.choices = [(z, z) for z in all_zone_names()]
+    form.timezone.choices = _zone_choices(user.timezone)
     if form.validate_on_submit():
         old_teach = user.teach
         user.display_name = (form.display_name.data or "").strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -41,23 +42,31 @@ def load_secret_key(instance_path: str) -> str:
     if from_env:
         return from_env
     path = os.path.join(instance_path, "secret_key")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            key = fh.read().strip()
+    for _ in range(50):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                key = fh.read().strip()
+        except FileNotFoundError:
+            key = ""
+        else:
             if key:
                 return key
-    except FileNotFoundError:
-        pass
-    key = secrets.token_hex(32)
-    # O_EXCL: two workers starting together must agree on one key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read().strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key)
-    return key
+            # Empty: another worker is writing it right now, or a crash left it empty.
+            if time.time() - os.path.getmtime(path) > 1:
+                os.unlink(path)
+        try:
+            # O_EXCL: of several workers starting together exactly one writes the key.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            time.sleep(0.1)
+            continue
+        key = secrets.token_hex(32)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return key
+    raise RuntimeError(f"{path} stays empty; delete it or set SECRET_KEY")
 
 
 def choose_store_url(instance_path: str, replit_url_file: str) -> str:

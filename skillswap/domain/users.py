@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-USERNAME_RE = re.compile(r"^[a-z0-9_-]{3,30}$")
+USERNAME_RE = re.compile(r"[a-z0-9_-]{3,30}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
@@ -18,7 +18,7 @@ MAX_BIO = 1000
 def username_problem(name: str) -> str | None:
     if not 3 <= len(name) <= 30:
         return "Use 3 to 30 characters"
-    if not USERNAME_RE.match(name.lower()):
+    if not USERNAME_RE.fullmatch(name.lower()):
         return "Use only letters a–z, digits, _ and -"
     return None
 

@@ -1,0 +1,401 @@
+"""Replit Database backend: a plain HTTP key-value service, spoken to with `requests`.
+
+Protocol (the base URL carries a token that Replit rotates):
+
+- `POST <base>` with a form body `key=value` (several pairs allowed) writes;
+- `GET <base>/<url-quoted key>` reads (404: missing);
+- `DELETE <base>/<url-quoted key>` removes;
+- `GET <base>?prefix=<p>&encode=true` lists keys, newline-separated and url-encoded.
+
+Values are stored as JSON text. The base URL is looked up in `url_file` (Replit rewrites
+`/tmp/replitdb` when the token rotates), then `REPLIT_DB_URL`, then the explicit `db_url`
+option; on 401/403 it is looked up again and the request retried once. 429 and 5xx are retried
+with backoff by urllib3; what still fails becomes `StoreUnavailable`. The URL (and so the
+token) never appears in an exception message, and urllib3's log records are scrubbed of it.
+
+Replit DB has no transactions and no compare-and-set. `put`, `put_many`, `delete`, `put_new`
+and `update` therefore serialise through an OS file lock at a fixed path (`lock_path`, never
+derived from the token URL), taken per call and never held across a fork. Under that lock
+`put_new` is GET then POST and `update` is GET, fn, POST (or DELETE).
+
+THIS IS CORRECT ONLY FOR ONE INSTANCE (one machine) WITH ANY NUMBER OF WORKER PROCESSES AND NO
+OTHER WRITER. Two VMs, Autoscale deployments, or another program writing the same database
+break `put_new` and `update` silently; use PostgreSQL there.
+
+Replit's limits (5,000 keys, 1,000-byte keys, 5 MiB values, 50 MiB in total) are checked
+before sending where the client can know them (key and value size); the server's refusals of
+the totals come back as `StoreLimitError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+import filelock
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from skillswap.store import (
+    StoreError,
+    StoreLimitError,
+    StoreUnavailable,
+    Updater,
+    Value,
+    check_limits,
+)
+
+DEFAULT_URL_FILE = "/tmp/replitdb"
+DEFAULT_LOCK_PATH = "/tmp/skillswap-replitdb.lock"
+GET_MANY_THREADS = 8
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# One POST carries several pairs; keep bodies well below what a proxy might refuse.
+_POST_BATCH_BYTES = 4 * 1024 * 1024
+_POST_BATCH_PAIRS = 200
+
+
+def _encode(value: Value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class _Redactor(logging.Filter):
+    """Removes every base URL (and its token path) this process has used from urllib3's logs.
+
+    urllib3 logs the request path on retries (WARNING) and on every request (DEBUG); that path
+    is the token.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def add(self, base_url: str) -> None:
+        self.secrets.add(base_url)
+        path = urlsplit(base_url).path.strip("/")
+        # A bare "/" or tiny path would redact innocent text; tokens are long.
+        if len(path) >= 8:
+            self.secrets.add(path)
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            cleaned = self.redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, ()
+        return True
+
+
+_REDACTOR = _Redactor()
+for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager"):
+    logging.getLogger(_name).addFilter(_REDACTOR)
+
+
+def _describe(exc: BaseException) -> str:
+    """A cause for the message without the URL that requests/urllib3 put in theirs."""
+    reason: Any = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the last failure
+    text = f"{type(exc).__name__} {type(reason).__name__}".lower()
+    if isinstance(exc, requests.Timeout) or "timeout" in text:
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection failed"
+    return type(exc).__name__
+
+
+class ReplitStore:
+    name = "replit"
+
+    def __init__(
+        self,
+        *,
+        db_url: str | None = None,
+        url_file: str = DEFAULT_URL_FILE,
+        lock_path: str | None = None,
+        timeout: float = 10,
+        lock_timeout: float | None = None,
+        retries: int = 3,
+        backoff: float = 0.2,
+    ) -> None:
+        self._explicit_url = db_url.rstrip("/") if db_url else None
+        self._url_file = url_file
+        self.lock_path = lock_path or os.environ.get("SKILLSWAP_REPLIT_LOCK", DEFAULT_LOCK_PATH)
+        self._timeout = timeout
+        # Waiting on the lock means waiting behind other workers' HTTP calls, each bounded by
+        # `timeout` (times the retries), so a lock wait is allowed to be a few of them.
+        self._lock_timeout = lock_timeout if lock_timeout is not None else 3 * timeout
+        self._retries = retries
+        self._backoff = backoff
+        os.makedirs(os.path.dirname(os.path.abspath(self.lock_path)), exist_ok=True)
+        self._base = self._find_base_url()
+        self._session_lock = threading.Lock()
+        self._session: requests.Session | None = None
+        self._session_pid: int | None = None
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> ReplitStore:
+        """`replit`; the database URL comes from `url_file`, `REPLIT_DB_URL` or `db_url`."""
+        if url not in ("replit", "replit:", "replit://"):
+            # A token-bearing URL in the store URL would end up in config dumps and logs.
+            raise ValueError(
+                "the Replit store URL is just 'replit'; pass the database URL as db_url or"
+                " let it be read from the url_file / REPLIT_DB_URL"
+            )
+        return cls(**options)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _find_base_url(self) -> str:
+        try:
+            text = Path(self._url_file).read_text(encoding="utf-8").strip()
+        except OSError:
+            text = ""
+        url = text or os.environ.get("REPLIT_DB_URL", "").strip() or self._explicit_url
+        if not url:
+            raise StoreUnavailable(
+                f"no Replit DB URL: {self._url_file} is missing or empty, REPLIT_DB_URL is not"
+                " set and no db_url was given"
+            )
+        url = url.rstrip("/")
+        _REDACTOR.add(url)
+        return url
+
+    def _http(self) -> requests.Session:
+        # A session (its pooled sockets) must not be shared with a forked child.
+        with self._session_lock:
+            if self._session is None or self._session_pid != os.getpid():
+                if self._session is not None:
+                    # Inherited from the parent: closing only drops this process's copies of
+                    # the pooled sockets, and avoids ResourceWarnings when it is collected.
+                    self._session.close()
+                retry = Retry(
+                    total=self._retries,
+                    status_forcelist=RETRY_STATUSES,
+                    backoff_factor=self._backoff,
+                    backoff_max=5,
+                    # Every request here is idempotent: POST writes a fixed value.
+                    allowed_methods=frozenset({"GET", "POST", "DELETE"}),
+                    raise_on_status=False,
+                    respect_retry_after_header=True,
+                )
+                adapter = HTTPAdapter(
+                    max_retries=retry, pool_connections=2, pool_maxsize=GET_MANY_THREADS * 2
+                )
+                session = requests.Session()
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+                self._session, self._session_pid = session, os.getpid()
+            return self._session
+
+    def _request(
+        self,
+        method: str,
+        key: str | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        data: list[tuple[str, str]] | None = None,
+    ) -> requests.Response:
+        for attempt in (1, 2):
+            base = self._base
+            url = base if key is None else f"{base}/{quote(key, safe='')}"
+            response: requests.Response | None = None
+            try:
+                response = self._http().request(
+                    method, url, params=params, data=data, timeout=self._timeout
+                )
+            except requests.RequestException as exc:
+                failure = _describe(exc)
+            if response is None:
+                # Raised outside the except block: requests' exception text holds the token
+                # URL and would otherwise travel along as __context__ into tracebacks.
+                raise StoreUnavailable(
+                    f"Replit DB {method} {failure} (timeout {self._timeout}s,"
+                    f" {self._retries} retries)"
+                )
+            if response.status_code in (401, 403):
+                response.close()
+                if attempt == 1:
+                    # The token rotated: Replit has rewritten the URL file by now.
+                    self._base = self._find_base_url()
+                    continue
+                raise StoreUnavailable(
+                    f"Replit DB refused the token (HTTP {response.status_code}) even after"
+                    f" re-reading {self._url_file} and REPLIT_DB_URL"
+                )
+            if response.status_code in RETRY_STATUSES:
+                status = response.status_code
+                response.close()
+                raise StoreUnavailable(
+                    f"Replit DB answered HTTP {status} to {method} after {self._retries} retries"
+                )
+            if response.status_code == 413:
+                raise StoreLimitError(f"Replit DB refused the write: {self._body(response)}")
+            return response
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _body(response: requests.Response) -> str:
+        return _REDACTOR.redact(response.text[:300].strip()) or response.reason or ""
+
+    def _unexpected(self, response: requests.Response, what: str) -> StoreError:
+        return StoreError(
+            f"Replit DB answered HTTP {response.status_code} to {what}: {self._body(response)}"
+        )
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # A new lock object per call: nothing is held (or inherited) across fork. flock locks
+        # belong to the open file, so threads of one process exclude each other too.
+        lock = filelock.FileLock(
+            self.lock_path,
+            timeout=self._lock_timeout,
+            poll_interval=0.005,
+            thread_local=False,
+            fallback_to_soft=False,
+        )
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise StoreUnavailable(
+                f"waited {self._lock_timeout}s for the Replit DB write lock {self.lock_path}"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _get_raw(self, key: str) -> str | None:
+        response = self._request("GET", key)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._unexpected(response, "GET")
+        return response.content.decode("utf-8")
+
+    def _decode(self, key: str, raw: str | None) -> Value | None:
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise StoreError(
+                f"value of {key[:60]!r} is not JSON; was it written by another program?"
+            ) from None
+
+    def _post(self, pairs: list[tuple[str, str]]) -> None:
+        response = self._request("POST", data=pairs)
+        if response.status_code not in (200, 204):
+            raise self._unexpected(response, "POST")
+
+    def _delete(self, key: str) -> None:
+        response = self._request("DELETE", key)
+        if response.status_code not in (200, 204, 404):
+            raise self._unexpected(response, "DELETE")
+
+    # -- the contract --------------------------------------------------------------------
+
+    def get(self, key: str) -> Value | None:
+        return self._decode(key, self._get_raw(key))
+
+    def _get_many_raw(self, keys: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        if len(wanted) <= 1:
+            pairs = [(key, self._get_raw(key)) for key in wanted]
+        else:
+            # No multi-get in the protocol: overlap the round trips instead.
+            with ThreadPoolExecutor(min(GET_MANY_THREADS, len(wanted))) as pool:
+                pairs = list(zip(wanted, pool.map(self._get_raw, wanted), strict=True))
+        return {key: raw for key, raw in pairs if raw is not None}
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Value]:
+        return {key: self._decode(key, raw) for key, raw in self._get_many_raw(keys).items()}
+
+    def put(self, key: str, value: Value) -> None:
+        encoded = _encode(value)
+        check_limits(key, encoded)
+        with self._locked():
+            self._post([(key, encoded)])
+
+    def put_many(self, items: dict[str, Value]) -> None:
+        batches: list[list[tuple[str, str]]] = [[]]
+        size = 0
+        for key, value in items.items():
+            encoded = _encode(value)
+            check_limits(key, encoded)
+            pair_size = len(key.encode("utf-8")) + len(encoded.encode("utf-8"))
+            batch = batches[-1]
+            if batch and (size + pair_size > _POST_BATCH_BYTES or len(batch) >= _POST_BATCH_PAIRS):
+                batches.append([])
+                size = 0
+            batches[-1].append((key, encoded))
+            size += pair_size
+        for batch in batches:
+            if batch:
+                # Per batch, so a long import does not starve the app's writers.
+                with self._locked():
+                    self._post(batch)
+
+    def delete(self, key: str) -> None:
+        with self._locked():
+            self._delete(key)
+
+    def keys(
+        self, prefix: str = "", start: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        response = self._request("GET", params={"prefix": prefix, "encode": "true"})
+        if response.status_code != 200:
+            raise self._unexpected(response, "a key listing")
+        # The service promises no order; str order is code point order, i.e. UTF-8 byte order.
+        found = sorted(
+            key
+            for key in (unquote(line) for line in response.text.split("\n") if line)
+            if key.startswith(prefix) and (start is None or key >= start)
+        )
+        return found if limit is None else found[:limit]
+
+    def put_new(self, key: str, value: Value) -> bool:
+        encoded = _encode(value)
+        check_limits(key, encoded)
+        with self._locked():
+            if self._get_raw(key) is not None:
+                return False
+            self._post([(key, encoded)])
+            return True
+
+    def update(self, key: str, fn: Updater) -> Value | None:
+        check_limits(key)
+        with self._locked():
+            current = self.get(key)
+            new = fn(current)
+            if new is None:
+                if current is not None:
+                    self._delete(key)
+            else:
+                encoded = _encode(new)
+                check_limits(key, encoded)
+                self._post([(key, encoded)])
+            return new
+
+    def stats(self) -> dict[str, int]:
+        values = self._get_many_raw(self.keys())
+        size = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in values.items())
+        return {"keys": len(values), "bytes": size}
+
+    def close(self) -> None:
+        with self._session_lock:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
