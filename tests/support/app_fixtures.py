@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from skillswap import create_app
 
@@ -51,11 +55,38 @@ def make_app(tmp_path: Path, clock: Clock, **overrides: object) -> Flask:
     return create_app(config)
 
 
+class SharedTemplateCode(BytecodeCache):
+    """Compiled templates kept for the whole run: compiling them again for every test's new
+    app would take most of each test's time. Keys include the template's source checksum, so
+    only speed changes, never what is rendered."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = SharedTemplateCode()
+
+
 @pytest.fixture
-def app(tmp_path: Path, clock: Clock) -> Iterator[Flask]:
-    app = make_app(tmp_path, clock)
-    yield app
-    app.extensions["skillswap.store"].close()
+def app(clock: Clock) -> Iterator[Flask]:
+    """The app on SQLite in memory-backed /dev/shm where there is one: synchronous=FULL costs
+    an fsync per write, which is right in production and only slow in tests."""
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="skillswap-", dir=shm if shm.is_dir() else None))
+    app = make_app(folder, clock)
+    app.jinja_env.bytecode_cache = TEMPLATE_CODE
+    try:
+        yield app
+    finally:
+        app.extensions["skillswap.store"].close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -63,7 +94,9 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

@@ -1,0 +1,367 @@
+"""Profiles through the test client: editing your own, reading someone else's, escaping, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.app_fixtures import Clock, csrf_token
+from tests.web.test_auth import Page, assert_field_error, location, page
+from tests.web.test_offers import (
+    assert_kept,
+    book,
+    errors_at,
+    form_values,
+    grouped,
+    person,
+    post_offer,
+    repo,
+    submit,
+    uid,
+)
+
+PROFILE: dict[str, str] = {
+    "display_name": "Ada Lovelace",
+    "bio": "I write programs for engines.",
+    "teach": "Python, Machine Learning",
+    "learn": "Welsh",
+    "links": "https://github.com/ada",
+    "timezone": "Europe/London",
+}
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def ada(app: Flask) -> FlaskClient:
+    return person(app, "ada")
+
+
+def post_profile(client: FlaskClient, fields: Mapping[str, str | None] = {}):
+    return submit(client, "/profile", PROFILE, fields)
+
+
+def user(app: Flask, username: str = "ada"):
+    return repo(app).get_user(uid(app, username))
+
+
+def tags(p: Page, label: str) -> list[str]:
+    lists = p.all("ul", aria_label=label)
+    assert len(lists) == 1, f"no tag list {label!r}"
+    return [li.text for li in lists[0].walk() if li.tag == "li"]
+
+
+def stats(p: Page) -> list[str]:
+    return [n.text for n in p.all("p", class_="stat")]
+
+
+def _refused(app: Flask, client: FlaskClient, fields: Mapping[str, str | None]) -> Page:
+    before = user(app)
+    response = post_profile(client, fields)
+    assert response.status_code == 400
+    assert user(app) == before, "nothing is saved when anything is wrong"
+    return page(response)
+
+
+# --- editing your own profile --------------------------------------------------------------
+
+
+def test_profile_needs_login(client: FlaskClient) -> None:
+    response = client.get("/profile")
+    assert response.status_code == 302
+    assert location(response).startswith("/login")
+
+
+def test_edit_form_is_prefilled_with_the_saved_profile(app: Flask, ada: FlaskClient) -> None:
+    values = form_values(page(ada.get("/profile")))
+    assert values["display_name"] == ""
+    assert values["timezone"] == "UTC"
+    post_profile(
+        ada, {"teach": "Python\nMachine Learning", "links": "https://a.example\nhttp://b.example"}
+    )
+    values = form_values(page(ada.get("/profile")))
+    assert values["display_name"] == "Ada Lovelace"
+    assert values["bio"] == "I write programs for engines."
+    assert values["teach"] == "Python, Machine Learning"
+    assert values["links"] == "https://a.example\nhttp://b.example"
+    assert values["timezone"] == "Europe/London"
+
+
+def test_edit_saves_every_field(app: Flask, ada: FlaskClient) -> None:
+    response = post_profile(ada)
+    assert response.status_code == 302
+    assert location(response) == "/profile"
+    saved = user(app)
+    assert saved.display_name == "Ada Lovelace"
+    assert saved.bio == "I write programs for engines."
+    assert saved.teach == ["Python", "Machine Learning"]
+    assert saved.learn == ["Welsh"]
+    assert saved.links == ["https://github.com/ada"]
+    assert saved.timezone == "Europe/London"
+
+    p = page(ada.get("/profile"))
+    assert "Your profile is saved." in p.main_text
+    assert p.all("h1")[0].text == "Ada Lovelace"
+    assert "time zone Europe/London" in p.main_text
+    assert tags(p, "I can teach") == ["Python", "Machine Learning"]
+    assert tags(p, "I want to learn") == ["Welsh"]
+
+
+def test_tags_are_shown_as_typed_split_on_commas_and_new_lines(
+    app: Flask, ada: FlaskClient
+) -> None:
+    typed = "  machine   Learning ,C++\nRust,\n\n, PYTHON\npython, Rust "
+    assert post_profile(ada, {"teach": typed}).status_code == 302
+    # Spacing tidied, case kept, case-insensitive repeats and blanks dropped.
+    assert user(app).teach == ["machine Learning", "C++", "Rust", "PYTHON"]
+    assert tags(page(ada.get("/profile")), "I can teach") == [
+        "machine Learning",
+        "C++",
+        "Rust",
+        "PYTHON",
+    ]
+
+
+def test_teach_tags_feed_the_skill_index(app: Flask, ada: FlaskClient) -> None:
+    post_profile(ada, {"teach": "Machine-Learning"})
+    assert repo(app).skill_index("machine learning")["taggers"] == {
+        uid(app, "ada"): "Machine-Learning"
+    }
+    post_profile(ada, {"teach": ""})
+    assert repo(app).skill_index("machine learning")["taggers"] == {}
+
+
+def test_twenty_tags_are_fine_twenty_one_are_refused(app: Flask, ada: FlaskClient) -> None:
+    twenty = ", ".join(f"skill{n}" for n in range(20))
+    assert post_profile(ada, {"teach": twenty}).status_code == 302
+    assert len(user(app).teach) == 20
+
+    fields = {"learn": "\n".join(f"topic{n}" for n in range(21)), "bio": "changed"}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "learn", "List at most 20 skills (you listed 21)")
+    assert_kept(p, {**PROFILE, **fields})
+
+
+def test_duplicates_do_not_count_towards_the_limit(app: Flask, ada: FlaskClient) -> None:
+    typed = ", ".join(f"skill{n}" for n in range(20)) + ", SKILL0, Skill1"
+    assert post_profile(ada, {"teach": typed}).status_code == 302
+    assert len(user(app).teach) == 20
+
+
+def test_overlong_tag_is_refused(app: Flask, ada: FlaskClient) -> None:
+    fields = {"teach": "Python, " + "x" * 41}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "teach", "Keep each skill to 40 characters")
+    assert_kept(p, {**PROFILE, **fields})
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["javascript:alert(1)", "data:text/html,x", "ftp://x", "JavaScript:alert(1)", "github.com/ada"],
+)
+def test_links_must_be_http_or_https(app: Flask, ada: FlaskClient, bad: str) -> None:
+    fields = {"links": f"https://ok.example\n{bad}", "display_name": "Changed"}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "links", "Links must start with http:// or https://")
+    assert bad in p.by_id("links-error").text
+    assert_kept(p, {**PROFILE, **fields})
+    assert user(app).links == []
+
+
+def test_link_without_a_host_is_refused(app: Flask, ada: FlaskClient) -> None:
+    p = _refused(app, ada, {"links": "https://"})
+    assert_field_error(p, "links", "Enter a full address")
+
+
+def test_more_than_five_links_are_refused(app: Flask, ada: FlaskClient) -> None:
+    fields = {"links": "\n".join(f"https://site{n}.example" for n in range(6))}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "links", "Add at most 5 links")
+    assert_kept(p, {**PROFILE, **fields})
+
+
+def test_links_are_rendered_safely(app: Flask, ada: FlaskClient) -> None:
+    post_profile(ada, {"links": "https://github.com/ada\nhttp://ada.example/?a=1&b=2"})
+    for path in ("/profile", "/user/ada"):
+        p = page(ada.get(path))
+        anchors = [
+            a for a in p.all("a") if a.attrs.get("href", "").startswith(("http://", "https://"))
+        ]
+        assert [a.attrs["href"] for a in anchors] == [
+            "https://github.com/ada",
+            "http://ada.example/?a=1&b=2",
+        ]
+        for a in anchors:
+            assert set(a.attrs["rel"].split()) == {"noopener", "nofollow", "ugc"}
+
+
+def test_bio_over_1000_characters_is_refused_and_kept(app: Flask, ada: FlaskClient) -> None:
+    fields = {"bio": "b" * 1001}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "bio", "Keep your bio to 1000 characters")
+    assert_kept(p, {**PROFILE, **fields})
+
+
+def test_bio_of_1000_characters_is_fine(app: Flask, ada: FlaskClient) -> None:
+    assert post_profile(ada, {"bio": "b" * 1000}).status_code == 302
+    assert user(app).bio == "b" * 1000
+
+
+def test_display_name_over_60_characters_is_refused(app: Flask, ada: FlaskClient) -> None:
+    fields = {"display_name": "n" * 61}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "display_name", "Keep your name to 60 characters")
+    assert_kept(p, {**PROFILE, **fields})
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../../etc/passwd", "America"])
+def test_invalid_time_zone_is_refused(app: Flask, ada: FlaskClient, zone: str) -> None:
+    fields = {"timezone": zone}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "timezone", "Choose a time zone from the list")
+    assert_kept(p, {**PROFILE, **fields}, skip={"timezone"})
+    assert user(app).timezone == "UTC"
+
+
+def test_several_problems_are_all_shown(app: Flask, ada: FlaskClient) -> None:
+    fields = {"bio": "b" * 1001, "links": "ftp://x", "timezone": "Nowhere/Land"}
+    p = _refused(app, ada, fields)
+    assert set(errors_at(p)) == {"bio", "links", "timezone"}
+    assert_kept(p, {**PROFILE, **fields}, skip={"timezone"})
+
+
+def test_missing_csrf_token_keeps_the_input(app: Flask, ada: FlaskClient) -> None:
+    before = user(app)
+    response = ada.post("/profile", data=PROFILE)
+    assert response.status_code == 400
+    p = page(response)
+    assert "This form had expired" in p.all("div", role="alert")[0].text
+    assert_kept(p, PROFILE)
+    assert user(app) == before
+
+
+def test_time_zone_change_moves_how_times_are_shown(app: Flask, ada: FlaskClient) -> None:
+    post_offer(ada, {"dates-0": "2026-12-01", "ranges-0-start": "09:00", "ranges-0-end": "10:00"})
+    post_profile(ada, {"timezone": "Asia/Tokyo"})
+    p = page(ada.get("/profile"))
+    # Offer cards keep the zone the offer was entered in; the first session is shown in Tokyo.
+    assert "09:00–10:00 (UTC)" in p.main_text
+    assert "Tue 1 Dec 2026, 18:00–19:00 (Asia/Tokyo)" in p.main_text
+
+
+# --- the public profile --------------------------------------------------------------------
+
+
+def test_public_profile_is_read_only(app: Flask, ada: FlaskClient, client: FlaskClient) -> None:
+    post_profile(ada)
+    for viewer in (client, person(app, "bob"), ada):
+        response = viewer.get("/user/ada")
+        assert response.status_code == 200
+        p = page(response)
+        assert p.all("h1")[0].text == "Ada Lovelace"
+        assert "I write programs for engines." in p.main_text
+        assert tags(p, "Teaches") == ["Python", "Machine Learning"]
+        assert tags(p, "Wants to learn") == ["Welsh"]
+        main = p.all("main")[0]
+        assert not [n for n in main.walk() if n.tag in ("form", "textarea", "select")]
+        assert not [n for n in main.walk() if n.attrs.get("name") == "display_name"]
+
+
+def test_public_profile_lookup_ignores_case(ada: FlaskClient, client: FlaskClient) -> None:
+    assert client.get("/user/ADA").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["nobody", "ada@example.com", "a%20b"])
+def test_unknown_user_is_a_friendly_404(ada: FlaskClient, client: FlaskClient, name: str) -> None:
+    response = client.get(f"/user/{name}")
+    assert response.status_code == 404
+    p = page(response)
+    assert "Page not found" in p.main_text
+    assert "does not exist" in p.main_text
+
+
+def test_public_profile_lists_free_times_to_book(app: Flask, ada: FlaskClient) -> None:
+    post_offer(ada, {"title": "Python hour"})
+    bob = person(app, "bob", "Europe/Berlin")
+    p = page(bob.get("/user/ada"))
+    assert "Tue 1 Dec 2026, 10:00–11:00 (Europe/Berlin) · Python · Online" in p.main_text
+    assert [a.attrs["href"] for a in p.all("a") if a.text == "Book a session"] == ["/book/ada"]
+    own = page(ada.get("/user/ada"))
+    assert not [a for a in own.all("a") if a.text == "Book a session"]
+
+
+# --- stats ---------------------------------------------------------------------------------
+
+
+def test_new_user_has_zero_stats_and_no_ratings_yet(ada: FlaskClient, client: FlaskClient) -> None:
+    for viewer, path in ((ada, "/profile"), (client, "/user/ada")):
+        shown = stats(page(viewer.get(path)))
+        assert shown[0] == "0 sessions taught"
+        assert shown[1] == "0 sessions attended"
+        assert "no ratings yet" in shown[2]
+
+
+def test_stats_count_sessions_and_average_ratings(
+    app: Flask, clock: Clock, ada: FlaskClient, client: FlaskClient
+) -> None:
+    post_offer(ada)
+    offer = next(iter(repo(app).schedule(uid(app, "ada")).offers.values()))
+    bob = person(app, "bob")
+    assert book(app, bob, "ada", "python", offer.id, offer.slots[0].id).status_code == 302
+    booking_id = next(iter(repo(app).schedule(uid(app, "bob")).bookings))
+    clock.set(datetime(2026, 12, 1, 11, tzinfo=UTC))
+    for rater, rating in ((bob, "9"), (ada, "7")):
+        path = f"/booking/{booking_id}/review"
+        response = rater.post(path, data={"csrf_token": csrf_token(rater, path), "rating": rating})
+        assert response.status_code == 302
+    assert stats(page(client.get("/user/ada")))[:2] == ["1 sessions taught", "0 sessions attended"]
+    assert "9.0/10 average from 1 rating" in stats(page(client.get("/user/ada")))[2]
+    assert stats(page(bob.get("/profile")))[:2] == ["0 sessions taught", "1 sessions attended"]
+    assert "7.0/10 average from 1 rating" in stats(page(bob.get("/profile")))[2]
+
+
+# --- escaping ------------------------------------------------------------------------------
+
+
+def test_markup_is_escaped_everywhere(app: Flask, ada: FlaskClient, client: FlaskClient) -> None:
+    fields = {"display_name": XSS, "bio": XSS, "teach": XSS, "learn": XSS}
+    assert post_profile(ada, fields).status_code == 302
+    assert user(app).display_name == XSS
+    post_offer(ada, {"title": XSS, "skill": "Python"})
+    for viewer, path in ((ada, "/profile"), (client, "/user/ada")):
+        html = viewer.get(path).get_data(as_text=True)
+        assert XSS not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        p = page(viewer.get(path))
+        assert p.all("h1")[0].text == XSS
+        assert tags(p, "I can teach" if path == "/profile" else "Teaches")[0] == XSS
+
+
+def test_markup_in_refused_input_is_escaped(app: Flask, ada: FlaskClient) -> None:
+    fields = {"bio": XSS + "b" * 1000, "links": f"javascript:{XSS}"}
+    response = post_profile(ada, fields)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert XSS not in html
+    assert_kept(page(response), {**PROFILE, **fields})
+
+
+# --- grouping on the profile ---------------------------------------------------------------
+
+
+def test_offer_for_tomorrow_is_past_a_week_later(
+    app: Flask, clock: Clock, ada: FlaskClient
+) -> None:
+    post_offer(ada, {"title": "Tomorrow's class", "dates-0": "2026-11-24"})
+    assert grouped(page(ada.get("/profile")), "offers") == {
+        "Upcoming": ["Tomorrow's class"],
+        "Past": [],
+    }
+    clock.set(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert grouped(page(ada.get("/profile")), "offers") == {
+        "Upcoming": [],
+        "Past": ["Tomorrow's class"],
+    }
