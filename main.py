@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 
-from skillswap import create_app
+from skillswap import create_app, refuse_to_abandon_data
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 app = create_app()
+# Here, not in create_app: `flask --app skillswap import` must be able to fill an empty store.
+refuse_to_abandon_data(app)
 
 if __name__ == "__main__":
     # Replit must bind every interface so its proxy can reach us; locally stay on loopback.

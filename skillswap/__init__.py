@@ -24,6 +24,47 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def open_configured_store(app: Flask, url: str) -> Store:
+    options: dict[str, Any] = {}
+    if url.startswith("replit"):
+        options = {
+            "url_file": app.config["REPLIT_URL_FILE"],
+            "lock_path": app.config["REPLIT_LOCK_PATH"],
+        }
+    return open_store(url, **options)
+
+
+class DataElsewhere(RuntimeError):
+    """The chosen store is empty while another store this environment points at has users."""
+
+
+def refuse_to_abandon_data(app: Flask) -> None:
+    """Adding DATABASE_URL on Replit (say) must not make everyone's data seem gone: refuse to
+    serve an empty store while another detectable store holds users, unless told to."""
+    store: Store = app.extensions["skillswap.store"]
+    if app.config["ALLOW_EMPTY_STORE"] or store.keys("user/", limit=1):
+        return
+    urls = settings.detectable_store_urls(app.instance_path, app.config["REPLIT_URL_FILE"])
+    for url in urls:
+        if url == app.config["STORE_URL"]:
+            continue
+        try:
+            other = open_configured_store(app, url)
+            has_users = bool(other.keys("user/", limit=1))
+            other.close()
+        except Exception as exc:  # an unreachable old store must not stop a new one
+            log.warning("could not check %s for existing users: %s", url.split("://")[0], exc)
+            continue
+        if has_users:
+            raise DataElsewhere(
+                f"SkillSwap opened the {store.name} store, which is empty, but the "
+                f"{other.name} store this environment also points at holds users. Copy them: "
+                "`flask --app skillswap export data.jsonl` with the old store selected "
+                "(SKILLSWAP_STORE), then `flask --app skillswap import data.jsonl` with the new "
+                "one. Or set SKILLSWAP_ALLOW_EMPTY_STORE=1 to start empty anyway."
+            )
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, store, login, CSRF, limits, blueprints, CLI.
 
@@ -48,17 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
 
     clock = app.config.get("CLOCK") or _utc_now
-    store: Store = app.config.get("STORE") or open_store(
-        app.config["STORE_URL"],
-        **(
-            {
-                "url_file": app.config["REPLIT_URL_FILE"],
-                "lock_path": app.config["REPLIT_LOCK_PATH"],
-            }
-            if app.config["STORE_URL"].startswith("replit")
-            else {}
-        ),
-    )
+    store: Store = app.config.get("STORE") or open_configured_store(app, app.config["STORE_URL"])
     log.info("store: %s", store.name)
     app.extensions["skillswap.store"] = store
     app.extensions["skillswap.clock"] = clock

@@ -69,17 +69,26 @@ def load_secret_key(instance_path: str) -> str:
     raise RuntimeError(f"{path} stays empty; delete it or set SECRET_KEY")
 
 
+def detectable_store_urls(instance_path: str, replit_url_file: str) -> list[str]:
+    """Every store this environment points at, in precedence order: SKILLSWAP_STORE,
+    DATABASE_URL, Replit DB, then the embedded SQLite file (only if it exists, except as the
+    last resort)."""
+    urls = []
+    for name in ("SKILLSWAP_STORE", "DATABASE_URL"):
+        value = os.environ.get(name, "").strip()
+        if value and value not in urls:
+            urls.append(value)
+    if os.environ.get("REPLIT_DB_URL") or os.path.exists(replit_url_file):
+        urls.append("replit")
+    sqlite_path = os.path.join(instance_path, "skillswap.db")
+    if os.path.exists(sqlite_path) or not urls:
+        urls.append("sqlite:///" + sqlite_path)
+    return urls
+
+
 def choose_store_url(instance_path: str, replit_url_file: str) -> str:
     """Precedence: SKILLSWAP_STORE, DATABASE_URL, Replit DB, embedded SQLite."""
-    explicit = os.environ.get("SKILLSWAP_STORE", "").strip()
-    if explicit:
-        return explicit
-    database_url = os.environ.get("DATABASE_URL", "").strip()
-    if database_url:
-        return database_url
-    if os.environ.get("REPLIT_DB_URL") or os.path.exists(replit_url_file):
-        return "replit"
-    return "sqlite:///" + os.path.join(instance_path, "skillswap.db")
+    return detectable_store_urls(instance_path, replit_url_file)[0]
 
 
 def from_environment(instance_path: str) -> dict[str, Any]:
@@ -104,6 +113,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", replit),
         "SESSION_COOKIE_SAMESITE": "None" if preview else "Lax",
         "SESSION_COOKIE_PARTITIONED": preview,
+        "ALLOW_EMPTY_STORE": _env_bool("SKILLSWAP_ALLOW_EMPTY_STORE", False),
         "ON_REPLIT": replit,
         "REPLIT_PREVIEW": preview,
     }

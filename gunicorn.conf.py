@@ -1,0 +1,22 @@
+"""Production server settings, used by the Replit deployment and `make bench`.
+
+`gunicorn -c gunicorn.conf.py main:app`. The app is built in each worker after the fork (no
+preload), so no store connection, pool or lock is ever shared between processes.
+"""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+# Requests are short and mostly wait on the store: two workers per core, capped for memory.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count(), 8)))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+preload_app = False
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# Behind Replit's (or any) proxy the app's ProxyFix decides whom to trust (PROXY_FIX_HOPS).
+forwarded_allow_ips = "127.0.0.1"
