@@ -20,3 +20,6 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Behind Replit's (or any) proxy the app's ProxyFix decides whom to trust (PROXY_FIX_HOPS).
 forwarded_allow_ips = "127.0.0.1"
+# gunicorn 27 opens a control socket at one path per user by default; two servers on one
+# machine (tests, the benchmark's reference app) would fight over it.
+control_socket_disable = True

@@ -25,13 +25,10 @@ bp = Blueprint("bookings", __name__)
 
 
 def _teacher(username: str) -> tuple[User, Schedule]:
-    found = repo().find_user(username) if "@" not in username else None
+    found = repo().find_person(username)
     if found is None:
         abort(404)
-    user, schedule = repo().user_and_schedule(found.id)
-    if user is None:
-        abort(404)
-    return user, schedule
+    return found
 
 
 def _skills(user: User, schedule: Schedule) -> dict[str, str]:

@@ -94,11 +94,10 @@ def show() -> Response | tuple[str, int]:
 
 @bp.get("/user/<username>")
 def public(username: str) -> str:
-    found = repo().find_user(username) if "@" not in username else None
+    found = repo().find_person(username)
     if found is None:
         abort(404)
-    user, schedule = repo().user_and_schedule(found.id)
-    assert user is not None
+    user, schedule = found
     moment = now()
     free = schedule.free_slots(moment)
     received = [

@@ -117,6 +117,16 @@ class Repository:
         claim = self.store.get(key)
         return self.get_user(claim["uid"]) if claim else None
 
+    def find_person(self, username: str) -> tuple[User, Schedule] | None:
+        """A person by username with their schedule: two round trips (claim, then both docs)."""
+        if "@" in username:
+            return None  # public pages are by username only; emails stay private
+        claim = self.store.get(username_key(username))
+        if not claim:
+            return None
+        user, schedule = self.user_and_schedule(claim["uid"])
+        return (user, schedule) if user else None
+
     def save_user(self, user: User) -> None:
         self.store.put(user_key(user.id), user.to_dict())
 
