@@ -102,9 +102,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from skillswap import auth, bookings, dashboard, learn_requests, offers, pages, profiles
+    from skillswap import (
+        auth,
+        bookings,
+        dashboard,
+        learn_requests,
+        learners,
+        notifications,
+        offers,
+        pages,
+        profiles,
+    )
 
-    for module in (pages, auth, profiles, offers, learn_requests, bookings, dashboard):
+    for module in (
+        pages,
+        auth,
+        profiles,
+        offers,
+        learn_requests,
+        bookings,
+        dashboard,
+        notifications,
+        learners,
+    ):
         app.register_blueprint(module.bp)
     app.extensions["skillswap.limiter"] = auth.apply_rate_limits(app)  # keeps it alive
     errors.register(app)
@@ -132,6 +152,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.jinja_env.filters["flat_errors"] = web.flat_errors
     app.jinja_env.globals["nav_links"] = web.nav_links
     app.jinja_env.globals["when"] = web.when
+    app.jinja_env.globals["at"] = web.at
     # A global (not only Flask-Login's context processor) so imported macros see it too.
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["viewer_zone"] = web.viewer_zone

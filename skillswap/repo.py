@@ -20,7 +20,14 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from skillswap.domain.matching import mode_compatible, normalise_skill, slots_in_windows
-from skillswap.domain.schedule import Booking, LearnRequest, Offer, Schedule, Stats
+from skillswap.domain.schedule import (
+    Booking,
+    LearnRequest,
+    Notification,
+    Offer,
+    Schedule,
+    Stats,
+)
 from skillswap.domain.times import Slot, iso_utc, parse_iso_utc
 from skillswap.domain.users import User
 from skillswap.store import Store
@@ -267,6 +274,11 @@ class Repository:
     def skill_index(self, skill: str) -> dict:
         return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}
 
+    def skill_indexes_for(self, skills: list[str]) -> dict[str, dict]:
+        """Index documents of these skills, in one round trip."""
+        found = self.store.get_many([skill_key(s) for s in skills])
+        return {k.removeprefix("skill/"): v for k, v in found.items()}
+
     def skill_indexes(self, prefix: str, limit: int = 20) -> dict[str, dict]:
         """Skills whose normalised name starts with `prefix` (landing search)."""
         keys = self.store.keys(skill_key(prefix), limit=limit)
@@ -275,17 +287,62 @@ class Repository:
     # --- booking -------------------------------------------------------------------------
 
     def book(self, booking: Booking) -> Booking:
-        """Hold on the learner's side, claim on the teacher's, then confirm (DESIGN.md)."""
+        """Hold on the learner's side, claim on the teacher's, then confirm (DESIGN.md).
+
+        The teacher is told in the same atomic step that claims the slot."""
         now = self.clock()
         self.change_schedule(booking.learner, lambda s: s.hold(booking, now))
+
+        def claim_and_tell(s: Schedule) -> None:
+            s.claim(booking, now)
+            s.notify(self._notice("booked", booking, booking.learner_name, now))
+
         try:
-            self.change_schedule(booking.teacher, lambda s: s.claim(booking, now))
+            self.change_schedule(booking.teacher, claim_and_tell)
         except BaseException:
             self.change_schedule(booking.learner, lambda s: s.release(booking.id))
             raise
         self.change_schedule(booking.learner, lambda s: s.confirm(booking.id))
+        self._count_unread(booking.teacher, +1)
         booking.status = "confirmed"
         return booking
+
+    @staticmethod
+    def _notice(
+        kind: str, booking: Booking, actor: str, now: datetime, note: str = ""
+    ) -> Notification:
+        return Notification(
+            id=new_id(),
+            kind=kind,
+            actor=actor,
+            skill=booking.skill,
+            created=iso_utc(now),
+            booking_id=booking.id,
+            start=booking.start,
+            end=booking.end,
+            note=note,
+            link=f"/dashboard#booking-{booking.id}",
+        )
+
+    def _count_unread(self, uid: str, delta: int | None) -> None:
+        """The unread count rides on the user record, which every page loads anyway: the nav
+        badge costs no extra round trip. delta None resets it."""
+
+        def change(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            count = 0 if delta is None else max(0, int(data.get("unread", 0)) + delta)
+            return {**data, "unread": count}
+
+        self.store.update(user_key(uid), change)
+
+    def notify(self, uid: str, notification: Notification) -> None:
+        self.change_schedule(uid, lambda s: s.notify(notification))
+        self._count_unread(uid, +1)
+
+    def mark_notifications_read(self, uid: str) -> None:
+        self.change_schedule(uid, lambda s: s.mark_all_read())
+        self._count_unread(uid, None)
 
     def resolve_pending(self, schedule: Schedule) -> Schedule:
         """Settle holds a crash left behind, against the teacher's copy (read repair)."""
@@ -303,11 +360,22 @@ class Repository:
         return self.schedule(schedule.owner)
 
     def cancel(self, uid: str, booking_id: str, reason: str) -> Booking:
-        """Cancel in the canceller's document, then in the other person's."""
+        """Cancel in the canceller's document, then in the other person's, who is told."""
         now = self.clock()
         booking = self.change_schedule(uid, lambda s: s.cancel(booking_id, uid, reason, now))
         other = booking.other(uid)
-        self.change_schedule(other, lambda s: s.cancel(booking_id, uid, reason, now))
+        actor = booking.other_name(other)
+
+        def cancel_and_tell(s: Schedule) -> bool:
+            copy = s.bookings.get(booking_id)
+            was_active = copy is not None and copy.active
+            s.cancel(booking_id, uid, reason, now)
+            if was_active:
+                s.notify(self._notice("cancelled", booking, actor, now, note=reason))
+            return was_active
+
+        if self.change_schedule(other, cancel_and_tell):
+            self._count_unread(other, +1)
         return booking
 
     def review(self, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:
@@ -316,9 +384,14 @@ class Repository:
         booking = self.change_schedule(
             uid, lambda s: s.add_review(booking_id, uid, rating, feedback, now)
         )
-        self.change_schedule(
-            booking.other(uid), lambda s: s.add_review(booking_id, uid, rating, feedback, now)
-        )
+        other = booking.other(uid)
+
+        def review_and_tell(s: Schedule) -> None:
+            s.add_review(booking_id, uid, rating, feedback, now)
+            s.notify(self._notice("reviewed", booking, booking.other_name(other), now))
+
+        self.change_schedule(other, review_and_tell)
+        self._count_unread(other, +1)
         return booking
 
     # --- matching ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request, url_for
 from flask_login import current_user
 
-from skillswap.domain.times import format_range, parse_iso_utc, zone_or_utc
+from skillswap.domain.times import format_instant, format_range, parse_iso_utc, zone_or_utc
 from skillswap.repo import Repository
 
 ZONE_COOKIE = "tz"
@@ -88,3 +88,10 @@ def when(start: datetime | str, end: datetime | str) -> str:
     start_at = parse_iso_utc(start) if isinstance(start, str) else start
     end_at = parse_iso_utc(end) if isinstance(end, str) else end
     return format_range(start_at, end_at, viewer_zone())
+
+
+def at(instant: datetime | str) -> str:
+    """One moment in the viewer's zone, the zone named: for templates."""
+    return format_instant(
+        parse_iso_utc(instant) if isinstance(instant, str) else instant, viewer_zone()
+    )

@@ -222,6 +222,28 @@ class Booking:
         return booking
 
 
+MAX_NOTIFICATIONS = 50
+
+
+@dataclass
+class Notification:
+    """Something that happened to me: a new booking, a cancellation, an invitation, a review.
+
+    Facts only (who, what, when as UTC); pages word them in the reader's zone."""
+
+    id: str
+    kind: str  # "booked" | "cancelled" | "invited" | "reviewed"
+    actor: str  # the other person's username
+    skill: str
+    created: str
+    booking_id: str = ""
+    start: str = ""
+    end: str = ""
+    note: str = ""  # cancel reason, or the invitation's slot summary
+    link: str = ""  # a path inside the app
+    read: bool = False
+
+
 @dataclass
 class Stats:
     taught: int
@@ -236,6 +258,7 @@ class Schedule:
     offers: dict[str, Offer] = field(default_factory=dict)
     requests: dict[str, LearnRequest] = field(default_factory=dict)
     bookings: dict[str, Booking] = field(default_factory=dict)
+    notifications: list[Notification] = field(default_factory=list)  # newest first
 
     # --- serialisation -------------------------------------------------------------------
 
@@ -247,6 +270,7 @@ class Schedule:
             offers={k: Offer.from_dict(v) for k, v in doc.get("offers", {}).items()},
             requests={k: LearnRequest.from_dict(v) for k, v in doc.get("requests", {}).items()},
             bookings={k: Booking.from_dict(v) for k, v in doc.get("bookings", {}).items()},
+            notifications=[_from_dict(Notification, n) for n in doc.get("notifications", [])],
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -254,7 +278,24 @@ class Schedule:
             "offers": {k: v.to_dict() for k, v in self.offers.items()},
             "requests": {k: v.to_dict() for k, v in self.requests.items()},
             "bookings": {k: v.to_dict() for k, v in self.bookings.items()},
+            "notifications": [asdict(n) for n in self.notifications],
         }
+
+    # --- notifications -------------------------------------------------------------------
+
+    def notify(self, notification: Notification) -> None:
+        """Keep the newest MAX_NOTIFICATIONS: a bounded document on every backend."""
+        self.notifications = [notification, *self.notifications][:MAX_NOTIFICATIONS]
+
+    def mark_all_read(self) -> int:
+        unread = [n for n in self.notifications if not n.read]
+        for n in unread:
+            n.read = True
+        return len(unread)
+
+    @property
+    def unread(self) -> int:
+        return sum(1 for n in self.notifications if not n.read)
 
     # --- queries -------------------------------------------------------------------------
 

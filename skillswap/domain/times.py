@@ -516,3 +516,9 @@ def format_range(start: datetime, end: datetime, zone: tzinfo) -> str:
         f"{_day_label(local_start.date())}, {_clock_label(local_start)} – "
         f"{_day_label(local_end.date())}, {_clock_label(local_end)} ({label})"
     )
+
+
+def format_instant(instant: datetime, zone: ZoneInfo) -> str:
+    """One moment in the viewer's zone: "Tue 1 Dec 2026, 09:00 (Europe/Berlin)"."""
+    local = to_zone(instant, zone)
+    return f"{_day_label(local.date())}, {_clock_label(local)} ({_zone_label(zone)})"

@@ -60,6 +60,7 @@ class User:
     created: str = ""
     # Bumped by password change and "log out everywhere": old session cookies stop working.
     session_version: int = 1
+    unread: int = 0  # notifications not yet seen (the list lives in the schedule document)
 
     @property
     def name(self) -> str:

@@ -1,0 +1,118 @@
+"""Notifications and teachers finding learners, through the test client."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.app_fixtures import Clock, csrf_token
+from tests.web.test_bookings import cancel, rate, text
+
+
+def unread_badge(client: FlaskClient) -> str:
+    match = re.search(r'<span class="count">(\d+)', client.get("/").get_data(as_text=True))
+    return match.group(1) if match else ""
+
+
+def test_the_teacher_is_told_of_a_new_booking_in_their_zone(
+    tess: FlaskClient, session: str
+) -> None:
+    assert unread_badge(tess) == "1"
+    page = text(tess.get("/notifications"))
+    assert "leo booked Python with you: Tue 1 Dec 2026, 09:00–10:00 (America/New_York)" in page
+    assert "New" in page
+
+
+def test_marking_read_clears_the_badge_and_needs_csrf(tess: FlaskClient, session: str) -> None:
+    assert tess.post("/notifications/read").status_code == 400
+    assert unread_badge(tess) == "1"
+    token = csrf_token(tess, "/notifications")
+    assert tess.post("/notifications/read", data={"csrf_token": token}).status_code == 302
+    assert unread_badge(tess) == ""
+    assert "leo booked Python" in text(tess.get("/notifications"))  # kept, now read
+
+
+def test_the_other_side_is_told_of_a_cancellation_with_the_reason(
+    tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    assert unread_badge(leo) == ""
+    assert cancel(tess, session, "I am ill").status_code == 302
+    assert unread_badge(leo) == "1"
+    assert (
+        "tess cancelled Python on Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin): “I am ill”"
+        in text(leo.get("/notifications"))
+    )
+    # Cancelling again tells nobody twice.
+    cancel(leo, session)
+    assert unread_badge(leo) == "1"
+
+
+def test_a_review_is_announced_without_giving_it_away(
+    app: Flask, clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    clock.advance(days=10)
+    assert rate(leo, session, "9", "Brilliant").status_code == 302
+    page = text(tess.get("/notifications"))
+    assert "leo rated your Python session. Rate them too to see it" in page
+    assert "Brilliant" not in page and "9/10" not in page
+
+
+def test_notifications_are_private(client: FlaskClient) -> None:
+    assert client.get("/notifications").status_code == 302
+
+
+def test_a_teacher_sees_learners_whose_request_their_free_time_fits(
+    app: Flask, tess: FlaskClient, leo: FlaskClient, xia: FlaskClient
+) -> None:
+    # leo (Berlin) wants Python on 1 Dec 14:00-18:00 Berlin = 13:00-17:00 UTC: tess's 14:00
+    # and 15:00 UTC sessions fit. xia wants Python only on 2 Dec: nothing fits.
+    for client, day, start, end in (
+        (leo, "2026-12-01", "14:00", "18:00"),
+        (xia, "2026-12-02", "09:00", "12:00"),
+    ):
+        response = client.post(
+            "/request",
+            data={
+                "csrf_token": csrf_token(client, "/request"),
+                "skill": "python",
+                "mode": "either",
+                "dates-0": day,
+                "ranges-0-start": start,
+                "ranges-0-end": end,
+            },
+        )
+        assert response.status_code == 302
+    page = text(tess.get("/learners"))
+    assert "leo" in page and "xia" not in page
+    assert "Tue 1 Dec 2026, 09:00–10:00 (America/New_York)" in page
+
+    request_id = re.search(
+        r'name="request_id" value="([^"]+)"', tess.get("/learners").get_data(as_text=True)
+    ).group(1)
+    token = csrf_token(tess, "/learners")
+    assert (
+        tess.post(
+            "/learners/invite", data={"csrf_token": token, "request_id": request_id}
+        ).status_code
+        == 302
+    )
+    assert unread_badge(leo) == "1"
+    invite = text(leo.get("/notifications"))
+    assert "tess can teach you python when you are free (2 times fit" in invite
+    link = re.search(r'href="(/book/tess[^"]*)"', leo.get("/notifications").get_data(as_text=True))
+    assert link and leo.get(link.group(1).replace("&amp;", "&")).status_code == 200
+    # A second invitation for the same request is not sent.
+    tess.post("/learners/invite", data={"csrf_token": token, "request_id": request_id})
+    assert unread_badge(leo) == "1"
+    assert "Invited" in text(tess.get("/learners"))
+
+
+def test_inviting_for_a_request_that_does_not_fit_is_404(
+    tess: FlaskClient, xia: FlaskClient
+) -> None:
+    token = csrf_token(tess, "/learners")
+    response = tess.post("/learners/invite", data={"csrf_token": token, "request_id": "nope"})
+    assert response.status_code == 404
+    assert unread_badge(xia) == ""
