@@ -103,20 +103,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from skillswap import (
+        account,
         auth,
         bookings,
         dashboard,
+        demo,
+        ics,
         learn_requests,
         learners,
         notifications,
         offers,
         pages,
         profiles,
+        skills,
     )
 
     for module in (
         pages,
         auth,
+        account,
         profiles,
         offers,
         learn_requests,
@@ -124,11 +129,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         dashboard,
         notifications,
         learners,
+        ics,
+        skills,
     ):
         app.register_blueprint(module.bp)
     app.extensions["skillswap.limiter"] = auth.apply_rate_limits(app)  # keeps it alive
     errors.register(app)
     cli.register(app)
+    demo.register(app)
     _register_request_hooks(app)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import (
@@ -20,6 +21,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from skillswap import throttle
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import User
 from skillswap.extensions import login_manager
@@ -30,6 +32,7 @@ from skillswap.store import StoreUnavailable
 from skillswap.web import repo, safe_next, validates_own_csrf
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 class SessionUser(UserMixin):
@@ -103,6 +106,10 @@ def signup() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("profile.show"))
     form = SignupForm()
+    if form.validate_on_submit() and (full := repo().signup_capacity_problem()):
+        log.error("signup refused: the Replit DB key budget is 90%% used")
+        form.form_errors.append(full)
+        return render_template("auth/signup.html", form=form, csrf_expired=False), 503
     if form.validate_on_submit():
         zone = form.timezone.data if is_valid_zone(form.timezone.data or "") else "UTC"
         try:
@@ -116,7 +123,9 @@ def signup() -> Response | str | tuple[str, int]:
         else:
             _start_session(user)
             flash(f"Welcome to SkillSwap, {user.username}!", "success")
-            return redirect(url_for("profile.show"))
+            response = redirect(url_for("profile.show"))
+            throttle.remember_device(response, user.id)  # the owner's browser (throttle.py)
+            return response
     status = 400 if form.errors else 200
     return render_template("auth/signup.html", form=form, csrf_expired=form.csrf_failed()), status
 
@@ -131,12 +140,19 @@ def login() -> Response | str | tuple[str, int]:
         return redirect(safe_next(form.next.data))
     if form.validate_on_submit():
         user = repo().find_user(form.login.data)
+        # Per account, on top of the per-client limit; the same for names nobody has.
+        attempt = throttle.LoginAttempt(form.login.data, user.id if user else None)
+        if not attempt.allowed():
+            form.form_errors.append(attempt.wait_message())
+            return render_template("auth/login.html", form=form), 429
         if user and verify_password(user.password_hash, form.password.data):
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
                 repo().save_user(user)
             _start_session(user)
-            return redirect(safe_next(form.next.data))
+            response = redirect(safe_next(form.next.data))
+            attempt.succeeded(response, user.id)
+            return response
         if user is None:
             verify_password(None, form.password.data)  # same time whether or not the name exists
         form.form_errors.append("Invalid username or password")

@@ -13,10 +13,7 @@ from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
 from skillswap.repo import schedule_key, skill_key, user_key
-from skillswap.store import Store
-
-REPLIT_MAX_KEYS = 5000
-REPLIT_MAX_BYTES = 50 * 1024 * 1024
+from skillswap.store import REPLIT_MAX_BYTES, REPLIT_MAX_KEYS, Store
 
 
 def _store() -> Store:

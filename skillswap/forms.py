@@ -13,7 +13,15 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    ValidationError,
+)
 
 from skillswap.availability import AvailabilityFields
 from skillswap.domain.matching import normalise_skill
@@ -30,6 +38,7 @@ from skillswap.domain.users import (
     split_tags,
     username_problem,
 )
+from skillswap.passwords import password_problem
 
 SESSION_LENGTHS = [
     ("", "The whole time range"),
@@ -99,6 +108,9 @@ class SignupForm(BaseForm):
         problem = username_problem(field.data)
         if problem:
             raise ValidationError(problem)
+
+    def validate_password(self, field: PasswordField) -> None:
+        _check_new_password(field, self.username.data or "", self.email.data or "")
 
 
 class LoginForm(BaseForm):
@@ -280,4 +292,62 @@ class ReviewForm(BaseForm):
         "Feedback (optional)",
         validators=[Length(max=MAX_FEEDBACK, message="Keep feedback to 1,000 characters")],
         render_kw={"rows": 4},
+    )
+
+
+# --- account: password change and deletion (skillswap/account.py) --------------------------
+
+
+def _check_new_password(field: PasswordField, username: str, email: str) -> None:
+    problem = password_problem(field.data or "", username, email)
+    if problem:
+        raise ValidationError(problem)
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired("Enter your current password")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            InputRequired("Choose a new password"),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters",
+            ),
+        ],
+        description=f"At least {PASSWORD_MIN} characters, not a common password",
+        render_kw={"autocomplete": "new-password"},
+    )
+    new_password_again = PasswordField(
+        "New password again",
+        validators=[
+            InputRequired("Type the new password a second time"),
+            EqualTo("new_password", "The two new passwords differ: type the same one twice"),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, *args: object, username: str = "", email: str = "", **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.account_names = (username, email)
+
+    def validate_new_password(self, field: PasswordField) -> None:
+        _check_new_password(field, *self.account_names)
+
+
+class DeleteAccountForm(BaseForm):
+    delete_password = PasswordField(
+        "Your password",
+        validators=[InputRequired("Enter your password to delete your account")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    confirm_username = StringField(
+        "Type your username to confirm",
+        validators=[InputRequired("Type your username to confirm")],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,3 +37,28 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher().check_needs_rehash(password_hash)
+
+
+COMMON_PASSWORD = "This password is too common: pick one that is hard to guess"
+PASSWORD_IS_NAME = (
+    "Your password must not be your username or email: pick one that is hard to guess"
+)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list (skillswap/data/common-passwords.txt), lower case, read once."""
+    text = resources.files("skillswap").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def password_problem(password: str, username: str = "", email: str = "") -> str | None:
+    """Why a new password is easy to guess, or None. Case does not make a password safer."""
+    folded = password.casefold()
+    if folded in {name.strip().casefold() for name in (username, email) if name and name.strip()}:
+        return PASSWORD_IS_NAME
+    if folded in common_passwords():
+        return COMMON_PASSWORD
+    return None

@@ -13,6 +13,8 @@ Key scheme (few fat keys, so a 1,000-person community fits Replit DB's 5,000 key
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,18 +26,22 @@ from skillswap.domain.schedule import (
     Booking,
     LearnRequest,
     Notification,
+    NotParticipant,
     Offer,
     Schedule,
+    ScheduleRefusal,
     Stats,
 )
 from skillswap.domain.times import Slot, iso_utc, parse_iso_utc
 from skillswap.domain.users import User
-from skillswap.store import Store
+from skillswap.store import REPLIT_MAX_KEYS, Store
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+ACCOUNT_DELETED = "account deleted"  # the reason the other person sees on cancelled sessions
 # A hold younger than this may belong to a booking still in flight in another worker.
 HOLD_GRACE = timedelta(seconds=60)
+SIGNUP_KEY_SHARE = 0.9
 
 
 @dataclass
@@ -109,6 +115,18 @@ class Repository:
         )
         self.store.put(user_key(uid), user.to_dict())
         return user
+
+    def signup_capacity_problem(self) -> str | None:
+        """Replit DB holds 5,000 keys: stop sign-ups at 90 % so the people already here can
+        still offer and book (each person needs a few keys, each new skill one)."""
+        if self.store.name != "replit":
+            return None
+        if len(self.store.keys("")) >= SIGNUP_KEY_SHARE * REPLIT_MAX_KEYS:
+            return (
+                "SkillSwap cannot take new members on this server right now: its database is "
+                "nearly full. Please try again later; the team has been told."
+            )
+        return None
 
     def get_user(self, uid: str) -> User | None:
         data = self.store.get(user_key(uid))
@@ -390,7 +408,10 @@ class Repository:
             s.add_review(booking_id, uid, rating, feedback, now)
             s.notify(self._notice("reviewed", booking, booking.other_name(other), now))
 
-        self.change_schedule(other, review_and_tell)
+        try:
+            self.change_schedule(other, review_and_tell)
+        except NotParticipant:
+            return booking  # their account is deleted (delete_account): nobody left to tell
         self._count_unread(other, +1)
         return booking
 
@@ -426,3 +447,120 @@ class Repository:
                 found.append(Match(user, schedule.stats(moment), fitting))
         found.sort(key=lambda m: (m.slots[0][1].start, -m.stats.rating_average, m.user.username))
         return found
+
+    # --- calendar feeds ------------------------------------------------------------------
+    # feedtoken/<sha256 of the secret>: {"uid": id}. The secret itself is never stored; the
+    # user record keeps the same hash, and a claim it does not confirm opens nothing, so a
+    # crash between the writes below leaves no working stale address.
+
+    def set_feed_token(self, uid: str, token_hash: str, nonce: str) -> None:
+        """Claim the new feed secret, point the user at it, then drop the old claim."""
+        if not self.store.put_new(f"feedtoken/{token_hash}", {"uid": uid}):
+            raise RuntimeError("feed token collision")  # a 2**-256 event, or a replayed nonce
+        self._swap_feed_token(uid, token_hash, nonce)
+
+    def revoke_feed_token(self, uid: str) -> None:
+        self._swap_feed_token(uid, "", "")
+
+    def _swap_feed_token(self, uid: str, token_hash: str, nonce: str) -> None:
+        previous: list[str] = []
+
+        def swap(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            previous[:] = [data.get("feed_token_hash", "")]
+            return {**data, "feed_token_hash": token_hash, "feed_nonce": nonce}
+
+        self.store.update(user_key(uid), swap)
+        if previous and previous[0] and previous[0] != token_hash:
+            self.store.delete(f"feedtoken/{previous[0]}")
+
+    def feed_person(self, token_hash: str) -> tuple[User, Schedule] | None:
+        """Whose feed this secret opens, with their schedule; None unless the user record
+        confirms the claim (compared in constant time)."""
+        claim = self.store.get(f"feedtoken/{token_hash}")
+        if not claim:
+            return None
+        user, schedule = self.user_and_schedule(claim["uid"])
+        if user is None or not hmac.compare_digest(
+            user.feed_token_hash.encode(), token_hash.encode()
+        ):
+            return None
+        return user, schedule
+
+    # --- the skills directory ------------------------------------------------------------
+
+    def all_skill_indexes(self, batch: int = 100, limit: int = 5000) -> dict[str, dict]:
+        """Every skill's index document (at most `limit`, Replit DB's whole key budget), read
+        `batch` at a time: one key listing, then one get_many per batch. No per-user reads."""
+        keys = self.store.keys("skill/", limit=limit)
+        found: dict[str, dict] = {}
+        for start in range(0, len(keys), batch):
+            docs = self.store.get_many(keys[start : start + batch])
+            found.update({k.removeprefix("skill/"): v for k, v in docs.items()})
+        return found
+
+    # --- account: password change and deletion ------------------------------------------
+
+    def set_password(self, uid: str, password_hash: str) -> User | None:
+        """Store a new password hash and bump the session version in one atomic step, so
+        every session holding the old version ends; returns the updated user."""
+        updated: list[dict] = []
+
+        def change(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            version = int(data.get("session_version", 1)) + 1
+            updated[:] = [{**data, "password_hash": password_hash, "session_version": version}]
+            return updated[0]
+
+        self.store.update(user_key(uid), change)
+        return User.from_dict(updated[0]) if updated else None
+
+    def delete_account(self, uid: str) -> None:
+        """Remove a person, telling the people they had sessions with.
+
+        1. bump the session version: their other devices stop acting for them at once;
+        2. in one atomic step on their schedule: drop offers and requests (no new booking can
+           claim their time) and cancel upcoming sessions; then cancel each in the other
+           person's document with a notice, reason "account deleted";
+        3. take offers, requests and teach tags out of the skill index;
+        4. turn the username and email claims into tombstones ({"uid", "deleted"}): names
+           are never reused, and a tombstone finds no user, so nobody can log in with it;
+        5. delete schedule/<id>, then user/<id>.
+        Past sessions stay in the other people's documents, with the names copied there.
+        The user record goes last: after a crash the person can log in and delete again.
+        """
+        user = self.get_user(uid)
+        if user is None:
+            return
+        self.bump_session_version(uid)
+        now = self.clock()
+        removed: list[Schedule] = []
+
+        def empty(s: Schedule) -> list[Booking]:
+            removed[:] = [Schedule(uid, offers=dict(s.offers), requests=dict(s.requests))]
+            s.offers.clear()
+            s.requests.clear()
+            upcoming = [b for b in s.bookings.values() if b.active and b.start_at > now]
+            for booking in upcoming:
+                s.cancel(booking.id, uid, ACCOUNT_DELETED, now)
+            return upcoming
+
+        for booking in self.change_schedule(uid, empty):
+            # Refused for a hold the teacher never claimed, or when the other account is gone.
+            with contextlib.suppress(ScheduleRefusal):
+                self.cancel(uid, booking.id, ACCOUNT_DELETED)
+        for offer in removed[0].offers.values():
+            self._index_offer(offer.skill_key, uid, offer.id, add=False)
+        for request in removed[0].requests.values():
+            self._index_skill(request.skill_key, "learners", uid, request.id, False)
+        self.index_teach_tags(uid, user.teach, [])
+        tombstone = {"uid": uid, "deleted": iso_utc(now)}
+        self.store.put(username_key(user.username), tombstone)
+        self.store.put(email_key(user.email), tombstone)
+        feed_token_hash = getattr(user, "feed_token_hash", "")
+        if feed_token_hash:
+            self.store.delete(f"feedtoken/{feed_token_hash}")
+        self.store.delete(schedule_key(uid))
+        self.store.delete(user_key(uid))

@@ -106,6 +106,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
+        # Failed logins per account, from any number of clients (browsers that logged in to
+        # the account before are exempt: skillswap/throttle.py).
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
         "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 1 if replit else 0),
         "PERMANENT_SESSION_LIFETIME": timedelta(days=_env_int("SESSION_LIFETIME_DAYS", 14)),
         # Replit serves over HTTPS; its workspace preview is a cross-site frame, where only

@@ -75,6 +75,7 @@ NAV = [
     ("requests.new", "Request"),
     ("profile.show", "Profile"),
     ("dashboard.show", "Dashboard"),
+    ("skills.directory", "Skills"),
 ]
 
 

@@ -61,6 +61,9 @@ class User:
     # Bumped by password change and "log out everywhere": old session cookies stop working.
     session_version: int = 1
     unread: int = 0  # notifications not yet seen (the list lives in the schedule document)
+    # Calendar feed: the secret's SHA-256 and the random nonce it is derived from (see ics.py).
+    feed_token_hash: str = ""
+    feed_nonce: str = ""
 
     @property
     def name(self) -> str:

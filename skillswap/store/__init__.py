@@ -17,6 +17,8 @@ Updater = Callable[[Value | None], Value | None]
 # one backend works on all of them (and `flask export`/`import` never meets a surprise).
 MAX_KEY_BYTES = 1000
 MAX_VALUE_BYTES = 5 * 1024 * 1024
+REPLIT_MAX_KEYS = 5000
+REPLIT_MAX_BYTES = 50 * 1024 * 1024
 
 
 class StoreError(Exception):
