@@ -84,6 +84,7 @@ def show() -> Response | tuple[str, int]:
     page = render_template(
         "profile/show.html",
         user=user,
+        schedule=schedule,  # the "This week" calendar block reuses it: no second read
         stats=schedule.stats(now()),
         form=form,
         csrf_expired=form.csrf_failed(),

@@ -75,6 +75,7 @@ NAV = [
     ("requests.new", "Request"),
     ("profile.show", "Profile"),
     ("dashboard.show", "Dashboard"),
+    ("calendar.show", "Calendar"),
     ("skills.directory", "Skills"),
 ]
 

@@ -1,0 +1,569 @@
+"""A person's calendar: what they offer, teach, attend and ask for, laid out by local day.
+
+Pure rules, no Flask and no store. Given a Schedule, the viewer's zone, a month or an ISO week
+and "now", build the days of the view, each holding the pieces of items that fall on it:
+
+- Items are cut at local midnight, so a session from 23:30 to 00:30 shows on both days, and
+  the pieces of an item always add up to exactly its duration (tested with Hypothesis).
+- A local day is the half-open span [start of the day, start of the next day). On a DST change
+  that is 23 or 25 hours long (in a few zones, once, 0 or 48), and the week view's hour rows
+  follow the real clock: the skipped hour is missing, the repeated hour appears twice.
+- "Start of the day" is the first instant whose local date is that day, which is local
+  midnight except where midnight itself falls into a DST gap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+
+from skillswap.domain.schedule import Schedule
+
+#: How many items a month cell lists before it says "+N more".
+MONTH_CELL_LIMIT = 3
+#: The calendar shows years in this range; anything else is a mistyped URL, not a plan.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+_WEEK_RE = re.compile(r"(\d{4})-W(\d{2})", re.ASCII)
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class Kind(StrEnum):
+    """What an item is to the viewer. The value is also the CSS class suffix."""
+
+    FREE = "free"  # a slot I offer that nobody has booked
+    TEACH = "teach"  # a session I teach
+    ATTEND = "attend"  # a session I attend
+    REQUEST = "request"  # a window of one of my open learning requests
+
+
+KIND_LABELS = {
+    Kind.FREE: "Free slot",
+    Kind.TEACH: "Teaching",
+    Kind.ATTEND: "Attending",
+    Kind.REQUEST: "Request",
+}
+
+
+class PeriodError(ValueError):
+    """A month or week in the URL that cannot be shown; the message is shown as is."""
+
+
+# --------------------------------------------------------------------------------------------
+# Items and their pieces
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing on the calendar, in UTC. `target` says where its link goes: ("booking", id),
+    ("offer", id) or ("request", id)."""
+
+    kind: Kind
+    start: datetime
+    end: datetime
+    title: str
+    target: tuple[str, str]
+    uid: str  # unique among the items of one schedule
+    other: str = ""  # the other person's name, for sessions
+    cancelled: bool = False
+    past: bool = False
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The part of an item that falls on one local day, in local times of the viewer's zone."""
+
+    item: Item
+    day: date
+    start: datetime  # aware, in the viewer's zone
+    end: datetime
+    from_previous_day: bool  # the item started on an earlier day
+    into_next_day: bool  # the item goes on after this day
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+
+    @property
+    def time_text(self) -> str:
+        """The item's own times, the weekday added to an end or start on another day:
+        "09:00–10:00", "23:30–Tue 00:30" on the first day, "Mon 23:30–00:30" on the second."""
+        zone = self.start.tzinfo
+        start = self.item.start.astimezone(zone)
+        end = self.item.end.astimezone(zone)
+        start_text = clock(start)
+        end_text = clock(end)
+        if self.from_previous_day:
+            start_text = f"{_DAY_NAMES[start.weekday()][:3]} {start_text}"
+        if self.into_next_day:
+            end_text = f"{_DAY_NAMES[end.weekday()][:3]} {end_text}"
+        return f"{start_text}–{end_text}"
+
+
+def items_of(schedule: Schedule, now: datetime) -> list[Item]:
+    """Everything time-bound in a schedule, as calendar items.
+
+    Free slots are the bookable ones (future, unbooked, not overlapping a session). Sessions
+    include cancelled ones (shown struck through) but not pending holds, which are either a
+    booking in flight or a crash the next read repairs. Request windows are those still open.
+    """
+    items: list[Item] = []
+    for offer, slot in schedule.free_slots(now):
+        items.append(
+            Item(
+                Kind.FREE,
+                slot.start,
+                slot.end,
+                offer.title,
+                ("offer", offer.id),
+                f"free:{offer.id}:{slot.id}",
+            )
+        )
+    for booking in schedule.bookings.values():
+        if booking.status == "pending":
+            continue
+        teaching = booking.teacher == schedule.owner
+        items.append(
+            Item(
+                Kind.TEACH if teaching else Kind.ATTEND,
+                booking.start_at,
+                booking.end_at,
+                booking.skill,
+                ("booking", booking.id),
+                f"booking:{booking.id}",
+                other=booking.other_name(schedule.owner),
+                cancelled=booking.status == "cancelled",
+                past=booking.end_at <= now,
+            )
+        )
+    for request in schedule.requests.values():
+        for index, (start, end) in enumerate(request.window_instants()):
+            if end <= now:
+                continue
+            items.append(
+                Item(
+                    Kind.REQUEST,
+                    start,
+                    end,
+                    request.skill,
+                    ("request", request.id),
+                    f"request:{request.id}:{index}",
+                )
+            )
+    items.sort(key=lambda i: (i.start, i.end, i.kind.value, i.uid))
+    return items
+
+
+def clock(local: datetime) -> str:
+    """ "09:00"; in a repeated hour the zone's abbreviation tells the two apart ("02:30 CET")."""
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() != local.utcoffset():
+        return f"{local:%H:%M} {local.tzname()}"
+    return f"{local:%H:%M}"
+
+
+# --------------------------------------------------------------------------------------------
+# Local days
+
+
+def _local_date(instant: datetime, zone: tzinfo) -> date:
+    return instant.astimezone(zone).date()
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The first instant (UTC) whose local date in `zone` is `day` or later.
+
+    Local midnight (its first occurrence) in nearly every case. When midnight falls inside a
+    DST gap (clocks jump from 23:30 to 00:30, or Samoa skipping 30 Dec 2011), zoneinfo would
+    quietly move it, so the start is found by bisection between the two readings of midnight.
+    """
+    midnight = datetime.combine(day, time(0), tzinfo=zone)
+    early = midnight.astimezone(UTC)  # fold=0: the first 00:00 when it is repeated
+    local = early.astimezone(zone)
+    if local.date() == day and local.time() == time(0):
+        return early
+    # Midnight does not exist. fold=1 reads it with the offset after the change, which lands
+    # before the change; fold=0 reads it with the offset before, which lands after it. Zone
+    # changes happen on whole seconds, so bisect over whole seconds between the two.
+    low = math.floor(min(early, midnight.replace(fold=1).astimezone(UTC)).timestamp())
+    high = math.ceil(early.timestamp())
+    while _local_date(_instant(low), zone) >= day:  # never in real zone data
+        low -= 86_400
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _local_date(_instant(middle), zone) >= day:
+            high = middle
+        else:
+            low = middle
+    return _instant(high)
+
+
+def _instant(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def split_by_day(item: Item, zone: tzinfo) -> list[Piece]:
+    """The item cut at each local midnight of `zone`; empty pieces (a skipped day) are left out.
+
+    The pieces are consecutive and together last exactly as long as the item.
+    """
+    pieces: list[Piece] = []
+    first = _local_date(item.start, zone)
+    last = _local_date(item.end, zone)
+    day = first
+    while day <= last:
+        begin = max(item.start, day_start(day, zone))
+        finish = min(item.end, day_start(day + timedelta(days=1), zone))
+        if begin < finish:
+            pieces.append(
+                Piece(
+                    item,
+                    day,
+                    begin.astimezone(zone),
+                    finish.astimezone(zone),
+                    from_previous_day=begin > item.start,
+                    into_next_day=finish < item.end,
+                )
+            )
+        day += timedelta(days=1)
+    return pieces
+
+
+# --------------------------------------------------------------------------------------------
+# Hours of a day (week view)
+
+
+@dataclass(frozen=True)
+class Hour:
+    """One hour row of one local day: [start, end) in the viewer's zone.
+
+    `key` lines rows up across the days of a week: (minutes after midnight on the wall clock,
+    occurrence), so the repeated 02:00 of a fall-back night is (120, 1).
+    """
+
+    start: datetime
+    end: datetime
+    key: tuple[int, int]
+
+    @property
+    def label(self) -> str:
+        return clock(self.start)
+
+
+def hours_of(day: date, zone: tzinfo) -> list[Hour]:
+    """The real hours of a local day: 24 on most days, 23 when clocks go forward, 25 when they
+    go back. Rows start on the hour of the wall clock (or at the day's start)."""
+    begin = day_start(day, zone)
+    finish = day_start(day + timedelta(days=1), zone)
+    bounds = {begin, finish}
+    for hour in range(1, 24):
+        for fold in (0, 1):
+            wall = datetime.combine(day, time(hour), tzinfo=zone).replace(fold=fold)
+            instant = wall.astimezone(UTC)
+            back = instant.astimezone(zone)
+            if back.replace(tzinfo=None) == wall.replace(tzinfo=None, fold=0) and (
+                begin < instant < finish
+            ):
+                bounds.add(instant)
+    ordered = sorted(bounds)
+    hours: list[Hour] = []
+    seen: dict[int, int] = {}
+    for start, end in itertools.pairwise(ordered):
+        local = start.astimezone(zone)
+        minutes = local.hour * 60 + local.minute
+        occurrence = seen.get(minutes, 0)
+        seen[minutes] = occurrence + 1
+        hours.append(Hour(local, end.astimezone(zone), (minutes, occurrence)))
+    return hours
+
+
+# --------------------------------------------------------------------------------------------
+# Views
+
+
+@dataclass
+class Day:
+    date: date
+    start: datetime  # UTC
+    end: datetime
+    pieces: list[Piece] = field(default_factory=list)
+    in_period: bool = True  # False for the leading/trailing days of other months
+    is_today: bool = False
+    is_past: bool = False
+
+    @property
+    def full_label(self) -> str:
+        """ "Tuesday 1 December 2026" """
+        d = self.date
+        return f"{_DAY_NAMES[d.weekday()]} {d.day} {_MONTH_NAMES[d.month - 1]} {d.year}"
+
+    @property
+    def short_label(self) -> str:
+        """ "Tue 1 Dec" """
+        return f"{self.weekday_short} {self.date.day} {self.month_short}"
+
+    @property
+    def weekday_short(self) -> str:
+        return _DAY_NAMES[self.date.weekday()][:3]
+
+    @property
+    def month_short(self) -> str:
+        return _MONTH_NAMES[self.date.month - 1][:3]
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def clock_change(self) -> str:
+        """ "23 hours: clocks go forward" on a DST day, else ""."""
+        hours = self.length / timedelta(hours=1)
+        if hours == 24:
+            return ""
+        direction = "forward" if hours < 24 else "back"
+        count = f"{hours:g}"
+        return f"{count} hours: clocks go {direction}"
+
+    @property
+    def shown(self) -> list[Piece]:
+        return self.pieces[:MONTH_CELL_LIMIT]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.pieces) - MONTH_CELL_LIMIT)
+
+    @property
+    def iso_week(self) -> str:
+        return iso_week_text(self.date)
+
+
+@dataclass
+class Month:
+    year: int
+    month: int
+    zone: tzinfo
+    weeks: list[list[Day]]
+
+    @property
+    def title(self) -> str:
+        return f"{_MONTH_NAMES[self.month - 1]} {self.year}"
+
+    @property
+    def param(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def previous(self) -> str:
+        first = date(self.year, self.month, 1) - timedelta(days=1)
+        return f"{first.year:04d}-{first.month:02d}"
+
+    @property
+    def next(self) -> str:
+        after = date(self.year, self.month, 28) + timedelta(days=4)
+        return f"{after.year:04d}-{after.month:02d}"
+
+    @property
+    def days(self) -> list[Day]:
+        return [day for week in self.weeks for day in week if day.in_period]
+
+    @property
+    def item_count(self) -> int:
+        return len({p.item.uid for day in self.days for p in day.pieces})
+
+
+@dataclass
+class HourCell:
+    """One hour of one day: the pieces that start in it, and the kinds of those that started
+    earlier and are still going (drawn as a stripe, so a long window reads as long)."""
+
+    hour: Hour
+    pieces: list[Piece]
+    continuing: list[Kind]
+
+
+@dataclass
+class HourRow:
+    """A row of the week table: one wall-clock hour, and that hour on each day (None where the
+    day has no such hour: the hour skipped by clocks going forward, or the repeated hour on the
+    days without a change)."""
+
+    key: tuple[int, int]
+    label: str
+    cells: list[HourCell | None]
+
+
+@dataclass
+class Week:
+    year: int  # ISO year
+    week: int  # ISO week number
+    zone: tzinfo
+    days: list[Day]
+    rows: list[HourRow]
+
+    @property
+    def param(self) -> str:
+        return f"{self.year:04d}-W{self.week:02d}"
+
+    @property
+    def title(self) -> str:
+        first, last = self.days[0].date, self.days[-1].date
+        if first.month == last.month:
+            span = f"{first.day}–{last.day} {_MONTH_NAMES[last.month - 1]} {last.year}"
+        elif first.year == last.year:
+            span = (
+                f"{first.day} {_MONTH_NAMES[first.month - 1]} – "
+                f"{last.day} {_MONTH_NAMES[last.month - 1]} {last.year}"
+            )
+        else:
+            span = (
+                f"{first.day} {_MONTH_NAMES[first.month - 1]} {first.year} – "
+                f"{last.day} {_MONTH_NAMES[last.month - 1]} {last.year}"
+            )
+        return f"Week {self.week}: {span}"
+
+    @property
+    def previous(self) -> str:
+        return iso_week_text(self.days[0].date - timedelta(days=7))
+
+    @property
+    def next(self) -> str:
+        return iso_week_text(self.days[0].date + timedelta(days=7))
+
+    @property
+    def month_param(self) -> str:
+        """The month this week belongs to (its Thursday's, as ISO weeks count)."""
+        thursday = self.days[3].date
+        return f"{thursday.year:04d}-{thursday.month:02d}"
+
+
+def days_view(first: date, count: int, zone: tzinfo, items: list[Item], now: datetime) -> list[Day]:
+    """`count` local days from `first`, each with the pieces of the items falling on it."""
+    today = _local_date(now, zone)
+    days = [
+        Day(
+            first + timedelta(days=n),
+            day_start(first + timedelta(days=n), zone),
+            day_start(first + timedelta(days=n + 1), zone),
+            is_today=first + timedelta(days=n) == today,
+            is_past=first + timedelta(days=n) < today,
+        )
+        for n in range(count)
+    ]
+    by_date = {day.date: day for day in days}
+    begin, finish = days[0].start, days[-1].end
+    for item in items:
+        if item.end <= begin or item.start >= finish:
+            continue
+        for piece in split_by_day(item, zone):
+            if piece.day in by_date:
+                by_date[piece.day].pieces.append(piece)
+    for day in days:
+        day.pieces.sort(key=lambda p: (p.start.astimezone(UTC), p.end.astimezone(UTC), p.item.uid))
+    return days
+
+
+def month_view(schedule: Schedule, zone: tzinfo, year: int, month: int, now: datetime) -> Month:
+    """The weeks (Monday first) that cover a month, each day with its pieces."""
+    first = date(year, month, 1)
+    start = first - timedelta(days=first.weekday())
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    end = last + timedelta(days=6 - last.weekday())
+    days = days_view(start, (end - start).days + 1, zone, items_of(schedule, now), now)
+    for day in days:
+        day.in_period = day.date.month == month
+    weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
+    return Month(year, month, zone, weeks)
+
+
+def week_view(schedule: Schedule, zone: tzinfo, year: int, week: int, now: datetime) -> Week:
+    """Seven local days (Monday first) with their real hours, each piece in the hour it starts."""
+    monday = date.fromisocalendar(year, week, 1)
+    days = days_view(monday, 7, zone, items_of(schedule, now), now)
+    per_day = [hours_of(day.date, zone) for day in days]
+    keys = sorted({hour.key for hours in per_day for hour in hours})
+    cells: dict[tuple[int, int], list[HourCell | None]] = {key: [None] * 7 for key in keys}
+    labels: dict[tuple[int, int], str] = {}
+    for column, (day, hours) in enumerate(zip(days, per_day, strict=True)):
+        starts = [hour.start.astimezone(UTC) for hour in hours]
+        placed: list[list[Piece]] = [[] for _ in hours]
+        for piece in day.pieces:
+            row = bisect_right(starts, piece.start.astimezone(UTC)) - 1
+            placed[max(row, 0)].append(piece)
+        for hour, start, pieces in zip(hours, starts, placed, strict=True):
+            going = {
+                p.item.kind
+                for p in day.pieces
+                if p.start.astimezone(UTC) < start < p.end.astimezone(UTC)
+            }
+            cells[hour.key][column] = HourCell(hour, pieces, [k for k in Kind if k in going])
+            labels.setdefault(hour.key, f"{hour.start:%H:%M}")
+    # Where clocks go back, both rows of the repeated hour say which one they are.
+    for minutes, occurrence in keys:
+        if occurrence:
+            for first, second in zip(cells[(minutes, 0)], cells[(minutes, 1)], strict=True):
+                if first and second:
+                    labels[(minutes, 0)] = first.hour.label
+                    labels[(minutes, 1)] = second.hour.label
+    rows = [HourRow(key, labels[key], cells[key]) for key in keys]
+    return Week(year, week, zone, days, rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Periods in URLs
+
+
+def iso_week_text(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """ "2026-12" -> (2026, 12)."""
+    match = _MONTH_RE.fullmatch(text.strip())
+    if not match:
+        raise PeriodError("Give the month as YYYY-MM, for example 2026-12.")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        raise PeriodError(f"{text.strip()} is not a month: months run from 01 to 12.")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(f"The calendar covers {FIRST_YEAR} to {LAST_YEAR}.")
+    return year, month
+
+
+def parse_week(text: str) -> tuple[int, int]:
+    """ "2026-W50" -> (2026, 50): ISO weeks, Monday first."""
+    match = _WEEK_RE.fullmatch(text.strip().upper())
+    if not match:
+        raise PeriodError("Give the week as YYYY-Www, for example 2026-W50.")
+    year, week = int(match.group(1)), int(match.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(f"The calendar covers {FIRST_YEAR} to {LAST_YEAR}.")
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise PeriodError(f"{year} has no week {week}.") from None
+    return year, week
