@@ -206,10 +206,12 @@ class Repository:
         """Apply `change` to the schedule atomically; a ScheduleRefusal it raises writes nothing."""
         result: list[T] = []
 
-        def apply(doc: dict | None) -> dict:
+        def apply(doc: dict | None) -> dict | None:
             schedule = Schedule.from_doc(uid, doc)
             result[:] = [change(schedule)]
-            return schedule.to_doc()
+            # An empty schedule is no document: a refused booking (hold, then release) leaves
+            # the store exactly as it was, and people who never offer or book cost no key.
+            return None if schedule.is_empty else schedule.to_doc()
 
         self.store.update(schedule_key(uid), apply)
         return result[0]

@@ -281,6 +281,10 @@ class Schedule:
             "notifications": [asdict(n) for n in self.notifications],
         }
 
+    @property
+    def is_empty(self) -> bool:
+        return not (self.offers or self.requests or self.bookings or self.notifications)
+
     # --- notifications -------------------------------------------------------------------
 
     def notify(self, notification: Notification) -> None:
