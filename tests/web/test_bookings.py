@@ -446,9 +446,9 @@ def test_cancelled_sessions_do_not_count_as_taught_or_attended(
     second = booked_id(book(leo, "tess", free_slots(leo, "tess")[0]))
     assert cancel(leo, second).status_code == 302
     clock.set(datetime(2026, 12, 2, tzinfo=UTC))
-    assert stats_text(tess.get("/dashboard")).startswith("1 sessions taught | 0 sessions attended")
-    assert stats_text(leo.get("/dashboard")).startswith("0 sessions taught | 1 sessions attended")
-    assert stats_text(leo.get("/user/tess")).startswith("1 sessions taught")
+    assert stats_text(tess.get("/dashboard")).startswith("1 session taught | 0 sessions attended")
+    assert stats_text(leo.get("/dashboard")).startswith("0 sessions taught | 1 session attended")
+    assert stats_text(leo.get("/user/tess")).startswith("1 session taught")
     assert session != second
 
 
@@ -541,14 +541,14 @@ def test_once_both_rated_the_profile_and_dashboards_show_the_average(
 
     public = xia.get("/user/tess")
     assert stats_text(public) == (
-        "1 sessions taught | 0 sessions attended | 9.0/10 average from 1 rating"
+        "1 session taught | 0 sessions attended | 9.0/10 average from 1 rating"
     )
     assert "Clear and patient" in text(public)
     assert stats_text(tess.get("/dashboard")) == (
-        "1 sessions taught | 0 sessions attended | 9.0/10 average from 1 rating"
+        "1 session taught | 0 sessions attended | 9.0/10 average from 1 rating"
     )
     assert stats_text(leo.get("/dashboard")) == (
-        "0 sessions taught | 1 sessions attended | 7.0/10 average from 1 rating"
+        "0 sessions taught | 1 session attended | 7.0/10 average from 1 rating"
     )
     assert stats_text(xia.get("/user/leo")).endswith("7.0/10 average from 1 rating")
     dash = text(tess.get("/dashboard"))
@@ -576,7 +576,7 @@ def test_a_one_sided_review_stays_hidden_until_fourteen_days_pass(
 
     clock.advance(minutes=1)
     assert stats_text(xia.get("/user/tess")) == (
-        "1 sessions taught | 0 sessions attended | 3.0/10 average from 1 rating"
+        "1 session taught | 0 sessions attended | 3.0/10 average from 1 rating"
     )
     assert "Late and unprepared" in text(xia.get("/user/tess"))
     dash = text(tess.get("/dashboard"))

@@ -317,9 +317,9 @@ def test_stats_count_sessions_and_average_ratings(
         path = f"/booking/{booking_id}/review"
         response = rater.post(path, data={"csrf_token": csrf_token(rater, path), "rating": rating})
         assert response.status_code == 302
-    assert stats(page(client.get("/user/ada")))[:2] == ["1 sessions taught", "0 sessions attended"]
+    assert stats(page(client.get("/user/ada")))[:2] == ["1 session taught", "0 sessions attended"]
     assert "9.0/10 average from 1 rating" in stats(page(client.get("/user/ada")))[2]
-    assert stats(page(bob.get("/profile")))[:2] == ["0 sessions taught", "1 sessions attended"]
+    assert stats(page(bob.get("/profile")))[:2] == ["0 sessions taught", "1 session attended"]
     assert "7.0/10 average from 1 rating" in stats(page(bob.get("/profile")))[2]
 
 
