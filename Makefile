@@ -29,5 +29,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The benchmark (bench/README.md): full, ~10 minutes on 2 cores; quick, small sizes, ~1 minute.
+# Both print a table, write bench/results/latest.json and fail when a target is missed.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts

@@ -1,0 +1,892 @@
+"""`python -m bench [--quick]`: generate, load, measure, print the table, write latest.json.
+
+Full run (`make bench`): the small (1,000 people) and large (20,000) communities; figures are
+for large unless labelled. Quick run (`make bench-quick`): tiny (100) and small, shorter HTTP
+runs; the same targets are checked on its larger size. Exit status: 0 when every measured
+target is met, 1 when one is missed, 2 when the benchmark itself could not run.
+
+Nothing here changes the app: it is measured as it is, through its own create_app, store and
+gunicorn configuration, on the generator's fixed clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask, session
+from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
+
+from bench import generate as gen
+from bench.naive import naive_find_teachers, signature
+from skillswap import create_app
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.users import User
+from skillswap.repo import Repository
+from skillswap.store.sqlite import SQLiteStore
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SECRET = "skillswap-bench-secret"
+USER_AGENT = "skillswap-bench"
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+LEVELS = ("popular", "mid", "rare")
+MiB = 1024 * 1024
+
+
+def clock() -> datetime:
+    return gen.NOW
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * pct / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def sample(fn: Callable[[], Any], min_n: int, max_n: int, budget: float) -> list[float]:
+    """Milliseconds per call: at least `min_n` calls, then more until `max_n` or `budget` s."""
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < max_n:
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+        if len(times) >= min_n and time.perf_counter() - started > budget:
+            break
+    return times
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    return {
+        "n": len(times),
+        "p50_ms": round(percentile(times, 50), 2),
+        "p95_ms": round(percentile(times, 95), 2),
+        "max_ms": round(max(times), 2) if times else float("nan"),
+    }
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor()
+    try:
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+        mem_gib = round(int(mem) / MiB, 1)
+    except (OSError, IndexError, ValueError):
+        mem_gib = None
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": mem_gib,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": commit + ("+dirty" if dirty else ""),
+    }
+
+
+def loadavg() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- apps and sessions ----------------------------------------------------------------------
+
+
+def make_app(store: Any, instance: Path, **extra: Any) -> Flask:
+    config = {
+        "SECRET_KEY": SECRET,
+        "CLOCK": clock,
+        "INSTANCE_PATH": str(instance),
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "ALLOW_EMPTY_STORE": True,
+    }
+    if store is not None:
+        config["STORE"] = store
+    config.update(extra)
+    return create_app(config)
+
+
+def real_login(app: Flask, username: str) -> FlaskClient:
+    """Log in as a browser does (GET the form, POST it): full argon2 verification."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    page = client.get("/login").get_data(as_text=True)
+    token = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]
+    response = client.post(
+        "/login",
+        data={"login": username, "password": gen.PASSWORD, "next": "", "csrf_token": token},
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"login as {username} failed: HTTP {response.status_code}")
+    return client
+
+
+def cookie_of(client: FlaskClient) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def started_session(app: Flask, user: User) -> tuple[str, str]:
+    """(session cookie, CSRF form token) for `user`, made by the app's own login code path
+    (`auth._start_session`: clear, permanent, Flask-Login's login_user) and its CSRF token
+    generator, minus the password check: 50 argon2 verifications would cost ~10 s of CPU."""
+    from skillswap.auth import _start_session
+
+    with app.test_request_context("/", headers={"User-Agent": USER_AGENT}):
+        _start_session(user)
+        token = generate_csrf()
+        value = app.session_interface.get_signing_serializer(app).dumps(dict(session))  # type: ignore[attr-defined]
+    return value, token
+
+
+def session_client(app: Flask, uid: str) -> FlaskClient:
+    """A test client logged in as `uid` through `started_session` (no argon2 cost)."""
+    with app.app_context():
+        user = app.extensions["skillswap.repo"].get_user(uid)
+    cookie, _ = started_session(app, user)
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    client.set_cookie("session", cookie)
+    return client
+
+
+# --- 1. generate and load ---------------------------------------------------------------------
+
+
+@dataclass
+class Built:
+    name: str
+    users: int
+    db: Path
+    meta: dict[str, Any]
+    figures: dict[str, Any]
+    community: gen.Community | None
+
+
+def build(name: str, work: Path, keep: bool) -> Built:
+    log(f"generating {name} ({gen.SIZES[name]} users)")
+    t0 = time.perf_counter()
+    community = gen.generate(gen.SIZES[name])
+    generated = time.perf_counter() - t0
+    db = work / f"{name}.db"
+    store = SQLiteStore(str(db))
+    t0 = time.perf_counter()
+    keys = gen.load(store, community)
+    loaded = time.perf_counter() - t0
+    stats = store.stats()
+    store.close()
+    figures = {
+        **community.counts(),
+        "keys": keys,
+        "bytes": stats["bytes"],
+        "generate_s": round(generated, 1),
+        "load_s": round(loaded, 1),
+        "candidates": {lv: community.meta["skills"][lv]["candidates"] for lv in LEVELS},
+    }
+    log(f"{name}: generated in {generated:.1f}s, loaded {keys} keys in {loaded:.1f}s")
+    return Built(name, gen.SIZES[name], db, community.meta, figures, community if keep else None)
+
+
+# --- 2. match latency in process --------------------------------------------------------------
+
+
+def match_latency(built: Built, quick: bool) -> dict[str, Any]:
+    from tests.support.counting_store import CountingStore
+
+    store = CountingStore(SQLiteStore(str(built.db)))
+    repo = Repository(store, clock)
+    viewer = built.meta["viewer"]["id"]
+    schedule = repo.schedule(viewer)
+    big = built.users >= 10_000
+    out: dict[str, Any] = {}
+    for level in LEVELS:
+        info = built.meta["skills"][level]
+        request = schedule.requests[info["request_id"]]
+        windows = request.window_instants()
+
+        def app_match(key: str = info["key"], w: list = windows) -> list:
+            return repo.find_teachers(key, w, "either", exclude=viewer)
+
+        def naive(key: str = info["key"], w: list = windows) -> list:
+            return naive_find_teachers(store, clock, key, w, "either", viewer)
+
+        store.reset()
+        found = app_match()  # warm-up, and the call the round trips are counted on
+        calls, docs = store.total, store.keys_read
+        app_times = sample(app_match, 3 if big else 5, 200, 1.0 if quick else 6.0)
+        t0 = time.perf_counter()
+        base = naive()
+        naive_times = [(time.perf_counter() - t0) * 1000]
+        same = signature(base) == signature(found)
+        if not quick and not big:  # on large one scan takes tens of seconds: one is enough
+            naive_times += sample(naive, 2, 20, 4.0)
+        app_s, naive_s = summary(app_times), summary(naive_times)
+        out[level] = {
+            "skill": info["label"],
+            "candidates": info["candidates"],
+            "matches": len(found),
+            "store_calls": calls,
+            "docs_read": docs,
+            "app": app_s,
+            "naive": naive_s,
+            "speedup_p50": round(naive_s["p50_ms"] / app_s["p50_ms"], 1),
+            "same_answer": same,
+        }
+        log(
+            f"match {built.name}/{level}: app p50 {app_s['p50_ms']} ms p95 {app_s['p95_ms']} ms,"
+            f" naive p50 {naive_s['p50_ms']} ms ({len(found)} matches, same={same})"
+        )
+    store.close()
+    return out
+
+
+# --- 3. round trips per page --------------------------------------------------------------------
+
+
+def pages(meta: dict[str, Any], level: str = "popular") -> dict[str, str]:
+    teacher = meta["teacher"]["username"]
+    return {
+        "home": "/",
+        "search": f"/?q={meta['search']}",
+        "profile": "/profile",
+        "user": f"/user/{teacher}",
+        "match": f"/request/{meta['skills'][level]['request_id']}",
+        "book": f"/book/{teacher}",
+        "dashboard": "/dashboard",
+    }
+
+
+def round_trips(built: Built, work: Path) -> dict[str, Any]:
+    from tests.support.counting_store import CountingStore
+
+    store = CountingStore(SQLiteStore(str(built.db)))
+    app = make_app(store, work / f"instance-rt-{built.name}")
+    client = session_client(app, built.meta["viewer"]["id"])
+    out = {}
+    for name, path in pages(built.meta).items():
+        store.reset()
+        response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status_code}")
+        out[name] = {"calls": store.total, "docs_read": store.keys_read, "log": store.summary()}
+    store.close()
+    return out
+
+
+# --- 4. HTTP ------------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("wrk is missing: installing Debian's package (apt-get install -y wrk)")
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [*prefix, "apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, env=env, check=False).returncode != 0:
+        subprocess.run([*prefix, "apt-get", "update", "-q"], env=env, check=False)
+        subprocess.run(install, env=env, check=True)
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk could not be installed")
+    return found
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not match:
+        return float("nan")
+    return float(match.group(1)) * _WRK_UNITS[match.group(2)]
+
+
+def run_wrk(wrk: str, url: str, seconds: int, cookie: str | None) -> dict[str, Any]:
+    cmd = [wrk, "-t2", "-c16", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+    cmd += ["-H", f"User-Agent: {USER_AGENT}"]
+    if cookie:
+        cmd += ["-H", f"Cookie: session={cookie}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    total = re.search(r"(\d+) requests in", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50_ms": round(_ms(p50.group(1)), 2) if p50 else float("nan"),
+        "p99_ms": round(_ms(p99.group(1)), 2) if p99 else float("nan"),
+        "requests": int(total.group(1)) if total else 0,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(int(x) for x in socket.groups()) if socket else 0,
+    }
+
+
+def settle(url: str, cookie: str | None) -> None:
+    """Warm the page up with one request, and wait until the server has answered every
+    request a previous wrk run left queued (sync workers serve them in turn)."""
+    headers = {"User-Agent": USER_AGENT}
+    if cookie:
+        headers["Cookie"] = f"session={cookie}"
+    requests.get(url, headers=headers, timeout=300).close()
+
+
+def worker_peaks(master: int) -> dict[int, int]:
+    """VmHWM (peak resident set) in bytes of every child of the gunicorn master."""
+    peaks = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master) and "VmHWM" in fields:
+            peaks[int(entry.name)] = int(fields["VmHWM"].split()[0]) * 1024
+    return peaks
+
+
+def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
+    from tests.support.gunicorn_server import GunicornServer
+
+    wrk = ensure_wrk()
+    seconds = 2 if quick else 10
+    env = {"SECRET_KEY": SECRET, "RATELIMIT_ENABLED": "false", "GUNICORN_ACCESS_LOG": "-"}
+    out: dict[str, Any] = {"seconds_per_page": seconds, "connections": 16, "workers": 2}
+
+    def reference() -> dict[str, Any]:
+        with GunicornServer(
+            env, work / "reference.log", workers=2, app="bench.reference_app:app"
+        ) as ref:
+            settle(ref.url + "/", None)
+            return run_wrk(wrk, ref.url + "/", seconds, None)
+
+    out["reference_before"] = reference()
+    log(f"reference: {out['reference_before']['rps']} req/s")
+
+    app_env = {
+        **env,
+        "SKILLSWAP_STORE": f"sqlite:///{built.db}",
+        "BENCH_INSTANCE": str(work / "instance-http"),
+        "PYTHONPATH": str(ROOT),
+    }
+    store = SQLiteStore(str(built.db))
+    app = make_app(store, work / "instance-login")
+    cookie = cookie_of(real_login(app, built.meta["viewer"]["username"]))
+    targets = pages(built.meta, "popular")
+    targets["match_mid"] = f"/request/{built.meta['skills']['mid']['request_id']}"
+    targets = {("match_popular" if k == "match" else k): v for k, v in targets.items()}
+    if quick:
+        targets = {k: targets[k] for k in ("home", "user", "dashboard", "match_popular")}
+    server = GunicornServer(app_env, work / "gunicorn.log", workers=2, app="bench.wsgi:app")
+    server.start()
+    try:
+        master = server._process.pid  # type: ignore[union-attr]
+        results = {}
+        for name, path in targets.items():
+            settle(server.url + path, cookie)
+            results[name] = run_wrk(wrk, server.url + path, seconds, cookie)
+            log(f"http {name}: {results[name]['rps']} req/s p99 {results[name]['p99_ms']} ms")
+        out["pages"] = results
+        settle(server.url + "/login", None)
+        peaks = worker_peaks(master)
+        out["worker_peak_rss_mib"] = round(max(peaks.values()) / MiB, 1) if peaks else None
+        out["booking"] = booking_race(built, app, server.url)
+        peaks = worker_peaks(master)
+        out["worker_peak_rss_after_booking_mib"] = (
+            round(max(peaks.values()) / MiB, 1) if peaks else None
+        )
+        out["server_log_errors"] = sum(
+            server.log_tail(lines=10**7).count(sign)
+            for sign in ("Traceback", "[ERROR]", "WORKER TIMEOUT")
+        )
+    finally:
+        server.stop()
+        store.close()
+    out["reference_after"] = None if quick else reference()
+    runs = [r for r in (out["reference_before"], out["reference_after"]) if r]
+    ref_rps = sum(r["rps"] for r in runs) / len(runs)
+    out["reference_rps"] = round(ref_rps, 1)
+    for result in out["pages"].values():
+        result["ratio"] = round(result["rps"] / ref_rps, 3) if ref_rps else 0.0
+    return out
+
+
+# --- 5. booking contention ------------------------------------------------------------------
+
+
+def booking_race(built: Built, app: Flask, base: str, racers: int = 50) -> dict[str, Any]:
+    community = built.community
+    assert community is not None
+    slot = built.meta["teacher"]["first_free"]
+    teacher = built.meta["teacher"]["username"]
+    learners = gen.free_learners(
+        community, slot["start"], slot["end"], built.meta["teacher"]["id"], racers
+    )
+    sessions = [started_session(app, user) for user in learners]
+    barrier = threading.Barrier(racers)
+    outcomes: list[dict[str, Any]] = [{} for _ in range(racers)]
+    form_slot = f"{slot['offer_id']}:{slot['slot_id']}"
+
+    def race(i: int) -> None:
+        cookie, token = sessions[i]
+        with requests.Session() as http:
+            prepared = http.prepare_request(
+                requests.Request(
+                    "POST",
+                    f"{base}/book/{teacher}",
+                    data={"csrf_token": token, "skill": slot["skill"], "slot": form_slot},
+                    headers={"Cookie": f"session={cookie}", "User-Agent": USER_AGENT},
+                )
+            )
+            barrier.wait(60)
+            t0 = time.perf_counter()
+            try:
+                response = http.send(prepared, allow_redirects=False, timeout=60)
+            except requests.RequestException as exc:
+                outcomes[i] = {"status": 0, "error": str(exc), "ms": 0.0}
+                return
+            ms = (time.perf_counter() - t0) * 1000
+            outcomes[i] = {
+                "status": response.status_code,
+                "location": response.headers.get("Location", ""),
+                "refused": "just booked by someone else" in response.text,
+                "ms": ms,
+            }
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    successes = sum(
+        1 for o in outcomes if o["status"] == 302 and "/dashboard" in o.get("location", "")
+    )
+    refusals = sum(1 for o in outcomes if o["status"] == 409 and o.get("refused"))
+    latencies = [o["ms"] for o in outcomes if o["status"]]
+    store = SQLiteStore(str(built.db))
+    teacher_schedule = Schedule.from_doc(
+        built.meta["teacher"]["id"], store.get(f"schedule/{built.meta['teacher']['id']}")
+    )
+    store.close()
+    held = [
+        b
+        for b in teacher_schedule.bookings.values()
+        if b.active and b.offer_id == slot["offer_id"] and b.slot_id == slot["slot_id"]
+    ]
+    result = {
+        "racers": racers,
+        "successes": successes,
+        "refusals": refusals,
+        "errors": racers - successes - refusals,
+        "bookings_in_store": len(held),
+        **{k: v for k, v in summary(latencies).items() if k != "n"},
+    }
+    log(f"booking race: {result}")
+    return result
+
+
+# --- 6. Replit DB -------------------------------------------------------------------------------
+
+
+def replit_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
+    from skillswap.store.replit import ReplitStore
+    from tests.support.fake_replitdb import FakeReplitDB
+
+    assert built.community is not None
+    fake = FakeReplitDB()
+    fake.start()
+    try:
+        url_file = work / "replitdb-url"
+        fake.write_url_file(url_file)
+        lock = work / "replitdb.lock"
+        loader = ReplitStore(url_file=str(url_file), lock_path=str(lock))
+        t0 = time.perf_counter()
+        gen.load(loader, built.community, batch=200)
+        loaded = time.perf_counter() - t0
+        loader.close()
+        app = make_app(
+            None,
+            work / "instance-replit",
+            STORE_URL="replit",
+            REPLIT_URL_FILE=str(url_file),
+            REPLIT_LOCK_PATH=str(lock),
+        )
+        result = app.test_cli_runner().invoke(args=["store-stats"])
+        keys = int(re.search(r"keys: (\d+)", result.output).group(1))  # type: ignore[union-attr]
+        size = int(re.search(r"bytes: (\d+)", result.output).group(1))  # type: ignore[union-attr]
+        client = session_client(app, built.meta["viewer"]["id"])
+        fake.latency = 0.010
+        out: dict[str, Any] = {
+            "size": built.name,
+            "load_s": round(loaded, 1),
+            "keys": keys,
+            "bytes": size,
+            "store_stats": result.output.strip().splitlines(),
+            "latency_ms": 10,
+        }
+        paths = {"dashboard": "/dashboard", "home": "/"}
+        for level in LEVELS:
+            paths[f"match_{level}"] = f"/request/{built.meta['skills'][level]['request_id']}"
+        for name, path in paths.items():
+
+            def get(p: str = path) -> None:
+                response = client.get(p)
+                assert response.status_code == 200, (p, response.status_code)
+
+            get()
+            out[name] = summary(sample(get, 3, 30, 1.5 if quick else 4.0))
+            log(f"replit {name}: p50 {out[name]['p50_ms']} ms")
+        app.extensions["skillswap.store"].close()
+        return out
+    finally:
+        fake.stop()
+
+
+# --- targets and the table ------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    value: float | None
+    limit: float
+    op: str  # "<=", ">=", "=="
+    unit: str = ""
+
+    @property
+    def met(self) -> bool:
+        if self.value is None or self.value != self.value:  # None or NaN
+            return False
+        return {
+            "<=": self.value <= self.limit,
+            ">=": self.value >= self.limit,
+            "==": self.value == self.limit,
+        }[self.op]
+
+    def row(self) -> str:
+        value = "n/a" if self.value is None else f"{self.value:g}"
+        return (
+            f"| {self.name} | {value}{self.unit} | {self.op} {self.limit:g}{self.unit} | "
+            f"{'met' if self.met else '**MISSED**'} |"
+        )
+
+
+def targets(results: dict[str, Any], quick: bool) -> list[Target]:
+    big, small = results["sizes_run"][-1], results["sizes_run"][0]
+    out: list[Target] = []
+    if "large" in results["communities"]:
+        out.append(
+            Target(
+                "load large into SQLite", results["communities"]["large"]["load_s"], 120, "<=", " s"
+            )
+        )
+    match = results.get("match", {})
+    if big in match:
+        out.append(
+            Target(
+                f"match p95, popular skill ({big})",
+                match[big]["popular"]["app"]["p95_ms"],
+                15,
+                "<=",
+                " ms",
+            )
+        )
+        if small in match:
+            ratio = (
+                match[big]["popular"]["app"]["p95_ms"] / match[small]["popular"]["app"]["p95_ms"]
+            )
+            out.append(Target(f"match p95 {big}/{small}, popular skill", round(ratio, 2), 2, "<="))
+        for level in LEVELS:
+            same = 1 if all(match[s][level]["same_answer"] for s in match) else 0
+            out.append(Target(f"match {level}: same answer as naive", same, 1, "=="))
+    rt = results.get("round_trips", {})
+    if big in rt and small in rt:
+        for page in rt[big]:
+            out.append(Target(f"round trips {page} ({big})", rt[big][page]["calls"], 6, "<="))
+            diff = rt[big][page]["calls"] - rt[small][page]["calls"]
+            out.append(Target(f"round trips {page}: {big} − {small}", diff, 0, "=="))
+    http = results.get("http")
+    if http:
+        for page, limit in (
+            ("home", 0.5),
+            ("user", 0.5),
+            ("dashboard", 0.5),
+            ("match_popular", 0.35),
+            ("match_mid", 0.35),
+        ):
+            if page in http["pages"]:
+                out.append(
+                    Target(f"HTTP {page} / reference", http["pages"][page]["ratio"], limit, ">=")
+                )
+        booking = http["booking"]
+        out.append(Target("booking race successes", booking["successes"], 1, "=="))
+        out.append(
+            Target("booking race clear refusals", booking["refusals"], booking["racers"] - 1, "==")
+        )
+        out.append(Target("booking race errors", booking["errors"], 0, "=="))
+        out.append(Target("booking race p95", booking["p95_ms"], 100, "<=", " ms"))
+        out.append(
+            Target(
+                f"worker peak RSS after HTTP ({big})",
+                http["worker_peak_rss_mib"],
+                150,
+                "<=",
+                " MiB",
+            )
+        )
+    replit = results.get("replit")
+    if replit:
+        out.append(
+            Target(
+                "Replit p50 /dashboard (10 ms/request)",
+                replit["dashboard"]["p50_ms"],
+                100,
+                "<=",
+                " ms",
+            )
+        )
+        for level in LEVELS:
+            out.append(
+                Target(
+                    f"Replit p50 match {level}",
+                    replit[f"match_{level}"]["p50_ms"],
+                    100,
+                    "<=",
+                    " ms",
+                )
+            )
+        out.append(Target(f"Replit keys ({replit['size']})", replit["keys"], 5000, "<="))
+        out.append(
+            Target(
+                f"Replit bytes ({replit['size']})",
+                round(replit["bytes"] / MiB, 2),
+                50,
+                "<=",
+                " MiB",
+            )
+        )
+    limit = 60 if quick else 600
+    out.append(Target("total run time", round(results["elapsed_s"], 1), limit, "<=", " s"))
+    return out
+
+
+def table(results: dict[str, Any], checks: list[Target]) -> str:
+    m = results["machine"]
+    lines = [
+        f"SkillSwap benchmark ({'quick' if results['quick'] else 'full'}), {results['date']}",
+        f"Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_gib']} GiB, Python "
+        f"{m['python']}, commit {m['commit']}; load average before {results['load_before']}, "
+        f"after {results['load_after']}",
+        "",
+        "| community | users | offers | slots | bookings | reviews | keys | MiB | generate "
+        "| load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, c in results["communities"].items():
+        lines.append(
+            f"| {name} | {c['users']} | {c['offers']} | {c['slots']} | {c['bookings']} | "
+            f"{c['reviews']} | {c['keys']} | {c['bytes'] / MiB:.1f} | {c['generate_s']} s | "
+            f"{c['load_s']} s |"
+        )
+    lines += [
+        "",
+        "Match latency, in process, SQLite, one-week window (find_teachers vs naive scan):",
+        "",
+        "| size | skill | teachers | matches | calls | docs read | p50 ms | p95 ms | naive p50 ms "
+        "| speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, levels in results.get("match", {}).items():
+        for level, f in levels.items():
+            lines.append(
+                f"| {size} | {level}: {f['skill']} | {f['candidates']} | {f['matches']} | "
+                f"{f['store_calls']} | {f['docs_read']} | {f['app']['p50_ms']} | "
+                f"{f['app']['p95_ms']} | {f['naive']['p50_ms']} | {f['speedup_p50']}× |"
+            )
+    rt = results.get("round_trips", {})
+    if rt:
+        sizes = list(rt)
+        lines += [
+            "",
+            "Store round trips per page (calls / documents read):",
+            "",
+            "| page | " + " | ".join(sizes) + " |",
+            "|---|" + "---|" * len(sizes),
+        ]
+        for page in rt[sizes[0]]:
+            cells = [f"{rt[s][page]['calls']} / {rt[s][page]['docs_read']}" for s in sizes]
+            lines.append(f"| {page} | " + " | ".join(cells) + " |")
+    http = results.get("http")
+    if http:
+        lines += [
+            "",
+            f"HTTP ({results['sizes_run'][-1]}): gunicorn, {http['workers']} sync workers, wrk "
+            f"16 connections, {http['seconds_per_page']} s a page; reference "
+            + " / ".join(
+                str(r["rps"]) for r in (http["reference_before"], http["reference_after"]) if r
+            )
+            + " req/s (before / after the pages):",
+            "",
+            "| page | req/s | p50 ms | p99 ms | ratio to reference | non-2xx/3xx |",
+            "|---|---|---|---|---|---|",
+        ]
+        for page, f in http["pages"].items():
+            lines.append(
+                f"| {page} | {f['rps']} | {f['p50_ms']} | {f['p99_ms']} | {f['ratio']} | "
+                f"{f['non_2xx'] + f['socket_errors']} |"
+            )
+        b = http["booking"]
+        lines += [
+            "",
+            f"Booking race: {b['racers']} concurrent POSTs for one slot: {b['successes']} booked, "
+            f"{b['refusals']} refused, {b['errors']} errors, {b['bookings_in_store']} booking in "
+            f"the store; latency p50 {b['p50_ms']} ms, p95 {b['p95_ms']} ms, max {b['max_ms']} ms.",
+            f"Worker peak RSS (VmHWM): {http['worker_peak_rss_mib']} MiB after the page runs, "
+            f"{http['worker_peak_rss_after_booking_mib']} MiB after the race.",
+        ]
+    replit = results.get("replit")
+    if replit:
+        lines += [
+            "",
+            f"Replit DB (fake server, {replit['latency_ms']} ms a request, {replit['size']}): "
+            f"{replit['keys']} keys, {replit['bytes'] / MiB:.1f} MiB; p50 / p95 ms: "
+            + ", ".join(
+                f"{k} {v['p50_ms']} / {v['p95_ms']}"
+                for k, v in replit.items()
+                if isinstance(v, dict) and "p50_ms" in v
+            ),
+        ]
+    lines += ["", "| target | value | limit | |", "|---|---|---|---|"]
+    lines += [t.row() for t in checks]
+    missed = [t for t in checks if not t.met]
+    lines += ["", f"{len(checks) - len(missed)} of {len(checks)} targets met."]
+    return "\n".join(lines)
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny + small, short HTTP runs")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["match", "round-trips", "http", "replit"],
+        help="leave out a part (repeatable)",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    sizes = ("tiny", "small") if args.quick else ("small", "large")
+    results: dict[str, Any] = {
+        "quick": args.quick,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_before": loadavg(),
+        "seed": gen.SEED,
+        "now": gen.NOW.isoformat(),
+        "sizes_run": list(sizes),
+        "sizes": {s: gen.SIZES[s] for s in sizes},
+        "communities": {},
+    }
+    work = Path(tempfile.mkdtemp(prefix="skillswap-bench-"))
+    try:
+        built = {}
+        for size in sizes:
+            built[size] = build(size, work, keep=size == sizes[-1] or size == "small")
+            results["communities"][size] = built[size].figures
+            results["communities"][size]["meta"] = built[size].meta
+        if "match" not in args.skip:
+            results["match"] = {s: match_latency(built[s], args.quick) for s in sizes}
+        if "round-trips" not in args.skip:
+            results["round_trips"] = {s: round_trips(built[s], work) for s in sizes}
+        if "http" not in args.skip:
+            results["http"] = http_figures(built[sizes[-1]], work, args.quick)
+        for size in sizes:
+            if size != "small":
+                built[size].community = None  # free the large community before Replit
+        if "replit" not in args.skip:
+            results["replit"] = replit_figures(built["small"], work, args.quick)
+    except Exception as exc:
+        log(f"the benchmark failed: {exc!r}")
+        raise
+    finally:
+        if args.keep:
+            log(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    results["load_after"] = loadavg()
+    checks = targets(results, args.quick)
+    results["targets"] = [
+        {"name": t.name, "value": t.value, "op": t.op, "limit": t.limit, "met": t.met}
+        for t in checks
+    ]
+    text = table(results, checks)
+    results["table"] = text
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    args.out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0 if all(t.met for t in checks) else 1
