@@ -22,6 +22,18 @@ from skillswap.repo import new_id
 from skillswap.web import now, repo, validates_own_csrf
 
 bp = Blueprint("bookings", __name__)
+TAKEN = "That slot was just booked by someone else. Here are the times still free."
+
+
+def _mine(schedule: Schedule, offer: Offer, slot_id: str) -> bool:
+    """Is the booking that holds this slot the current learner's own (a double click)?"""
+    return any(
+        b.active
+        and b.offer_id == offer.id
+        and b.slot_id == slot_id
+        and b.learner == current_user.id
+        for b in schedule.bookings.values()
+    )
 
 
 def _teacher(username: str) -> tuple[User, Schedule]:
@@ -105,6 +117,10 @@ def book(username: str) -> Response | tuple[str, int]:
             else ("That time is no longer offered. Pick one of the free times below.")
         )
         return _page(teacher, schedule, skill, "", message, 400)
+    if stored.id in schedule.booked_slot_ids(offer.id) and not _mine(schedule, offer, stored.id):
+        # Already taken when this request read the teacher's schedule: refuse without writing
+        # anything. Only a refusal is decided here; claim() alone decides who wins.
+        return _page(teacher, schedule, skill, "", TAKEN, 409)
     booking = Booking(
         id=new_id(),
         teacher=teacher.id,
@@ -125,9 +141,7 @@ def book(username: str) -> Response | tuple[str, int]:
     except ScheduleRefusal as exc:
         # Show what is still free now, read after the refusal.
         teacher, schedule = _teacher(username)
-        message = str(exc)
-        if isinstance(exc, SlotTaken):
-            message = "That slot was just booked by someone else. Here are the times still free."
+        message = TAKEN if isinstance(exc, SlotTaken) else str(exc)
         return _page(teacher, schedule, skill, "", message, 409)
     flash(f"Booked: {booking.skill} with {teacher.name}. It is on your dashboard.", "success")
     return redirect(url_for("dashboard.show") + f"#booking-{booking.id}")
