@@ -13,10 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from skillswap.domain.matching import mode_compatible, normalise_skill, slots_in_windows
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
-from skillswap.repo import Match, schedule_key, user_key
+from skillswap.repo import Match, match_person, rank_matches, schedule_key, user_key
 from skillswap.store import Store
 
 BATCH = 500
@@ -47,22 +46,13 @@ def scan(
     exclude: str,
 ) -> list[Match]:
     """Filter everyone's offers for the request: the naive matcher without the loading."""
-    found: list[Match] = []
-    for user, schedule in people:
-        if user.id == exclude:
-            continue
-        tagged = skill in {normalise_skill(t) for t in user.teach}
-        pairs = [
-            (offer, slot)
-            for offer, slot in schedule.free_slots(moment)
-            if (tagged or offer.skill_key == skill) and mode_compatible(offer.mode, wanted_mode)
-        ]
-        inside = set(slots_in_windows([slot for _, slot in pairs], windows))
-        fitting = [(offer, slot) for offer, slot in pairs if slot in inside]
-        if fitting:
-            found.append(Match(user, schedule.stats(moment), fitting))
-    found.sort(key=lambda m: (m.slots[0][1].start, -m.stats.rating_average, m.user.username))
-    return found
+    # The same per-person rule as the app; only how candidates are found differs (everyone).
+    return rank_matches(
+        match
+        for user, schedule in people
+        if user.id != exclude
+        and (match := match_person(user, schedule, skill, windows, wanted_mode, moment))
+    )
 
 
 def naive_find_teachers(

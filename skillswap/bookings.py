@@ -15,7 +15,7 @@ from skillswap.domain.schedule import (
     ScheduleRefusal,
     SlotTaken,
 )
-from skillswap.domain.times import Slot, iso_utc
+from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.forms import ActionForm, CancelForm, ReviewForm
 from skillswap.repo import new_id
@@ -50,15 +50,6 @@ def _skills(user: User, schedule: Schedule) -> dict[str, str]:
     return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
 
 
-def _bookable(user: User, schedule: Schedule, skill: str) -> list[tuple[Offer, Slot]]:
-    tagged = skill in {normalise_skill(t) for t in user.teach}
-    return [
-        (offer, slot)
-        for offer, slot in schedule.free_slots(now())
-        if tagged or offer.skill_key == skill
-    ]
-
-
 def _page(
     teacher: User,
     schedule: Schedule,
@@ -75,7 +66,7 @@ def _page(
         stats=schedule.stats(now()),
         skills=skills,
         skill=skill,
-        slots=_bookable(teacher, schedule, skill) if skill else [],
+        slots=schedule.teachable_slots(teacher.teach, skill, now()) if skill else [],
         chosen=chosen,
         refusal=refusal,
     ), status

@@ -8,11 +8,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from skillswap.domain.matching import mode_compatible, normalise_skill, slots_in_windows
+from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import LearnRequest, Notification, Offer, Schedule
 from skillswap.domain.times import Slot, iso_utc
 from skillswap.domain.users import User
-from skillswap.repo import new_id
+from skillswap.repo import match_person, new_id
 from skillswap.web import at, now, repo
 
 bp = Blueprint("learners", __name__)
@@ -42,8 +42,6 @@ def _leads(user: User, schedule: Schedule) -> list[Lead]:
             if uid != user.id and (uid in wanted or len(wanted) < MAX_LEARNERS):
                 wanted.setdefault(uid, set()).update(request_ids)
     people = repo().people(sorted(wanted))
-    mine = schedule.free_slots(moment)
-    tagged = {normalise_skill(t) for t in user.teach}
     leads = []
     for uid, (learner, their) in people.items():
         invited = {
@@ -53,16 +51,14 @@ def _leads(user: User, schedule: Schedule) -> list[Lead]:
             learn = their.requests.get(request_id)
             if learn is None:
                 continue
-            usable = [
-                (o, s)
-                for o, s in mine
-                if (o.skill_key == learn.skill_key or learn.skill_key in tagged)
-                and mode_compatible(o.mode, learn.mode)
-            ]
-            inside = set(slots_in_windows([s for _, s in usable], learn.window_instants()))
-            fitting = [(o, s) for o, s in usable if s in inside]
-            if fitting:
-                leads.append(Lead(learner, learn, fitting, _invite_link(user, learn) in invited))
+            # The same rule that shows me to them on their matches page.
+            match = match_person(
+                user, schedule, learn.skill_key, learn.window_instants(), learn.mode, moment
+            )
+            if match:
+                leads.append(
+                    Lead(learner, learn, match.slots, _invite_link(user, learn) in invited)
+                )
     leads.sort(key=lambda lead: (lead.slots[0][1].start, lead.learner.username))
     return leads
 

@@ -37,12 +37,7 @@ def _search(query: str) -> list[dict]:
             if uid not in people:
                 continue
             user, schedule = people[uid]
-            tagged = key in {normalise_skill(t) for t in user.teach}
-            free = [
-                (offer, slot)
-                for offer, slot in schedule.free_slots(moment)
-                if tagged or offer.skill_key == key
-            ]
+            free = schedule.teachable_slots(user.teach, key, moment)
             teachers.append(
                 {
                     "user": user,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -51,6 +51,32 @@ class Match:
     user: User
     stats: Stats
     slots: list[tuple[Offer, Slot]]
+
+
+def match_person(
+    user: User,
+    schedule: Schedule,
+    skill: str,
+    windows: list[tuple[datetime, datetime]],
+    wanted_mode: str,
+    now: datetime,
+) -> Match | None:
+    """This person as a teacher for the request, or None when none of their free time fits."""
+    pairs = [
+        (offer, slot)
+        for offer, slot in schedule.teachable_slots(user.teach, skill, now)
+        if mode_compatible(offer.mode, wanted_mode)
+    ]
+    inside = set(slots_in_windows([slot for _, slot in pairs], windows))
+    fitting = [(offer, slot) for offer, slot in pairs if slot in inside]
+    return Match(user, schedule.stats(now), fitting) if fitting else None
+
+
+def rank_matches(matches: Iterable[Match]) -> list[Match]:
+    """Soonest fitting slot first, then the better rated, then by name."""
+    return sorted(
+        matches, key=lambda m: (m.slots[0][1].start, -m.stats.rating_average, m.user.username)
+    )
 
 
 class UsernameTaken(Exception):
@@ -435,20 +461,12 @@ class Repository:
         moment = self.clock()
         index = self.skill_index(skill)
         candidates = (set(index["teachers"]) | set(index["taggers"])) - {exclude}
-        found: list[Match] = []
-        for user, schedule in self.people(sorted(candidates)).values():
-            tagged = skill in {normalise_skill(t) for t in user.teach}
-            pairs = [
-                (offer, slot)
-                for offer, slot in schedule.free_slots(moment)
-                if (tagged or offer.skill_key == skill) and mode_compatible(offer.mode, wanted_mode)
-            ]
-            inside = set(slots_in_windows([slot for _, slot in pairs], windows))
-            fitting = [(offer, slot) for offer, slot in pairs if slot in inside]
-            if fitting:
-                found.append(Match(user, schedule.stats(moment), fitting))
-        found.sort(key=lambda m: (m.slots[0][1].start, -m.stats.rating_average, m.user.username))
-        return found
+        people = self.people(sorted(candidates)).values()
+        return rank_matches(
+            match
+            for user, schedule in people
+            if (match := match_person(user, schedule, skill, windows, wanted_mode, moment))
+        )
 
     # --- calendar feeds ------------------------------------------------------------------
     # feedtoken/<sha256 of the secret>: {"uid": id}. The secret itself is never stored; the

@@ -334,6 +334,19 @@ class Schedule:
         free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
         return free
 
+    def teachable_slots(
+        self, teach_tags: Iterable[str], skill_key: str, now: datetime
+    ) -> list[tuple[Offer, Slot]]:
+        """Free slots in which this person can teach `skill_key`: the slots of their offers of
+        that skill, or all their published free time when the skill is among their teach tags
+        (an offer publishes when they are free; the tags say what they teach)."""
+        tagged = skill_key in {normalise_skill(t) for t in teach_tags}
+        return [
+            (offer, slot)
+            for offer, slot in self.free_slots(now)
+            if tagged or offer.skill_key == skill_key
+        ]
+
     def stats(self, now: datetime) -> Stats:
         taught = attended = 0
         ratings: list[int] = []
