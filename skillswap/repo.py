@@ -345,9 +345,11 @@ class Repository:
 
         try:
             self.change_schedule(booking.teacher, claim_and_tell)
-        except BaseException:
+        except ScheduleRefusal:
             self.change_schedule(booking.learner, lambda s: s.release(booking.id))
             raise
+        # Any other failure (an outage, a lost answer) may have claimed the slot or not: the
+        # hold stays, and resolve_pending settles it against the teacher's copy.
         self.change_schedule(booking.learner, lambda s: s.confirm(booking.id))
         self._count_unread(booking.teacher, +1)
         booking.status = "confirmed"
@@ -391,56 +393,92 @@ class Repository:
         self._count_unread(uid, None)
 
     def resolve_pending(self, schedule: Schedule) -> Schedule:
-        """Settle holds a crash left behind, against the teacher's copy (read repair)."""
-        holds = schedule.pending_holds()
-        if not holds:
-            return schedule
-        teachers = self.store.get_many({schedule_key(b.teacher) for b in holds})
+        """Read repair: settle what a crash or an outage left half done.
+
+        A hold older than HOLD_GRACE is confirmed or released against the teacher's copy; a
+        cancel not yet copied to the other person is copied now. Costs nothing when there is
+        nothing to settle."""
         now = self.clock()
-        for hold in holds:
-            if hold.created and parse_iso_utc(hold.created) > now - HOLD_GRACE:
-                continue  # a booking in flight right now, not a crash
-            teacher = Schedule.from_doc(hold.teacher, teachers.get(schedule_key(hold.teacher)))
-            copy = teacher.bookings.get(hold.id)
-            self.change_schedule(schedule.owner, lambda s, h=hold, c=copy: s.resolve_hold(h.id, c))
+        holds = [
+            h
+            for h in schedule.pending_holds()
+            if not h.created or parse_iso_utc(h.created) <= now - HOLD_GRACE
+        ]
+        unsynced = [b for b in schedule.bookings.values() if not b.active and not b.synced]
+        if not holds and not unsynced:
+            return schedule
+        if holds:
+            teachers = self.store.get_many({schedule_key(b.teacher) for b in holds})
+            for hold in holds:
+                teacher = Schedule.from_doc(hold.teacher, teachers.get(schedule_key(hold.teacher)))
+                copy = teacher.bookings.get(hold.id)
+                self.change_schedule(
+                    schedule.owner, lambda s, h=hold, c=copy: s.resolve_hold(h.id, c)
+                )
+        for booking in unsynced:
+            self._copy_cancel(schedule.owner, booking)
         return self.schedule(schedule.owner)
 
     def cancel(self, uid: str, booking_id: str, reason: str) -> Booking:
-        """Cancel in the canceller's document, then in the other person's, who is told."""
+        """Cancel in the canceller's document (marked not yet copied), then in the other
+        person's, who is told, then mark it copied. If the second write fails, the dashboard's
+        read repair finishes it; nothing is ever cancelled for one person only for long."""
         now = self.clock()
-        booking = self.change_schedule(uid, lambda s: s.cancel(booking_id, uid, reason, now))
-        other = booking.other(uid)
-        actor = booking.other_name(other)
+
+        def cancel_mine(s: Schedule) -> Booking:
+            was_active = s.bookings.get(booking_id) is not None and s.bookings[booking_id].active
+            booking = s.cancel(booking_id, uid, reason, now)
+            if was_active:
+                booking.synced = False
+            return booking
+
+        booking = self.change_schedule(uid, cancel_mine)
+        if not booking.synced:
+            self._copy_cancel(uid, booking)
+        return booking
+
+    def _copy_cancel(self, owner: str, booking: Booking) -> None:
+        """Step two of a cancel: the other person's copy, with a notice, then mark it done."""
+        other = booking.other(owner)
+        now = self.clock()
 
         def cancel_and_tell(s: Schedule) -> bool:
-            copy = s.bookings.get(booking_id)
-            was_active = copy is not None and copy.active
-            s.cancel(booking_id, uid, reason, now)
-            if was_active:
-                s.notify(self._notice("cancelled", booking, actor, now, note=reason))
-            return was_active
+            copy = s.bookings.get(booking.id)
+            if copy is None or not copy.active:
+                return False  # a hold the teacher never claimed, or already copied
+            s.cancel(booking.id, booking.cancelled_by, booking.cancel_reason, now)
+            actor = booking.other_name(other)
+            s.notify(self._notice("cancelled", booking, actor, now, note=booking.cancel_reason))
+            return True
 
         if self.change_schedule(other, cancel_and_tell):
             self._count_unread(other, +1)
-        return booking
+        self.change_schedule(owner, lambda s: s.mark_synced(booking.id))
 
     def review(self, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:
-        """Write into the rater's copy (which checks every rule), then the other person's."""
+        """Check every rule on the rater's copy, write the other person's copy (where the
+        rating counts), then the rater's. A failure between the two leaves the rater free to
+        press Save again, which completes it instead of saying "already rated"."""
         now = self.clock()
-        booking = self.change_schedule(
-            uid, lambda s: s.add_review(booking_id, uid, rating, feedback, now)
-        )
+        mine = self.schedule(uid)
+        booking = mine.add_review(booking_id, uid, rating, feedback, now)  # a dry run: refusals
         other = booking.other(uid)
 
-        def review_and_tell(s: Schedule) -> None:
+        def review_and_tell(s: Schedule) -> bool:
+            copy = s.bookings.get(booking_id)
+            if copy is not None and uid in copy.reviews:
+                return False  # written by an earlier try whose second step failed
             s.add_review(booking_id, uid, rating, feedback, now)
             s.notify(self._notice("reviewed", booking, booking.other_name(other), now))
+            return True
 
         try:
-            self.change_schedule(other, review_and_tell)
+            told = self.change_schedule(other, review_and_tell)
         except NotParticipant:
-            return booking  # their account is deleted (delete_account): nobody left to tell
-        self._count_unread(other, +1)
+            told = False  # their account is deleted (delete_account): nobody left to tell
+        self.change_schedule(uid, lambda s: s.add_review(booking_id, uid, rating, feedback, now))
+        if told:
+            self._count_unread(other, +1)
         return booking
 
     # --- matching ------------------------------------------------------------------------
@@ -568,9 +606,9 @@ class Repository:
             return upcoming
 
         for booking in self.change_schedule(uid, empty):
-            # Refused for a hold the teacher never claimed, or when the other account is gone.
+            # Refused when the other account is gone too; a never-claimed hold is skipped.
             with contextlib.suppress(ScheduleRefusal):
-                self.cancel(uid, booking.id, ACCOUNT_DELETED)
+                self._copy_cancel(uid, booking)
         for offer in removed[0].offers.values():
             self._index_offer(offer.skill_key, uid, offer.id, add=False)
         for request in removed[0].requests.values():

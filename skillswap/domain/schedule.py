@@ -183,6 +183,9 @@ class Booking:
     cancel_reason: str = ""
     cancelled_at: str = ""
     reviews: dict[str, Review] = field(default_factory=dict)  # by the rater's user id
+    # False between the two writes of a cancel: this copy is cancelled, the other person's
+    # may not be yet (read repair copies it).
+    synced: bool = True
 
     @property
     def start_at(self) -> datetime:
@@ -435,6 +438,11 @@ class Schedule:
         booking = self.bookings.get(booking_id)
         if booking is not None and booking.status == "pending":
             del self.bookings[booking_id]
+
+    def mark_synced(self, booking_id: str) -> None:
+        booking = self.bookings.get(booking_id)
+        if booking is not None:
+            booking.synced = True
 
     def pending_holds(self) -> list[Booking]:
         return [b for b in self.bookings.values() if b.status == "pending"]

@@ -1,0 +1,745 @@
+"""A Hypothesis state machine over the Repository (no Flask), on SQLite and the fake Replit DB.
+
+People sign up, publish (overlapping) offers in four zones around the spring DST changes, ask
+to learn, book (their own slot, a past one, a taken one, an overlapping one, an unknown one),
+cancel (as a participant or an outsider), let time pass and rate each other. A plain-Python
+model predicts every outcome; after every step the store must agree with the model and with
+itself:
+
+- no slot is booked twice, and nobody has two overlapping live sessions (teaching or attending);
+- every booking is in both people's documents with the same status, times and reviews;
+- no pending hold outlives a completed call; a refusal leaves both documents byte-for-byte;
+- `stats()` equals a recomputation from the model (visible reviews only; taught/attended);
+- the skill index equals `rebuild_skill_index(store)` (what `flask reindex` would write).
+
+Budget (measured on a loaded 2-core machine): see SETTINGS below.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from skillswap.cli import rebuild_skill_index
+from skillswap.domain.matching import normalise_skill
+from skillswap.domain.schedule import (
+    MAX_FEEDBACK,
+    RATING_MAX,
+    RATING_MIN,
+    REVIEW_VISIBLE_AFTER,
+    Booking,
+    LearnRequest,
+    Offer,
+    ScheduleRefusal,
+    StoredSlot,
+)
+from skillswap.domain.times import (
+    check_availability,
+    expand_slots,
+    expand_windows,
+    iso_utc,
+    overlaps,
+    parse_iso_utc,
+)
+from skillswap.repo import Repository, new_id, schedule_key, user_key
+from skillswap.store import Store
+
+# Saturday before Berlin's spring-forward (28 Mar 2027) and Lord Howe's half-hour fall-back
+# (4 Apr 2027): offers land on both, so DST gaps (refused) and folds (kept) both occur.
+START = datetime(2027, 3, 27, 6, 0, tzinfo=UTC)
+ZONES = ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
+# Several spellings of few skills: the index must file them under one normalised key.
+SKILLS = ["Python", "python ", "PYTHON!", "Welsh", "Machine-Learning", "machine learning", "C++"]
+SESSION_CHOICES = [None, 30, 45, 60, 90]
+OUTSIDER = "nobody-at-all"
+
+# SQLite (in /dev/shm) costs ~0.1 s an example, the fake Replit DB (every read and write an
+# HTTP round trip, the invariants included) ~1.5 s: each gets what fits ~30 s on 2 loaded cores.
+SQLITE_SETTINGS = settings(
+    max_examples=150,
+    stateful_step_count=30,
+    deadline=None,
+    # The same examples every run: CI must not pass or fail by luck, and the outcomes below
+    # must be reached. Set derandomize=False locally to explore new examples.
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+REPLIT_SETTINGS = settings(SQLITE_SETTINGS, max_examples=20, stateful_step_count=25)
+# Outcomes a run must have reached, or it proved less than it claims (the rest are counted and
+# printed with -s; the rarer ones need more examples than the budget allows to be certain).
+MUST_HAPPEN = {"booked", "offer published", "book refused: own slot"}
+MUST_HAPPEN_ON_SQLITE = MUST_HAPPEN | {
+    "book refused: taken slot",
+    "book refused: past slot",
+    "book refused: unknown slot",
+    "book refused: learner overlap",
+    "offer delete refused (booked)",
+    "cancel refused: outsider",
+}
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Model:
+    """What the store should hold, kept independently of the code under test."""
+
+    users: list[str] = field(default_factory=list)  # ids, in signup order
+    names: dict[str, str] = field(default_factory=dict)
+    zones: dict[str, str] = field(default_factory=dict)
+    teach: dict[str, list[str]] = field(default_factory=dict)
+    offers: dict[str, Offer] = field(default_factory=dict)  # id -> offer
+    requests: dict[str, LearnRequest] = field(default_factory=dict)
+    bookings: dict[str, dict] = field(default_factory=dict)  # id -> facts
+
+
+class RepoMachine(RuleBasedStateMachine):
+    open_store: Callable[[], Store]  # set per backend
+    dispose_store: Callable[[Store], None]
+    totals: dict[str, int]  # outcome counts over every example of one run
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = type(self).open_store()
+        self.clock = Clock(START)
+        self.repo = Repository(self.store, self.clock)
+        self.model = Model()
+        self.counts: dict[str, int] = {}
+
+    def teardown(self) -> None:
+        type(self).dispose_store(self.store)
+        for what, count in self.counts.items():
+            type(self).totals[what] = type(self).totals.get(what, 0) + count
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def tally(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def docs(self, *uids: str) -> dict[str, object]:
+        keys = [k for uid in uids for k in (user_key(uid), schedule_key(uid))]
+        found = self.store.get_many(keys)
+        return {k: found.get(k) for k in keys}
+
+    def pick_user(self, index: int) -> str:
+        return self.model.users[index % len(self.model.users)]
+
+    def active_of(self, uid: str) -> list[dict]:
+        return [
+            b
+            for b in self.model.bookings.values()
+            if b["status"] != "cancelled" and uid in (b["teacher"], b["learner"])
+        ]
+
+    def add_user(self, zone: str) -> None:
+        n = len(self.model.users)
+        user = self.repo.create_user(f"user{n}", f"user{n}@example.com", "hash", zone)
+        self.model.users.append(user.id)
+        self.model.names[user.id] = user.username
+        self.model.zones[user.id] = zone
+        self.model.teach[user.id] = []
+
+    # --- rules ---------------------------------------------------------------------------
+
+    @initialize(zones=st.lists(st.sampled_from(ZONES), min_size=3, max_size=3))
+    def sign_up_three(self, zones: list[str]) -> None:
+        for zone in zones:
+            self.add_user(zone)
+
+    @precondition(lambda self: len(self.model.users) < 5)
+    @rule(zone=st.sampled_from(ZONES))
+    def sign_up(self, zone: str) -> None:
+        self.add_user(zone)
+
+    @rule(
+        who=st.integers(0, 4),
+        zone=st.sampled_from(ZONES),
+        skill=st.sampled_from(SKILLS),
+        days=st.lists(st.integers(0, 9), min_size=1, max_size=3),
+        start=st.tuples(st.integers(0, 22), st.sampled_from([0, 30])),
+        length=st.sampled_from([30, 60, 90, 120, 180, 240]),
+        minutes=st.sampled_from(SESSION_CHOICES),
+        mode=st.sampled_from(["online", "offline"]),
+    )
+    def publish_offer(
+        self,
+        who: int,
+        zone: str,
+        skill: str,
+        days: list[int],
+        start: tuple[int, int],
+        length: int,
+        minutes: int | None,
+        mode: str,
+    ) -> None:
+        uid = self.pick_user(who)
+        tz = ZoneInfo(zone)
+        today = self.clock.now.astimezone(tz).date()
+        dates = sorted({today + timedelta(days=d) for d in days})
+        begin = time(*start)
+        end_minutes = min(start[0] * 60 + start[1] + length, 23 * 60 + 59)
+        ranges = [(begin, time(end_minutes // 60, end_minutes % 60))]
+        if check_availability(dates, ranges, tz, self.clock.now, session_minutes=minutes):
+            self.tally("offer refused by the form rules (past, DST gap, too short)")
+            return
+        slots = expand_slots(dates, ranges, tz, minutes)
+        offer = Offer(
+            id=new_id(),
+            owner=uid,
+            user=self.model.names[uid],
+            title=f"{skill} lessons",
+            skill=skill,
+            description="",
+            mode=mode,
+            timezone=zone,
+            dates=[d.isoformat() for d in dates],
+            time_ranges=[[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in ranges],
+            timestamp=iso_utc(self.clock.now),
+            session_minutes=minutes,
+            slots=[StoredSlot.of(s) for s in slots],
+        )
+        self.repo.save_offer(offer)
+        self.model.offers[offer.id] = offer
+        self.tally("offer published")
+
+    @precondition(lambda self: self.model.offers)
+    @rule(who=st.integers(0, 4), offer_index=st.integers(0, 50), shift=st.sampled_from([0, 30]))
+    def publish_alongside(self, who: int, offer_index: int, shift: int) -> None:
+        """Someone publishes the same times as an existing offer (or 30 minutes later), so
+        that one learner can try to be in two sessions at once."""
+        source = list(self.model.offers.values())[offer_index % len(self.model.offers)]
+        uid = self.pick_user(who)
+        moved = timedelta(minutes=shift)
+        offer = Offer(
+            **{
+                **source.to_dict(),
+                "id": new_id(),
+                "owner": uid,
+                "user": self.model.names[uid],
+                "slots": [],
+            }
+        )
+        offer.slots = [
+            StoredSlot(
+                s.id,
+                iso_utc(parse_iso_utc(s.start) + moved),
+                iso_utc(parse_iso_utc(s.end) + moved),
+            )
+            for s in source.slots
+        ]
+        self.repo.save_offer(offer)
+        self.model.offers[offer.id] = offer
+        self.tally("offer published")
+
+    @precondition(lambda self: self.model.offers)
+    @rule(offer_index=st.integers(0, 50))
+    def delete_offer(self, offer_index: int) -> None:
+        offer = list(self.model.offers.values())[offer_index % len(self.model.offers)]
+        booked = any(
+            b["status"] != "cancelled"
+            and b["offer"] == offer.id
+            and parse_iso_utc(b["end"]) > self.clock.now
+            for b in self.model.bookings.values()
+        )
+        before = self.docs(offer.owner)
+        try:
+            self.repo.delete_offer(offer.owner, offer.id)
+        except ScheduleRefusal:
+            assert booked, "deleting an offer without upcoming bookings was refused"
+            assert self.docs(offer.owner) == before
+            self.tally("offer delete refused (booked)")
+            return
+        assert not booked, "an offer with an upcoming booked session was deleted"
+        del self.model.offers[offer.id]
+        self.tally("offer deleted")
+
+    @rule(
+        who=st.integers(0, 4),
+        skill=st.sampled_from(SKILLS),
+        days=st.lists(st.integers(0, 9), min_size=1, max_size=3),
+        start=st.integers(0, 20),
+        hours=st.integers(1, 3),
+    )
+    def save_request(self, who: int, skill: str, days: list[int], start: int, hours: int) -> None:
+        uid = self.pick_user(who)
+        tz = ZoneInfo(self.model.zones[uid])
+        today = self.clock.now.astimezone(tz).date()
+        dates = sorted({today + timedelta(days=d) for d in days})
+        ranges = [(time(start), time(start + hours))]
+        if check_availability(dates, ranges, tz, self.clock.now):
+            return
+        windows = expand_windows(dates, ranges, tz)
+        request = LearnRequest(
+            id=new_id(),
+            owner=uid,
+            user=self.model.names[uid],
+            skill=skill,
+            mode="either",
+            timezone=tz.key,
+            dates=[d.isoformat() for d in dates],
+            time_ranges=[[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in ranges],
+            timestamp=iso_utc(self.clock.now),
+            windows=[[iso_utc(a), iso_utc(b)] for a, b in windows],
+        )
+        self.repo.save_request(request)
+        self.model.requests[request.id] = request
+        # Whoever is found teaches that skill, has a free slot inside a window, and is not me.
+        for match in self.repo.find_teachers(request.skill_key, windows, "either", exclude=uid):
+            assert match.user.id != uid
+            for _offer, slot in match.slots:
+                assert slot.start > self.clock.now
+                assert any(a <= slot.start and slot.end <= b for a, b in windows)
+                assert not any(
+                    overlaps(
+                        slot.start, slot.end, parse_iso_utc(b["start"]), parse_iso_utc(b["end"])
+                    )
+                    for b in self.active_of(match.user.id)
+                )
+        self.tally("request saved")
+
+    @rule(who=st.integers(0, 4), picks=st.lists(st.sampled_from(SKILLS), max_size=3))
+    def set_teach_tags(self, who: int, picks: list[str]) -> None:
+        uid = self.pick_user(who)
+        user = self.repo.get_user(uid)
+        assert user is not None
+        old = user.teach
+        seen: set[str] = set()
+        user.teach = [t for t in picks if not (t.casefold() in seen or seen.add(t.casefold()))]
+        self.repo.save_profile(user)
+        self.repo.index_teach_tags(uid, old, user.teach)
+        self.model.teach[uid] = user.teach
+
+    @precondition(lambda self: self.model.offers)
+    @rule(
+        attempts=st.lists(
+            st.tuples(
+                st.integers(0, 4),  # learner
+                st.integers(0, 50),  # offer
+                st.integers(0, 500),  # slot
+                st.sampled_from(["as offered"] * 8 + ["unknown slot", "changed times"]),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def book(self, attempts: list[tuple[int, int, int, str]]) -> None:
+        """A few bookings in a row, so that overlaps and taken slots come up often."""
+        for attempt in attempts:
+            self.book_one(*attempt)
+
+    @precondition(
+        lambda self: any(b["status"] == "confirmed" for b in self.model.bookings.values())
+    )
+    @rule(
+        booking_index=st.integers(0, 50), learner_index=st.integers(0, 4), pick=st.integers(0, 500)
+    )
+    def book_a_clash(self, booking_index: int, learner_index: int, pick: int) -> None:
+        """Book a slot overlapping a live session: the learner's own, or the teacher's through
+        another (overlapping) offer. Refused unless neither person is in that session."""
+        live = [b for b in self.model.bookings.values() if b["status"] == "confirmed"]
+        target = live[booking_index % len(live)]
+        t_start, t_end = parse_iso_utc(target["start"]), parse_iso_utc(target["end"])
+        candidates = [
+            (offer_index, slot_index)
+            for offer_index, offer in enumerate(self.model.offers.values())
+            for slot_index, slot in enumerate(offer.slots)
+            if overlaps(t_start, t_end, parse_iso_utc(slot.start), parse_iso_utc(slot.end))
+            and (offer.id, slot.id) != (target["offer"], target["slot"])
+        ]
+        if not candidates:
+            return
+        offer_index, slot_index = candidates[pick % len(candidates)]
+        # Half the time the learner is someone in the target session.
+        people = [target["learner"], target["learner"], target["teacher"], *self.model.users]
+        learner_index = self.model.users.index(people[learner_index % len(people)])
+        self.book_one(learner_index, offer_index, slot_index, "as offered")
+
+    @precondition(
+        lambda self: any(
+            b["status"] == "confirmed" and parse_iso_utc(b["end"]) <= self.clock.now
+            for b in self.model.bookings.values()
+        )
+    )
+    @rule(
+        booking_index=st.integers(0, 50),
+        teacher_rates=st.booleans(),
+        rating=st.integers(RATING_MIN, RATING_MAX),
+    )
+    def rate_a_finished_session(self, booking_index: int, teacher_rates: bool, rating: int) -> None:
+        done = [
+            bid
+            for bid, b in self.model.bookings.items()
+            if b["status"] == "confirmed" and parse_iso_utc(b["end"]) <= self.clock.now
+        ]
+        facts = self.model.bookings[done[booking_index % len(done)]]
+        rater = facts["teacher"] if teacher_rates else facts["learner"]
+        self.review(
+            list(self.model.bookings).index(done[booking_index % len(done)]),
+            self.model.users.index(rater),
+            rating,
+            long_feedback=False,
+        )
+
+    def book_one(self, learner_index: int, offer_index: int, slot_index: int, variant: str) -> None:
+        learner = self.pick_user(learner_index)
+        offers = list(self.model.offers.values())
+        offer = offers[offer_index % len(offers)]
+        teacher = offer.owner
+        slot = offer.slots[slot_index % len(offer.slots)]
+        slot_id, start, end = slot.id, slot.start, slot.end
+        if variant == "unknown slot":
+            slot_id = "1999-01-01T0000-0100"
+        elif variant == "changed times":
+            end = iso_utc(parse_iso_utc(end) + timedelta(minutes=15))
+        booking = Booking(
+            id=new_id(),
+            teacher=teacher,
+            teacher_name=self.model.names[teacher],
+            learner=learner,
+            learner_name=self.model.names[learner],
+            offer_id=offer.id,
+            slot_id=slot_id,
+            title=offer.title,
+            skill=offer.skill,
+            mode=offer.mode,
+            start=start,
+            end=end,
+            created=iso_utc(self.clock.now),
+        )
+        now = self.clock.now
+        s_at, e_at = parse_iso_utc(start), parse_iso_utc(end)
+
+        def clashes(uid: str) -> bool:
+            return any(
+                overlaps(s_at, e_at, parse_iso_utc(b["start"]), parse_iso_utc(b["end"]))
+                for b in self.active_of(uid)
+            )
+
+        if learner == teacher:
+            expected = "own slot"
+        elif variant != "as offered":
+            expected = variant
+        elif s_at <= now:
+            expected = "past slot"
+        elif any(
+            b["status"] != "cancelled" and (b["offer"], b["slot"]) == (offer.id, slot_id)
+            for b in self.model.bookings.values()
+        ):
+            expected = "taken slot"
+        elif clashes(learner):
+            expected = "learner overlap"
+        elif clashes(teacher):
+            expected = "teacher overlap"
+        else:
+            expected = "booked"
+        before = self.docs(learner, teacher)
+        try:
+            self.repo.book(booking)
+        except ScheduleRefusal:
+            assert expected != "booked", "a free slot was refused"
+            assert self.docs(learner, teacher) == before, f"refused ({expected}) but changed"
+            self.tally(f"book refused: {expected}")
+            return
+        assert expected == "booked", f"booked although {expected}"
+        self.model.bookings[booking.id] = {
+            "teacher": teacher,
+            "learner": learner,
+            "offer": offer.id,
+            "slot": slot_id,
+            "start": start,
+            "end": end,
+            "status": "confirmed",
+            "reviews": {},
+        }
+        self.tally("booked")
+
+    @precondition(lambda self: self.model.bookings)
+    @rule(
+        booking_index=st.integers(0, 50),
+        actor_index=st.integers(0, 5),
+        reason=st.sampled_from(["", "ill", "<b>sorry</b>"]),
+    )
+    def cancel(self, booking_index: int, actor_index: int, reason: str) -> None:
+        booking_id = list(self.model.bookings)[booking_index % len(self.model.bookings)]
+        facts = self.model.bookings[booking_id]
+        # Index 5 (or one past the users) is someone outside the session.
+        people = [*self.model.users, OUTSIDER]
+        actor = people[actor_index % len(people)]
+        if actor not in (facts["teacher"], facts["learner"]):
+            expected = "outsider"
+        elif facts["status"] == "cancelled":
+            expected = "again"
+        elif parse_iso_utc(facts["start"]) <= self.clock.now:
+            expected = "started"
+        else:
+            expected = "cancelled"
+        before = self.docs(facts["teacher"], facts["learner"])
+        try:
+            self.repo.cancel(actor, booking_id, reason)
+        except ScheduleRefusal:
+            assert expected in ("outsider", "started"), f"cancel refused although {expected}"
+            assert self.docs(facts["teacher"], facts["learner"]) == before
+            self.tally(f"cancel refused: {expected}")
+            return
+        assert expected in ("cancelled", "again"), f"cancelled although {expected}"
+        if expected == "again":
+            assert self.docs(facts["teacher"], facts["learner"]) == before
+        facts["status"] = "cancelled"
+        self.tally(f"cancel: {expected}")
+
+    @rule(hours=st.sampled_from([1, 2, 6, 24, 72, 24 * 15]))
+    def advance_clock(self, hours: int) -> None:
+        self.clock.now += timedelta(hours=hours)
+
+    @precondition(lambda self: self.model.bookings)
+    @rule(
+        booking_index=st.integers(0, 50),
+        rater_index=st.integers(0, 5),
+        rating=st.sampled_from([RATING_MIN - 1, 1, 5, 7, 10, RATING_MAX + 1]),
+        long_feedback=st.booleans(),
+    )
+    def review(
+        self, booking_index: int, rater_index: int, rating: int, long_feedback: bool
+    ) -> None:
+        booking_id = list(self.model.bookings)[booking_index % len(self.model.bookings)]
+        facts = self.model.bookings[booking_id]
+        people = [*self.model.users, OUTSIDER]
+        rater = people[rater_index % len(people)]
+        feedback = "x" * (MAX_FEEDBACK + 1) if long_feedback else "good <i>session</i>"
+        if rater not in (facts["teacher"], facts["learner"]):
+            expected = "outsider"
+        elif facts["status"] != "confirmed":
+            expected = "cancelled"
+        elif self.clock.now < parse_iso_utc(facts["end"]):
+            expected = "not ended"
+        elif rater in facts["reviews"]:
+            expected = "twice"
+        elif not RATING_MIN <= rating <= RATING_MAX:
+            expected = "rating out of range"
+        elif long_feedback:
+            expected = "feedback too long"
+        else:
+            expected = "saved"
+        before = self.docs(facts["teacher"], facts["learner"])
+        try:
+            self.repo.review(rater, booking_id, rating, feedback)
+        except ScheduleRefusal:
+            assert expected != "saved", "a valid review was refused"
+            assert self.docs(facts["teacher"], facts["learner"]) == before
+            self.tally(f"review refused: {expected}")
+            return
+        assert expected == "saved", f"review saved although {expected}"
+        facts["reviews"][rater] = (rating, iso_utc(self.clock.now))
+        self.tally("review saved")
+
+    # --- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def store_agrees_with_model_and_itself(self) -> None:
+        if not self.model.users:
+            return
+        now = self.clock.now
+        found = self.docs(*self.model.users)
+        schedules = {uid: self.repo.schedule(uid) for uid in self.model.users}
+        assert all(found[user_key(uid)] for uid in self.model.users)
+
+        taken: dict[tuple[str, str, str], str] = {}
+        for uid, schedule in schedules.items():
+            # No pending hold survives a completed call.
+            assert not schedule.pending_holds(), f"pending hold left in {uid}'s schedule"
+            # Exactly the model's bookings of this person, with the same facts.
+            mine = {
+                bid for bid, b in self.model.bookings.items() if uid in (b["teacher"], b["learner"])
+            }
+            assert set(schedule.bookings) == mine
+            for bid, b in schedule.bookings.items():
+                facts = self.model.bookings[bid]
+                assert (b.status, b.start, b.end, b.offer_id, b.slot_id) == (
+                    facts["status"],
+                    facts["start"],
+                    facts["end"],
+                    facts["offer"],
+                    facts["slot"],
+                )
+                assert {r: (v.rating, v.created) for r, v in b.reviews.items()} == facts["reviews"]
+                # The other person's copy says the same.
+                other = schedules[b.other(uid)].bookings[bid]
+                assert (other.status, other.start, other.end, other.reviews) == (
+                    b.status,
+                    b.start,
+                    b.end,
+                    b.reviews,
+                )
+                if b.active and b.teacher == uid:
+                    slot = (uid, b.offer_id, b.slot_id)
+                    assert slot not in taken, f"slot {slot} booked by {taken[slot]} and {bid}"
+                    taken[slot] = bid
+            # Nobody is in two places at once.
+            live = sorted(
+                (b.start_at, b.end_at, b.id) for b in schedule.bookings.values() if b.active
+            )
+            for (_, end_a, a), (start_b, _, b) in itertools.pairwise(live):
+                assert end_a <= start_b, f"{uid} has overlapping sessions {a} and {b}"
+            # Offers and requests as the model has them.
+            assert set(schedule.offers) == {
+                o.id for o in self.model.offers.values() if o.owner == uid
+            }
+            assert set(schedule.requests) == {
+                r.id for r in self.model.requests.values() if r.owner == uid
+            }
+            # Free slots never include a slot overlapping this person's live time.
+            for _offer, slot in schedule.free_slots(now):
+                assert slot.start > now
+                assert not any(overlaps(slot.start, slot.end, s, e) for s, e, _ in live)
+
+        # Stats: recomputed from the model, visible reviews only.
+        for uid, schedule in schedules.items():
+            taught = attended = 0
+            ratings = []
+            for b in self.model.bookings.values():
+                if b["status"] != "confirmed" or parse_iso_utc(b["end"]) > now:
+                    continue
+                if uid == b["teacher"]:
+                    taught += 1
+                    other = b["learner"]
+                elif uid == b["learner"]:
+                    attended += 1
+                    other = b["teacher"]
+                else:
+                    continue
+                if other in b["reviews"] and (
+                    uid in b["reviews"] or now >= parse_iso_utc(b["end"]) + REVIEW_VISIBLE_AFTER
+                ):
+                    ratings.append(b["reviews"][other][0])
+            stats = schedule.stats(now)
+            assert (stats.taught, stats.attended, stats.rating_count) == (
+                taught,
+                attended,
+                len(ratings),
+            )
+            expected = round(sum(ratings) / len(ratings), 1) if ratings else 0.0
+            assert stats.rating_average == pytest.approx(expected)
+        total = [s.stats(now) for s in schedules.values()]
+        assert sum(s.taught for s in total) == sum(s.attended for s in total)
+
+    @invariant()
+    def skill_index_is_what_reindex_would_write(self) -> None:
+        if not self.model.users:
+            return
+        stored = {
+            key.removeprefix("skill/"): doc
+            for key, doc in self.store.get_many(self.store.keys("skill/")).items()
+        }
+        rebuilt = rebuild_skill_index(self.store)
+        assert set(stored) == set(rebuilt)
+        for key, doc in stored.items():
+            want = rebuilt[key]
+            for role in ("teachers", "learners"):
+                assert doc[role] == want[role], (key, role)
+            assert set(doc["taggers"]) == set(want["taggers"]), key
+            # Labels are "first spelling seen": any spelling of the same skill will do.
+            assert normalise_skill(doc["label"]) == key
+            for label in doc["taggers"].values():
+                assert normalise_skill(label) == key
+        # And from the model's side: every offer and request is findable under its skill.
+        for offer in self.model.offers.values():
+            assert offer.id in stored[offer.skill_key]["teachers"][offer.owner]
+        for request in self.model.requests.values():
+            assert request.id in stored[request.skill_key]["learners"][request.owner]
+        for uid, tags in self.model.teach.items():
+            for tag in tags:
+                assert uid in stored[normalise_skill(tag)]["taggers"]
+
+
+# --- running it on each backend ---------------------------------------------------------
+
+
+def _machine_for(open_store: Callable[[], Store], dispose: Callable[[Store], None]) -> type:
+    return type(
+        "RepoMachineOnBackend",
+        (RepoMachine,),
+        {
+            "open_store": staticmethod(open_store),
+            "dispose_store": staticmethod(dispose),
+            "totals": {},
+        },
+    )
+
+
+def _run(machine: type, config: settings, must: set[str]) -> None:
+    run_state_machine_as_test(machine, settings=config)
+    print("outcomes:", dict(sorted(machine.totals.items())))  # shown with -s
+    assert set(machine.totals) >= must, must - set(machine.totals)
+
+
+def _scratch() -> Path:
+    shm = Path("/dev/shm")
+    return Path(tempfile.mkdtemp(prefix="skillswap-sm-", dir=shm if shm.is_dir() else None))
+
+
+@pytest.mark.timeout(240)
+def test_repository_state_machine_on_sqlite() -> None:
+    from skillswap.store.sqlite import SQLiteStore
+
+    folder = _scratch()
+    numbers = itertools.count()
+
+    def open_store() -> Store:
+        return SQLiteStore(str(folder / f"kv{next(numbers)}.db"))
+
+    def dispose(store: Store) -> None:
+        store.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(store.path + suffix).unlink(missing_ok=True)  # type: ignore[attr-defined]
+
+    try:
+        _run(_machine_for(open_store, dispose), SQLITE_SETTINGS, MUST_HAPPEN_ON_SQLITE)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.timeout(240)
+def test_repository_state_machine_on_fake_replit_db(fake_replitdb, tmp_path: Path) -> None:
+    from skillswap.store.replit import ReplitStore
+
+    url_file = fake_replitdb.write_url_file(tmp_path / "replitdb")
+
+    def open_store() -> Store:
+        fake_replitdb.reset()  # empty for every example
+        return ReplitStore(url_file=str(url_file), lock_path=str(tmp_path / "replit.lock"))
+
+    def dispose(store: Store) -> None:
+        store.close()
+
+    _run(_machine_for(open_store, dispose), REPLIT_SETTINGS, MUST_HAPPEN)
+
+
+def test_the_model_dates_cover_the_dst_changes() -> None:
+    """The offers' date range (START + 0..9 days) spans Berlin's gap and Lord Howe's fold."""
+    last = START.date() + timedelta(days=9)
+    assert START.date() <= date(2027, 3, 28) <= last
+    assert START.date() <= date(2027, 4, 4) <= last
