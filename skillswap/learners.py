@@ -13,7 +13,7 @@ from skillswap.domain.schedule import LearnRequest, Notification, Offer, Schedul
 from skillswap.domain.times import Slot, iso_utc
 from skillswap.domain.users import User
 from skillswap.repo import match_person, new_id
-from skillswap.web import at, now, repo
+from skillswap.web import now, repo
 
 bp = Blueprint("learners", __name__)
 MAX_LEARNERS = 60  # per page view: the page stays bounded however popular a skill is
@@ -107,7 +107,8 @@ def invite() -> Response:
             created=iso_utc(now()),
             start=iso_utc(first.start),
             end=iso_utc(first.end),
-            note=f"{count} time{'s' if count != 1 else ''} fit, the first {at(first.start)}",
+            # Facts only: the page words the first time in the reader's zone, not mine.
+            note=f"{count} time{'s' if count != 1 else ''} fit",
             link=_invite_link(user, lead.request),
         ),
     )

@@ -100,7 +100,11 @@ def test_a_teacher_sees_learners_whose_request_their_free_time_fits(
     )
     assert unread_badge(leo) == "1"
     invite = text(leo.get("/notifications"))
-    assert "tess can teach you python when you are free (2 times fit" in invite
+    # The first fitting time in leo's zone (Berlin), not tess's (New York).
+    assert (
+        "tess can teach you python when you are free (2 times fit, the first "
+        "Tue 1 Dec 2026, 15:00 (Europe/Berlin))" in invite
+    )
     link = re.search(r'href="(/book/tess[^"]*)"', leo.get("/notifications").get_data(as_text=True))
     assert link and leo.get(link.group(1).replace("&amp;", "&")).status_code == 200
     # A second invitation for the same request is not sent.
