@@ -66,6 +66,24 @@ def strip_text(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def new_password_field(label: str, missing: str, hint: str) -> PasswordField:
+    """A field for choosing a password: the same length rule and wording wherever one is chosen
+    (the common-password and not-your-name checks run in the form's validator)."""
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(missing),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters",
+            ),
+        ],
+        description=hint,
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class BaseForm(FlaskForm):
     def csrf_failed(self) -> bool:
         return bool(self.meta.csrf and "csrf_token" in self.errors)
@@ -87,18 +105,8 @@ class SignupForm(BaseForm):
         ],
         render_kw={"autocomplete": "email"},
     )
-    password = PasswordField(
-        "Password",
-        validators=[
-            InputRequired("Choose a password"),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters",
-            ),
-        ],
-        description=f"At least {PASSWORD_MIN} characters",
-        render_kw={"autocomplete": "new-password"},
+    password = new_password_field(
+        "Password", "Choose a password", f"At least {PASSWORD_MIN} characters"
     )
     # Filled by static/app.js from the browser; UTC when JavaScript is off.
     timezone = HiddenField(default="UTC")
@@ -310,18 +318,10 @@ class ChangePasswordForm(BaseForm):
         validators=[InputRequired("Enter your current password")],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
+    new_password = new_password_field(
         "New password",
-        validators=[
-            InputRequired("Choose a new password"),
-            Length(
-                min=PASSWORD_MIN,
-                max=PASSWORD_MAX,
-                message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters",
-            ),
-        ],
-        description=f"At least {PASSWORD_MIN} characters, not a common password",
-        render_kw={"autocomplete": "new-password"},
+        "Choose a new password",
+        f"At least {PASSWORD_MIN} characters, not a common password",
     )
     new_password_again = PasswordField(
         "New password again",
