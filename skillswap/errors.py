@@ -25,7 +25,8 @@ MESSAGES = {
     500: ("Something went wrong on our side", "Nothing you typed caused this. Please try again."),
     503: (
         "SkillSwap is briefly unavailable",
-        "We could not reach our storage. Nothing was half-saved; try again in a moment.",
+        "We could not reach our storage. Nothing is left half-done: anything interrupted is "
+        "finished or undone automatically. Check your dashboard and try again in a moment.",
     ),
 }
 
