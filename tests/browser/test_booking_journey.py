@@ -233,7 +233,7 @@ def test_learner_cancels_with_a_reason_and_the_teacher_sees_it(
     screenshot(teacher, "journey-teacher-sees-cancel-desktop")
     nav(teacher).get_by_role("link", name="Notifications").click()
     expect(teacher.get_by_role("main")).to_contain_text(
-        f"leo cancelled Python on {TEN}: “I caught a cold, sorry!”."
+        f"leo cancelled Python on {TEN}: “I caught a cold, sorry!”"
     )
 
     # The cancelled hour is free to book again.
