@@ -16,32 +16,17 @@ bp = Blueprint("dashboard", __name__)
 def show() -> str:
     moment = now()
     schedule = repo().resolve_pending(repo().schedule(current_user.id))
-    me = current_user.id
     teaching_upcoming, teaching_past = sessions(schedule, "teacher", moment)
     attending_upcoming, attending_past = sessions(schedule, "learner", moment)
-    given, received = [], []
-    for booking in schedule.bookings.values():
-        if me in booking.reviews:
-            given.append((booking, booking.reviews[me]))
-        other = booking.other(me)
-        if booking.review_visible(other, moment):
-            received.append((booking, booking.reviews[other]))
-    given.sort(key=lambda pair: pair[1].created, reverse=True)
-    received.sort(key=lambda pair: pair[1].created, reverse=True)
-    hidden = sum(
-        1
-        for b in schedule.bookings.values()
-        if b.other(me) in b.reviews and not b.review_visible(b.other(me), moment)
-    )
     return render_template(
         "dashboard/show.html",
         teaching_upcoming=teaching_upcoming,
         teaching_past=teaching_past,
         attending_upcoming=attending_upcoming,
         attending_past=attending_past,
-        given=given,
-        received=received,
-        hidden_reviews=hidden,
+        given=schedule.given_reviews(),
+        received=schedule.received_reviews(moment),
+        hidden_reviews=schedule.hidden_reviews(moment),
         stats=schedule.stats(moment),
         now=moment,
     )

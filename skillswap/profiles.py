@@ -101,17 +101,11 @@ def public(username: str) -> str:
     user, schedule = found
     moment = now()
     free = schedule.free_slots(moment)
-    received = [
-        (b, b.reviews[b.other(user.id)])
-        for b in schedule.bookings.values()
-        if b.status == "confirmed" and b.review_visible(b.other(user.id), moment)
-    ]
-    received.sort(key=lambda pair: pair[1].created, reverse=True)
     return render_template(
         "profile/public.html",
         user=user,
         stats=schedule.stats(moment),
         free=free[:12],
         free_count=len(free),
-        reviews=received,
+        reviews=schedule.received_reviews(moment),
     )

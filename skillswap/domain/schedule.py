@@ -350,9 +350,34 @@ class Schedule:
             if tagged or offer.skill_key == skill_key
         ]
 
+    def received_reviews(self, now: datetime) -> list[tuple[Booking, Review]]:
+        """Reviews of this person that may be shown (fair reviews), newest first. Averages,
+        profiles and dashboards all use this: a hidden review counts nowhere."""
+        found = [
+            (b, b.reviews[b.other(self.owner)])
+            for b in self.bookings.values()
+            if b.status == "confirmed" and b.review_visible(b.other(self.owner), now)
+        ]
+        found.sort(key=lambda pair: pair[1].created, reverse=True)
+        return found
+
+    def given_reviews(self) -> list[tuple[Booking, Review]]:
+        found = [
+            (b, b.reviews[self.owner]) for b in self.bookings.values() if self.owner in b.reviews
+        ]
+        found.sort(key=lambda pair: pair[1].created, reverse=True)
+        return found
+
+    def hidden_reviews(self, now: datetime) -> int:
+        """Reviews of this person still waiting for their own rating (or 14 days)."""
+        return sum(
+            1
+            for b in self.bookings.values()
+            if b.other(self.owner) in b.reviews and not b.review_visible(b.other(self.owner), now)
+        )
+
     def stats(self, now: datetime) -> Stats:
         taught = attended = 0
-        ratings: list[int] = []
         for b in self.bookings.values():
             if b.status != "confirmed" or b.end_at > now:
                 continue
@@ -360,9 +385,8 @@ class Schedule:
                 taught += 1
             else:
                 attended += 1
-            other = b.other(self.owner)
-            if b.review_visible(other, now):
-                ratings.append(b.reviews[other].rating)
+        # Reviews exist only after a confirmed session ended, so no further filter is needed.
+        ratings = [review.rating for _, review in self.received_reviews(now)]
         average = round(sum(ratings) / len(ratings), 1) if ratings else 0.0
         return Stats(taught, attended, len(ratings), average)
 
