@@ -8,7 +8,6 @@ answers 503) while the pool keeps reconnecting in the background.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -28,6 +27,7 @@ from skillswap.store import (
     check_limits,
     prefix_upper_bound,
 )
+from skillswap.store.codec import encode
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,6 @@ def _reset_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-def _encode(value: Value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _without_nul(bound: str) -> str:
@@ -372,7 +368,7 @@ class PostgresStore:
 
     @staticmethod
     def _checked(key: str, value: Value) -> str:
-        encoded = _encode(value)
+        encoded = encode(value)
         check_limits(key, encoded)
         if "\x00" in key:
             raise StoreLimitError("PostgreSQL keys cannot contain NUL characters")

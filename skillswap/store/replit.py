@@ -29,7 +29,6 @@ the totals come back as `StoreLimitError`.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -53,6 +52,7 @@ from skillswap.store import (
     Value,
     check_limits,
 )
+from skillswap.store.codec import decode, encode
 
 DEFAULT_URL_FILE = "/tmp/replitdb"
 DEFAULT_LOCK_PATH = "/tmp/skillswap-replitdb.lock"
@@ -61,10 +61,6 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 # One POST carries several pairs; keep bodies well below what a proxy might refuse.
 _POST_BATCH_BYTES = 4 * 1024 * 1024
 _POST_BATCH_PAIRS = 200
-
-
-def _encode(value: Value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class _Redactor(logging.Filter):
@@ -289,7 +285,7 @@ class ReplitStore:
         if raw is None:
             return None
         try:
-            return json.loads(raw)
+            return decode(raw)
         except ValueError:
             raise StoreError(
                 f"value of {key[:60]!r} is not JSON; was it written by another program?"
@@ -324,7 +320,7 @@ class ReplitStore:
         return {key: self._decode(key, raw) for key, raw in self._get_many_raw(keys).items()}
 
     def put(self, key: str, value: Value) -> None:
-        encoded = _encode(value)
+        encoded = encode(value)
         check_limits(key, encoded)
         with self._locked():
             self._post([(key, encoded)])
@@ -333,7 +329,7 @@ class ReplitStore:
         batches: list[list[tuple[str, str]]] = [[]]
         size = 0
         for key, value in items.items():
-            encoded = _encode(value)
+            encoded = encode(value)
             check_limits(key, encoded)
             pair_size = len(key.encode("utf-8")) + len(encoded.encode("utf-8"))
             batch = batches[-1]
@@ -367,7 +363,7 @@ class ReplitStore:
         return found if limit is None else found[:limit]
 
     def put_new(self, key: str, value: Value) -> bool:
-        encoded = _encode(value)
+        encoded = encode(value)
         check_limits(key, encoded)
         with self._locked():
             if self._get_raw(key) is not None:
@@ -384,7 +380,7 @@ class ReplitStore:
                 if current is not None:
                     self._delete(key)
             else:
-                encoded = _encode(new)
+                encoded = encode(new)
                 check_limits(key, encoded)
                 self._post([(key, encoded)])
             return new

@@ -8,7 +8,6 @@ gunicorn workers on one machine; never put the file on a network file system.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -24,13 +23,10 @@ from skillswap.store import (
     check_limits,
     prefix_upper_bound,
 )
+from skillswap.store.codec import decode, encode
 
 BUSY_TIMEOUT_MS = 30_000
 _BATCH = 500  # stays below SQLite's bound-parameter limit
-
-
-def _encode(value: Value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class SQLiteStore:
@@ -86,7 +82,7 @@ class SQLiteStore:
 
     def get(self, key: str) -> Value | None:
         row = self._conn().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return decode(row[0]) if row else None
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Value]:
         wanted = list(dict.fromkeys(keys))
@@ -98,11 +94,11 @@ class SQLiteStore:
             for key, value in db.execute(
                 f"SELECT key, value FROM kv WHERE key IN ({marks})", batch
             ):
-                found[key] = json.loads(value)
+                found[key] = decode(value)
         return found
 
     def put(self, key: str, value: Value) -> None:
-        encoded = _encode(value)
+        encoded = encode(value)
         check_limits(key, encoded)
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, encoded))
@@ -110,7 +106,7 @@ class SQLiteStore:
     def put_many(self, items: dict[str, Value]) -> None:
         rows = []
         for key, value in items.items():
-            encoded = _encode(value)
+            encoded = encode(value)
             check_limits(key, encoded)
             rows.append((key, encoded))
         with self._write() as db:
@@ -138,7 +134,7 @@ class SQLiteStore:
         return [row[0] for row in self._conn().execute(sql, args)]
 
     def put_new(self, key: str, value: Value) -> bool:
-        encoded = _encode(value)
+        encoded = encode(value)
         check_limits(key, encoded)
         with self._write() as db:
             cur = db.execute(
@@ -151,11 +147,11 @@ class SQLiteStore:
         check_limits(key)
         with self._write() as db:
             row = db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-            new = fn(json.loads(row[0]) if row else None)
+            new = fn(decode(row[0]) if row else None)
             if new is None:
                 db.execute("DELETE FROM kv WHERE key = ?", (key,))
             else:
-                encoded = _encode(new)
+                encoded = encode(new)
                 check_limits(key, encoded)
                 db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, encoded))
             return new
