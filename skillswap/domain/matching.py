@@ -8,6 +8,7 @@ free. No Flask, no store: plain values in, plain values out.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -36,6 +37,7 @@ def mode_compatible(offer_mode: str, wanted: str) -> bool:
     return offer_mode == wanted
 
 
+@functools.lru_cache(maxsize=4096)  # every page normalises the same few hundred skill names
 def normalise_skill(text: str) -> str:
     """The index key of a skill name: case, spacing and punctuation do not matter.
 

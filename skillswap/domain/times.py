@@ -199,6 +199,8 @@ def iso_utc(instant: datetime) -> str:
     return instant.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
+# Pages parse the same few thousand slot boundaries over and over; datetimes are immutable.
+@lru_cache(maxsize=16384)
 def parse_iso_utc(text: str) -> datetime:
     """Inverse of ``iso_utc``: an aware UTC datetime. Strings without an offset are refused."""
     try:
