@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from skillswap.domain.indexes import build_skill_index
 from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import Booking, LearnRequest, Offer, Review, Schedule, StoredSlot
 from skillswap.domain.times import (
@@ -44,7 +45,15 @@ from skillswap.domain.times import (
     wall_to_utc,
 )
 from skillswap.domain.users import User
-from skillswap.repo import email_key, schedule_key, skill_key, user_key, username_key
+from skillswap.repo import (
+    email_key,
+    schedule_key,
+    skill_key,
+    slot_index_records,
+    user_key,
+    username_key,
+    weekly_slot_buckets,
+)
 from skillswap.store import Store
 
 #: The benchmark's "now": a Monday noon UTC. The app under test gets it as its CLOCK.
@@ -199,8 +208,9 @@ class Community:
     skills: dict[str, dict[str, Any]]  # normalised skill -> skill index document
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def items(self) -> Iterator[tuple[str, Any]]:
-        """Every key and value, as the repository would have written them."""
+    def items(self, weekly_slots: bool = True) -> Iterator[tuple[str, Any]]:
+        """Every key and value, as the repository would have written them: the slot index
+        laid out as the target store's repository lays it out (`weekly_slot_buckets`)."""
         for user in self.users:
             yield username_key(user.username), {"uid": user.id}
             yield email_key(user.email), {"uid": user.id}
@@ -208,6 +218,10 @@ class Community:
             yield schedule_key(user.id), schedule_doc(self.schedules[user.id])
         for key, doc in self.skills.items():
             yield skill_key(key), doc
+        yield from self.slot_index(weekly_slots).items()
+
+    def slot_index(self, weekly: bool) -> dict[str, dict]:
+        return slot_index_records(((u, self.schedules[u.id]) for u in self.users), NOW, weekly)
 
     def counts(self) -> dict[str, int]:
         offers = [o for s in self.schedules.values() for o in s.offers.values()]
@@ -571,7 +585,7 @@ def generate(users: int, seed: int = SEED) -> Community:
         schedules[viewer.id].requests[learn_request.id] = learn_request
         requests[level] = learn_request.id
 
-    skills = build_skill_index(people, schedules)
+    skills = build_skill_index((u, schedules[u.id]) for u in people)
     community = Community(people, schedules, skills)
     community.meta = {
         "seed": seed,
@@ -627,34 +641,6 @@ def _sample_teacher(community: Community, key: str, viewer: str) -> dict[str, An
     }
 
 
-def build_skill_index(users: list[User], schedules: dict[str, Schedule]) -> dict[str, dict]:
-    """The skill index exactly as `skillswap.cli.rebuild_skill_index` derives it from a store."""
-    index: dict[str, dict] = {}
-
-    def entry(skill: str, label: str) -> dict:
-        return index.setdefault(
-            skill, {"label": label, "teachers": {}, "learners": {}, "taggers": {}}
-        )
-
-    for user in users:
-        for tag in user.teach:
-            if key := _norm(tag):
-                entry(key, tag)["taggers"][user.id] = tag
-        schedule = schedules[user.id]
-        for offer in schedule.offers.values():
-            if key := _norm(offer.skill):
-                entry(key, offer.skill)["teachers"].setdefault(user.id, []).append(offer.id)
-        for learn_request in schedule.requests.values():
-            if key := _norm(learn_request.skill):
-                entry(key, learn_request.skill)["learners"].setdefault(user.id, []).append(
-                    learn_request.id
-                )
-    for doc in index.values():
-        for role in ("teachers", "learners"):
-            doc[role] = {uid: sorted(ids) for uid, ids in doc[role].items()}
-    return index
-
-
 def free_learners(community: Community, start: str, end: str, exclude: str, count: int) -> list:
     """`count` users free at [start, end) (no booking overlapping it), other than `exclude`."""
     a, b = parse_iso_utc(start), parse_iso_utc(end)
@@ -673,7 +659,7 @@ def load(store: Store, community: Community, batch: int = 2000) -> int:
     """Write every record through `put_many`, `batch` keys at a time; returns the key count."""
     pending: dict[str, Any] = {}
     written = 0
-    for key, value in community.items():
+    for key, value in community.items(weekly_slot_buckets(store)):
         pending[key] = value
         if len(pending) >= batch:
             store.put_many(pending)

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from skillswap.domain.matching import mode_compatible, slots_in_windows
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
-from skillswap.repo import Match, match_person, rank_matches, schedule_key, user_key
+from skillswap.repo import Match, rank_matches, schedule_key, user_key
 from skillswap.store import Store
 
 BATCH = 500
@@ -37,6 +38,27 @@ def load_everyone(store: Store, exclude: str = "") -> list[tuple[User, Schedule]
     return people
 
 
+def reference_match(
+    user: User,
+    schedule: Schedule,
+    skill: str,
+    windows: list[tuple[datetime, datetime]],
+    wanted_mode: str,
+    now: datetime,
+) -> Match | None:
+    """The matching rule stated plainly: this person's teachable free slots (every one of
+    them, parsed and checked) that suit the mode and lie inside the windows. The app's
+    `match_person` must give the same answer with less work."""
+    pairs = [
+        (offer, slot)
+        for offer, slot in schedule.teachable_slots(user.teach, skill, now)
+        if mode_compatible(offer.mode, wanted_mode)
+    ]
+    inside = set(slots_in_windows([slot for _, slot in pairs], windows))
+    fitting = [(offer, slot) for offer, slot in pairs if slot in inside]
+    return Match(user, schedule.stats(now), fitting) if fitting else None
+
+
 def scan(
     people: list[tuple[User, Schedule]],
     moment: datetime,
@@ -51,7 +73,7 @@ def scan(
         match
         for user, schedule in people
         if user.id != exclude
-        and (match := match_person(user, schedule, skill, windows, wanted_mode, moment))
+        and (match := reference_match(user, schedule, skill, windows, wanted_mode, moment))
     )
 
 

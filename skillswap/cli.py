@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from datetime import datetime
 from typing import TextIO
 
 import click
 from flask import Flask, current_app
 
-from skillswap.domain.matching import normalise_skill
+from skillswap.domain import indexes
+from skillswap.domain.indexes import ALL_WEEKS
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
-from skillswap.repo import schedule_key, skill_key, user_key
+from skillswap.repo import (
+    schedule_key,
+    skill_key,
+    slot_index_records,
+    user_key,
+    weekly_slot_buckets,
+)
 from skillswap.store import REPLIT_MAX_BYTES, REPLIT_MAX_KEYS, Store
 
 
@@ -20,44 +29,43 @@ def _store() -> Store:
     return current_app.extensions["skillswap.store"]
 
 
+def now() -> datetime:
+    return current_app.extensions["skillswap.clock"]()
+
+
+def everyone(store: Store, batch: int = 200) -> Iterator[tuple[User, Schedule]]:
+    """Every person with their schedule, read `batch` people at a time."""
+    uids = [key.removeprefix("user/") for key in store.keys("user/")]
+    for start in range(0, len(uids), batch):
+        chunk = uids[start : start + batch]
+        docs = store.get_many([k for uid in chunk for k in (user_key(uid), schedule_key(uid))])
+        for uid in chunk:
+            if data := docs.get(user_key(uid)):
+                yield User.from_dict(data), Schedule.from_doc(uid, docs.get(schedule_key(uid)))
+
+
 def rebuild_skill_index(store: Store) -> dict[str, dict]:
     """The skill index as the primary records say it should be."""
-    uids = [key.removeprefix("user/") for key in store.keys("user/")]
-    index: dict[str, dict] = {}
+    return indexes.build_skill_index(everyone(store))
 
-    def entry(skill: str, label: str) -> dict:
-        return index.setdefault(
-            skill, {"label": label, "teachers": {}, "learners": {}, "taggers": {}}
+
+def rebuild_slot_index(store: Store, now: datetime) -> dict[str, dict]:
+    """The slot index documents as the primary records say they should be at `now`."""
+    return slot_index_records(everyone(store), now, weekly_slot_buckets(store))
+
+
+def reindex(store: Store, now: datetime, skills: bool = True) -> tuple[int, int]:
+    """Rewrite every slot index document (and, `skills`, every skill index document) from the
+    primary records; returns (written, removed). Slot buckets of weeks gone by are removed."""
+    people = list(everyone(store))
+    wanted = slot_index_records(people, now, weekly_slot_buckets(store))
+    prefixes = ["slots/"]
+    if skills:
+        wanted.update(
+            {skill_key(skill): doc for skill, doc in indexes.build_skill_index(people).items()}
         )
-
-    for start in range(0, len(uids), 200):
-        batch = uids[start : start + 200]
-        docs = store.get_many([k for uid in batch for k in (user_key(uid), schedule_key(uid))])
-        for uid in batch:
-            data = docs.get(user_key(uid))
-            if not data:
-                continue
-            user = User.from_dict(data)
-            for tag in user.teach:
-                if key := normalise_skill(tag):
-                    entry(key, tag)["taggers"][uid] = tag
-            schedule = Schedule.from_doc(uid, docs.get(schedule_key(uid)))
-            for offer in schedule.offers.values():
-                if key := offer.skill_key:
-                    entry(key, offer.skill)["teachers"].setdefault(uid, []).append(offer.id)
-            for request in schedule.requests.values():
-                if key := request.skill_key:
-                    entry(key, request.skill)["learners"].setdefault(uid, []).append(request.id)
-    for doc in index.values():
-        for role in ("teachers", "learners"):
-            doc[role] = {uid: sorted(ids) for uid, ids in doc[role].items()}
-    return index
-
-
-def reindex(store: Store) -> tuple[int, int]:
-    """Rewrite every skill index document from the primary records; returns (written, removed)."""
-    wanted = {skill_key(skill): doc for skill, doc in rebuild_skill_index(store).items()}
-    stale = [key for key in store.keys("skill/") if key not in wanted]
+        prefixes.append("skill/")
+    stale = [key for prefix in prefixes for key in store.keys(prefix) if key not in wanted]
     if wanted:
         store.put_many(wanted)
     for key in stale:
@@ -101,9 +109,9 @@ def import_records(store: Store, lines: TextIO, overwrite: bool) -> tuple[int, i
 def register(app: Flask) -> None:
     @app.cli.command("reindex")
     def reindex_command() -> None:
-        """Rebuild the skill index from users, offers and requests."""
-        written, removed = reindex(_store())
-        click.echo(f"skill index rebuilt: {written} skills written, {removed} stale removed")
+        """Rebuild the skill and slot indexes from users, offers and requests."""
+        written, removed = reindex(_store(), now())
+        click.echo(f"indexes rebuilt: {written} documents written, {removed} stale removed")
 
     @app.cli.command("store-stats")
     def store_stats_command() -> None:
@@ -144,3 +152,10 @@ def register(app: Flask) -> None:
             with open(path, encoding="utf-8") as lines:
                 written, same = import_records(_store(), lines, overwrite)
         click.echo(f"imported {written} records ({same} already identical)", err=True)
+        # Replit DB keeps a skill's slots in one document, other stores one a week: a dump
+        # from the other kind of store gets its slot index laid out afresh for this one.
+        store = _store()
+        weekly = weekly_slot_buckets(store)
+        if any(key.endswith(f"/{ALL_WEEKS}") == weekly for key in store.keys("slots/")):
+            rebuilt, _ = reindex(store, now(), skills=False)
+            click.echo(f"slot index laid out for {store.name}: {rebuilt} written", err=True)

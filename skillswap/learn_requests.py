@@ -15,6 +15,7 @@ from skillswap.web import now, repo, validates_own_csrf
 
 bp = Blueprint("requests", __name__)
 PAGE_SIZE = 10
+MAX_PAGE = 50  # 500 teachers: beyond that, a narrower request serves better
 
 
 def _build(form: RequestForm) -> LearnRequest | None:
@@ -68,22 +69,28 @@ def matches(request_id: str) -> str:
     learn_request = repo().schedule(current_user.id).requests.get(request_id)
     if learn_request is None:
         abort(404)
+    # Page p needs the first p pages of teachers, plus one to know whether another page
+    # follows: the slot index yields them soonest first, so nobody further down is read.
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     found = repo().find_teachers(
         learn_request.skill_key,
         learn_request.window_instants(),
         learn_request.mode,
         exclude=current_user.id,
+        limit=page * PAGE_SIZE + 1,
     )
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    while page > 1 and len(found) <= (page - 1) * PAGE_SIZE:
+        page -= 1  # past the last page (a stale link): show the last one
+    more = len(found) > page * PAGE_SIZE
     return render_template(
         "requests/matches.html",
         learn_request=learn_request,
-        matches=shown,
-        total=len(found),
+        matches=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        # Counted only when the last page is reached: counting further pages would mean
+        # confirming every teacher of a popular skill.
+        total=None if more else len(found),
         page=page,
-        pages=pages,
+        more=more,
     )
 
 

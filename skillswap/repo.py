@@ -9,6 +9,10 @@ Key scheme (few fat keys, so a 1,000-person community fits Replit DB's 5,000 key
                          reviews. Changed only through atomic `update`, so checking a slot and
                          claiming it happen in one step.
     skill/<normalised>   index: who teaches / wants to learn a skill (derived; `flask reindex`)
+    slots/<normalised>/<bucket>
+                         index: the skill's published future slots, sorted by start, one
+                         document per week (`all` on Replit DB, to spare keys); derived, see
+                         skillswap/domain/indexes.py
 """
 
 from __future__ import annotations
@@ -18,10 +22,16 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from skillswap.domain.matching import mode_compatible, normalise_skill, slots_in_windows
+from skillswap.domain import indexes
+from skillswap.domain.matching import (
+    free_slots,
+    mode_compatible,
+    normalise_skill,
+    slots_in_windows,
+)
 from skillswap.domain.schedule import (
     Booking,
     LearnRequest,
@@ -32,7 +42,7 @@ from skillswap.domain.schedule import (
     ScheduleRefusal,
     Stats,
 )
-from skillswap.domain.times import Slot, iso_utc, parse_iso_utc
+from skillswap.domain.times import Slot, iso_utc, merge_intervals, parse_iso_utc
 from skillswap.domain.users import User
 from skillswap.store import REPLIT_MAX_KEYS, Store
 
@@ -42,6 +52,12 @@ ACCOUNT_DELETED = "account deleted"  # the reason the other person sees on cance
 # A hold younger than this may belong to a booking still in flight in another worker.
 HOLD_GRACE = timedelta(seconds=60)
 SIGNUP_KEY_SHARE = 0.9
+# Teachers confirmed beyond a page in the first batch: a few may turn out booked.
+CONFIRM_SLACK = 2
+
+
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 @dataclass
@@ -61,14 +77,33 @@ def match_person(
     wanted_mode: str,
     now: datetime,
 ) -> Match | None:
-    """This person as a teacher for the request, or None when none of their free time fits."""
-    pairs = [
-        (offer, slot)
-        for offer, slot in schedule.teachable_slots(user.teach, skill, now)
-        if mode_compatible(offer.mode, wanted_mode)
+    """This person as a teacher for the request, or None when none of their free time fits.
+
+    The same answer as filtering `schedule.teachable_slots` by mode and windows (the naive
+    matcher in bench/naive.py does exactly that, and the tests compare the two), but only the
+    slots near the windows are parsed and checked against their bookings."""
+    merged = merge_intervals(windows)
+    if not merged:
+        return None
+    # Stored times are ISO UTC text: a day's margin keeps this cheap text filter safely wide.
+    low = iso_utc(max(now, merged[0][0]) - timedelta(days=1))
+    high = iso_utc(merged[-1][1] + timedelta(days=1))
+    tagged = skill in {normalise_skill(tag) for tag in user.teach}
+    near = [
+        (offer, stored.as_slot())
+        for offer in schedule.offers.values()
+        if (tagged or offer.skill_key == skill) and mode_compatible(offer.mode, wanted_mode)
+        for stored in offer.slots
+        if low <= stored.start <= high
     ]
-    inside = set(slots_in_windows([slot for _, slot in pairs], windows))
-    fitting = [(offer, slot) for offer, slot in pairs if slot in inside]
+    if not near:
+        return None
+    inside = slots_in_windows([slot for _, slot in near], merged)
+    free = set(free_slots(inside, schedule.busy(), now))
+    fitting = sorted(
+        ((offer, slot) for offer, slot in near if slot in free),
+        key=lambda pair: (pair[1].start, pair[1].end, pair[0].id),
+    )
     return Match(user, schedule.stats(now), fitting) if fitting else None
 
 
@@ -111,10 +146,29 @@ def skill_key(normalised: str) -> str:
     return f"skill/{normalised}"
 
 
+def slots_key(normalised: str, bucket: str) -> str:
+    return f"slots/{normalised}/{bucket}"
+
+
+def weekly_slot_buckets(store: Store) -> bool:
+    """One slot-index document per skill and week, except on Replit DB, whose 5,000 keys would
+    not hold a key per skill and week (one per skill there; its communities are small)."""
+    return store.name != "replit"
+
+
+def slot_index_records(
+    people: Iterable[tuple[User, Schedule]], now: datetime, weekly: bool
+) -> dict[str, dict]:
+    """Every slot-index document as the primary records say it should be."""
+    built = indexes.build_slot_index(people, now, weekly)
+    return {slots_key(skill, bucket): {"rows": rows} for (skill, bucket), rows in built.items()}
+
+
 class Repository:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self.weekly_slots = weekly_slot_buckets(store)
 
     # --- users -------------------------------------------------------------------------
 
@@ -243,14 +297,23 @@ class Repository:
         return result[0]
 
     def save_offer(self, offer: Offer, previous_skill_key: str | None = None) -> None:
-        self.change_schedule(offer.owner, lambda s: s.put_offer(offer, self.clock()))
+        def put(s: Schedule) -> Offer | None:
+            previous = s.offers.get(offer.id)
+            s.put_offer(offer, self.clock())
+            return previous
+
+        previous = self.change_schedule(offer.owner, put)
         if previous_skill_key and previous_skill_key != offer.skill_key:
             self._index_offer(previous_skill_key, offer.owner, offer.id, add=False)
         self._index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
+        changed = [offer, previous] if previous else [offer]
+        skills = {offer.skill_key, previous_skill_key or "", *(o.skill_key for o in changed)}
+        self.refresh_slot_rows(offer.owner, skills, changed, with_tags=True)
 
     def delete_offer(self, uid: str, offer_id: str) -> Offer:
         offer = self.change_schedule(uid, lambda s: s.remove_offer(offer_id, self.clock()))
         self._index_offer(offer.skill_key, uid, offer_id, add=False)
+        self.refresh_slot_rows(uid, {offer.skill_key}, [offer], with_tags=True)
         return offer
 
     def save_request(self, request: LearnRequest) -> None:
@@ -302,6 +365,10 @@ class Repository:
         for key, label in new_keys.items():
             if key not in old_keys:
                 self._set_tagger(key, uid, label)
+        changed = old_keys.keys() ^ new_keys.keys()
+        if changed:
+            # A tag makes all of their published time teachable for it (teachable_slots).
+            self.refresh_slot_rows(uid, changed, self.schedule(uid).offers.values())
 
     def _set_tagger(self, skill: str, uid: str, label: str | None) -> None:
         if not skill:
@@ -316,6 +383,48 @@ class Repository:
             return doc if any(doc[r] for r in ("teachers", "learners", "taggers")) else None
 
         self.store.update(skill_key(skill), change)
+
+    def refresh_slot_rows(
+        self, uid: str, skills: Iterable[str], offers: Iterable[Offer], with_tags: bool = False
+    ) -> None:
+        """Rewrite this teacher's rows in the slot index of `skills` (plus, `with_tags`, of
+        each of their teach tags), in every bucket where `offers` had or have future slots,
+        from their records as they are now. Idempotent: running it again, or after a
+        concurrent change, converges on the records."""
+        user, schedule = self.user_and_schedule(uid)
+        teach = {key for tag in (user.teach if user else []) if (key := normalise_skill(tag))}
+        after = indexes.epoch(self.clock())
+        touched = {
+            indexes.bucket_of(int(line[:10]), self.weekly_slots)
+            for offer in offers
+            for line in indexes.offer_rows(offer, after)
+        }
+        for skill in sorted({*skills, *(teach if with_tags else ())} - {""}):
+            rows = indexes.teacher_rows(schedule, teach, skill, after)
+            grouped = indexes.group_by_bucket(rows, self.weekly_slots)
+            for bucket in sorted(touched | grouped.keys()):
+                self._replace_slot_rows(skill, bucket, uid, grouped.get(bucket, []), after)
+
+    def _replace_slot_rows(
+        self, skill: str, bucket: str, uid: str, rows: list[str], after: int
+    ) -> None:
+        def change(doc: dict | None) -> dict | None:
+            existing = doc["rows"] if doc else []
+            kept = indexes.replace_teacher_rows(existing, uid, rows, after)
+            return {"rows": kept} if kept else None
+
+        self.store.update(slots_key(skill, bucket), change)
+
+    def slot_rows(self, skill: str, windows: list[tuple[datetime, datetime]]) -> list[list[str]]:
+        """The sorted slot-index rows of each bucket the windows reach, buckets in time order:
+        one round trip."""
+        bounds = indexes.window_bounds(windows)
+        if not bounds or not skill:
+            return []
+        buckets = indexes.buckets_between(*bounds, weekly=self.weekly_slots)
+        keys = [slots_key(skill, bucket) for bucket in buckets]
+        found = self.store.get_many(keys)
+        return [found[key]["rows"] for key in keys if key in found]
 
     def skill_index(self, skill: str) -> dict:
         return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}
@@ -489,22 +598,51 @@ class Repository:
         windows: list[tuple[datetime, datetime]],
         wanted_mode: str,
         exclude: str,
+        limit: int | None = None,
     ) -> list[Match]:
-        """Everyone else who teaches `skill` with a free future slot inside the windows.
+        """The first `limit` (default: all) other people who teach `skill` with a free future
+        slot inside the windows, ranked by `rank_matches`.
 
-        Reads the skill's index and then those people's documents: never every user or offer.
-        A candidate teaches the skill through an offer of it or through their teach tags; their
-        published free time is what can be booked.
+        Reads the slot index of the windows' weeks and walks it in start order, so candidates
+        arrive soonest first; each is confirmed against their own records (a booking or a
+        changed tag may have taken the time the index lists), in batches, until the next
+        candidate could no longer rank among the first `limit`. A page therefore costs about
+        `limit` people's documents whatever the community's size: never every teacher.
         """
         moment = self.clock()
-        index = self.skill_index(skill)
-        candidates = (set(index["teachers"]) | set(index["taggers"])) - {exclude}
-        people = self.people(sorted(candidates)).values()
-        return rank_matches(
-            match
-            for user, schedule in people
-            if (match := match_person(user, schedule, skill, windows, wanted_mode, moment))
-        )
+        rows = self.slot_rows(skill, windows)
+        candidates = indexes.teachers_in_order(rows, windows, wanted_mode, exclude, moment)
+        wanted = limit if limit is not None else sum(map(len, rows))
+        found: list[Match] = []
+        upcoming = next(candidates, None)
+        batch_size = wanted + CONFIRM_SLACK
+        while upcoming is not None:
+            # A batch ends with everyone tied with its last candidate: ties are ranked by
+            # rating, which only their records tell.
+            batch = [upcoming]
+            while (upcoming := next(candidates, None)) is not None and (
+                len(batch) < batch_size or upcoming[0] == batch[-1][0]
+            ):
+                batch.append(upcoming)
+            people = self.people([uid for _, uid in batch])
+            found.extend(
+                match
+                for _, uid in batch
+                if uid in people
+                and (match := match_person(*people[uid], skill, windows, wanted_mode, moment))
+            )
+            if upcoming is None:
+                break
+            # Everyone not yet confirmed starts at upcoming[0] or later, so a match starting
+            # strictly earlier keeps its rank.
+            settled = sum(1 for m in found if m.slots[0][1].start < _instant(upcoming[0]))
+            if settled >= wanted:
+                break
+            batch_size = max(wanted - settled, CONFIRM_SLACK)
+        if upcoming is not None:
+            bound = _instant(upcoming[0])
+            found = [m for m in found if m.slots[0][1].start < bound]
+        return rank_matches(found)[:wanted]
 
     # --- calendar feeds ------------------------------------------------------------------
     # feedtoken/<sha256 of the secret>: {"uid": id}. The secret itself is never stored; the
@@ -582,7 +720,7 @@ class Repository:
         2. in one atomic step on their schedule: drop offers and requests (no new booking can
            claim their time) and cancel upcoming sessions; then cancel each in the other
            person's document with a notice, reason "account deleted";
-        3. take offers, requests and teach tags out of the skill index;
+        3. take offers, requests and teach tags out of the skill and slot indexes;
         4. turn the username and email claims into tombstones ({"uid", "deleted"}): names
            are never reused, and a tombstone finds no user, so nobody can log in with it;
         5. delete schedule/<id>, then user/<id>.
@@ -614,6 +752,8 @@ class Repository:
         for request in removed[0].requests.values():
             self._index_skill(request.skill_key, "learners", uid, request.id, False)
         self.index_teach_tags(uid, user.teach, [])
+        gone = removed[0].offers.values()
+        self.refresh_slot_rows(uid, {o.skill_key for o in gone}, gone, with_tags=True)
         tombstone = {"uid": uid, "deleted": iso_utc(now)}
         self.store.put(username_key(user.username), tombstone)
         self.store.put(email_key(user.email), tombstone)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench import generate as gen
-from skillswap.cli import rebuild_skill_index
+from skillswap.cli import rebuild_skill_index, rebuild_slot_index
 from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import Schedule, StoredSlot
 from skillswap.domain.times import expand_slots, overlaps, parse_iso_utc
@@ -168,9 +168,11 @@ def test_loaded_store_has_every_record_and_a_consistent_skill_index(
     store = SQLiteStore(str(tmp_path / "bench.db"))
     try:
         written = gen.load(store, community, batch=250)
-        assert written == 4 * USERS + len(community.skills)
+        slots = community.slot_index(weekly=True)
+        assert written == 4 * USERS + len(community.skills) + len(slots)
         assert len(store.keys("user/")) == USERS
         stored = {k.removeprefix("skill/"): store.get(k) for k in store.keys("skill/")}
         assert stored == rebuild_skill_index(store) == community.skills
+        assert store.get_many(store.keys("slots/")) == rebuild_slot_index(store, gen.NOW) == slots
     finally:
         store.close()

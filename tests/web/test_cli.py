@@ -12,6 +12,7 @@ from skillswap.domain.schedule import LearnRequest, Offer, StoredSlot
 from skillswap.domain.times import expand_slots, parse_date, parse_hhmm, zone_or_utc
 from skillswap.repo import Repository
 from tests.support.app_fixtures import Clock, make_app
+from tests.support.fake_replitdb import FakeReplitDB
 
 
 def _community(repo: Repository) -> dict[str, str]:
@@ -67,15 +68,22 @@ def test_reindex_rebuilds_what_the_app_maintains(app: Flask) -> None:
     ids = _community(repo)
     maintained = {k: store.get(k) for k in store.keys("skill/")}
     assert maintained["skill/python"]["teachers"] == {ids["ada"]: ["o1"]}
+    slots = {k: store.get(k) for k in store.keys("slots/")}
+    # Ada's two slots under Python; Bob's tags add none, as he publishes no time.
+    assert list(slots) == ["slots/python/2026-11-30"]
+    assert len(slots["slots/python/2026-11-30"]["rows"]) == 2
 
     # A crash could leave the index anywhere: wrong, missing, or with extra skills.
     store.delete("skill/python")
     store.put(
         "skill/ghost", {"label": "Ghost", "teachers": {"x": ["y"]}, "learners": {}, "taggers": {}}
     )
+    store.delete("slots/python/2026-11-30")
+    store.put("slots/ghost/2026-11-30", {"rows": ["1796115600 1796119200 x y online"]})
     result = app.test_cli_runner().invoke(args=["reindex"])
     assert result.exit_code == 0, result.output
-    assert "1 stale removed" in result.output
+    assert "2 stale removed" in result.output
+    assert {k: store.get(k) for k in store.keys("slots/")} == slots
     rebuilt = {k: store.get(k) for k in store.keys("skill/")}
     assert rebuilt.keys() == maintained.keys()
     for key, doc in maintained.items():
@@ -157,3 +165,35 @@ def test_store_stats_reports_against_replit_limits(app: Flask) -> None:
     assert "store: sqlite" in result.output
     assert "users: 3" in result.output
     assert "of Replit's 5000" in result.output
+
+
+def test_import_lays_the_slot_index_out_for_the_target_store(
+    app: Flask, tmp_path: Path, clock: Clock, fake_replitdb: FakeReplitDB
+) -> None:
+    """SQLite keeps a skill's slots one document a week, Replit DB in one: a dump carried
+    from one to the other must still find teachers there (and back again)."""
+    ids = _community(app.extensions["skillswap.repo"])
+    dump = tmp_path / "backup.jsonl"
+    assert app.test_cli_runner().invoke(args=["export", str(dump)]).exit_code == 0
+    replit = make_app(
+        tmp_path / "replit",
+        clock,
+        STORE_URL="replit",
+        REPLIT_URL_FILE=str(fake_replitdb.write_url_file(tmp_path / "replitdb")),
+        REPLIT_LOCK_PATH=str(tmp_path / "replit.lock"),
+    )
+    try:
+        result = replit.test_cli_runner().invoke(args=["import", str(dump)])
+        assert result.exit_code == 0, result.output
+        assert "slot index laid out for replit" in result.output
+        store = replit.extensions["skillswap.store"]
+        assert store.keys("slots/") == ["slots/python/all"]
+        repo: Repository = replit.extensions["skillswap.repo"]
+        request = repo.schedule(ids["cyd"]).requests["r1"]
+        found = repo.find_teachers("python", request.window_instants(), "either", ids["cyd"])
+        assert [m.user.username for m in found] == ["ada"]
+        # Importing the same dump again lays it out again: never the wrong layout left behind.
+        assert replit.test_cli_runner().invoke(args=["import", str(dump)]).exit_code == 0
+        assert store.keys("slots/") == ["slots/python/all"]
+    finally:
+        replit.extensions["skillswap.store"].close()

@@ -1,0 +1,217 @@
+"""Derived indexes, as pure functions of the primary records: no Flask, no I/O.
+
+The skill index says who teaches and who wants to learn each skill (search, the directory, the
+learners page). The slot index says *when*: for every skill, every published future slot of
+everyone who teaches it, sorted by start, so a match reads the rows of the request's window and
+stops after a page of teachers instead of opening every teacher's documents.
+
+A slot-index row is one line, "<start> <end> <uid> <offer id> <mode>", with start and end as
+ten-digit Unix seconds: sorting the lines as text sorts them by start, and a bisect on the text
+finds a window's first row. Rows carry what an offer *publishes*, never whether a slot is booked:
+the index can only over-report, and every teacher it proposes is confirmed against their own
+schedule before they are shown, so it cannot serve a stale booking.
+
+Rows are grouped in buckets by start: one per skill and week (weeks start on Monday, UTC), or one
+per skill in all (`ALL_WEEKS`) where keys are scarce (Replit DB holds 5,000).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice
+
+from skillswap.domain.matching import mode_compatible, normalise_skill
+from skillswap.domain.schedule import Offer, Schedule
+from skillswap.domain.times import merge_intervals, parse_iso_utc
+from skillswap.domain.users import User
+
+ALL_WEEKS = "all"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DATE = date(1970, 1, 1)
+_DAY = 86400
+_WEEK = 7 * _DAY
+_MONDAY_OFFSET = 3 * _DAY  # 1970-01-01 was a Thursday: shift so buckets start on Mondays
+
+
+# --- the skill index ------------------------------------------------------------------------
+
+
+def build_skill_index(people: Iterable[tuple[User, Schedule]]) -> dict[str, dict]:
+    """skill -> {"label", "teachers": {uid: [offer ids]}, "learners": {uid: [request ids]},
+    "taggers": {uid: tag as typed}}: what `Repository` keeps up to date one change at a time."""
+    index: dict[str, dict] = {}
+
+    def entry(skill: str, label: str) -> dict:
+        return index.setdefault(
+            skill, {"label": label, "teachers": {}, "learners": {}, "taggers": {}}
+        )
+
+    for user, schedule in people:
+        for tag in user.teach:
+            if key := normalise_skill(tag):
+                entry(key, tag)["taggers"][user.id] = tag
+        for offer in schedule.offers.values():
+            if key := offer.skill_key:
+                entry(key, offer.skill)["teachers"].setdefault(user.id, []).append(offer.id)
+        for request in schedule.requests.values():
+            if key := request.skill_key:
+                entry(key, request.skill)["learners"].setdefault(user.id, []).append(request.id)
+    for doc in index.values():
+        for role in ("teachers", "learners"):
+            doc[role] = {uid: sorted(ids) for uid, ids in doc[role].items()}
+    return index
+
+
+# --- the slot index: rows and buckets ---------------------------------------------------------
+
+
+def epoch(instant: datetime) -> int:
+    return int((instant - _EPOCH).total_seconds())
+
+
+def bucket_of(start: int, weekly: bool) -> str:
+    """The bucket holding a row starting at `start` (Unix seconds): its week's Monday."""
+    if not weekly:
+        return ALL_WEEKS
+    return _monday((start + _MONDAY_OFFSET) // _WEEK)
+
+
+@functools.lru_cache(maxsize=4096)
+def _monday(week: int) -> str:
+    return (_EPOCH_DATE + timedelta(seconds=week * _WEEK - _MONDAY_OFFSET)).isoformat()
+
+
+def buckets_between(first: int, last: int, weekly: bool) -> list[str]:
+    """Every bucket a row starting in [first, last] can be in, in time order."""
+    if not weekly:
+        return [ALL_WEEKS]
+    found = []
+    for start in range(first - (first + _MONDAY_OFFSET) % _WEEK, last + 1, _WEEK):
+        found.append(bucket_of(start, weekly))
+    return found
+
+
+def row(start: int, end: int, uid: str, offer_id: str, mode: str) -> str:
+    return f"{start:010d} {end:010d} {uid} {offer_id} {mode}"
+
+
+def row_uid(line: str) -> str:
+    return line.split(" ", 3)[2]
+
+
+def offer_rows(offer: Offer, after: int) -> list[str]:
+    """Rows for an offer's slots starting after `after`, sorted."""
+    rows = []
+    for stored in offer.slots:
+        start = epoch(parse_iso_utc(stored.start))
+        if start > after:
+            end = epoch(parse_iso_utc(stored.end))
+            rows.append(row(start, end, offer.owner, offer.id, offer.mode))
+    rows.sort()
+    return rows
+
+
+def teaches(teach_keys: set[str], offer: Offer, skill: str) -> bool:
+    """Is this offer's time teachable for `skill`? An offer of it, or any offer of someone
+    whose teach tags name it (the same rule as `Schedule.teachable_slots`)."""
+    return skill in teach_keys or offer.skill_key == skill
+
+
+def teacher_rows(schedule: Schedule, teach_keys: set[str], skill: str, after: int) -> list[str]:
+    """One teacher's rows in `skill`'s index, sorted."""
+    rows = [
+        line
+        for offer in schedule.offers.values()
+        if teaches(teach_keys, offer, skill)
+        for line in offer_rows(offer, after)
+    ]
+    rows.sort()
+    return rows
+
+
+def group_by_bucket(rows: Iterable[str], weekly: bool) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for line in rows:
+        groups.setdefault(bucket_of(int(line[:10]), weekly), []).append(line)
+    return groups
+
+
+def replace_teacher_rows(existing: list[str], uid: str, rows: list[str], after: int) -> list[str]:
+    """A bucket's rows with this teacher's replaced by `rows`, and rows that started by `after`
+    dropped (a bucket sheds the past whenever it is written)."""
+    first_future = f"{after + 1:010d}"
+    kept = [line for line in existing if line[:10] >= first_future and row_uid(line) != uid]
+    kept.extend(rows)
+    kept.sort()
+    return kept
+
+
+def build_slot_index(
+    people: Iterable[tuple[User, Schedule]], now: datetime, weekly: bool
+) -> dict[tuple[str, str], list[str]]:
+    """(skill, bucket) -> sorted rows for everyone's future slots: what `flask reindex` writes
+    and the benchmark's generator loads."""
+    after = epoch(now)
+    buckets: dict[tuple[str, str], list[str]] = {}
+    for user, schedule in people:
+        tags = {key for tag in user.teach if (key := normalise_skill(tag))}
+        for offer in schedule.offers.values():
+            rows = offer_rows(offer, after)
+            skills = tags | ({offer.skill_key} - {""})
+            for line in rows:
+                bucket = bucket_of(int(line[:10]), weekly)
+                for skill in skills:
+                    buckets.setdefault((skill, bucket), []).append(line)
+    for rows in buckets.values():
+        rows.sort()
+    return buckets
+
+
+# --- the slot index: reading ------------------------------------------------------------------
+
+
+def teachers_in_order(
+    buckets: list[list[str]],
+    windows: list[tuple[datetime, datetime]],
+    wanted_mode: str,
+    exclude: str,
+    now: datetime,
+) -> Iterator[tuple[int, str]]:
+    """(first fitting row's start, uid) for each teacher, soonest first, read lazily.
+
+    `buckets` hold sorted rows and follow each other in time. A row fits when it starts after
+    `now`, lies entirely inside one of the merged windows (as `slots_in_windows` says) and its
+    mode suits the request. Each teacher's first fitting row is a lower bound of their first
+    free fitting slot: a booking can only push it later.
+    """
+    merged = [(epoch(a), epoch(b)) for a, b in merge_intervals(windows)]
+    if not merged:
+        return
+    starts = [a for a, _ in merged]
+    last_end = merged[-1][1]
+    first = f"{max(epoch(now) + 1, merged[0][0]):010d}"
+    seen: set[str] = set()
+    for rows in buckets:
+        for line in islice(rows, bisect.bisect_left(rows, first), None):
+            start = int(line[:10])
+            if start >= last_end:
+                return
+            end = int(line[11:21])
+            pos = bisect.bisect_right(starts, start) - 1
+            if pos < 0 or end > merged[pos][1]:
+                continue
+            _, _, uid, _, mode = line.split(" ")
+            if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
+                continue
+            seen.add(uid)
+            yield start, uid
+
+
+def window_bounds(windows: list[tuple[datetime, datetime]]) -> tuple[int, int] | None:
+    """First and last start a fitting row can have, or None for no windows."""
+    if not windows:
+        return None
+    return epoch(min(a for a, _ in windows)), epoch(max(b for _, b in windows))

@@ -1,0 +1,129 @@
+"""The slot index's pure parts: buckets, rows, replacing a teacher's rows, reading in order.
+
+Whole-system agreement (index vs. scanning everyone) is in test_bench_index.py and the state
+machine; these pin the pieces those rely on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+import pytest
+
+from skillswap.domain import indexes
+from skillswap.domain.indexes import (
+    ALL_WEEKS,
+    bucket_of,
+    buckets_between,
+    epoch,
+    replace_teacher_rows,
+    row,
+    teachers_in_order,
+)
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
+
+
+def at(day: int, hour: float) -> int:
+    return epoch(NOW.replace(hour=0) + timedelta(days=day, hours=hour))
+
+
+@pytest.mark.parametrize(
+    ("instant", "monday"),
+    [
+        ("2026-11-23T00:00:00", "2026-11-23"),
+        ("2026-11-29T23:59:59", "2026-11-23"),
+        ("2026-11-30T00:00:00", "2026-11-30"),
+        ("2027-01-01T12:00:00", "2026-12-28"),  # weeks cross years
+        ("1970-01-01T00:00:00", "1969-12-29"),
+    ],
+)
+def test_weekly_buckets_start_on_monday_utc(instant: str, monday: str) -> None:
+    start = epoch(datetime.fromisoformat(instant).replace(tzinfo=UTC))
+    assert bucket_of(start, weekly=True) == monday
+    assert bucket_of(start, weekly=False) == ALL_WEEKS
+
+
+def test_buckets_between_lists_every_week_touched_in_order() -> None:
+    first, last = at(6, 23), at(15, 1)  # Sunday 29 Nov .. Wednesday 9 Dec
+    assert buckets_between(first, last, weekly=True) == ["2026-11-23", "2026-11-30", "2026-12-07"]
+    assert buckets_between(first, first, weekly=True) == ["2026-11-23"]
+    assert buckets_between(first, last, weekly=False) == [ALL_WEEKS]
+
+
+def test_rows_sort_by_start_as_text() -> None:
+    early = row(at(1, 9), at(1, 10), "zz", "o1", "online")
+    late = row(at(1, 10), at(1, 11), "aa", "o2", "offline")
+    much_later = row(epoch(NOW + timedelta(days=4000)), 0, "aa", "o3", "online")
+    assert sorted([much_later, late, early]) == [early, late, much_later]
+
+
+def test_replacing_a_teachers_rows_keeps_others_and_sheds_the_past() -> None:
+    after = epoch(NOW)
+    past = row(at(0, 9), at(0, 10), "bob", "b1", "online")  # 09:00 today, before noon
+    bobs = row(at(1, 9), at(1, 10), "bob", "b1", "online")
+    old_ada = row(at(2, 9), at(2, 10), "ada", "a1", "online")
+    new_ada = row(at(1, 8), at(1, 9), "ada", "a2", "offline")
+    kept = replace_teacher_rows([past, bobs, old_ada], "ada", [new_ada], after)
+    assert kept == [new_ada, bobs]
+    assert replace_teacher_rows(kept, "ada", [], after) == [bobs]
+    assert replace_teacher_rows([bobs], "bob", [], after) == []
+
+
+def _buckets(*lines: str) -> list[list[str]]:
+    groups = indexes.group_by_bucket(sorted(lines), weekly=True)
+    return [groups[key] for key in sorted(groups)]
+
+
+def test_teachers_come_once_each_soonest_first_across_buckets() -> None:
+    rows = _buckets(
+        row(at(1, 9), at(1, 10), "ada", "a1", "online"),
+        row(at(1, 10), at(1, 11), "bob", "b1", "online"),
+        row(at(2, 9), at(2, 10), "ada", "a1", "online"),
+        row(at(8, 9), at(8, 10), "cy", "c1", "online"),  # next week's bucket
+    )
+    windows = [(NOW, NOW + timedelta(days=14))]
+    found = list(teachers_in_order(rows, windows, "either", "", NOW))
+    assert found == [(at(1, 9), "ada"), (at(1, 10), "bob"), (at(8, 9), "cy")]
+
+
+def test_rows_must_fit_a_window_suit_the_mode_and_not_be_the_viewer() -> None:
+    rows = _buckets(
+        row(at(0, 11), at(0, 13), "past", "p", "online"),  # started before NOW
+        row(at(1, 8), at(1, 10), "spills", "s", "online"),  # 08-10 over a 09-12 window
+        row(at(1, 9), at(1, 10), "offline", "f", "offline"),
+        row(at(1, 10), at(1, 11), "me", "m", "online"),
+        row(at(1, 11), at(1, 12), "fits", "t", "online"),
+        row(at(1, 12), at(1, 13), "touching", "u", "online"),  # in the touching window
+        row(at(1, 14), at(1, 15), "late", "l", "online"),
+    )
+    windows = [
+        (NOW - timedelta(hours=2), NOW + timedelta(hours=1)),
+        (NOW + timedelta(days=1, hours=-3), NOW + timedelta(days=1)),  # 09:00-12:00
+        (NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1)),  # 12:00-13:00
+    ]
+    found = [uid for _, uid in teachers_in_order(rows, windows, "online", "me", NOW)]
+    assert found == ["fits", "touching"]
+    either = [uid for _, uid in teachers_in_order(rows, windows, "either", "", NOW)]
+    assert either == ["offline", "me", "fits", "touching"]
+    assert list(teachers_in_order(rows, [], "either", "", NOW)) == []
+
+
+def test_reading_is_lazy() -> None:
+    """A page stops reading after its teachers: the generator must not walk every row."""
+
+    class Counting(list):
+        reads = 0
+
+        def __iter__(self):
+            for item in super().__iter__():
+                Counting.reads += 1
+                yield item
+
+    rows = Counting(
+        row(at(1, 0) + 60 * n, at(1, 0) + 60 * n + 60, f"t{n}", "o", "online") for n in range(1000)
+    )
+    found = teachers_in_order([rows], [(NOW, NOW + timedelta(days=3))], "either", "", NOW)
+    assert [uid for _, uid in islice(found, 3)] == ["t0", "t1", "t2"]
+    assert Counting.reads <= 4
