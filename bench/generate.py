@@ -59,7 +59,7 @@ from skillswap.store import Store
 #: The benchmark's "now": a Monday noon UTC. The app under test gets it as its CLOCK.
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SEED = 20261123
-SIZES = {"tiny": 100, "small": 1_000, "large": 20_000}
+SIZES = {"tiny": 300, "small": 1_000, "large": 20_000}
 PASSWORD = "bench password 1234"
 # argon2id of PASSWORD with argon2-cffi's default (production) parameters, fixed so that a
 # community is byte-for-byte reproducible (a fresh hash would carry a fresh salt).
