@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import secrets
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -161,7 +162,7 @@ def slot_index_records(
 ) -> dict[str, dict]:
     """Every slot-index document as the primary records say it should be."""
     built = indexes.build_slot_index(people, now, weekly)
-    return {slots_key(skill, bucket): {"rows": rows} for (skill, bucket), rows in built.items()}
+    return {slots_key(skill, bucket): doc for (skill, bucket), doc in built.items()}
 
 
 class Repository:
@@ -409,22 +410,21 @@ class Repository:
         self, skill: str, bucket: str, uid: str, rows: list[str], after: int
     ) -> None:
         def change(doc: dict | None) -> dict | None:
-            existing = doc["rows"] if doc else []
-            kept = indexes.replace_teacher_rows(existing, uid, rows, after)
-            return {"rows": kept} if kept else None
+            kept = indexes.replace_teacher_rows(indexes.bucket_rows(doc), uid, rows, after)
+            return indexes.bucket_doc(kept) if kept else None
 
         self.store.update(slots_key(skill, bucket), change)
 
-    def slot_rows(self, skill: str, windows: list[tuple[datetime, datetime]]) -> list[list[str]]:
-        """The sorted slot-index rows of each bucket the windows reach, buckets in time order:
-        one round trip."""
+    def slot_buckets(self, skill: str, windows: list[tuple[datetime, datetime]]) -> list[dict]:
+        """The slot-index documents of the buckets the windows reach, in time order: one
+        round trip."""
         bounds = indexes.window_bounds(windows)
         if not bounds or not skill:
             return []
         buckets = indexes.buckets_between(*bounds, weekly=self.weekly_slots)
         keys = [slots_key(skill, bucket) for bucket in buckets]
         found = self.store.get_many(keys)
-        return [found[key]["rows"] for key in keys if key in found]
+        return [found[key] for key in keys if key in found]
 
     def skill_index(self, skill: str) -> dict:
         return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}
@@ -610,9 +610,9 @@ class Repository:
         `limit` people's documents whatever the community's size: never every teacher.
         """
         moment = self.clock()
-        rows = self.slot_rows(skill, windows)
-        candidates = indexes.teachers_in_order(rows, windows, wanted_mode, exclude, moment)
-        wanted = limit if limit is not None else sum(map(len, rows))
+        buckets = self.slot_buckets(skill, windows)
+        candidates = indexes.teachers_in_order(buckets, windows, wanted_mode, exclude, moment)
+        wanted = limit if limit is not None else sys.maxsize
         found: list[Match] = []
         upcoming = next(candidates, None)
         batch_size = wanted + CONFIRM_SLACK

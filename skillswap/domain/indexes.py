@@ -12,7 +12,9 @@ the index can only over-report, and every teacher it proposes is confirmed again
 schedule before they are shown, so it cannot serve a stale booking.
 
 Rows are grouped in buckets by start: one per skill and week (weeks start on Monday, UTC), or one
-per skill in all (`ALL_WEEKS`) where keys are scarce (Replit DB holds 5,000).
+per skill in all (`ALL_WEEKS`) where keys are scarce (Replit DB holds 5,000). Inside a bucket's
+document each UTC day's rows are one newline-joined string: decoding a few long strings is
+cheap, and a match splits only the days it walks, so reading follows the answer, not the week.
 """
 
 from __future__ import annotations
@@ -132,6 +134,30 @@ def teacher_rows(schedule: Schedule, teach_keys: set[str], skill: str, after: in
     return rows
 
 
+def day_of(line: str) -> str:
+    return _day(int(line[:10]) // _DAY)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return (_EPOCH_DATE + timedelta(days=days)).isoformat()
+
+
+def bucket_doc(rows: list[str]) -> dict:
+    """A bucket's stored document: its sorted rows, one newline-joined string per UTC day."""
+    days: dict[str, list[str]] = {}
+    for line in rows:
+        days.setdefault(day_of(line), []).append(line)
+    return {"days": {day: "\n".join(lines) for day, lines in sorted(days.items())}}
+
+
+def bucket_rows(doc: dict | None) -> list[str]:
+    """Every row of a bucket's document, sorted."""
+    if not doc:
+        return []
+    return [line for day in sorted(doc["days"]) for line in doc["days"][day].split("\n")]
+
+
 def group_by_bucket(rows: Iterable[str], weekly: bool) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for line in rows:
@@ -151,9 +177,9 @@ def replace_teacher_rows(existing: list[str], uid: str, rows: list[str], after: 
 
 def build_slot_index(
     people: Iterable[tuple[User, Schedule]], now: datetime, weekly: bool
-) -> dict[tuple[str, str], list[str]]:
-    """(skill, bucket) -> sorted rows for everyone's future slots: what `flask reindex` writes
-    and the benchmark's generator loads."""
+) -> dict[tuple[str, str], dict]:
+    """(skill, bucket) -> bucket document for everyone's future slots: what `flask reindex`
+    writes and the benchmark's generator loads."""
     after = epoch(now)
     buckets: dict[tuple[str, str], list[str]] = {}
     for user, schedule in people:
@@ -165,16 +191,14 @@ def build_slot_index(
                 bucket = bucket_of(int(line[:10]), weekly)
                 for skill in skills:
                     buckets.setdefault((skill, bucket), []).append(line)
-    for rows in buckets.values():
-        rows.sort()
-    return buckets
+    return {key: bucket_doc(sorted(rows)) for key, rows in buckets.items()}
 
 
 # --- the slot index: reading ------------------------------------------------------------------
 
 
 def teachers_in_order(
-    buckets: list[list[str]],
+    buckets: list[dict],
     windows: list[tuple[datetime, datetime]],
     wanted_mode: str,
     exclude: str,
@@ -182,32 +206,37 @@ def teachers_in_order(
 ) -> Iterator[tuple[int, str]]:
     """(first fitting row's start, uid) for each teacher, soonest first, read lazily.
 
-    `buckets` hold sorted rows and follow each other in time. A row fits when it starts after
-    `now`, lies entirely inside one of the merged windows (as `slots_in_windows` says) and its
-    mode suits the request. Each teacher's first fitting row is a lower bound of their first
-    free fitting slot: a booking can only push it later.
+    `buckets` are bucket documents that follow each other in time. A row fits when it starts
+    after `now`, lies entirely inside one of the merged windows (as `slots_in_windows` says)
+    and its mode suits the request. Each teacher's first fitting row is a lower bound of their
+    first free fitting slot: a booking can only push it later.
     """
     merged = [(epoch(a), epoch(b)) for a, b in merge_intervals(windows)]
     if not merged:
         return
     starts = [a for a, _ in merged]
     last_end = merged[-1][1]
-    first = f"{max(epoch(now) + 1, merged[0][0]):010d}"
+    first_start = max(epoch(now) + 1, merged[0][0])
+    first, first_day = f"{first_start:010d}", _day(first_start // _DAY)
     seen: set[str] = set()
-    for rows in buckets:
-        for line in islice(rows, bisect.bisect_left(rows, first), None):
-            start = int(line[:10])
-            if start >= last_end:
-                return
-            end = int(line[11:21])
-            pos = bisect.bisect_right(starts, start) - 1
-            if pos < 0 or end > merged[pos][1]:
+    for doc in buckets:
+        for day in sorted(doc["days"]):
+            if day < first_day:
                 continue
-            _, _, uid, _, mode = line.split(" ")
-            if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
-                continue
-            seen.add(uid)
-            yield start, uid
+            rows = doc["days"][day].split("\n")
+            for line in islice(rows, bisect.bisect_left(rows, first), None):
+                start = int(line[:10])
+                if start >= last_end:
+                    return
+                end = int(line[11:21])
+                pos = bisect.bisect_right(starts, start) - 1
+                if pos < 0 or end > merged[pos][1]:
+                    continue
+                _, _, uid, _, mode = line.split(" ")
+                if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
+                    continue
+                seen.add(uid)
+                yield start, uid
 
 
 def window_bounds(windows: list[tuple[datetime, datetime]]) -> tuple[int, int] | None:

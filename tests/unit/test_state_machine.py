@@ -42,7 +42,7 @@ from hypothesis.stateful import (
 
 from bench.naive import scan, signature
 from skillswap.cli import everyone, rebuild_skill_index
-from skillswap.domain.indexes import epoch
+from skillswap.domain.indexes import bucket_rows, epoch
 from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import (
     MAX_FEEDBACK,
@@ -693,11 +693,13 @@ class RepoMachine(RuleBasedStateMachine):
         first_future = f"{epoch(now) + 1:010d}"  # buckets shed past rows only when written
         stored = {}
         for key, doc in self.store.get_many(self.store.keys("slots/")).items():
-            if rows := [line for line in doc["rows"] if line[:10] >= first_future]:
+            if rows := [line for line in bucket_rows(doc) if line[:10] >= first_future]:
                 stored[key] = rows
         people = list(everyone(self.store))  # read once: the Replit DB run pays per request
         weekly = weekly_slot_buckets(self.store)
-        rebuilt = {key: doc["rows"] for key, doc in slot_index_records(people, now, weekly).items()}
+        rebuilt = {
+            key: bucket_rows(doc) for key, doc in slot_index_records(people, now, weekly).items()
+        }
         assert stored == rebuilt
         if self.store.name == "replit":
             return  # its one-bucket layout is matched in test_bench_index.py, far cheaper

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from skillswap.cli import rebuild_skill_index
+from skillswap.domain.indexes import bucket_doc, bucket_rows
 from skillswap.domain.schedule import LearnRequest, Offer, StoredSlot
 from skillswap.domain.times import expand_slots, parse_date, parse_hhmm, zone_or_utc
 from skillswap.repo import Repository
@@ -71,7 +72,7 @@ def test_reindex_rebuilds_what_the_app_maintains(app: Flask) -> None:
     slots = {k: store.get(k) for k in store.keys("slots/")}
     # Ada's two slots under Python; Bob's tags add none, as he publishes no time.
     assert list(slots) == ["slots/python/2026-11-30"]
-    assert len(slots["slots/python/2026-11-30"]["rows"]) == 2
+    assert len(bucket_rows(slots["slots/python/2026-11-30"])) == 2
 
     # A crash could leave the index anywhere: wrong, missing, or with extra skills.
     store.delete("skill/python")
@@ -79,7 +80,7 @@ def test_reindex_rebuilds_what_the_app_maintains(app: Flask) -> None:
         "skill/ghost", {"label": "Ghost", "teachers": {"x": ["y"]}, "learners": {}, "taggers": {}}
     )
     store.delete("slots/python/2026-11-30")
-    store.put("slots/ghost/2026-11-30", {"rows": ["1796115600 1796119200 x y online"]})
+    store.put("slots/ghost/2026-11-30", bucket_doc(["1796115600 1796119200 x y online"]))
     result = app.test_cli_runner().invoke(args=["reindex"])
     assert result.exit_code == 0, result.output
     assert "2 stale removed" in result.output
