@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from skillswap.cli import everyone
 from skillswap.domain.matching import mode_compatible, slots_in_windows
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
-from skillswap.repo import Match, rank_matches, schedule_key, user_key
+from skillswap.repo import Match, rank_matches
 from skillswap.store import Store
 
 BATCH = 500
@@ -24,18 +25,7 @@ BATCH = 500
 
 def load_everyone(store: Store, exclude: str = "") -> list[tuple[User, Schedule]]:
     """Every person and their schedule (offers included), read in batches."""
-    uids = [key.removeprefix("user/") for key in store.keys("user/")]
-    people: list[tuple[User, Schedule]] = []
-    for start in range(0, len(uids), BATCH):
-        batch = [uid for uid in uids[start : start + BATCH] if uid != exclude]
-        docs = store.get_many([k for uid in batch for k in (user_key(uid), schedule_key(uid))])
-        for uid in batch:
-            data = docs.get(user_key(uid))
-            if data:
-                people.append(
-                    (User.from_dict(data), Schedule.from_doc(uid, docs.get(schedule_key(uid))))
-                )
-    return people
+    return [(user, schedule) for user, schedule in everyone(store, BATCH) if user.id != exclude]
 
 
 def reference_match(
