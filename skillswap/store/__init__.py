@@ -106,7 +106,7 @@ def prefix_upper_bound(prefix: str) -> str | None:
 
 
 # name -> opener(url, **options). Backends register themselves lazily so that importing the
-# store never imports psycopg or requests unless that backend is used.
+# store never imports psycopg or urllib3 unless that backend is used.
 def open_store(url: str, **options: Any) -> Store:
     """Open the backend a URL names: `sqlite:///path`, `replit[://...]`, `postgresql://...`."""
     if url.startswith("sqlite:"):

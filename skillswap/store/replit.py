@@ -1,4 +1,4 @@
-"""Replit Database backend: a plain HTTP key-value service, spoken to with `requests`.
+"""Replit Database backend: a plain HTTP key-value service, spoken to with urllib3.
 
 Protocol (the base URL carries a token that Replit rotates):
 
@@ -37,12 +37,20 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
+import certifi
 import filelock
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ProxyError,
+    SSLError,
+)
+from urllib3.util import Retry, make_headers
 
 from skillswap.store import (
     StoreError,
@@ -56,11 +64,14 @@ from skillswap.store.codec import decode, encode
 
 DEFAULT_URL_FILE = "/tmp/replitdb"
 DEFAULT_LOCK_PATH = "/tmp/skillswap-replitdb.lock"
-GET_MANY_THREADS = 8
+GET_MANY_THREADS = 16  # a page confirms about a dozen teachers: two documents each
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # One POST carries several pairs; keep bodies well below what a proxy might refuse.
 _POST_BATCH_BYTES = 4 * 1024 * 1024
 _POST_BATCH_PAIRS = 200
+# Values run to 5 MiB of JSON: let the service compress them if it will.
+_HEADERS = make_headers(accept_encoding=True)
+_FORM_HEADERS = {**_HEADERS, "Content-Type": "application/x-www-form-urlencoded"}
 
 
 class _Redactor(logging.Filter):
@@ -96,20 +107,24 @@ class _Redactor(logging.Filter):
 
 
 _REDACTOR = _Redactor()
-for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager"):
+for _name in (
+    "urllib3.connection",
+    "urllib3.connectionpool",
+    "urllib3.util.retry",
+    "urllib3.poolmanager",
+):
     logging.getLogger(_name).addFilter(_REDACTOR)
 
 
-def _describe(exc: BaseException) -> str:
-    """A cause for the message without the URL that requests/urllib3 put in theirs."""
-    reason: Any = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # MaxRetryError wraps the last failure
-    text = f"{type(exc).__name__} {type(reason).__name__}".lower()
-    if isinstance(exc, requests.Timeout) or "timeout" in text:
-        return "timed out"
-    if isinstance(exc, requests.ConnectionError):
+def _describe(exc: HTTPError) -> str:
+    """A cause for the message without the URL that urllib3 puts in its exceptions' text."""
+    cause = (exc.reason or exc) if isinstance(exc, MaxRetryError) else exc  # the last failure
+    # NewConnectionError (refused, unresolved) is a subclass of ConnectTimeoutError.
+    if isinstance(cause, NewConnectionError | ProtocolError | SSLError | ProxyError):
         return "connection failed"
-    return type(exc).__name__
+    if isinstance(cause, urllib3.exceptions.TimeoutError):
+        return "timed out"
+    return type(cause).__name__
 
 
 class ReplitStore:
@@ -134,12 +149,24 @@ class ReplitStore:
         # `timeout` (times the retries), so a lock wait is allowed to be a few of them.
         self._lock_timeout = lock_timeout if lock_timeout is not None else 3 * timeout
         self._retries = retries
-        self._backoff = backoff
         os.makedirs(os.path.dirname(os.path.abspath(self.lock_path)), exist_ok=True)
         self._base = self._find_base_url()
-        self._session_lock = threading.Lock()
-        self._session: requests.Session | None = None
-        self._session_pid: int | None = None
+        self._retry = Retry(
+            total=retries,
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff,
+            backoff_max=5,
+            # Every request here is idempotent: POST writes a fixed value.
+            allowed_methods=frozenset({"GET", "POST", "DELETE"}),
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+        # Lazily made, and made again in a forked child: see _http and _threads.
+        self._lock = threading.Lock()
+        self._connections: urllib3.PoolManager | None = None
+        self._connections_pid: int | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_pid: int | None = None
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> ReplitStore:
@@ -169,32 +196,40 @@ class ReplitStore:
         _REDACTOR.add(url)
         return url
 
-    def _http(self) -> requests.Session:
-        # A session (its pooled sockets) must not be shared with a forked child.
-        with self._session_lock:
-            if self._session is None or self._session_pid != os.getpid():
-                if self._session is not None:
+    def _http(self) -> urllib3.PoolManager:
+        """This process's keep-alive connections; urllib3 rather than requests, whose
+        per-request work (sessions, hooks, cookies) doubled the client CPU of a GET."""
+        # Pooled sockets must not be shared with a forked child.
+        with self._lock:
+            if self._connections is None or self._connections_pid != os.getpid():
+                if self._connections is not None:
                     # Inherited from the parent: closing only drops this process's copies of
                     # the pooled sockets, and avoids ResourceWarnings when it is collected.
-                    self._session.close()
-                retry = Retry(
-                    total=self._retries,
-                    status_forcelist=RETRY_STATUSES,
-                    backoff_factor=self._backoff,
-                    backoff_max=5,
-                    # Every request here is idempotent: POST writes a fixed value.
-                    allowed_methods=frozenset({"GET", "POST", "DELETE"}),
-                    raise_on_status=False,
-                    respect_retry_after_header=True,
+                    self._connections.clear()
+                self._connections = urllib3.PoolManager(
+                    # One host, and a second for the moment a rotated URL moves it.
+                    num_pools=2,
+                    # get_many's threads plus the worker's own request threads; more are
+                    # opened when needed, but closed after use rather than kept.
+                    maxsize=GET_MANY_THREADS * 2,
+                    headers=_HEADERS,
+                    retries=self._retry,
+                    timeout=urllib3.Timeout(connect=self._timeout, read=self._timeout),
+                    # certifi's CA bundle, not the system's, which a minimal image may lack.
+                    ca_certs=certifi.where(),
                 )
-                adapter = HTTPAdapter(
-                    max_retries=retry, pool_connections=2, pool_maxsize=GET_MANY_THREADS * 2
-                )
-                session = requests.Session()
-                session.mount("http://", adapter)
-                session.mount("https://", adapter)
-                self._session, self._session_pid = session, os.getpid()
-            return self._session
+                self._connections_pid = os.getpid()
+            return self._connections
+
+    def _threads(self) -> ThreadPoolExecutor:
+        """get_many's threads, kept: starting a thread waits for the GIL's 5 ms switch
+        interval while its siblings work, which cost a fresh pool ~50 ms a page."""
+        with self._lock:
+            if self._executor is None or self._executor_pid != os.getpid():
+                # Threads do not survive fork: an inherited pool is only an empty shell.
+                self._executor = ThreadPoolExecutor(GET_MANY_THREADS, "replitdb-get")
+                self._executor_pid = os.getpid()
+            return self._executor
 
     def _request(
         self,
@@ -203,52 +238,55 @@ class ReplitStore:
         *,
         params: dict[str, str] | None = None,
         data: list[tuple[str, str]] | None = None,
-    ) -> requests.Response:
+    ) -> urllib3.BaseHTTPResponse:
+        """The answer, read in full (so its connection is back in the pool), after urllib3's
+        retries and one retry with a re-read URL on 401/403."""
+        body = None if data is None else urlencode(data)
+        headers = None if data is None else _FORM_HEADERS
         for attempt in (1, 2):
             base = self._base
             url = base if key is None else f"{base}/{quote(key, safe='')}"
-            response: requests.Response | None = None
+            response: urllib3.BaseHTTPResponse | None = None
             try:
                 response = self._http().request(
-                    method, url, params=params, data=data, timeout=self._timeout
+                    method, url, body=body, fields=params, headers=headers
                 )
-            except requests.RequestException as exc:
+            except HTTPError as exc:
                 failure = _describe(exc)
             if response is None:
-                # Raised outside the except block: requests' exception text holds the token
+                # Raised outside the except block: urllib3's exception text holds the token
                 # URL and would otherwise travel along as __context__ into tracebacks.
                 raise StoreUnavailable(
                     f"Replit DB {method} {failure} (timeout {self._timeout}s,"
                     f" {self._retries} retries)"
                 )
-            if response.status_code in (401, 403):
-                response.close()
+            if response.status in (401, 403):
                 if attempt == 1:
                     # The token rotated: Replit has rewritten the URL file by now.
                     self._base = self._find_base_url()
                     continue
                 raise StoreUnavailable(
-                    f"Replit DB refused the token (HTTP {response.status_code}) even after"
+                    f"Replit DB refused the token (HTTP {response.status}) even after"
                     f" re-reading {self._url_file} and REPLIT_DB_URL"
                 )
-            if response.status_code in RETRY_STATUSES:
-                status = response.status_code
-                response.close()
+            if response.status in RETRY_STATUSES:
                 raise StoreUnavailable(
-                    f"Replit DB answered HTTP {status} to {method} after {self._retries} retries"
+                    f"Replit DB answered HTTP {response.status} to {method}"
+                    f" after {self._retries} retries"
                 )
-            if response.status_code == 413:
+            if response.status == 413:
                 raise StoreLimitError(f"Replit DB refused the write: {self._body(response)}")
             return response
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _body(response: requests.Response) -> str:
-        return _REDACTOR.redact(response.text[:300].strip()) or response.reason or ""
+    def _body(response: urllib3.BaseHTTPResponse) -> str:
+        text = response.data.decode("utf-8", "replace")[:300].strip()
+        return _REDACTOR.redact(text) or response.reason or ""
 
-    def _unexpected(self, response: requests.Response, what: str) -> StoreError:
+    def _unexpected(self, response: urllib3.BaseHTTPResponse, what: str) -> StoreError:
         return StoreError(
-            f"Replit DB answered HTTP {response.status_code} to {what}: {self._body(response)}"
+            f"Replit DB answered HTTP {response.status} to {what}: {self._body(response)}"
         )
 
     @contextmanager
@@ -275,11 +313,11 @@ class ReplitStore:
 
     def _get_raw(self, key: str) -> str | None:
         response = self._request("GET", key)
-        if response.status_code == 404:
+        if response.status == 404:
             return None
-        if response.status_code != 200:
+        if response.status != 200:
             raise self._unexpected(response, "GET")
-        return response.content.decode("utf-8")
+        return response.data.decode("utf-8")
 
     def _decode(self, key: str, raw: str | None) -> Value | None:
         if raw is None:
@@ -293,12 +331,12 @@ class ReplitStore:
 
     def _post(self, pairs: list[tuple[str, str]]) -> None:
         response = self._request("POST", data=pairs)
-        if response.status_code not in (200, 204):
+        if response.status not in (200, 204):
             raise self._unexpected(response, "POST")
 
     def _delete(self, key: str) -> None:
         response = self._request("DELETE", key)
-        if response.status_code not in (200, 204, 404):
+        if response.status not in (200, 204, 404):
             raise self._unexpected(response, "DELETE")
 
     # -- the contract --------------------------------------------------------------------
@@ -312,8 +350,7 @@ class ReplitStore:
             pairs = [(key, self._get_raw(key)) for key in wanted]
         else:
             # No multi-get in the protocol: overlap the round trips instead.
-            with ThreadPoolExecutor(min(GET_MANY_THREADS, len(wanted))) as pool:
-                pairs = list(zip(wanted, pool.map(self._get_raw, wanted), strict=True))
+            pairs = list(zip(wanted, self._threads().map(self._get_raw, wanted), strict=True))
         return {key: raw for key, raw in pairs if raw is not None}
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Value]:
@@ -352,12 +389,12 @@ class ReplitStore:
         self, prefix: str = "", start: str | None = None, limit: int | None = None
     ) -> list[str]:
         response = self._request("GET", params={"prefix": prefix, "encode": "true"})
-        if response.status_code != 200:
+        if response.status != 200:
             raise self._unexpected(response, "a key listing")
         # The service promises no order; str order is code point order, i.e. UTF-8 byte order.
         found = sorted(
             key
-            for key in (unquote(line) for line in response.text.split("\n") if line)
+            for key in (unquote(line) for line in response.data.decode("utf-8").split("\n") if line)
             if key.startswith(prefix) and (start is None or key >= start)
         )
         return found if limit is None else found[:limit]
@@ -391,7 +428,10 @@ class ReplitStore:
         return {"keys": len(values), "bytes": size}
 
     def close(self) -> None:
-        with self._session_lock:
-            if self._session is not None:
-                self._session.close()
-                self._session = None
+        with self._lock:
+            if self._connections is not None:
+                self._connections.clear()
+                self._connections = None
+            if self._executor is not None and self._executor_pid == os.getpid():
+                self._executor.shutdown(wait=False)
+            self._executor = None
