@@ -74,5 +74,8 @@ class User:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> User:
-        known = {f for f in cls.__dataclass_fields__}
+        known = cls.__dataclass_fields__
+        if data.keys() <= known.keys():
+            return cls(**data)  # the usual record, read on every request: nothing to drop
+        # Written by another version: drop the fields this one does not know.
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -24,6 +24,7 @@ from skillswap.domain.schedule import (
     SlotTaken,
     SlotUnknown,
     StoredSlot,
+    next_session,
     sessions,
 )
 from skillswap.domain.times import iso_utc
@@ -562,6 +563,29 @@ def test_sessions_split_upcoming_soonest_first_and_past_newest_first() -> None:
     l_up, l_past = sessions(learner, "learner", moment)
     assert [b.start[11:13] for b in l_up] == ["10", "11", "12"]  # the pending hold is left out
     assert [b.start[11:13] for b in l_past] == ["09", "08"]
+
+
+def test_the_next_session_is_the_soonest_confirmed_one_not_over() -> None:
+    slots = [slot(h, h + 1) for h in (11, 8, 10, 9, 12)]
+    o = offer("o1", *slots)
+    teacher, learner = teacher_with(o), Schedule(LEARNER)
+    made = {s.start[11:13]: book(teacher, learner, booking(o, s)) for s in slots}
+    for schedule in (teacher, learner):
+        schedule.cancel(made["10"].id, LEARNER, "", NOW)
+    learner.hold(booking(offer("p", slot(7, 8), owner=OTHER), slot(7, 8)), NOW)  # pending
+    # The learner also teaches: a session of their own at 13:00.
+    own = offer("o2", slot(13, 14), owner=LEARNER)
+    learner.put_offer(own, NOW)
+    other = Schedule(OTHER)
+    book(learner, other, booking(own, own.slots[0], learner=OTHER), NOW)
+
+    assert next_session(learner, at(7.5)).start[11:13] == "08"  # not the pending 07:00
+    assert next_session(learner, at(9.5)).start[11:13] == "09"  # running: not over yet
+    assert next_session(learner, at(10)).start[11:13] == "11"  # 10:00 was cancelled
+    assert next_session(learner, at(12.5)).start[11:13] == "12"
+    assert next_session(learner, at(13)).teacher == LEARNER  # teaching counts too
+    assert next_session(learner, at(14)) is None
+    assert next_session(Schedule(OTHER), NOW) is None
 
 
 # --- serialisation -------------------------------------------------------------------------

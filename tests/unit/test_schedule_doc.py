@@ -1,0 +1,185 @@
+"""Reading and writing a stored schedule document: each section is parsed when first used, and
+what is written stays exactly the stored format (old documents load; what we write, the old
+code loads)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bench import generate as gen
+from skillswap.domain.schedule import (
+    Booking,
+    LearnRequest,
+    Notification,
+    Offer,
+    Schedule,
+    sessions,
+)
+from skillswap.domain.times import iso_utc
+from skillswap.domain.users import User
+from tests.unit.test_schedule import LEARNER, NOW, TEACHER, at, booked_pair
+
+SECTIONS = ("offers", "requests", "bookings", "notifications")
+
+
+def eager(owner: str, doc: dict[str, Any] | None) -> Schedule:
+    """Every section parsed up front, as Schedule.from_doc used to: the reference."""
+    doc = doc or {}
+    return Schedule(
+        owner,
+        offers={k: Offer.from_dict(v) for k, v in doc.get("offers", {}).items()},
+        requests={k: LearnRequest.from_dict(v) for k, v in doc.get("requests", {}).items()},
+        bookings={k: Booking.from_dict(v) for k, v in doc.get("bookings", {}).items()},
+        notifications=[Notification(**n) for n in doc.get("notifications", [])],
+    )
+
+
+def full_doc() -> dict[str, Any]:
+    """A teacher's document with something in every section."""
+    teacher, _, b = booked_pair(9, 10)
+    teacher.requests["r1"] = LearnRequest(
+        id="r1",
+        owner=TEACHER,
+        user="tess",
+        skill="Chess",
+        mode="either",
+        timezone="Europe/Berlin",
+        dates=["2026-12-01"],
+        time_ranges=[["14:00", "18:00"]],
+        timestamp=iso_utc(NOW),
+        windows=[[iso_utc(at(13)), iso_utc(at(17))]],
+    )
+    teacher.add_review(b.id, LEARNER, 8, "thanks", at(10))
+    teacher.notify(
+        Notification(id="n1", kind="booked", actor="leo", skill="Python", created=iso_utc(NOW))
+    )
+    return teacher.to_doc()
+
+
+def test_reading_only_bookings_gives_what_the_full_parse_gives() -> None:
+    doc = full_doc()
+    lazy = Schedule.from_doc(TEACHER, copy.deepcopy(doc))
+    reference = eager(TEACHER, doc)
+    later = at(10) + timedelta(days=20)
+    assert lazy.bookings == reference.bookings
+    assert lazy.stats(later) == reference.stats(later)
+    assert lazy.received_reviews(later) == reference.received_reviews(later)
+    assert sessions(lazy, "teacher", NOW) == sessions(reference, "teacher", NOW)
+    assert lazy == reference  # and every other section, once read
+
+
+@pytest.mark.parametrize(
+    "read", [(), ("bookings",), ("offers", "bookings"), SECTIONS], ids=lambda r: "+".join(r)
+)
+def test_what_is_written_is_what_the_full_parse_writes(read: tuple[str, ...]) -> None:
+    doc = full_doc()
+    lazy = Schedule.from_doc(TEACHER, copy.deepcopy(doc))
+    for name in read:
+        getattr(lazy, name)
+    assert lazy.to_doc() == eager(TEACHER, doc).to_doc() == doc
+
+
+def test_a_change_writes_its_section_and_keeps_the_others_as_stored() -> None:
+    doc = full_doc()
+    # Fields another version may have written: kept in the sections nobody read.
+    doc["requests"]["r1"]["future_field"] = 1
+    doc["offers"]["o1"]["future_field"] = 2
+    [booking_id] = doc["bookings"]
+    lazy = Schedule.from_doc(TEACHER, copy.deepcopy(doc))
+    lazy.mark_synced(booking_id)
+    lazy.bookings[booking_id].title = "Renamed"
+    written = lazy.to_doc()
+    assert written["requests"] == doc["requests"]
+    assert written["offers"] == doc["offers"]
+    assert written["notifications"] == doc["notifications"]
+    assert written["bookings"][booking_id]["title"] == "Renamed"
+    # The old code (every section parsed) reads it, unknown fields dropped as before.
+    again = eager(TEACHER, written)
+    assert again.bookings[booking_id].title == "Renamed"
+    assert again.requests == eager(TEACHER, doc).requests
+
+
+def test_a_document_nobody_read_is_written_back_as_it_came() -> None:
+    doc = full_doc()
+    assert Schedule.from_doc(TEACHER, doc).to_doc() == doc
+
+
+@pytest.mark.parametrize(
+    ("doc", "empty"),
+    [
+        (None, True),
+        ({}, True),
+        ({"offers": {}, "requests": {}, "bookings": {}, "notifications": []}, True),
+        ({"bookings": None}, True),
+        (full_doc(), False),
+        ({"notifications": full_doc()["notifications"]}, False),
+    ],
+)
+def test_is_empty_with_or_without_reading(doc: dict | None, empty: bool) -> None:
+    assert Schedule.from_doc(TEACHER, doc).is_empty is empty
+    read = Schedule.from_doc(TEACHER, doc)
+    for name in SECTIONS:
+        getattr(read, name)
+    assert read.is_empty is empty
+
+
+def test_emptied_sections_make_an_empty_schedule() -> None:
+    schedule = Schedule.from_doc(TEACHER, {"notifications": full_doc()["notifications"]})
+    schedule.notifications.clear()
+    assert schedule.is_empty
+    assert schedule.to_doc() == {"offers": {}, "requests": {}, "bookings": {}, "notifications": []}
+
+
+def test_a_missing_or_null_section_reads_as_empty() -> None:
+    schedule = Schedule.from_doc(TEACHER, {"bookings": None})
+    assert schedule.bookings == {}
+    assert schedule.offers == {}
+    assert schedule.notifications == []
+    assert schedule == Schedule(TEACHER)
+
+
+def test_unknown_attributes_still_raise() -> None:
+    schedule = Schedule.from_doc(TEACHER, full_doc())
+    with pytest.raises(AttributeError):
+        _ = schedule.offer_list  # type: ignore[attr-defined]
+    assert not hasattr(schedule, "nothing_here")
+    assert not hasattr(Schedule(TEACHER), "nothing_here")
+
+
+def test_records_with_fields_this_version_does_not_know_still_load() -> None:
+    doc = full_doc()
+    reference = eager(TEACHER, copy.deepcopy(doc))
+    [booking_id] = doc["bookings"]
+    doc["bookings"][booking_id]["added_later"] = True
+    doc["notifications"][0]["added_later"] = True
+    schedule = Schedule.from_doc(TEACHER, doc)
+    assert schedule.bookings[booking_id] == reference.bookings[booking_id]
+    assert schedule.notifications[0].id == "n1"
+    data = User(id="u1", username="ada", email="ada@example.com", password_hash="x").to_dict()
+    assert User.from_dict({**data, "added_later": 1}) == User.from_dict(data)
+
+
+def test_a_record_missing_a_required_field_is_refused() -> None:
+    doc = full_doc()
+    [booking_id] = doc["bookings"]
+    del doc["bookings"][booking_id]["start"]
+    with pytest.raises(TypeError):
+        _ = Schedule.from_doc(TEACHER, doc).bookings
+
+
+def test_every_generated_schedule_reads_the_same_section_by_section() -> None:
+    """The benchmark's generated community: for each person, each
+    section read alone equals the full parse, and an unread document is written back as is."""
+    community = gen.generate(60)
+    for uid, schedule in community.schedules.items():
+        doc = schedule.to_doc()
+        reference = eager(uid, doc)
+        for name in SECTIONS:
+            alone = Schedule.from_doc(uid, copy.deepcopy(doc))
+            assert getattr(alone, name) == getattr(reference, name)
+            assert alone.to_doc() == doc
+        assert Schedule.from_doc(uid, doc).stats(gen.NOW) == reference.stats(gen.NOW)
