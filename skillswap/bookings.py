@@ -17,9 +17,9 @@ from skillswap.domain.schedule import (
 )
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
-from skillswap.forms import ActionForm, CancelForm, ReviewForm
+from skillswap.forms import CancelForm, ReviewForm, action_csrf_valid
 from skillswap.repo import new_id
-from skillswap.web import now, repo, validates_own_csrf
+from skillswap.web import now, repo, validates_own_csrf, viewer_zone, when
 
 bp = Blueprint("bookings", __name__)
 TAKEN = "That slot was just booked by someone else. Here are the times still free."
@@ -57,17 +57,28 @@ def _page(
     chosen: str = "",
     refusal: str = "",
     status: int = 200,
+    skills: dict[str, str] | None = None,
 ) -> tuple[str, int]:
-    skills = _skills(teacher, schedule)
+    if skills is None:
+        skills = _skills(teacher, schedule)
     skill = skill if skill in skills else next(iter(skills), "")
+    moment, zone = now(), viewer_zone()
+    free = schedule.teachable_slots(teacher.teach, skill, moment) if skill else []
+    # Every free time is listed, and this is also what each refused booking shows: what the
+    # template shows of each is worked out here, cheaper than calls from the template.
+    slots = [
+        (f"{offer.id}:{slot.id}", when(slot.start, slot.end, zone), offer.mode.capitalize(), offer)
+        for offer, slot in free
+    ]
     return render_template(
         "bookings/book.html",
         teacher=teacher,
-        stats=schedule.stats(now()),
+        stats=schedule.stats(moment),
         skills=skills,
         skill=skill,
-        slots=schedule.teachable_slots(teacher.teach, skill, now()) if skill else [],
-        chosen=chosen,
+        slots=slots,
+        # The chosen time stays selected; with none chosen, the first.
+        checked=chosen or (slots[0][0] if slots else ""),
         refusal=refusal,
     ), status
 
@@ -89,7 +100,7 @@ def book(username: str) -> Response | tuple[str, int]:
     chosen = request.form.get("slot", "")
     offer_id, _, slot_id = chosen.partition(":")
     skills = _skills(teacher, schedule)
-    if not ActionForm().validate():
+    if not action_csrf_valid():
         expired = (
             "This page had expired, so nothing was booked. Your choice is kept: "
             "press Book Session again."
@@ -111,7 +122,7 @@ def book(username: str) -> Response | tuple[str, int]:
     if stored.id in schedule.booked_slot_ids(offer.id) and not _mine(schedule, offer, stored.id):
         # Already taken when this request read the teacher's schedule: refuse without writing
         # anything. Only a refusal is decided here; claim() alone decides who wins.
-        return _page(teacher, schedule, skill, "", TAKEN, 409)
+        return _page(teacher, schedule, skill, "", TAKEN, 409, skills)
     booking = Booking(
         id=new_id(),
         teacher=teacher.id,

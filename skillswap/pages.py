@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from skillswap.domain.matching import normalise_skill
-from skillswap.domain.schedule import sessions
+from skillswap.domain.schedule import next_session
 from skillswap.web import now, repo
 
 bp = Blueprint("pages", __name__)
@@ -62,19 +62,12 @@ def _search(query: str) -> list[dict]:
 @bp.get("/")
 def home() -> str:
     query = request.args.get("q", "").strip()[:60]
-    next_session = None
+    upcoming = None
     if current_user.is_authenticated:
-        schedule = repo().schedule(current_user.id)
-        upcoming = [
-            b
-            for role in ("teacher", "learner")
-            for b in sessions(schedule, role, now())[0]
-            if b.status == "confirmed"
-        ]
-        next_session = min(upcoming, key=lambda b: b.start, default=None)
+        upcoming = next_session(repo().schedule(current_user.id), now())
     return render_template(
         "pages/home.html",
         query=query,
         results=_search(query) if query else None,
-        next_session=next_session,
+        next_session=upcoming,
     )

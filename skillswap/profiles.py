@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -11,7 +13,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import all_zone_names, is_valid_zone
 from skillswap.domain.users import User, split_tags
 from skillswap.forms import ProfileForm
-from skillswap.web import now, repo, validates_own_csrf
+from skillswap.web import now, repo, validates_own_csrf, viewer_zone, when
 
 bp = Blueprint("profile", __name__)
 
@@ -38,13 +40,18 @@ def _split_by_time(schedule: Schedule) -> dict[str, list]:
     return groups
 
 
+@cache
+def _canonical_zone_choices() -> tuple[SelectChoice, ...]:
+    return tuple(SelectChoice(name) for name in all_zone_names())
+
+
 def _zone_choices(current: str) -> list[SelectChoice]:
     """Every canonical zone, plus the person's own when it is an alias a browser reported
     (US/Eastern, Asia/Calcutta): it must stay selectable or saving would change it."""
-    names = all_zone_names()
-    if current and current not in names:
-        names = sorted([*names, current])
-    return [SelectChoice(name) for name in names]
+    canonical = _canonical_zone_choices()
+    if not current or any(choice.value == current for choice in canonical):
+        return list(canonical)
+    return sorted([*canonical, SelectChoice(current)], key=lambda choice: choice.value)
 
 
 def _fill_form(form: ProfileForm, user: User) -> None:
@@ -99,13 +106,15 @@ def public(username: str) -> str:
     if found is None:
         abort(404)
     user, schedule = found
-    moment = now()
+    moment, zone = now(), viewer_zone()
     free = schedule.free_slots(moment)
+    reviews = schedule.received_reviews(moment)
     return render_template(
         "profile/public.html",
         user=user,
-        stats=schedule.stats(moment),
-        free=free[:12],
+        stats=schedule.stats(moment, reviews),
+        # Worded here, not by a call from the template for each.
+        free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free[:12]],
         free_count=len(free),
-        reviews=schedule.received_reviews(moment),
+        reviews=reviews,
     )

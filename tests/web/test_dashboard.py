@@ -1,0 +1,74 @@
+"""A session's entry on the dashboard through its life: upcoming, in progress, to rate, rated,
+and cancelled, with the links each state offers."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from flask.testing import FlaskClient
+
+from tests.support.app_fixtures import Clock
+from tests.web.test_bookings import book, booked_id, cancel, free_slots, rate, text
+
+
+def entry(client: FlaskClient, booking_id: str) -> str:
+    page = client.get("/dashboard").get_data(as_text=True)
+    found = re.search(rf'<li id="booking-{booking_id}".*?</li>', page, flags=re.S)
+    assert found, f"booking {booking_id} is not on the dashboard"
+    return found.group(0)
+
+
+def words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_a_session_from_booked_to_rated(
+    clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    # 1 Dec 09:00-10:00 in New York is 14:00-15:00 UTC.
+    upcoming = entry(leo, session)
+    assert 'href="/user/tess"' in upcoming
+    assert f'href="/booking/{session}/cancel"' in upcoming
+    assert f'href="/booking/{session}.ics"' in upcoming
+    assert "Python with tess" in words(upcoming)
+    assert 'class="session"' in upcoming
+
+    clock.set(datetime(2026, 12, 1, 14, 30, tzinfo=UTC))
+    started = entry(leo, session)
+    assert "In progress" in started
+    assert "/cancel" not in started and "/review" not in started
+
+    clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    ended = entry(leo, session)
+    assert f'<a class="button small" href="/booking/{session}/review">Rate tess</a>' in ended
+    assert f'href="/booking/{session}/review">Rate leo</a>' in entry(tess, session)
+
+    assert rate(leo, session, "9").status_code == 302
+    assert "You rated this 9/10." in words(entry(leo, session))
+    assert "Rate leo" in entry(tess, session)
+
+
+def test_a_cancelled_session_says_who_cancelled(
+    tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    assert cancel(tess, session, "Ill <today>").status_code == 302
+    for client, who in ((leo, "tess"), (tess, "you")):
+        cancelled = entry(client, session)
+        assert 'class="session cancelled"' in cancelled
+        assert "Cancelled" in cancelled
+        assert f"Cancelled by {who}: “Ill &lt;today&gt;”" in cancelled
+        assert "/cancel" not in cancelled and "/review" not in cancelled
+
+
+def test_upcoming_sessions_are_listed_soonest_first(
+    tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    [later_slot] = free_slots(leo, "tess")  # 10:00-11:00, after the booked 09:00-10:00
+    later = booked_id(book(leo, "tess", later_slot))
+    for client, heading in ((leo, "Sessions I attend"), (tess, "Sessions I teach")):
+        page = client.get("/dashboard").get_data(as_text=True)
+        section = page.split(heading, 1)[1]
+        order = re.findall(r'<li id="booking-([0-9a-f]+)"', section)
+        assert order[:2] == [session, later]
+    assert "No upcoming sessions to teach." in text(leo.get("/dashboard"))
