@@ -290,6 +290,29 @@ def test_matches_show_times_in_the_viewers_zone(
     assert "Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin) · Online" in p.main_text
 
 
+def test_matches_come_a_page_at_a_time_soonest_then_by_name(app: Flask, lea: FlaskClient) -> None:
+    """Twelve teachers free at the same time: ten on page 1 with a Next link and no count (it
+    would mean confirming everyone), the last two on page 2 with the count; a stale page
+    number shows the last page."""
+    for n in range(12):
+        teacher = person(app, f"t{n:02d}teacher")
+        assert post_offer(teacher, {"ranges-0-start": "14:00", "ranges-0-end": "15:00"})
+    response = post_request(lea)
+    assert _match_names(lea, response) == [f"t{n:02d}teacher" for n in range(10)]
+    first = page(lea.get(location(response)))
+    assert "Teachers free when you are, soonest first (page 1)." in first.main_text
+    assert "Next" in first.main_text and "Previous" not in first.main_text
+    second = page(lea.get(location(response) + "?page=2"))
+    assert [h.text for h in second.all("h2") if h.text.endswith("teacher")] == [
+        "t10teacher",
+        "t11teacher",
+    ]
+    assert "12 teachers free when you are (page 2)." in second.main_text
+    assert "Previous" in second.main_text and "Next" not in second.main_text
+    stale = page(lea.get(location(response) + "?page=9"))
+    assert "12 teachers free when you are (page 2)." in stale.main_text
+
+
 # --- access and delete ---------------------------------------------------------------------
 
 
