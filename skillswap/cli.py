@@ -23,14 +23,11 @@ from skillswap.repo import (
     weekly_slot_buckets,
 )
 from skillswap.store import REPLIT_MAX_BYTES, REPLIT_MAX_KEYS, Store
+from skillswap.web import now
 
 
 def _store() -> Store:
     return current_app.extensions["skillswap.store"]
-
-
-def now() -> datetime:
-    return current_app.extensions["skillswap.clock"]()
 
 
 def everyone(store: Store, batch: int = 200) -> Iterator[tuple[User, Schedule]]:

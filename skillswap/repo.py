@@ -369,7 +369,7 @@ class Repository:
         changed = old_keys.keys() ^ new_keys.keys()
         if changed:
             # A tag makes all of their published time teachable for it (teachable_slots).
-            self.refresh_slot_rows(uid, changed, self.schedule(uid).offers.values())
+            self.refresh_slot_rows(uid, changed)
 
     def _set_tagger(self, skill: str, uid: str, label: str | None) -> None:
         if not skill:
@@ -386,20 +386,24 @@ class Repository:
         self.store.update(skill_key(skill), change)
 
     def refresh_slot_rows(
-        self, uid: str, skills: Iterable[str], offers: Iterable[Offer], with_tags: bool = False
+        self,
+        uid: str,
+        skills: Iterable[str],
+        offers: Iterable[Offer] | None = None,
+        with_tags: bool = False,
     ) -> None:
         """Rewrite this teacher's rows in the slot index of `skills` (plus, `with_tags`, of
-        each of their teach tags), in every bucket where `offers` had or have future slots,
-        from their records as they are now. Idempotent: running it again, or after a
-        concurrent change, converges on the records."""
+        each of their teach tags), in every bucket where `offers` (default: all their offers
+        now) had or have future slots, from their records as they are now. Idempotent:
+        running it again, or after a concurrent change, converges on the records."""
         user, schedule = self.user_and_schedule(uid)
         teach = {key for tag in (user.teach if user else []) if (key := normalise_skill(tag))}
         after = indexes.epoch(self.clock())
-        touched = {
-            indexes.bucket_of(int(line[:10]), self.weekly_slots)
-            for offer in offers
-            for line in indexes.offer_rows(offer, after)
-        }
+        changed = schedule.offers.values() if offers is None else offers
+        touched = indexes.group_by_bucket(
+            (line for offer in changed for line in indexes.offer_rows(offer, after)),
+            self.weekly_slots,
+        ).keys()
         for skill in sorted({*skills, *(teach if with_tags else ())} - {""}):
             rows = indexes.teacher_rows(schedule, teach, skill, after)
             grouped = indexes.group_by_bucket(rows, self.weekly_slots)
@@ -633,14 +637,14 @@ class Repository:
             )
             if upcoming is None:
                 break
-            # Everyone not yet confirmed starts at upcoming[0] or later, so a match starting
+            # Everyone not yet confirmed starts at `bound` or later, so a match starting
             # strictly earlier keeps its rank.
-            settled = sum(1 for m in found if m.slots[0][1].start < _instant(upcoming[0]))
+            bound = _instant(upcoming[0])
+            settled = sum(1 for m in found if m.slots[0][1].start < bound)
             if settled >= wanted:
                 break
             batch_size = max(wanted - settled, CONFIRM_SLACK)
         if upcoming is not None:
-            bound = _instant(upcoming[0])
             found = [m for m in found if m.slots[0][1].start < bound]
         return rank_matches(found)[:wanted]
 
