@@ -9,7 +9,6 @@ the passing race proves nothing.
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
 import time
 import traceback
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from skillswap.store import Store, open_store
+from tests.support.spawned import SpawnedWorkers
 
 pytestmark = pytest.mark.slow
 
@@ -84,36 +84,17 @@ def _worker(index: int, commands: Any, barrier: Any, results: Any) -> None:
             results.put(("done", index, None))
 
 
-class RacePool:
+class RacePool(SpawnedWorkers):
     """WORKERS spawned processes, started once per module: spawning eight interpreters that
     import the app costs seconds on two cores, far more than the races themselves."""
 
     def __init__(self) -> None:
-        self._ctx = multiprocessing.get_context("spawn")
-        self._processes: list[Any] = []
-        self._start()
-
-    def _start(self) -> None:
-        ctx = self._ctx
-        self._barrier = ctx.Barrier(WORKERS)
-        self._results = ctx.Queue()
-        self._commands = [ctx.Queue() for _ in range(WORKERS)]
-        self._processes = [
-            ctx.Process(
-                target=_worker,
-                args=(i, self._commands[i], self._barrier, self._results),
-                name=f"race-worker-{i}",
-                daemon=True,
-            )
-            for i in range(WORKERS)
-        ]
-        for process in self._processes:
-            process.start()
+        super().__init__(_worker, WORKERS, "race-worker")
 
     def run(self, target: tuple[str, dict[str, Any]], program: Program) -> list[Result]:
         """Every worker runs `program` against `target`; returns their per-round results."""
         url, options = target
-        for commands in self._commands:
+        for commands in self.commands:
             commands.put((url, options, program))
         collected: list[Result] = []
         errors: list[str] = []
@@ -121,10 +102,10 @@ class RacePool:
         deadline = time.monotonic() + 100
         while finished < WORKERS:
             try:
-                item = self._results.get(timeout=max(0.1, deadline - time.monotonic()))
+                item = self.results.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
-                self._start()  # the next test gets fresh workers
+                self.start()  # the next test gets fresh workers
                 pytest.fail(f"race workers hung: {finished} of {WORKERS} finished")
             if item[0] in ("done", "error"):
                 finished += 1
@@ -133,22 +114,9 @@ class RacePool:
             else:
                 collected.append(item)
         if errors:
-            self._barrier.reset()  # every worker is idle again, so the barrier can be reused
+            self.barrier.reset()  # every worker is idle again, so the barrier can be reused
             pytest.fail("race workers failed:\n" + "\n".join(errors))
         return collected
-
-    def stop(self) -> None:
-        for commands, process in zip(self._commands, self._processes, strict=True):
-            if process.is_alive():
-                commands.put(None)
-        for process in self._processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-        for q in [self._results, *self._commands]:
-            q.close()
-            q.join_thread()
 
 
 @pytest.fixture(scope="module")

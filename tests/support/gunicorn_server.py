@@ -19,7 +19,6 @@ Output goes to a log file whose tail is shown when the server fails to come up o
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import signal
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from tests.support.spawned import SpawnedWorkers
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -224,7 +225,7 @@ def _racer(index: int, commands: Any, barrier: Any, results: Any) -> None:
             results.put((round_id, index, "ok", outcome))
 
 
-class HttpRacePool:
+class HttpRacePool(SpawnedWorkers):
     """`size` spawned processes, started once and released together round after round.
 
     Each round every process gets a Task and answers with the status, Location, body and the
@@ -233,36 +234,21 @@ class HttpRacePool:
     """
 
     def __init__(self, size: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.size = size
-        self._barrier = ctx.Barrier(size)
-        self._results = ctx.Queue()
-        self._commands = [ctx.Queue() for _ in range(size)]
-        self._processes = [
-            ctx.Process(
-                target=_racer,
-                args=(i, self._commands[i], self._barrier, self._results),
-                name=f"http-racer-{i}",
-                daemon=True,
-            )
-            for i in range(size)
-        ]
-        for process in self._processes:
-            process.start()
+        super().__init__(_racer, size, "http-racer")
         self._round = 0
 
     def run_round(self, tasks: list[Task]) -> list[dict[str, Any] | None]:
         if len(tasks) != self.size:
             raise ValueError(f"{len(tasks)} tasks for {self.size} racers")
         self._round += 1
-        for commands, task in zip(self._commands, tasks, strict=True):
+        for commands, task in zip(self.commands, tasks, strict=True):
             commands.put((self._round, task))
         outcomes: list[dict[str, Any] | None] = [None] * self.size
         errors: list[str] = []
         deadline = time.monotonic() + ROUND_TIMEOUT
         for _ in range(self.size):
             try:
-                round_id, index, kind, payload = self._results.get(
+                round_id, index, kind, payload = self.results.get(
                     timeout=max(0.1, deadline - time.monotonic())
                 )
             except queue.Empty:
@@ -274,19 +260,6 @@ class HttpRacePool:
             else:
                 outcomes[index] = payload
         if errors:
-            self._barrier.reset()  # every racer is idle again, so the barrier can be reused
+            self.barrier.reset()  # every racer is idle again, so the barrier can be reused
             raise AssertionError("HTTP racers failed:\n" + "\n".join(errors))
         return outcomes
-
-    def stop(self) -> None:
-        for commands, process in zip(self._commands, self._processes, strict=True):
-            if process.is_alive():
-                commands.put(None)
-        for process in self._processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-        for q in [self._results, *self._commands]:
-            q.close()
-            q.join_thread()
