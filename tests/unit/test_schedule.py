@@ -591,7 +591,8 @@ def test_the_next_session_is_the_soonest_confirmed_one_not_over() -> None:
 # --- serialisation -------------------------------------------------------------------------
 
 
-def test_to_doc_from_doc_round_trip() -> None:
+def teacher_with_request_and_review() -> tuple[Schedule, Booking]:
+    """A teacher's schedule with an offer, a booking reviewed by the learner and a request."""
     teacher, _, b = booked_pair(9, 10)
     teacher.requests["r1"] = LearnRequest(
         id="r1",
@@ -606,6 +607,11 @@ def test_to_doc_from_doc_round_trip() -> None:
         windows=[[iso_utc(at(13)), iso_utc(at(17))]],
     )
     teacher.add_review(b.id, LEARNER, 8, "thanks", at(10))
+    return teacher, b
+
+
+def test_to_doc_from_doc_round_trip() -> None:
+    teacher, b = teacher_with_request_and_review()
     teacher.offers["o1"].preset = {"kind": "weekdays", "first": "2026-12-01", "last": "2026-12-04"}
     doc = teacher.to_doc()
     again = Schedule.from_doc(TEACHER, doc)

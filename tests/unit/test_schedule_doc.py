@@ -21,7 +21,12 @@ from skillswap.domain.schedule import (
 )
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
-from tests.unit.test_schedule import LEARNER, NOW, TEACHER, at, booked_pair
+from tests.unit.test_schedule import (
+    NOW,
+    TEACHER,
+    at,
+    teacher_with_request_and_review,
+)
 
 SECTIONS = ("offers", "requests", "bookings", "notifications")
 
@@ -40,20 +45,7 @@ def eager(owner: str, doc: dict[str, Any] | None) -> Schedule:
 
 def full_doc() -> dict[str, Any]:
     """A teacher's document with something in every section."""
-    teacher, _, b = booked_pair(9, 10)
-    teacher.requests["r1"] = LearnRequest(
-        id="r1",
-        owner=TEACHER,
-        user="tess",
-        skill="Chess",
-        mode="either",
-        timezone="Europe/Berlin",
-        dates=["2026-12-01"],
-        time_ranges=[["14:00", "18:00"]],
-        timestamp=iso_utc(NOW),
-        windows=[[iso_utc(at(13)), iso_utc(at(17))]],
-    )
-    teacher.add_review(b.id, LEARNER, 8, "thanks", at(10))
+    teacher, _ = teacher_with_request_and_review()
     teacher.notify(
         Notification(id="n1", kind="booked", actor="leo", skill="Python", created=iso_utc(NOW))
     )
