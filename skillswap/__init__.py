@@ -144,8 +144,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.register(app)
     demo.register(app)
     _register_request_hooks(app)
-    if not app.testing:  # tests build hundreds of apps and share compiled templates instead
-        compile_templates(app)
     return app
 
 
@@ -175,8 +173,9 @@ class PageTemplate(jinja2.Template):
 
 
 def compile_templates(app: Flask) -> None:
-    """Compile every template now, as each worker starts: compiled on first use, a page costs
-    its first visitor in each worker tens of milliseconds more, and everyone queued behind."""
+    """Compile every template now, as a server starts (gunicorn.conf.py, main.py): compiled on
+    first use, a page costs its first visitor in each worker tens of milliseconds more, and
+    everyone queued behind. Not in create_app: CLI commands and tests render few or none."""
     for name in app.jinja_env.list_templates(extensions=["html"]):
         app.jinja_env.get_template(name)
 

@@ -210,7 +210,7 @@ def test_a_views_own_security_header_is_kept(tmp_path: Path, clock: Clock) -> No
 def test_every_template_can_be_compiled_before_the_first_request(app: Flask) -> None:
     names = app.jinja_env.list_templates(extensions=["html"])
     assert "base.html" in names and "bookings/book.html" in names
-    compile_templates(app)  # what create_app does outside tests
+    compile_templates(app)  # what gunicorn workers and main.py do before serving
     assert app.jinja_env.cache is not None
     loaded = {name for (_, name) in app.jinja_env.cache}
     assert loaded >= set(names)
