@@ -99,6 +99,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": load_secret_key(instance_path),
         "STORE_URL": choose_store_url(instance_path, replit_url_file),
         "REPLIT_URL_FILE": replit_url_file,
+        # The largest value any store accepts (Replit DB's own limit by default): every
+        # backend refuses more before sending, so data that works on one works on all.
+        "STORE_MAX_VALUE_BYTES": _env_int("STORE_MAX_VALUE_BYTES", 5 * 1024 * 1024),
         "REPLIT_LOCK_PATH": os.environ.get(
             "SKILLSWAP_REPLIT_LOCK", os.path.join(instance_path, "replitdb.lock")
         ),

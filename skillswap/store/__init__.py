@@ -8,6 +8,7 @@ every call; `tests/store/test_contract.py` runs one suite against all of them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 Value = Any
@@ -30,7 +31,30 @@ class StoreUnavailable(StoreError):
 
 
 class StoreLimitError(StoreError, ValueError):
-    """A key or value is larger than the contract allows."""
+    """A key or value is larger than the store holds: refused before anything is sent, so
+    nothing was written. `key` names what was refused (for the log, never the page)."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class KeyBudget:
+    """Hard ceilings of a backend on its keys and bytes in all (Replit DB's 5,000 keys and
+    50 MiB). The app treats them as product rules: it stops growing well before them."""
+
+    max_keys: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    keys: int
+    bytes: int
+
+
+REPLIT_BUDGET = KeyBudget(REPLIT_MAX_KEYS, REPLIT_MAX_BYTES)
 
 
 @runtime_checkable
@@ -38,6 +62,11 @@ class Store(Protocol):
     """What every backend provides. `update` and `put_new` are atomic across processes."""
 
     name: str
+    # Values larger than this are refused (StoreLimitError) before anything is sent.
+    max_value_bytes: int
+    # None: no ceiling worth planning for (SQLite, PostgreSQL). Set: keys are scarce, so the
+    # repository shares documents between people (slot index per skill, archives per period).
+    budget: KeyBudget | None
 
     def get(self, key: str) -> Value | None: ...
 
@@ -74,21 +103,34 @@ class Store(Protocol):
         """
         ...
 
+    def stats(self) -> Usage:
+        """Exact keys and bytes used: may read everything (`flask store-stats`)."""
+        ...
+
+    def usage(self) -> Usage:
+        """Keys and bytes used, cheaply enough to check on a sign-up or a new offer (on
+        Replit DB from a local ledger of what this instance wrote; see replit.py)."""
+        ...
+
     def close(self) -> None: ...
 
 
-def check_limits(key: str, encoded_value: bytes | str | None = None) -> None:
+def check_limits(
+    key: str, encoded_value: bytes | str | None = None, max_value_bytes: int = MAX_VALUE_BYTES
+) -> None:
     """Raise StoreLimitError with a message naming the limit that was exceeded."""
     key_bytes = len(key.encode("utf-8"))
     if not key or key_bytes > MAX_KEY_BYTES:
-        raise StoreLimitError(f"key must be 1 to {MAX_KEY_BYTES} bytes, got {key_bytes}")
+        raise StoreLimitError(
+            f"key {key[:60]!r} must be 1 to {MAX_KEY_BYTES} bytes, got {key_bytes}", key
+        )
     if encoded_value is not None:
         size = len(
             encoded_value.encode("utf-8") if isinstance(encoded_value, str) else encoded_value
         )
-        if size > MAX_VALUE_BYTES:
+        if size > max_value_bytes:
             raise StoreLimitError(
-                f"value for {key[:60]!r} is {size} bytes; the limit is {MAX_VALUE_BYTES}"
+                f"value for {key[:60]!r} is {size} bytes; the limit is {max_value_bytes}", key
             )
 
 

@@ -20,9 +20,12 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from skillswap.store import (
+    MAX_VALUE_BYTES,
+    KeyBudget,
     StoreLimitError,
     StoreUnavailable,
     Updater,
+    Usage,
     Value,
     check_limits,
     prefix_upper_bound,
@@ -101,11 +104,13 @@ def keys_query(
 
 class PostgresStore:
     name = "postgresql"
+    budget: KeyBudget | None = None
 
     def __init__(
         self,
         conninfo: str,
         *,
+        max_value_bytes: int = MAX_VALUE_BYTES,
         min_size: int = 1,
         max_size: int = 10,
         connect_timeout: float = 5.0,
@@ -113,6 +118,7 @@ class PostgresStore:
         reconnect_timeout: float = 30.0,
     ) -> None:
         self.conninfo = conninfo
+        self.max_value_bytes = max_value_bytes
         self.min_size = min_size
         self.max_size = max_size
         self.connect_timeout = connect_timeout
@@ -137,6 +143,7 @@ class PostgresStore:
         cls,
         url: str,
         *,
+        max_value_bytes: int = MAX_VALUE_BYTES,
         min_size: int = 1,
         max_size: int = 10,
         connect_timeout: float = 5.0,
@@ -152,6 +159,7 @@ class PostgresStore:
             raise ValueError("PostgreSQL URLs look like postgresql://user:password@host/dbname")
         return cls(
             url,
+            max_value_bytes=max_value_bytes,
             min_size=min_size,
             max_size=max_size,
             connect_timeout=connect_timeout,
@@ -347,14 +355,17 @@ class PostgresStore:
                 conn.execute("UPDATE kv SET value = %s::jsonb WHERE key = %s", (encoded, key))
             return new
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> Usage:
         with self._connection() as conn:
             row = conn.execute(
                 "SELECT count(*), coalesce(sum(octet_length(key) + octet_length(value::text)), 0)"
                 " FROM kv"
             ).fetchone()
         assert row is not None  # an aggregate always returns a row
-        return {"keys": int(row[0]), "bytes": int(row[1])}
+        return Usage(keys=int(row[0]), bytes=int(row[1]))
+
+    def usage(self) -> Usage:
+        return self.stats()
 
     def close(self) -> None:
         with _pool_lock:
@@ -366,10 +377,9 @@ class PostgresStore:
         else:
             _inherited_pools.append(pool)
 
-    @staticmethod
-    def _checked(key: str, value: Value) -> str:
+    def _checked(self, key: str, value: Value) -> str:
         encoded = encode(value)
-        check_limits(key, encoded)
+        check_limits(key, encoded, self.max_value_bytes)
         if "\x00" in key:
             raise StoreLimitError("PostgreSQL keys cannot contain NUL characters")
         return encoded

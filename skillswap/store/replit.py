@@ -53,14 +53,19 @@ from urllib3.exceptions import (
 from urllib3.util import Retry, make_headers
 
 from skillswap.store import (
+    MAX_VALUE_BYTES,
+    REPLIT_BUDGET,
+    KeyBudget,
     StoreError,
     StoreLimitError,
     StoreUnavailable,
     Updater,
+    Usage,
     Value,
     check_limits,
 )
 from skillswap.store.codec import decode, encode
+from skillswap.store.replit_usage import UsageLedger
 
 DEFAULT_URL_FILE = "/tmp/replitdb"
 DEFAULT_LOCK_PATH = "/tmp/skillswap-replitdb.lock"
@@ -127,13 +132,19 @@ def _describe(exc: HTTPError) -> str:
     return type(cause).__name__
 
 
+def _size(key: str, encoded: str) -> int:
+    return len(key.encode("utf-8")) + len(encoded.encode("utf-8"))
+
+
 class ReplitStore:
     name = "replit"
+    budget: KeyBudget | None = REPLIT_BUDGET
 
     def __init__(
         self,
         *,
         db_url: str | None = None,
+        max_value_bytes: int = MAX_VALUE_BYTES,
         url_file: str = DEFAULT_URL_FILE,
         lock_path: str | None = None,
         timeout: float = 10,
@@ -142,6 +153,7 @@ class ReplitStore:
         backoff: float = 0.2,
     ) -> None:
         self._explicit_url = db_url.rstrip("/") if db_url else None
+        self.max_value_bytes = max_value_bytes
         self._url_file = url_file
         self.lock_path = lock_path or os.environ.get("SKILLSWAP_REPLIT_LOCK", DEFAULT_LOCK_PATH)
         self._timeout = timeout
@@ -150,6 +162,8 @@ class ReplitStore:
         self._lock_timeout = lock_timeout if lock_timeout is not None else 3 * timeout
         self._retries = retries
         os.makedirs(os.path.dirname(os.path.abspath(self.lock_path)), exist_ok=True)
+        # Beside the lock: whoever holds the lock writes both (see replit_usage.py).
+        self.ledger = UsageLedger(self.lock_path + ".usage.sqlite")
         self._base = self._find_base_url()
         self._retry = Retry(
             total=retries,
@@ -358,17 +372,18 @@ class ReplitStore:
 
     def put(self, key: str, value: Value) -> None:
         encoded = encode(value)
-        check_limits(key, encoded)
+        check_limits(key, encoded, self.max_value_bytes)
         with self._locked():
             self._post([(key, encoded)])
+            self.ledger.record([(key, _size(key, encoded))])
 
     def put_many(self, items: dict[str, Value]) -> None:
         batches: list[list[tuple[str, str]]] = [[]]
         size = 0
         for key, value in items.items():
             encoded = encode(value)
-            check_limits(key, encoded)
-            pair_size = len(key.encode("utf-8")) + len(encoded.encode("utf-8"))
+            check_limits(key, encoded, self.max_value_bytes)
+            pair_size = _size(key, encoded)
             batch = batches[-1]
             if batch and (size + pair_size > _POST_BATCH_BYTES or len(batch) >= _POST_BATCH_PAIRS):
                 batches.append([])
@@ -380,10 +395,12 @@ class ReplitStore:
                 # Per batch, so a long import does not starve the app's writers.
                 with self._locked():
                     self._post(batch)
+                    self.ledger.record((k, _size(k, v)) for k, v in batch)
 
     def delete(self, key: str) -> None:
         with self._locked():
             self._delete(key)
+            self.ledger.record([(key, None)])
 
     def keys(
         self, prefix: str = "", start: str | None = None, limit: int | None = None
@@ -401,33 +418,46 @@ class ReplitStore:
 
     def put_new(self, key: str, value: Value) -> bool:
         encoded = encode(value)
-        check_limits(key, encoded)
+        check_limits(key, encoded, self.max_value_bytes)
         with self._locked():
             if self._get_raw(key) is not None:
                 return False
             self._post([(key, encoded)])
+            self.ledger.record([(key, _size(key, encoded))])
             return True
 
     def update(self, key: str, fn: Updater) -> Value | None:
-        check_limits(key)
+        check_limits(key, max_value_bytes=self.max_value_bytes)
         with self._locked():
             current = self.get(key)
             new = fn(current)
             if new is None:
                 if current is not None:
                     self._delete(key)
+                    self.ledger.record([(key, None)])
             else:
                 encoded = encode(new)
-                check_limits(key, encoded)
+                check_limits(key, encoded, self.max_value_bytes)
                 self._post([(key, encoded)])
+                self.ledger.record([(key, _size(key, encoded))])
             return new
 
-    def stats(self) -> dict[str, int]:
-        values = self._get_many_raw(self.keys())
-        size = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in values.items())
-        return {"keys": len(values), "bytes": size}
+    def stats(self) -> Usage:
+        """Exact: reads every value (and sets the usage ledger to what it found)."""
+        sizes = {k: _size(k, v) for k, v in self._get_many_raw(self.keys()).items()}
+        self.ledger.replace_all(sizes)
+        return Usage(keys=len(sizes), bytes=sum(sizes.values()))
+
+    def usage(self) -> Usage:
+        """One key listing, plus a read of any key the ledger does not know."""
+
+        def sizes_of(keys: list[str]) -> dict[str, int]:
+            return {k: _size(k, v) for k, v in self._get_many_raw(keys).items()}
+
+        return self.ledger.reconcile(self.keys(), sizes_of)
 
     def close(self) -> None:
+        self.ledger.close()
         with self._lock:
             if self._connections is not None:
                 self._connections.clear()

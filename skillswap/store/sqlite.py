@@ -17,8 +17,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from skillswap.store import (
+    MAX_VALUE_BYTES,
+    KeyBudget,
     StoreUnavailable,
     Updater,
+    Usage,
     Value,
     check_limits,
     prefix_upper_bound,
@@ -31,9 +34,11 @@ _BATCH = 500  # stays below SQLite's bound-parameter limit
 
 class SQLiteStore:
     name = "sqlite"
+    budget: KeyBudget | None = None
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, max_value_bytes: int = MAX_VALUE_BYTES) -> None:
         self.path = path
+        self.max_value_bytes = max_value_bytes
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         # One connection per thread (and per process: a connection is reopened after fork).
@@ -42,12 +47,15 @@ class SQLiteStore:
             db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
     @classmethod
-    def from_url(cls, url: str, **_: Any) -> SQLiteStore:
+    def from_url(cls, url: str, *, max_value_bytes: int = MAX_VALUE_BYTES, **_: Any) -> SQLiteStore:
         """`sqlite:///relative.db` or `sqlite:////absolute/path.db`, as SQLAlchemy spells them."""
         if not url.startswith("sqlite:///"):
             raise ValueError(f"SQLite URLs look like sqlite:///path/to/file.db, not {url!r}")
         path = unquote(url.removeprefix("sqlite:///"))
-        return cls(os.path.abspath(path) if path and path != ":memory:" else ":memory:")
+        return cls(
+            os.path.abspath(path) if path and path != ":memory:" else ":memory:",
+            max_value_bytes=max_value_bytes,
+        )
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -99,7 +107,7 @@ class SQLiteStore:
 
     def put(self, key: str, value: Value) -> None:
         encoded = encode(value)
-        check_limits(key, encoded)
+        check_limits(key, encoded, self.max_value_bytes)
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, encoded))
 
@@ -107,7 +115,7 @@ class SQLiteStore:
         rows = []
         for key, value in items.items():
             encoded = encode(value)
-            check_limits(key, encoded)
+            check_limits(key, encoded, self.max_value_bytes)
             rows.append((key, encoded))
         with self._write() as db:
             db.executemany("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", rows)
@@ -135,7 +143,7 @@ class SQLiteStore:
 
     def put_new(self, key: str, value: Value) -> bool:
         encoded = encode(value)
-        check_limits(key, encoded)
+        check_limits(key, encoded, self.max_value_bytes)
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
@@ -152,17 +160,20 @@ class SQLiteStore:
                 db.execute("DELETE FROM kv WHERE key = ?", (key,))
             else:
                 encoded = encode(new)
-                check_limits(key, encoded)
+                check_limits(key, encoded, self.max_value_bytes)
                 db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, encoded))
             return new
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> Usage:
         row = (
             self._conn()
             .execute("SELECT count(*), coalesce(sum(length(key) + length(value)), 0) FROM kv")
             .fetchone()
         )
-        return {"keys": row[0], "bytes": row[1]}
+        return Usage(keys=row[0], bytes=row[1])
+
+    def usage(self) -> Usage:
+        return self.stats()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -291,15 +291,41 @@ def test_check_limits_names_the_limit() -> None:
         check_limits("k", b"x" * (MAX_VALUE_BYTES + 1))
 
 
-def test_stats(store: Store) -> None:
-    stats = getattr(store, "stats", None)
-    if stats is None:
-        pytest.skip(f"{store.name} has no stats()")
-    assert stats()["keys"] == 0
+def test_stats_and_usage_count_keys_and_bytes(store: Store) -> None:
+    """`stats` is exact; `usage` is what capacity checks read, cheaply, and says the same."""
+    assert store.stats().keys == 0
+    assert store.usage().keys == 0
     store.put_many({"a": "x", "bb": [1, 2]})
-    result = stats()
-    assert result["keys"] == 2
-    assert result["bytes"] >= len("a") + len("bb") + len('"x"') + len("[1,2]")
+    store.update("c", lambda _: {"n": 1})
+    store.put_new("d", 1)
+    store.delete("bb")
+    result = store.stats()
+    assert result.keys == 3
+    assert result.bytes >= len("a") + len('"x"') + len("c") + len('{"n":1}')
+    assert store.usage() == result
+
+
+def test_a_value_over_the_configured_maximum_is_refused_before_anything_is_written(
+    store_target: tuple[str, dict[str, Any]],
+) -> None:
+    url, options = store_target
+    small = open_store(url, **{**options, "max_value_bytes": 100})
+    try:
+        with pytest.raises(StoreLimitError) as refused:
+            small.put("big", "x" * 200)
+        assert refused.value.key == "big"
+        small.put("ok", "x" * 50)
+        with pytest.raises(StoreLimitError):
+            small.update("ok", lambda value: value * 4)
+        with pytest.raises(StoreLimitError):
+            small.put_new("new", "x" * 200)
+        with pytest.raises(StoreLimitError):
+            small.put_many({"fine": 1, "big": "x" * 200})
+        assert small.get("big") is None
+        assert small.get("ok") == "x" * 50
+        assert small.get("new") is None
+    finally:
+        small.close()
 
 
 def test_second_handle_sees_writes(store: Store, store_target: tuple[str, dict[str, Any]]) -> None:

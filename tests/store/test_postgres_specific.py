@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from skillswap.store import StoreLimitError, StoreUnavailable
+from skillswap.store import StoreLimitError, StoreUnavailable, Usage
 from skillswap.store.postgres import PostgresStore, keys_query
 from tests.support.postgres import PostgresCluster, with_dbname
 
@@ -175,9 +175,9 @@ def test_values_jsonb_cannot_hold_are_refused_clearly(store: PostgresStore) -> N
 
 
 def test_stats_counts_keys_and_bytes(store: PostgresStore) -> None:
-    assert store.stats() == {"keys": 0, "bytes": 0}
+    assert store.stats() == Usage(keys=0, bytes=0)
     store.put("ab", "é")
-    assert store.stats() == {"keys": 1, "bytes": 2 + len('"é"'.encode())}
+    assert store.stats() == Usage(keys=1, bytes=2 + len('"é"'.encode()))
 
 
 def test_a_dropped_table_is_recreated(store: PostgresStore, fresh_postgres_url: str) -> None:

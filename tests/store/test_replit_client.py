@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from skillswap.store import StoreError, StoreLimitError, StoreUnavailable, open_store
+from skillswap.store import StoreError, StoreLimitError, StoreUnavailable, Usage, open_store
 from skillswap.store.replit import ReplitStore
 from tests.support.fake_replitdb import FakeReplitDB
 
@@ -313,7 +313,25 @@ def test_put_many_batches_pairs(client: ReplitStore, fake_replitdb: FakeReplitDB
 
 def test_stats(client: ReplitStore) -> None:
     client.put_many({"a": "x", "日": [1, 2]})
-    assert client.stats() == {"keys": 2, "bytes": 1 + 3 + 3 + 5}
+    assert client.stats() == Usage(keys=2, bytes=1 + 3 + 3 + 5)
+
+
+def test_usage_reads_a_listing_and_only_keys_it_does_not_know(
+    client: ReplitStore, fake_replitdb: FakeReplitDB
+) -> None:
+    """The 90 % check runs on every sign-up and new offer: one key listing, not every value.
+    Keys written behind the client's back (or a lost ledger) are read once, then known."""
+    client.put_many({f"k{i}": "x" * i for i in range(20)})
+    before = fake_replitdb.request_count
+    assert client.usage() == client.stats()
+    fake_replitdb.request_count = before
+    assert client.usage().keys == 20
+    assert fake_replitdb.request_count == before + 1  # the listing only
+    fake_replitdb.data["by-hand"] = '"hello"'
+    del fake_replitdb.data["k3"]
+    before = fake_replitdb.request_count
+    assert client.usage() == client.stats()
+    assert client.usage().keys == 20
 
 
 # -- the fake's limits, enforced server-side as by the real service ----------------------

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from skillswap.store import Store, Updater, Value
+from skillswap.store import KeyBudget, Store, Updater, Usage, Value
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,21 @@ class CountingStore:
         self._count("update", [key])
         return self.inner.update(key, fn)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> Usage:
         self._count("stats", [])
-        return self.inner.stats()  # type: ignore[attr-defined]
+        return self.inner.stats()
+
+    def usage(self) -> Usage:
+        self._count("usage", [])
+        return self.inner.usage()
+
+    @property
+    def budget(self) -> KeyBudget | None:
+        return self.inner.budget
+
+    @property
+    def max_value_bytes(self) -> int:
+        return self.inner.max_value_bytes
 
     def close(self) -> None:
         self.inner.close()

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from skillswap.store import Store, StoreUnavailable
+from skillswap.store import KeyBudget, Store, StoreUnavailable, Usage
 
-METHODS = ("get", "get_many", "put", "put_many", "delete", "keys", "put_new", "update")
+METHODS = ("get", "get_many", "put", "put_many", "delete", "keys", "put_new", "update", "usage")
 
 
 class Crash(BaseException):
@@ -135,8 +135,19 @@ class FaultyStore:
     def update(self, key: str, fn: Any) -> Any:
         return self._call("update", key, fn)
 
-    def stats(self) -> dict[str, int]:
-        return self.inner.stats()  # type: ignore[attr-defined]
+    def stats(self) -> Usage:
+        return self.inner.stats()
+
+    def usage(self) -> Usage:
+        return self._call("usage", None)
+
+    @property
+    def budget(self) -> KeyBudget | None:
+        return self.inner.budget
+
+    @property
+    def max_value_bytes(self) -> int:
+        return self.inner.max_value_bytes
 
     def close(self) -> None:
         self.inner.close()
