@@ -260,13 +260,17 @@ def schedule_doc(schedule: Schedule) -> dict[str, Any]:
         doc = _fields(booking)
         doc["reviews"] = {k: _fields(r) for k, r in booking.reviews.items()}
         bookings[key] = doc
-    # Whatever else a schedule holds (fields added later) goes through its own to_doc.
-    doc = replace(schedule, offers={}, requests={}, bookings={}).to_doc()
-    doc.update(
-        offers=offers,
-        requests={k: _fields(r) for k, r in schedule.requests.items()},
-        bookings=bookings,
-    )
+    doc = {
+        "offers": offers,
+        "requests": {k: _fields(r) for k, r in schedule.requests.items()},
+        "bookings": bookings,
+        "notifications": [_fields(n) for n in schedule.notifications],
+        "due": schedule.due_map(),
+    }
+    # The sections written only when they hold something (history, archiving).
+    for name in Schedule.SECTIONS:
+        if name not in doc and (value := getattr(schedule, name)):
+            doc[name] = value
     return doc
 
 

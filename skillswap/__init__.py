@@ -16,6 +16,7 @@ from jinja2.runtime import Context, new_context
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from skillswap import cli, errors, settings, web
+from skillswap.domain import limits
 from skillswap.extensions import csrf, login_manager
 from skillswap.repo import Repository
 from skillswap.store import Store, open_store
@@ -28,9 +29,9 @@ def _utc_now() -> datetime:
 
 
 def open_configured_store(app: Flask, url: str) -> Store:
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"max_value_bytes": app.config["STORE_MAX_VALUE_BYTES"]}
     if url.startswith("replit"):
-        options = {
+        options |= {
             "url_file": app.config["REPLIT_URL_FILE"],
             "lock_path": app.config["REPLIT_LOCK_PATH"],
         }
@@ -96,7 +97,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     log.info("store: %s", store.name)
     app.extensions["skillswap.store"] = store
     app.extensions["skillswap.clock"] = clock
-    app.extensions["skillswap.repo"] = Repository(store, clock)
+    # Piece sizes are the domain's (domain/limits.py); tests shrink them to reach them cheaply.
+    app.extensions["skillswap.repo"] = Repository(
+        store,
+        clock,
+        slot_piece_rows=app.config.get("SLOT_PIECE_ROWS", limits.SLOT_PIECE_ROWS),
+        archive_piece_bytes=app.config.get("ARCHIVE_PIECE_BYTES", limits.ARCHIVE_PIECE_BYTES),
+    )
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

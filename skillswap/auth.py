@@ -190,10 +190,9 @@ def signup() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("profile.show"))
     form = SignupForm()
-    if form.validate_on_submit() and (full := repo().signup_capacity_problem()):
-        log.error("signup refused: the Replit DB key budget is 90%% used")
+    if form.validate_on_submit() and (full := repo().capacity_problem("new members")):
         form.form_errors.append(full)
-        return render_template("auth/signup.html", form=form, csrf_expired=False), 503
+        return render_template("auth/signup.html", form=form, csrf_expired=False), 409
     if form.validate_on_submit():
         zone = form.timezone.data if is_valid_zone(form.timezone.data or "") else "UTC"
         try:

@@ -76,7 +76,7 @@ def wants_another_row(form: AvailabilityFields) -> bool:
     return False
 
 
-def _add_error(form: AvailabilityFields, field: Field, message: str) -> None:
+def add_error(form: AvailabilityFields, field: Field, message: str) -> None:
     """Show `message` at `field` and in the form's summary (once per field).
 
     FieldList keeps the errors it computed during validate(), so the summary cannot rely on
@@ -121,18 +121,18 @@ def read_availability(
         try:
             first = parse_date(form.preset_first.data or "")
         except TimeInputError as exc:
-            _add_error(form, form.preset_first, str(exc))
+            add_error(form, form.preset_first, str(exc))
             ok = False
             first = None
         try:
             last = parse_date(form.preset_last.data or "")
         except TimeInputError as exc:
-            _add_error(form, form.preset_last, str(exc))
+            add_error(form, form.preset_last, str(exc))
             ok = False
             last = None
         if first and last:
             if first < today:
-                _add_error(form, form.preset_first, "Pick a first date from today on")
+                add_error(form, form.preset_first, "Pick a first date from today on")
                 ok = False
             try:
                 days = (
@@ -141,11 +141,11 @@ def read_availability(
                     else preset_dates(kind, first, last)
                 )
             except TimeInputError as exc:
-                _add_error(form, form.preset_last, str(exc))
+                add_error(form, form.preset_last, str(exc))
                 ok = False
                 days = []
             if ok and not days:
-                _add_error(form, form.preset_last, "There are no such days between these dates")
+                add_error(form, form.preset_last, "There are no such days between these dates")
                 ok = False
             for day in days:
                 if day >= today:
@@ -161,7 +161,7 @@ def read_availability(
         try:
             day = parse_date(text)
         except TimeInputError as exc:
-            _add_error(form, entry, str(exc))
+            add_error(form, entry, str(exc))
             ok = False
             continue
         custom.append(day)
@@ -180,7 +180,7 @@ def read_availability(
             try:
                 parsed.append(parse_hhmm(text))
             except TimeInputError as exc:
-                _add_error(form, sub, "Enter a time" if not text else str(exc))
+                add_error(form, sub, "Enter a time" if not text else str(exc))
                 ok = False
         if len(parsed) == 2:
             ranges.append((parsed[0], parsed[1]))
@@ -199,7 +199,7 @@ def read_availability(
             target = session_field
         else:
             target = form.ranges if kind_ == "range" else form.dates
-        _add_error(form, target, problem.message)
+        add_error(form, target, problem.message)
     if problems:
         return None
     return Availability(preset, custom, sorted(set(dates)), ranges)

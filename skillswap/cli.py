@@ -1,4 +1,5 @@
-"""`flask` commands for operators: rebuild indexes, show store usage, export and import data."""
+"""`flask` commands for operators: rebuild indexes, keep history in shape, show store usage,
+export and import data."""
 
 from __future__ import annotations
 
@@ -13,21 +14,31 @@ from flask import Flask, current_app
 
 from skillswap.domain import indexes
 from skillswap.domain.indexes import ALL_WEEKS
+from skillswap.domain.limits import SLOT_PIECE_ROWS, STORE_CEILING_SHARE
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
 from skillswap.repo import (
+    SHARED,
+    Repository,
+    archive_key,
     schedule_key,
+    shared_archives,
     skill_key,
     slot_index_records,
     user_key,
     weekly_slot_buckets,
 )
-from skillswap.store import REPLIT_MAX_BYTES, REPLIT_MAX_KEYS, Store
+from skillswap.store import REPLIT_BUDGET, Store
+from skillswap.store.codec import encoded_size
 from skillswap.web import now
 
 
 def _store() -> Store:
     return current_app.extensions["skillswap.store"]
+
+
+def _repo() -> Repository:
+    return current_app.extensions["skillswap.repo"]
 
 
 def everyone(store: Store, batch: int = 200) -> Iterator[tuple[User, Schedule]]:
@@ -46,16 +57,19 @@ def rebuild_skill_index(store: Store) -> dict[str, dict]:
     return indexes.build_skill_index(everyone(store))
 
 
-def rebuild_slot_index(store: Store, now: datetime) -> dict[str, dict]:
+def rebuild_slot_index(store: Store, now: datetime, cap: int = SLOT_PIECE_ROWS) -> dict[str, dict]:
     """The slot index documents as the primary records say they should be at `now`."""
-    return slot_index_records(everyone(store), now, weekly_slot_buckets(store))
+    return slot_index_records(everyone(store), now, weekly_slot_buckets(store), cap)
 
 
-def reindex(store: Store, now: datetime, skills: bool = True) -> tuple[int, int]:
+def reindex(
+    store: Store, now: datetime, skills: bool = True, cap: int = SLOT_PIECE_ROWS
+) -> tuple[int, int]:
     """Rewrite every slot index document (and, `skills`, every skill index document) from the
-    primary records; returns (written, removed). Slot buckets of weeks gone by are removed."""
+    primary records; returns (written, removed). Slot buckets of weeks gone by are removed,
+    and buckets are laid out in pieces of at most `cap` rows afresh."""
     people = list(everyone(store))
-    wanted = slot_index_records(people, now, weekly_slot_buckets(store))
+    wanted = slot_index_records(people, now, weekly_slot_buckets(store), cap)
     prefixes = ["slots/"]
     if skills:
         wanted.update(
@@ -68,6 +82,39 @@ def reindex(store: Store, now: datetime, skills: bool = True) -> tuple[int, int]
     for key in stale:
         store.delete(key)
     return len(wanted), len(stale)
+
+
+def relayout_archives(store: Store) -> int:
+    """Archive pieces laid out for this store: per person, or shared per quarter where keys are
+    scarce. An export from the other kind of store is regrouped (records keep their keys, so
+    nothing is counted twice). Returns how many pieces were written."""
+    shared = shared_archives(store)
+    keys = store.keys("archive/")
+    foreign = [k for k in keys if (k.split("/")[1] == SHARED) != shared]
+    if not foreign:
+        return 0
+    grouped: dict[tuple[str, str], dict[str, dict]] = {}
+    for key, doc in store.get_many(foreign).items():
+        period = key.split("/")[2]
+        for record_key, record in doc["records"].items():
+            owner = SHARED if shared else record_key.split("/")[0]
+            grouped.setdefault((owner, period), {})[record_key] = record
+    written = 0
+    bound = current_app.extensions["skillswap.repo"].archive_piece_bytes
+    for (owner, period), records in sorted(grouped.items()):
+        number = len(store.keys(f"archive/{owner}/{period}/"))
+        piece: dict[str, dict] = {}
+        for record_key, record in sorted(records.items()):
+            if piece and encoded_size({"records": {**piece, record_key: record}}) > bound:
+                store.put(archive_key(owner, period, number), {"records": piece})
+                number, piece, written = number + 1, {}, written + 1
+            piece[record_key] = record
+        if piece:
+            store.put(archive_key(owner, period, number), {"records": piece})
+            written += 1
+    for key in foreign:
+        store.delete(key)
+    return written
 
 
 def export_records(store: Store, out: TextIO) -> int:
@@ -107,24 +154,44 @@ def register(app: Flask) -> None:
     @app.cli.command("reindex")
     def reindex_command() -> None:
         """Rebuild the skill and slot indexes from users, offers and requests."""
-        written, removed = reindex(_store(), now())
+        written, removed = reindex(_store(), now(), cap=_repo().slot_piece_rows)
         click.echo(f"indexes rebuilt: {written} documents written, {removed} stale removed")
+
+    @app.cli.command("migrate")
+    def migrate_command() -> None:
+        """Bring every schedule to the current layout: archive the history that may leave
+        the live documents (idempotent; run it again after an interruption)."""
+        repo = _repo()
+        uids = [key.removeprefix("user/") for key in _store().keys("user/")]
+        batches = 0
+        for number, uid in enumerate(uids, 1):
+            batches += repo.maintain(uid)
+            if number % 100 == 0:
+                click.echo(f"{number} of {len(uids)} people…", err=True)
+        click.echo(f"migrated {len(uids)} people: {batches} batches moved to the archive")
 
     @app.cli.command("store-stats")
     def store_stats_command() -> None:
-        """Keys and bytes used, against Replit Database's limits."""
+        """Keys and bytes used, and what uses them, against the store's ceilings."""
         store = _store()
-        stats = store.stats()  # type: ignore[attr-defined]
-        users = len(store.keys("user/"))
+        stats = store.stats()
+        keys = store.keys("")
+        overflow = [k for k in keys if k.startswith("slots/") and k.count("/") == 3]
         click.echo(f"store: {store.name}")
-        click.echo(f"users: {users}")
+        click.echo(f"users: {sum(1 for k in keys if k.startswith('user/'))}")
+        click.echo(f"slot-index pieces: {sum(1 for k in keys if k.startswith('slots/'))} ")
+        click.echo(f"  of which overflow pieces: {len(overflow)}")
+        click.echo(f"archive pieces: {sum(1 for k in keys if k.startswith('archive/'))}")
+        budget = store.budget or REPLIT_BUDGET
+        label = "this store's" if store.budget else "Replit's"
+        stop = int(STORE_CEILING_SHARE * 100)
         click.echo(
-            f"keys: {stats['keys']} of Replit's {REPLIT_MAX_KEYS} "
-            f"({100 * stats['keys'] / REPLIT_MAX_KEYS:.1f} %)"
+            f"keys: {stats.keys} of {label} {budget.max_keys} "
+            f"({100 * stats.keys / budget.max_keys:.1f} %; new members and offers stop at {stop} %)"
         )
         click.echo(
-            f"bytes: {stats['bytes']} of Replit's {REPLIT_MAX_BYTES} "
-            f"({100 * stats['bytes'] / REPLIT_MAX_BYTES:.1f} %)"
+            f"bytes: {stats.bytes} of {label} {budget.max_bytes} "
+            f"({100 * stats.bytes / budget.max_bytes:.1f} %)"
         )
 
     @app.cli.command("export")
@@ -153,6 +220,8 @@ def register(app: Flask) -> None:
         # from the other kind of store gets its slot index laid out afresh for this one.
         store = _store()
         weekly = weekly_slot_buckets(store)
-        if any(key.endswith(f"/{ALL_WEEKS}") == weekly for key in store.keys("slots/")):
-            rebuilt, _ = reindex(store, now(), skills=False)
+        if any((key.split("/")[2] == ALL_WEEKS) == weekly for key in store.keys("slots/")):
+            rebuilt, _ = reindex(store, now(), skills=False, cap=_repo().slot_piece_rows)
             click.echo(f"slot index laid out for {store.name}: {rebuilt} written", err=True)
+        if moved := relayout_archives(store):
+            click.echo(f"archive laid out for {store.name}: {moved} pieces written", err=True)

@@ -8,7 +8,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from skillswap.store import StoreUnavailable
+from skillswap.store import StoreLimitError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +17,11 @@ MESSAGES = {
     403: ("That is not yours", "You can only change your own profile, offers and bookings."),
     404: ("Page not found", "The page or person you asked for does not exist."),
     405: ("Not allowed", "That page cannot be used this way."),
+    409: (
+        "That could not be saved",
+        "It would have made a record larger than SkillSwap can store, so nothing was changed. "
+        "If you were adding something, delete what you no longer need and try again.",
+    ),
     413: ("Too much data", "That was larger than we accept. Shorten it and try again."),
     429: (
         "Slow down a little",
@@ -46,6 +51,12 @@ def register(app: Flask) -> None:
         title = "This page had expired"
         detail = "Nothing was changed. Go back, reload the page and try again."
         return render_template("error.html", status=400, title=title, detail=detail), 400
+
+    @app.errorhandler(StoreLimitError)
+    def too_large(exc: StoreLimitError) -> tuple[str, int]:
+        # The rules refuse with their own message first; this is the store's last line.
+        log.error("store refused to write %r: %s", exc.key, exc)
+        return render_error(409)
 
     @app.errorhandler(StoreUnavailable)
     def store_down(exc: StoreUnavailable) -> tuple[str, int]:

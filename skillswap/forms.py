@@ -30,14 +30,12 @@ from wtforms.validators import (
 from wtforms.widgets import Select
 
 from skillswap.availability import AvailabilityFields
+from skillswap.domain.limits import MAX_LINKS, MAX_TAG_LENGTH, MAX_TAGS, skill_key_problem
 from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import MAX_FEEDBACK
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import (
     MAX_BIO,
-    MAX_LINKS,
-    MAX_TAG_LENGTH,
-    MAX_TAGS,
     PASSWORD_MAX,
     PASSWORD_MIN,
     link_problem,
@@ -65,6 +63,8 @@ def _check_skill(field: StringField) -> None:
     # "!!!" normalises to nothing: nobody could ever find or match it.
     if field.data and not normalise_skill(field.data):
         raise ValidationError("Name the skill with letters or digits, like “Python” or “C++”")
+    if field.data and (problem := skill_key_problem(normalise_skill(field.data))):
+        raise ValidationError(problem)
 
 
 def strip_text(value: str | None) -> str | None:
@@ -241,6 +241,9 @@ def _check_tags(field: TextAreaField) -> None:
     long = [t for t in tags if len(t) > MAX_TAG_LENGTH]
     if long:
         raise ValidationError(f"Keep each skill to {MAX_TAG_LENGTH} characters: {long[0][:50]}…")
+    for tag in tags:
+        if problem := skill_key_problem(normalise_skill(tag)):
+            raise ValidationError(f"{tag[:50]}: {problem}")
 
 
 class OfferForm(BaseForm, AvailabilityFields):

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap.availability import read_availability, wants_another_row
-from skillswap.domain.schedule import LearnRequest
+from skillswap.domain.schedule import LearnRequest, ScheduleRefusal
 from skillswap.domain.times import expand_windows, iso_utc, zone_or_utc
 from skillswap.forms import RequestForm
 from skillswap.repo import new_id
@@ -50,9 +50,14 @@ def new() -> Response | tuple[str, int]:
     if form.is_submitted() and wants_another_row(form):
         status = 200
     elif form.is_submitted() and (learn_request := _build(form)) is not None:
-        repo().save_request(learn_request)
-        flash("Your request is saved. Here is who can teach you then.", "success")
-        return redirect(url_for("requests.matches", request_id=learn_request.id))
+        try:
+            repo().save_request(learn_request)
+        except ScheduleRefusal as refusal:
+            form.skill.errors = [*form.skill.errors, str(refusal)]
+            status = 409
+        else:
+            flash("Your request is saved. Here is who can teach you then.", "success")
+            return redirect(url_for("requests.matches", request_id=learn_request.id))
     else:
         status = 400 if form.is_submitted() else 200
     return render_template(

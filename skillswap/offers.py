@@ -6,7 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from skillswap.availability import read_availability, wants_another_row
+from skillswap.availability import add_error, read_availability, wants_another_row
+from skillswap.domain.limits import MAX_SLOTS_PER_OFFER, LimitReached
 from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import Offer, ScheduleRefusal, StoredSlot
 from skillswap.domain.times import expand_slots, iso_utc, zone_or_utc
@@ -45,6 +46,15 @@ def _build(form: OfferForm, offer_id: str, created: str) -> Offer | None:
     if availability is None or not fields_ok:
         return None
     slots = expand_slots(availability.dates, availability.ranges, zone, minutes)
+    if len(slots) > MAX_SLOTS_PER_OFFER:
+        add_error(
+            form,
+            form.dates,
+            f"One offer can hold at most {MAX_SLOTS_PER_OFFER:,} sessions; these dates and "
+            f"times make {len(slots):,}. Pick fewer dates or time ranges, or longer sessions, "
+            "or split them into two offers.",
+        )
+        return None
     return Offer(
         id=offer_id,
         owner=current_user.id,
@@ -75,6 +85,15 @@ def _keep_teach_tags_in_step(skill: str) -> None:
         repo().index_teach_tags(user.id, old, user.teach)
 
 
+def show_refusal(form: OfferForm, refusal: ScheduleRefusal) -> None:
+    """A rule's answer next to the field it is about (a limit names one), else at the top."""
+    target = getattr(form, refusal.field, None) if isinstance(refusal, LimitReached) else None
+    if target is None:
+        form.form_errors.append(str(refusal))
+    else:
+        add_error(form, target, str(refusal))
+
+
 def _render(form: OfferForm, offer: Offer | None, status: int) -> tuple[str, int]:
     return render_template(
         "offers/form.html",
@@ -94,12 +113,21 @@ def new() -> Response | tuple[str, int]:
         return _render(form, None, 200)
     if form.is_submitted():
         offer = _build(form, new_id(), iso_utc(now()))
+        full = repo().capacity_problem("new offers") if offer is not None else None
+        if full:
+            form.form_errors.append(full)
+            return _render(form, None, 409)
         if offer is not None:
-            repo().save_offer(offer)
+            sessions = len(offer.slots)
+            try:
+                repo().save_offer(offer)
+            except ScheduleRefusal as refusal:
+                show_refusal(form, refusal)
+                return _render(form, None, 409)
             _keep_teach_tags_in_step(offer.skill)
             flash(
-                f"Your offer “{offer.title}” is published with {len(offer.slots)} "
-                f"bookable session{'s' if len(offer.slots) != 1 else ''}.",
+                f"Your offer “{offer.title}” is published with {sessions} "
+                f"bookable session{'s' if sessions != 1 else ''}.",
                 "success",
             )
             return redirect(url_for("profile.show") + "#offers")
@@ -128,8 +156,8 @@ def edit(offer_id: str) -> Response | tuple[str, int]:
         if updated is not None:
             try:
                 repo().save_offer(updated, previous_skill_key=offer.skill_key)
-            except ScheduleRefusal as exc:
-                form.form_errors.append(str(exc))
+            except ScheduleRefusal as refusal:
+                show_refusal(form, refusal)
             else:
                 _keep_teach_tags_in_step(updated.skill)
                 flash("Your offer is updated.", "success")

@@ -10,33 +10,32 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from skillswap.domain.schedule import Schedule
-from skillswap.domain.times import all_zone_names, is_valid_zone
+from skillswap.domain.times import all_zone_names, is_valid_zone, iso_utc
 from skillswap.domain.users import User, split_tags
 from skillswap.forms import ProfileForm
 from skillswap.web import now, repo, validates_own_csrf, viewer_zone, when
 
 bp = Blueprint("profile", __name__)
+REVIEWS_SHOWN = 20
 
 
 def _split_by_time(schedule: Schedule) -> dict[str, list]:
-    """Offers and requests grouped Upcoming / Past (upcoming: something still ahead)."""
-    moment = now()
+    """Offers and requests grouped Upcoming / Past (upcoming: something still ahead). The live
+    document holds the recent past only; older ones are on the history page."""
+    moment = iso_utc(now())
     groups: dict[str, list] = {
         "offers_upcoming": [],
         "offers_past": [],
         "requests_upcoming": [],
         "requests_past": [],
     }
-    for offer in sorted(
-        schedule.offers.values(), key=lambda o: o.slots[0].start if o.slots else ""
-    ):
-        ahead = any(s.as_slot().end > moment for s in offer.slots)
-        groups["offers_upcoming" if ahead else "offers_past"].append(offer)
-    for request in sorted(
-        schedule.requests.values(), key=lambda r: r.windows[0][0] if r.windows else ""
-    ):
-        ahead = any(end > moment for _, end in request.window_instants())
+    for offer in sorted(schedule.offers.values(), key=lambda o: (o.last_end, o.id)):
+        groups["offers_upcoming" if offer.last_end > moment else "offers_past"].append(offer)
+    for request in sorted(schedule.requests.values(), key=lambda r: (r.last_end, r.id)):
+        ahead = request.last_end > moment
         groups["requests_upcoming" if ahead else "requests_past"].append(request)
+    groups["offers_past"].reverse()  # the most recent first
+    groups["requests_past"].reverse()
     return groups
 
 
@@ -70,6 +69,7 @@ def show() -> Response | tuple[str, int]:
     user, schedule = repo().user_and_schedule(current_user.id)
     if user is None:
         abort(404)
+    schedule = repo().resolve_pending(schedule)
     form = ProfileForm()
     form.timezone.choices = _zone_choices(user.timezone)
     if form.validate_on_submit():
@@ -108,13 +108,13 @@ def public(username: str) -> str:
     user, schedule = found
     moment, zone = now(), viewer_zone()
     free = schedule.free_slots(moment)
-    reviews = schedule.received_reviews(moment)
+    received = schedule.received_reviews(moment)
     return render_template(
         "profile/public.html",
         user=user,
-        stats=schedule.stats(moment, reviews),
+        stats=schedule.stats(moment, received),
         # Worded here, not by a call from the template for each.
         free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free[:12]],
         free_count=len(free),
-        reviews=reviews,
+        reviews=schedule.latest_reviews(received, REVIEWS_SHOWN),
     )

@@ -9,24 +9,31 @@ Key scheme (few fat keys, so a 1,000-person community fits Replit DB's 5,000 key
                          reviews. Changed only through atomic `update`, so checking a slot and
                          claiming it happen in one step.
     skill/<normalised>   index: who teaches / wants to learn a skill (derived; `flask reindex`)
-    slots/<normalised>/<bucket>
+    slots/<normalised>/<bucket>[/<piece>]
                          index: the skill's published future slots, sorted by start, one
-                         document per week (`all` on Replit DB, to spare keys); derived, see
-                         skillswap/domain/indexes.py
+                         bucket per week (`all` where keys are scarce), stored in pieces of at
+                         most SLOT_PIECE_ROWS rows; derived, see skillswap/domain/indexes.py
+    archive/<owner>/<quarter>/<piece>
+                         history that left the live documents (domain/archive.py): one
+                         series of pieces per person, or per quarter shared by everyone
+                         (owner "all") where keys are scarce; pieces of at most
+                         ARCHIVE_PIECE_BYTES
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import secrets
 import sys
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from skillswap.domain import indexes
+from skillswap.domain import archive, indexes, limits
 from skillswap.domain.matching import (
     free_slots,
     mode_compatible,
@@ -45,14 +52,16 @@ from skillswap.domain.schedule import (
 )
 from skillswap.domain.times import Slot, iso_utc, merge_intervals, parse_iso_utc
 from skillswap.domain.users import User
-from skillswap.store import REPLIT_MAX_KEYS, Store
+from skillswap.store import Store, StoreError, StoreLimitError
+from skillswap.store.codec import encoded_size
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 ACCOUNT_DELETED = "account deleted"  # the reason the other person sees on cancelled sessions
 # A hold younger than this may belong to a booking still in flight in another worker.
 HOLD_GRACE = timedelta(seconds=60)
-SIGNUP_KEY_SHARE = 0.9
+SHARED = "all"  # the owner of archive pieces shared by everyone, where keys are scarce
+log = logging.getLogger(__name__)
 # Teachers confirmed beyond a page in the first batch: a few may turn out booked.
 CONFIRM_SLACK = 2
 
@@ -123,6 +132,10 @@ class EmailTaken(Exception):
     pass
 
 
+class _TooBig(limits.LimitReached):
+    """A growing change would pass the growth budget (Repository.change_schedule)."""
+
+
 def new_id() -> str:
     return secrets.token_hex(8)
 
@@ -147,29 +160,63 @@ def skill_key(normalised: str) -> str:
     return f"skill/{normalised}"
 
 
-def slots_key(normalised: str, bucket: str) -> str:
-    return f"slots/{normalised}/{bucket}"
+def slots_key(normalised: str, bucket: str, piece: int = 0) -> str:
+    """Piece 0 of a bucket is the bucket's own key; overflow pieces are numbered after it."""
+    base = f"slots/{normalised}/{bucket}"
+    return base if piece == 0 else f"{base}/{piece}"
+
+
+def archive_key(owner: str, period: str, piece: int) -> str:
+    return f"archive/{owner}/{period}/{piece:03d}"
+
+
+def archive_prefix(owner: str, period: str = "") -> str:
+    return f"archive/{owner}/{period}/" if period else f"archive/{owner}/"
 
 
 def weekly_slot_buckets(store: Store) -> bool:
-    """One slot-index document per skill and week, except on Replit DB, whose 5,000 keys would
-    not hold a key per skill and week (one per skill there; its communities are small)."""
-    return store.name != "replit"
+    """One slot-index bucket per skill and week, except where keys are scarce (Replit DB's
+    5,000 would not hold a key per skill and week: one bucket per skill there)."""
+    return store.budget is None
+
+
+def shared_archives(store: Store) -> bool:
+    """Archive pieces per person, or, where keys are scarce, per quarter for everyone."""
+    return store.budget is not None
 
 
 def slot_index_records(
-    people: Iterable[tuple[User, Schedule]], now: datetime, weekly: bool
+    people: Iterable[tuple[User, Schedule]],
+    now: datetime,
+    weekly: bool,
+    cap: int = limits.SLOT_PIECE_ROWS,
 ) -> dict[str, dict]:
     """Every slot-index document as the primary records say it should be."""
-    built = indexes.build_slot_index(people, now, weekly)
-    return {slots_key(skill, bucket): doc for (skill, bucket), doc in built.items()}
+    built = indexes.build_slot_index(people, now, weekly, cap)
+    return {slots_key(skill, bucket, piece): doc for (skill, bucket, piece), doc in built.items()}
 
 
 class Repository:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        slot_piece_rows: int = limits.SLOT_PIECE_ROWS,
+        archive_piece_bytes: int = limits.ARCHIVE_PIECE_BYTES,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.weekly_slots = weekly_slot_buckets(store)
+        self.shared_archives = shared_archives(store)
+        # Pieces stay well inside the store's value limit, whatever it is set to (a row of
+        # the slot index is about 65 bytes).
+        self.slot_piece_rows = min(slot_piece_rows, store.max_value_bytes // 128)
+        self.archive_piece_bytes = min(archive_piece_bytes, store.max_value_bytes // 2)
+        self.growth_budget = limits.growth_budget(store.max_value_bytes)
+        # Owners whose live document turned out due for upkeep during this thread's current
+        # operation; the operation settles them when it is done (see `_upkeep`).
+        self._due = threading.local()
 
     # --- users -------------------------------------------------------------------------
 
@@ -197,17 +244,33 @@ class Repository:
         self.store.put(user_key(uid), user.to_dict())
         return user
 
-    def signup_capacity_problem(self) -> str | None:
-        """Replit DB holds 5,000 keys: stop sign-ups at 90 % so the people already here can
-        still offer and book (each person needs a few keys, each new skill one)."""
-        if self.store.name != "replit":
+    def capacity_problem(self, what: str) -> str | None:
+        """Where the store has a hard ceiling (Replit DB: 5,000 keys, 50 MiB), growth stops at
+        STORE_CEILING_SHARE of it, so the people already here can go on booking and reviewing.
+        `what` is what is refused ("new members", "new offers")."""
+        budget = self.store.budget
+        if budget is None:
             return None
-        if len(self.store.keys("")) >= SIGNUP_KEY_SHARE * REPLIT_MAX_KEYS:
-            return (
-                "SkillSwap cannot take new members on this server right now: its database is "
-                "nearly full. Please try again later; the team has been told."
-            )
-        return None
+        used = self.store.usage()
+        share = limits.STORE_CEILING_SHARE
+        if used.keys < share * budget.max_keys and used.bytes < share * budget.max_bytes:
+            return None
+        log.error(
+            "refusing %s: the store holds %d of %d keys and %d of %d bytes; move to "
+            "PostgreSQL (README: Moving to PostgreSQL)",
+            what,
+            used.keys,
+            budget.max_keys,
+            used.bytes,
+            budget.max_bytes,
+        )
+        return (
+            f"This SkillSwap community has outgrown its Replit Database ({used.keys:,} of "
+            f"{budget.max_keys:,} keys, {used.bytes / 2**20:.1f} of "
+            f"{budget.max_bytes / 2**20:.0f} MiB), so it takes no {what} for now. Everything "
+            "already here keeps working. Whoever runs this site can move it to PostgreSQL "
+            "(see the README, “Moving to PostgreSQL”)."
+        )
 
     def get_user(self, uid: str) -> User | None:
         data = self.store.get(user_key(uid))
@@ -283,48 +346,78 @@ class Repository:
                 )
         return result
 
-    def change_schedule(self, uid: str, change: Callable[[Schedule], T]) -> T:
-        """Apply `change` to the schedule atomically; a ScheduleRefusal it raises writes nothing."""
+    def change_schedule(
+        self, uid: str, change: Callable[[Schedule], T], *, grows: bool = False
+    ) -> T:
+        """Apply `change` to the schedule atomically; a ScheduleRefusal it raises writes nothing.
+
+        `grows`: the change adds to the document (an offer, a request, a booking), so it is
+        refused (LimitReached) when it would take the document past the growth budget; changes
+        that complete something already begun (confirming, copying a cancel or a review) may
+        use the headroom above it, so they always fit (domain/limits.py)."""
         result: list[T] = []
+        due: list[bool] = [False]
 
         def apply(doc: dict | None) -> dict | None:
             schedule = Schedule.from_doc(uid, doc)
             result[:] = [change(schedule)]
             # An empty schedule is no document: a refused booking (hold, then release) leaves
             # the store exactly as it was, and people who never offer or book cost no key.
-            return None if schedule.is_empty else schedule.to_doc()
+            if schedule.is_empty:
+                return None
+            due[0] = schedule.maintenance_due(self.clock()) or bool(schedule.archiving)
+            new = schedule.to_doc()
+            if grows:
+                size = encoded_size(new)
+                if size > self.growth_budget and size > (encoded_size(doc) if doc else 0):
+                    raise _TooBig(limits.SCHEDULE_FULL)
+            return new
 
-        self.store.update(schedule_key(uid), apply)
+        try:
+            self.store.update(schedule_key(uid), apply)
+        except _TooBig:
+            if not due[0]:
+                raise
+            # History may leave the document first: make that room, then try once more.
+            self.maintain(uid)
+            self.store.update(schedule_key(uid), apply)
+        if due[0]:
+            self._pending_upkeep().add(uid)
         return result[0]
 
     def save_offer(self, offer: Offer, previous_skill_key: str | None = None) -> None:
+        """Save the offer in the teacher's document (every limit checked there, atomically),
+        then bring the skill and slot indexes in step."""
+
         def put(s: Schedule) -> Offer | None:
             previous = s.offers.get(offer.id)
             s.put_offer(offer, self.clock())
             return previous
 
-        previous = self.change_schedule(offer.owner, put)
-        if previous_skill_key and previous_skill_key != offer.skill_key:
-            self._index_offer(previous_skill_key, offer.owner, offer.id, add=False)
-        self._index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
-        changed = [offer, previous] if previous else [offer]
-        skills = {offer.skill_key, previous_skill_key or "", *(o.skill_key for o in changed)}
-        self.refresh_slot_rows(offer.owner, skills, changed, with_tags=True)
+        with self._upkeep():
+            previous = self.change_schedule(offer.owner, put, grows=True)
+            if previous_skill_key and previous_skill_key != offer.skill_key:
+                self._index_offer(previous_skill_key, offer.owner, offer.id, add=False)
+            self._index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
+            changed = [offer, previous] if previous else [offer]
+            skills = {offer.skill_key, previous_skill_key or "", *(o.skill_key for o in changed)}
+            self.refresh_slot_rows(offer.owner, skills, changed, with_tags=True)
 
     def delete_offer(self, uid: str, offer_id: str) -> Offer:
-        offer = self.change_schedule(uid, lambda s: s.remove_offer(offer_id, self.clock()))
-        self._index_offer(offer.skill_key, uid, offer_id, add=False)
-        self.refresh_slot_rows(uid, {offer.skill_key}, [offer], with_tags=True)
+        with self._upkeep():
+            offer = self.change_schedule(uid, lambda s: s.remove_offer(offer_id, self.clock()))
+            self._index_offer(offer.skill_key, uid, offer_id, add=False)
+            self.refresh_slot_rows(uid, {offer.skill_key}, [offer], with_tags=True)
         return offer
 
     def save_request(self, request: LearnRequest) -> None:
-        def put(s: Schedule) -> None:
-            s.requests[request.id] = request
-
-        self.change_schedule(request.owner, put)
-        self._index_skill(
-            request.skill_key, "learners", request.owner, request.id, True, request.skill
-        )
+        with self._upkeep():
+            self.change_schedule(
+                request.owner, lambda s: s.put_request(request, self.clock()), grows=True
+            )
+            self._index_skill(
+                request.skill_key, "learners", request.owner, request.id, True, request.skill
+            )
 
     def delete_request(self, uid: str, request_id: str) -> LearnRequest | None:
         removed = self.change_schedule(uid, lambda s: s.requests.pop(request_id, None))
@@ -413,22 +506,86 @@ class Repository:
     def _replace_slot_rows(
         self, skill: str, bucket: str, uid: str, rows: list[str], after: int
     ) -> None:
-        def change(doc: dict | None) -> dict | None:
-            kept = indexes.replace_teacher_rows(indexes.bucket_rows(doc), uid, rows, after)
-            return indexes.bucket_doc(kept) if kept else None
+        """This teacher's rows in one bucket: in piece 0 when the bucket is one piece with
+        room, otherwise placed among its pieces (`_replace_in_pieces`)."""
+        cap = self.slot_piece_rows
 
-        self.store.update(slots_key(skill, bucket), change)
+        def in_head(doc: dict | None) -> dict | None:
+            if indexes.piece_count(doc) > 1:
+                raise indexes.PieceFull  # several pieces: the teacher may be in any
+            return indexes.replace_in_piece(doc, uid, rows, after, cap)
 
-    def slot_buckets(self, skill: str, windows: list[tuple[datetime, datetime]]) -> list[dict]:
-        """The slot-index documents of the buckets the windows reach, in time order: one
-        round trip."""
+        try:
+            self.store.update(slots_key(skill, bucket), in_head)
+        except indexes.PieceFull:
+            self._replace_in_pieces(skill, bucket, uid, rows, after)
+
+    def _replace_in_pieces(
+        self, skill: str, bucket: str, uid: str, rows: list[str], after: int
+    ) -> None:
+        """Put the teacher's rows in the piece holding them if they fit, else in the first
+        piece with room, else in a new piece (announced in piece 0 before it is written, so
+        readers always find it); then remove them from every other piece. Each step is one
+        atomic update, so a race can at worst leave a teacher's rows in two pieces for a
+        moment: the index may over-report, never lose a row, and their next change tidies it."""
+        cap = self.slot_piece_rows
+        count = indexes.piece_count(self.store.get(slots_key(skill, bucket)))
+        keys = [slots_key(skill, bucket, n) for n in range(count)]
+        docs = self.store.get_many(keys)
+        holding = [n for n in range(count) if indexes.holds_teacher(docs.get(keys[n]), uid)]
+        target = None
+        if rows:
+            order = holding[:1] + [n for n in range(count) if n not in holding[:1]]
+            for number in [*order, count]:
+                fresh = number >= count
+                if fresh:
+                    self.store.update(
+                        slots_key(skill, bucket),
+                        lambda d, n=number: indexes.with_piece_count(d, n + 1),
+                    )
+                try:
+                    self.store.update(
+                        slots_key(skill, bucket, number),
+                        lambda d, f=fresh: indexes.replace_in_piece(d, uid, rows, after, cap, f),
+                    )
+                except indexes.PieceFull:
+                    continue
+                target = number
+                break
+        for number in holding:
+            if number != target:
+                self.store.update(
+                    slots_key(skill, bucket, number),
+                    lambda d: indexes.replace_in_piece(d, uid, [], after, cap),
+                )
+
+    def slot_buckets(
+        self, skill: str, windows: list[tuple[datetime, datetime]]
+    ) -> list[list[dict]]:
+        """The slot-index buckets the windows reach, in time order, each as its pieces: one
+        round trip, and a second only for buckets in several pieces."""
         bounds = indexes.window_bounds(windows)
         if not bounds or not skill:
             return []
         buckets = indexes.buckets_between(*bounds, weekly=self.weekly_slots)
-        keys = [slots_key(skill, bucket) for bucket in buckets]
-        found = self.store.get_many(keys)
-        return [found[key] for key in keys if key in found]
+        heads = self.store.get_many([slots_key(skill, bucket) for bucket in buckets])
+        more = [
+            slots_key(skill, bucket, n)
+            for bucket in buckets
+            for n in range(1, indexes.piece_count(heads.get(slots_key(skill, bucket))))
+        ]
+        extra = self.store.get_many(more) if more else {}
+        found = []
+        for bucket in buckets:
+            head = heads.get(slots_key(skill, bucket))
+            if head is None:
+                continue
+            pieces = [head]
+            for n in range(1, indexes.piece_count(head)):
+                if (piece := extra.get(slots_key(skill, bucket, n))) is not None:
+                    pieces.append(piece)
+            found.append(pieces)
+        return found
 
     def skill_index(self, skill: str) -> dict:
         return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}
@@ -450,21 +607,24 @@ class Repository:
 
         The teacher is told in the same atomic step that claims the slot."""
         now = self.clock()
-        self.change_schedule(booking.learner, lambda s: s.hold(booking, now))
+        with self._upkeep():
+            self.change_schedule(booking.learner, lambda s: s.hold(booking, now), grows=True)
 
-        def claim_and_tell(s: Schedule) -> None:
-            s.claim(booking, now)
-            s.notify(self._notice("booked", booking, booking.learner_name, now))
+            def claim_and_tell(s: Schedule) -> None:
+                s.claim(booking, now)
+                s.notify(self._notice("booked", booking, booking.learner_name, now))
 
-        try:
-            self.change_schedule(booking.teacher, claim_and_tell)
-        except ScheduleRefusal:
-            self.change_schedule(booking.learner, lambda s: s.release(booking.id))
-            raise
-        # Any other failure (an outage, a lost answer) may have claimed the slot or not: the
-        # hold stays, and resolve_pending settles it against the teacher's copy.
-        self.change_schedule(booking.learner, lambda s: s.confirm(booking.id))
-        self._count_unread(booking.teacher, +1)
+            try:
+                self.change_schedule(booking.teacher, claim_and_tell, grows=True)
+            except ScheduleRefusal as refusal:
+                self.change_schedule(booking.learner, lambda s: s.release(booking.id))
+                if isinstance(refusal, limits.LimitReached):
+                    raise limits.LimitReached(limits.TEACHER_FULL) from refusal
+                raise
+            # Any other failure (an outage, a lost answer) may have claimed the slot or not:
+            # the hold stays, and resolve_pending settles it against the teacher's copy.
+            self.change_schedule(booking.learner, lambda s: s.confirm(booking.id))
+            self._count_unread(booking.teacher, +1)
         booking.status = "confirmed"
         return booking
 
@@ -506,11 +666,12 @@ class Repository:
         self._count_unread(uid, None)
 
     def resolve_pending(self, schedule: Schedule) -> Schedule:
-        """Read repair: settle what a crash or an outage left half done.
+        """Read repair and upkeep of a person's own document, before their pages show it.
 
         A hold older than HOLD_GRACE is confirmed or released against the teacher's copy; a
-        cancel not yet copied to the other person is copied now. Costs nothing when there is
-        nothing to settle."""
+        cancel not yet copied to the other person is copied now; history due to leave the
+        live document is archived. Costs nothing when there is nothing to do, and a step that
+        fails is logged and retried next time: the page still shows."""
         now = self.clock()
         holds = [
             h
@@ -518,24 +679,32 @@ class Repository:
             if not h.created or parse_iso_utc(h.created) <= now - HOLD_GRACE
         ]
         unsynced = [b for b in schedule.bookings.values() if not b.active and not b.synced]
-        if not holds and not unsynced:
+        upkeep = schedule.maintenance_due(now) or bool(schedule.archiving)
+        if not holds and not unsynced and not upkeep:
             return schedule
-        if holds:
-            teachers = self.store.get_many({schedule_key(b.teacher) for b in holds})
-            for hold in holds:
-                teacher = Schedule.from_doc(hold.teacher, teachers.get(schedule_key(hold.teacher)))
-                copy = teacher.bookings.get(hold.id)
-                self.change_schedule(
-                    schedule.owner, lambda s, h=hold, c=copy: s.resolve_hold(h.id, c)
-                )
-        for booking in unsynced:
-            self._copy_cancel(schedule.owner, booking)
+        try:
+            if holds:
+                teachers = self.store.get_many({schedule_key(b.teacher) for b in holds})
+                for hold in holds:
+                    teacher = Schedule.from_doc(
+                        hold.teacher, teachers.get(schedule_key(hold.teacher))
+                    )
+                    copy = teacher.bookings.get(hold.id)
+                    self.change_schedule(
+                        schedule.owner, lambda s, h=hold, c=copy: s.resolve_hold(h.id, c)
+                    )
+            for booking in unsynced:
+                self._copy_cancel(schedule.owner, booking)
+        except StoreLimitError as exc:
+            log.error("read repair of %s refused (%s): %s", schedule.owner, exc.key, exc)
+        self.maintain(schedule.owner)
         return self.schedule(schedule.owner)
 
     def cancel(self, uid: str, booking_id: str, reason: str) -> Booking:
         """Cancel in the canceller's document (marked not yet copied), then in the other
         person's, who is told, then mark it copied. If the second write fails, the dashboard's
-        read repair finishes it; nothing is ever cancelled for one person only for long."""
+        read repair finishes it; nothing is ever cancelled for one person only for long.
+        Before the first write, the other person's copy is checked to fit their document."""
         now = self.clock()
 
         def cancel_mine(s: Schedule) -> Booking:
@@ -545,10 +714,38 @@ class Repository:
                 booking.synced = False
             return booking
 
-        booking = self.change_schedule(uid, cancel_mine)
-        if not booking.synced:
-            self._copy_cancel(uid, booking)
+        with self._upkeep():
+            mine = self.schedule(uid).bookings.get(booking_id)
+            if mine is not None and mine.active and uid in (mine.teacher, mine.learner):
+
+                def cancel_theirs(s: Schedule) -> None:
+                    s.cancel(booking_id, uid, reason, now)
+                    s.notify(self._notice("cancelled", mine, mine.other_name(uid), now, reason))
+
+                self._make_room(mine.other(uid), cancel_theirs)
+            booking = self.change_schedule(uid, cancel_mine)
+            if not booking.synced:
+                self._copy_cancel(uid, booking)
         return booking
+
+    def _make_room(self, uid: str, change: Callable[[Schedule], object]) -> None:
+        """Check, before the first write of a change spanning two documents, that its step on
+        `uid`'s document will fit the store; if not, archive what may leave that document and
+        check again. Still too big: LimitReached, and nothing was written."""
+        for attempt in (1, 2):
+            doc = self.store.get(schedule_key(uid))
+            if doc is None:
+                return
+            schedule = Schedule.from_doc(uid, doc)
+            try:
+                change(schedule)
+            except ScheduleRefusal:
+                return  # the real step refuses (or skips) it the same way
+            if encoded_size(schedule.to_doc()) <= self.store.max_value_bytes:
+                return
+            if attempt == 1:
+                self.maintain(uid)
+        raise limits.LimitReached(limits.OTHER_FULL)
 
     def _copy_cancel(self, owner: str, booking: Booking) -> None:
         """Step two of a cancel: the other person's copy, with a notice, then mark it done."""
@@ -585,6 +782,7 @@ class Repository:
             s.notify(self._notice("reviewed", booking, booking.other_name(other), now))
             return True
 
+        self._make_room(other, review_and_tell)
         try:
             told = self.change_schedule(other, review_and_tell)
         except NotParticipant:
@@ -593,6 +791,144 @@ class Repository:
         if told:
             self._count_unread(other, +1)
         return booking
+
+    # --- history: upkeep of live documents and the archive ---------------------------------
+
+    def _pending_upkeep(self) -> set[str]:
+        owners = getattr(self._due, "owners", None)
+        if owners is None:
+            owners = self._due.owners = set()
+        return owners
+
+    @contextlib.contextmanager
+    def _upkeep(self) -> Iterator[None]:
+        """Around an operation: documents it found due for upkeep are settled once it has
+        succeeded (the outermost operation does it), so the operation itself stays short."""
+        depth = getattr(self._due, "depth", 0)
+        self._due.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._due.depth = depth
+        if depth == 0:
+            owners, self._due.owners = self._pending_upkeep(), set()
+            for uid in sorted(owners):
+                try:
+                    self.maintain(uid)
+                except StoreError as exc:  # upkeep is retried whenever the document is used
+                    log.warning("upkeep of %s's schedule failed, will retry: %s", uid, exc)
+
+    def maintain(self, uid: str, max_batches: int = 100) -> int:
+        """Upkeep of one live document: slots that started are dropped and history that may
+        leave moves to the archive, one batch at a time (domain/archive.py). Safe to run
+        anywhere, concurrently and any number of times, and to resume after a crash at any
+        point. Returns how many batches moved."""
+        now = self.clock()
+        moved = 0
+        for _ in range(max_batches):
+            schedule = self.schedule(uid)
+            batch = schedule.archiving
+            if not batch:
+                plan = archive.plan(schedule, now, encoded_size, self.archive_piece_bytes // 2)
+                if plan is None:
+                    if schedule.maintenance_due(now):
+                        # Nothing to archive yet: drop started slots, write down when next due.
+                        self.change_schedule(uid, lambda s: s.drop_past_slots(now))
+                    break
+                batch = archive.batch_of(plan, self._archive_piece(uid, plan))
+                # At the value limit even these few bytes may not fit: go on unannounced (the
+                # copy is idempotent, and finishing counts only what is still there).
+                with contextlib.suppress(StoreLimitError):
+                    batch = self.change_schedule(uid, lambda s, b=batch: archive.begin(s, b))
+            batch = self._copy_batch(uid, batch)
+            finished = self.change_schedule(uid, lambda s, b=batch: archive.finish(s, b, now))
+            for offer in finished.offers:
+                self._index_offer(offer.skill_key, uid, offer.id, add=False)
+            for request in finished.requests:
+                self._index_skill(request.skill_key, "learners", uid, request.id, False)
+            moved += 1
+        self._pending_upkeep().discard(uid)
+        return moved
+
+    def _archive_owner(self, uid: str) -> str:
+        return SHARED if self.shared_archives else uid
+
+    def _archive_piece(self, uid: str, plan: archive.Plan) -> str:
+        """The piece a new batch goes to: the period's last piece if the batch fits, else the
+        next one."""
+        owner = self._archive_owner(uid)
+        existing = self.store.keys(archive_prefix(owner, plan.period))
+        if not existing:
+            return archive_key(owner, plan.period, 0)
+        number = int(existing[-1].rsplit("/", 1)[1])
+        last = self.store.get(existing[-1])
+        if last and encoded_size(last) + plan.size > self.archive_piece_bytes:
+            number += 1
+        return archive_key(owner, plan.period, number)
+
+    def _copy_batch(self, uid: str, batch: dict) -> dict:
+        """Step 2: copy the batch's records into its piece; if the piece filled up meanwhile,
+        move the batch to the next piece (written down first) and copy there."""
+        records = archive.batch_records(self.schedule(uid), batch, self.clock())
+        while True:
+            try:
+                self.store.update(
+                    batch["piece"],
+                    lambda doc: archive.add_records(
+                        doc, records, encoded_size, self.archive_piece_bytes
+                    ),
+                )
+                return batch
+            except limits.PieceFull:
+                base, _, number = batch["piece"].rpartition("/")
+                piece = f"{base}/{int(number) + 1:03d}"
+                batch = {**batch, "piece": piece}
+                with contextlib.suppress(StoreLimitError):  # unannounced at the limit, as above
+                    batch = self.change_schedule(uid, lambda s, b=batch: archive.move_to(s, b))
+
+    def archive_periods(self, uid: str) -> list[str]:
+        """Quarters with archive pieces that may hold this person's history, newest first."""
+        keys = self.store.keys(archive_prefix(self._archive_owner(uid)))
+        return sorted({key.split("/")[2] for key in keys}, reverse=True)
+
+    def archived(self, uid: str, period: str) -> dict[str, list]:
+        """This person's archived bookings, offers and requests of one quarter: the only
+        reader of the archive (the history page). Two round trips."""
+        keys = self.store.keys(archive_prefix(self._archive_owner(uid), period))
+        found: dict[str, list] = {"bookings": [], "offers": [], "requests": []}
+        parse = {"bookings": Booking.from_dict, "offers": Offer.from_dict}
+        mine = f"{uid}/"
+        for doc in self.store.get_many(keys).values():
+            for key, data in doc["records"].items():
+                if key.startswith(mine):
+                    kind = key.split("/")[1]
+                    found[kind].append(parse.get(kind, LearnRequest.from_dict)(data))
+        return found
+
+    def archived_records(self, uid: str) -> dict[str, dict]:
+        """Every archived record of this person by record key (tests, `flask migrate`)."""
+        owner = self._archive_owner(uid)
+        mine = f"{uid}/"
+        records: dict[str, dict] = {}
+        for doc in self.store.get_many(self.store.keys(archive_prefix(owner))).values():
+            records.update({k: v for k, v in doc["records"].items() if k.startswith(mine)})
+        return records
+
+    def _delete_archive(self, uid: str) -> None:
+        if not self.shared_archives:
+            for key in self.store.keys(archive_prefix(uid)):
+                self.store.delete(key)
+            return
+        mine = f"{uid}/"
+        for key in self.store.keys(archive_prefix(SHARED)):
+
+            def without(doc: dict | None) -> dict | None:
+                if not doc:
+                    return None
+                kept = {k: v for k, v in doc["records"].items() if not k.startswith(mine)}
+                return {"records": kept} if kept else None
+
+            self.store.update(key, without)
 
     # --- matching ------------------------------------------------------------------------
 
@@ -764,5 +1100,6 @@ class Repository:
         feed_token_hash = getattr(user, "feed_token_hash", "")
         if feed_token_hash:
             self.store.delete(f"feedtoken/{feed_token_hash}")
+        self._delete_archive(uid)
         self.store.delete(schedule_key(uid))
         self.store.delete(user_key(uid))

@@ -15,16 +15,25 @@ Rows are grouped in buckets by start: one per skill and week (weeks start on Mon
 per skill in all (`ALL_WEEKS`) where keys are scarce (Replit DB holds 5,000). Inside a bucket's
 document each UTC day's rows are one newline-joined string: decoding a few long strings is
 cheap, and a match splits only the days it walks, so reading follows the answer, not the week.
+
+A bucket is stored in pieces of at most SLOT_PIECE_ROWS rows (domain/limits.py), so no group of
+accounts can grow one document past what a store holds: piece 0 is the bucket's own key and
+says how many pieces there are ("pieces", when more than one); a piece that would pass the cap
+spills into the next numbered one. All of one teacher's rows in a bucket live in one piece (at
+most MAX_FUTURE_SLOTS of them), so replacing them touches one piece. Readers merge the pieces'
+rows day by day, in start order.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
+from skillswap.domain.limits import PieceFull
 from skillswap.domain.matching import mode_compatible, normalise_skill
 from skillswap.domain.schedule import Offer, Schedule
 from skillswap.domain.times import merge_intervals, parse_iso_utc
@@ -143,12 +152,61 @@ def _day(days: int) -> str:
     return (_EPOCH_DATE + timedelta(days=days)).isoformat()
 
 
-def bucket_doc(rows: list[str]) -> dict:
-    """A bucket's stored document: its sorted rows, one newline-joined string per UTC day."""
+def bucket_doc(rows: list[str], pieces: int = 1) -> dict:
+    """A piece's stored document: its sorted rows, one newline-joined string per UTC day, and
+    on piece 0 of a bucket in several pieces, how many there are."""
     days: dict[str, list[str]] = {}
     for line in rows:
         days.setdefault(day_of(line), []).append(line)
-    return {"days": {day: "\n".join(lines) for day, lines in sorted(days.items())}}
+    doc: dict = {"days": {day: "\n".join(lines) for day, lines in sorted(days.items())}}
+    if pieces > 1:
+        doc["pieces"] = pieces
+    return doc
+
+
+def piece_count(head: dict | None) -> int:
+    """How many pieces a bucket has, from its piece 0 (1 when it has none yet)."""
+    return int(head.get("pieces", 1)) if head else 1
+
+
+def holds_teacher(doc: dict | None, uid: str) -> bool:
+    marker = f" {uid} "
+    return bool(doc) and any(marker in text for text in doc["days"].values())
+
+
+def replace_in_piece(
+    doc: dict | None, uid: str, rows: list[str], after: int, cap: int, fresh: bool = False
+) -> dict | None:
+    """A piece with this teacher's rows replaced by `rows` (past rows shed), or None when the
+    piece is left empty and is not a bucket's header. Raises PieceFull when the result would
+    pass `cap` and grow the piece; a `fresh` (new, empty) piece takes any one teacher's rows."""
+    existing = bucket_rows(doc)
+    kept = replace_teacher_rows(existing, uid, rows, after)
+    if len(kept) > cap and len(kept) > len(existing) and not fresh:
+        raise PieceFull
+    pieces = piece_count(doc)
+    return bucket_doc(kept, pieces) if kept or pieces > 1 else None
+
+
+def with_piece_count(doc: dict | None, pieces: int) -> dict:
+    """Piece 0 saying the bucket has (at least) `pieces` pieces."""
+    doc = dict(doc or {"days": {}})
+    doc["pieces"] = max(piece_count(doc), pieces)
+    return doc
+
+
+def split_into_pieces(rows: list[str], cap: int) -> list[list[str]]:
+    """A bucket's rows as pieces of at most `cap` rows, each teacher's rows in one piece
+    (teachers in order of their first row): how a rebuild lays out a bucket."""
+    by_teacher: dict[str, list[str]] = {}
+    for line in rows:
+        by_teacher.setdefault(row_uid(line), []).append(line)
+    pieces: list[list[str]] = [[]]
+    for teacher_rows in by_teacher.values():
+        if pieces[-1] and len(pieces[-1]) + len(teacher_rows) > cap:
+            pieces.append([])
+        pieces[-1].extend(teacher_rows)
+    return [sorted(piece) for piece in pieces]
 
 
 def bucket_rows(doc: dict | None) -> list[str]:
@@ -176,10 +234,10 @@ def replace_teacher_rows(existing: list[str], uid: str, rows: list[str], after: 
 
 
 def build_slot_index(
-    people: Iterable[tuple[User, Schedule]], now: datetime, weekly: bool
-) -> dict[tuple[str, str], dict]:
-    """(skill, bucket) -> bucket document for everyone's future slots: what `flask reindex`
-    writes and the benchmark's generator loads."""
+    people: Iterable[tuple[User, Schedule]], now: datetime, weekly: bool, cap: int
+) -> dict[tuple[str, str, int], dict]:
+    """(skill, bucket, piece) -> piece document for everyone's future slots: what `flask
+    reindex` writes and the benchmark's generator loads."""
     after = epoch(now)
     buckets: dict[tuple[str, str], list[str]] = {}
     for user, schedule in people:
@@ -191,14 +249,31 @@ def build_slot_index(
                 bucket = bucket_of(int(line[:10]), weekly)
                 for skill in skills:
                     buckets.setdefault((skill, bucket), []).append(line)
-    return {key: bucket_doc(sorted(rows)) for key, rows in buckets.items()}
+    built: dict[tuple[str, str, int], dict] = {}
+    for (skill, bucket), rows in buckets.items():
+        pieces = split_into_pieces(sorted(rows), cap)
+        for number, piece in enumerate(pieces):
+            built[(skill, bucket, number)] = bucket_doc(piece, len(pieces) if number == 0 else 1)
+    return built
 
 
 # --- the slot index: reading ------------------------------------------------------------------
 
 
+def _day_rows(pieces: list[dict], day: str, first: str) -> Iterable[str]:
+    """A day's rows from `first` on, merged across a bucket's pieces in start order; only
+    the pieces holding that day are split."""
+    streams = []
+    for doc in pieces:
+        text = doc["days"].get(day)
+        if text:
+            rows = text.split("\n")
+            streams.append(islice(rows, bisect.bisect_left(rows, first), None))
+    return streams[0] if len(streams) == 1 else heapq.merge(*streams)
+
+
 def teachers_in_order(
-    buckets: list[dict],
+    buckets: list[list[dict]],
     windows: list[tuple[datetime, datetime]],
     wanted_mode: str,
     exclude: str,
@@ -206,7 +281,7 @@ def teachers_in_order(
 ) -> Iterator[tuple[int, str]]:
     """(first fitting row's start, uid) for each teacher, soonest first, read lazily.
 
-    `buckets` are bucket documents that follow each other in time. A row fits when it starts
+    `buckets` follow each other in time, each given as its pieces. A row fits when it starts
     after `now`, lies entirely inside one of the merged windows (as `slots_in_windows` says)
     and its mode suits the request. Each teacher's first fitting row is a lower bound of their
     first free fitting slot: a booking can only push it later.
@@ -219,12 +294,11 @@ def teachers_in_order(
     first_start = max(epoch(now) + 1, merged[0][0])
     first, first_day = f"{first_start:010d}", _day(first_start // _DAY)
     seen: set[str] = set()
-    for doc in buckets:
-        for day in sorted(doc["days"]):
+    for pieces in buckets:
+        for day in sorted({day for doc in pieces for day in doc["days"]}):
             if day < first_day:
                 continue
-            rows = doc["days"][day].split("\n")
-            for line in islice(rows, bisect.bisect_left(rows, first), None):
+            for line in _day_rows(pieces, day, first):
                 start = int(line[:10])
                 if start >= last_end:
                     return

@@ -14,56 +14,62 @@ A crash leaves at most a pending hold, which `resolve_hold` settles against the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from skillswap.domain import limits
+from skillswap.domain.limits import MAX_NOTIFICATIONS, REVIEW_WINDOW
 from skillswap.domain.matching import normalise_skill
+from skillswap.domain.refusals import (
+    CancelRefused,
+    LimitReached,
+    NotParticipant,
+    OfferHasBookings,
+    Overlap,
+    OwnSlot,
+    ReviewRefused,
+    ScheduleRefusal,
+    SlotInPast,
+    SlotTaken,
+    SlotUnknown,
+)
 from skillswap.domain.times import Slot, iso_utc, overlaps, parse_iso_utc
+from skillswap.domain.upkeep import section_due
 
-REVIEW_VISIBLE_AFTER = timedelta(days=14)
+__all__ = [
+    "MAX_FEEDBACK",
+    "MAX_NOTIFICATIONS",
+    "RATING_MAX",
+    "RATING_MIN",
+    "REVIEW_VISIBLE_AFTER",
+    "Booking",
+    "CancelRefused",
+    "LearnRequest",
+    "LimitReached",
+    "NotParticipant",
+    "Notification",
+    "Offer",
+    "OfferHasBookings",
+    "Overlap",
+    "OwnSlot",
+    "Review",
+    "ReviewRefused",
+    "Schedule",
+    "ScheduleRefusal",
+    "SlotInPast",
+    "SlotTaken",
+    "SlotUnknown",
+    "Stats",
+    "StoredSlot",
+    "next_session",
+    "sessions",
+]
+
+# Hidden reviews show, and reviewing closes, at the same moment: 14 days after a session.
+REVIEW_VISIBLE_AFTER = REVIEW_WINDOW
 RATING_MIN, RATING_MAX = 1, 10
 MAX_FEEDBACK = 1000
-
-
-class ScheduleRefusal(Exception):
-    """A rule said no; the message is written for the person who asked."""
-
-
-class SlotTaken(ScheduleRefusal):
-    pass
-
-
-class SlotInPast(ScheduleRefusal):
-    pass
-
-
-class SlotUnknown(ScheduleRefusal):
-    pass
-
-
-class OwnSlot(ScheduleRefusal):
-    pass
-
-
-class Overlap(ScheduleRefusal):
-    pass
-
-
-class NotParticipant(ScheduleRefusal):
-    pass
-
-
-class CancelRefused(ScheduleRefusal):
-    pass
-
-
-class ReviewRefused(ScheduleRefusal):
-    pass
-
-
-class OfferHasBookings(ScheduleRefusal):
-    pass
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:
@@ -114,10 +120,22 @@ class Offer:
     custom_dates: list[str] = field(default_factory=list)
     slots: list[StoredSlot] = field(default_factory=list)
     updated: str = ""
+    # When its last session ends (ISO UTC): past slots are dropped from the live document,
+    # so the slots alone cannot say when an offer is over.
+    ends: str = ""
 
     @property
     def skill_key(self) -> str:
         return normalise_skill(self.skill)
+
+    @property
+    def last_end(self) -> str:
+        if self.ends:
+            return self.ends
+        return max((s.end for s in self.slots), default=self.timestamp)
+
+    def future_slot_count(self, now_iso: str) -> int:
+        return sum(1 for s in self.slots if s.start > now_iso)
 
     def slot(self, slot_id: str) -> StoredSlot | None:
         return next((s for s in self.slots if s.id == slot_id), None)
@@ -150,6 +168,10 @@ class LearnRequest:
     @property
     def skill_key(self) -> str:
         return normalise_skill(self.skill)
+
+    @property
+    def last_end(self) -> str:
+        return max((end for _, end in self.windows), default=self.timestamp)
 
     def window_instants(self) -> list[tuple[datetime, datetime]]:
         return [(parse_iso_utc(a), parse_iso_utc(b)) for a, b in self.windows]
@@ -234,9 +256,6 @@ class Booking:
         return booking
 
 
-MAX_NOTIFICATIONS = 50
-
-
 @dataclass
 class Notification:
     """Something that happened to me: a new booking, a cancellation, an invitation, a review.
@@ -261,92 +280,187 @@ class Stats:
     taught: int
     attended: int
     rating_count: int
-    rating_average: float  # 0.0 when there are no ratings
+    rating_average: float  # 0.0 when there are no ratings: show rating_count, not this
 
 
 @dataclass(frozen=True)
+class ShownReview:
+    skill: str
+    rating: int
+    feedback: str
+    created: str
+
+
 class _Section:
-    """One part of a stored schedule document: how to read it and write it back."""
+    """One part of a stored schedule document, parsed the first time it is read.
 
-    parse: Callable[[Any], Any]
-    write: Callable[[Any], Any]
-    empty: Callable[[], Any]
+    Most pages need one or two sections (the dashboard only bookings), and parsing every
+    offer's slots and every notification was most of their cost. A section nobody read is
+    written back exactly as it came."""
+
+    def __init__(
+        self,
+        parse: Callable[[Any], Any],
+        write: Callable[[Any], Any],
+        empty: Callable[[], Any],
+    ) -> None:
+        self.parse, self.write, self.empty = parse, write, empty
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, schedule: Schedule | None, owner: type) -> Any:
+        if schedule is None:
+            return self
+        parsed = schedule._parsed
+        if self.name not in parsed:
+            parsed[self.name] = self.parse(schedule._raw.get(self.name) or self.empty())
+        return parsed[self.name]
+
+    def __set__(self, schedule: Schedule, value: Any) -> None:
+        schedule._parsed[self.name] = value
 
 
-_SECTIONS: dict[str, _Section] = {
-    "offers": _Section(
+def _copy_dicts(raw: list[dict]) -> list[dict]:
+    return [dict(item) for item in raw]
+
+
+class Schedule:
+    """Offers, requests, bookings (with their reviews) and notifications of one person, plus
+    what their archived history adds up to (`counters`, `highlights`; domain/archive.py)."""
+
+    offers = _Section(
         lambda raw: {k: Offer.from_dict(v) for k, v in raw.items()},
         lambda offers: {k: v.to_dict() for k, v in offers.items()},
         dict,
-    ),
-    "requests": _Section(
+    )
+    requests = _Section(
         lambda raw: {k: LearnRequest.from_dict(v) for k, v in raw.items()},
         lambda requests: {k: v.to_dict() for k, v in requests.items()},
         dict,
-    ),
-    "bookings": _Section(
+    )
+    bookings = _Section(
         lambda raw: {k: Booking.from_dict(v) for k, v in raw.items()},
         lambda bookings: {k: v.to_dict() for k, v in bookings.items()},
         dict,
-    ),
-    "notifications": _Section(
+    )
+    notifications = _Section(
         lambda raw: [_from_dict(Notification, n) for n in raw],
         lambda notifications: [asdict(n) for n in notifications],
         list,
-    ),
-}
+    )
+    # Sessions taught and attended and ratings received in archived history.
+    counters = _Section(dict, dict, dict)
+    # Reviews received in archived sessions, newest first (at most MAX_HIGHLIGHTS).
+    highlights = _Section(_copy_dicts, _copy_dicts, list)
+    # A batch of records on its way to the archive (domain/archive.py), or {}.
+    archiving = _Section(dict, dict, dict)
 
+    SECTIONS = (
+        "offers",
+        "requests",
+        "bookings",
+        "notifications",
+        "counters",
+        "highlights",
+        "archiving",
+    )
+    # Written even when empty, as every earlier version did.
+    ALWAYS_WRITTEN = ("offers", "requests", "bookings", "notifications")
 
-@dataclass
-class Schedule:
-    owner: str
-    offers: dict[str, Offer] = field(default_factory=dict)
-    requests: dict[str, LearnRequest] = field(default_factory=dict)
-    bookings: dict[str, Booking] = field(default_factory=dict)
-    notifications: list[Notification] = field(default_factory=list)  # newest first
+    def __init__(
+        self,
+        owner: str,
+        offers: dict[str, Offer] | None = None,
+        requests: dict[str, LearnRequest] | None = None,
+        bookings: dict[str, Booking] | None = None,
+        notifications: list[Notification] | None = None,
+        counters: dict[str, int] | None = None,
+        highlights: list[dict] | None = None,
+    ) -> None:
+        self.owner = owner
+        self._raw: dict[str, Any] = {}
+        self._parsed: dict[str, Any] = {
+            "offers": offers or {},
+            "requests": requests or {},
+            "bookings": bookings or {},
+            "notifications": notifications or [],
+            "counters": counters or {},
+            "highlights": highlights or [],
+            "archiving": {},
+        }
+        self._due: dict[str, str] | None = {}
 
     # --- serialisation -------------------------------------------------------------------
 
     @classmethod
     def from_doc(cls, owner: str, doc: dict[str, Any] | None) -> Schedule:
-        """The schedule in a stored document, each section parsed when first used.
-
-        Most pages need one or two sections (the dashboard only bookings), and parsing every
-        offer's slots and every notification was most of their cost. Reading an attribute
-        parses its section; to_doc writes a section nobody read back exactly as it came."""
+        """The schedule in a stored document, each section parsed when first used."""
         schedule = cls.__new__(cls)
         schedule.owner = owner
-        schedule.__dict__["_raw"] = doc or {}
+        schedule._raw = doc or {}
+        schedule._parsed = {}
+        # None: written before documents said when their maintenance is due (issue 15's
+        # conversion): due at once if it holds anything.
+        schedule._due = schedule._raw.get("due") if doc else {}
         return schedule
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called for an attribute not set yet: a section from_doc left unparsed.
-        section = _SECTIONS.get(name)
-        if section is None or "_raw" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        value = section.parse(self.__dict__["_raw"].get(name) or section.empty())
-        self.__dict__[name] = value
-        return value
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        return self.owner == other.owner and all(
+            getattr(self, name) == getattr(other, name) for name in self.SECTIONS
+        )
+
+    def __repr__(self) -> str:
+        return f"<Schedule of {self.owner}>"
 
     def _stored(self, name: str) -> Any | None:
         """A section as stored, if nothing has read it (so nothing can have changed it)."""
-        if name in self.__dict__ or "_raw" not in self.__dict__:
+        if name in self._parsed:
             return None
-        return self.__dict__["_raw"].get(name) or _SECTIONS[name].empty()
+        return self._raw.get(name) or Schedule.__dict__[name].empty()
+
+    def section_doc(self, name: str) -> Any:
+        stored = self._stored(name)
+        return Schedule.__dict__[name].write(getattr(self, name)) if stored is None else stored
 
     def to_doc(self) -> dict[str, Any]:
-        doc = {}
-        for name, section in _SECTIONS.items():
-            stored = self._stored(name)
-            doc[name] = section.write(getattr(self, name)) if stored is None else stored
+        doc: dict[str, Any] = {}
+        for name in self.SECTIONS:
+            value = self.section_doc(name)
+            if value or name in self.ALWAYS_WRITTEN:
+                doc[name] = value
+        doc["due"] = self.due_map()
         return doc
 
     @property
     def is_empty(self) -> bool:
-        return not any(
-            stored if (stored := self._stored(name)) is not None else getattr(self, name)
-            for name in _SECTIONS
-        )
+        return not any(self.section_doc(name) for name in self.SECTIONS)
+
+    # --- upkeep: when the document next has something to archive or drop -------------------
+
+    def due_map(self) -> dict[str, str]:
+        """Per section, the moment its oldest record can leave the live document (see
+        domain/archive.py); recomputed only for sections read, since only those can change."""
+        stored = self._due or {}
+        due = {}
+        for name in ("offers", "requests", "bookings"):
+            if name in self._parsed or self._due is None:
+                when = section_due(name, getattr(self, name))
+            else:
+                when = stored.get(name, "")
+            if when:
+                due[name] = when
+        return due
+
+    def maintenance_due(self, now: datetime) -> bool:
+        """Is there something to archive or drop? Reads no section of an up-to-date document."""
+        if self._due is None:
+            return any(self._raw.get(name) for name in ("offers", "requests", "bookings"))
+        moment = iso_utc(now)
+        return any(when <= moment for when in self.due_map().values())
 
     # --- notifications -------------------------------------------------------------------
 
@@ -422,6 +536,18 @@ class Schedule:
         found.sort(key=lambda pair: pair[1].created, reverse=True)
         return found
 
+    def latest_reviews(
+        self, received: list[tuple[Booking, Review]], limit: int
+    ) -> list[ShownReview]:
+        """The newest reviews of this person that may be shown: the live ones (`received`:
+        received_reviews(now)), then those kept from archived sessions, at most `limit`."""
+        shown = [ShownReview(b.skill, r.rating, r.feedback, r.created) for b, r in received[:limit]]
+        shown += [
+            ShownReview(h["skill"], h["rating"], h["feedback"], h["created"])
+            for h in self.highlights[: limit - len(shown)]
+        ]
+        return shown
+
     def given_reviews(self) -> list[tuple[Booking, Review]]:
         found = [
             (b, b.reviews[self.owner]) for b in self.bookings.values() if self.owner in b.reviews
@@ -440,8 +566,10 @@ class Schedule:
 
     def stats(self, now: datetime, received: list[tuple[Booking, Review]] | None = None) -> Stats:
         """Sessions taught and attended, and the average of the reviews that may be shown
-        (`received`: received_reviews(now), when the caller has it already)."""
-        taught = attended = 0
+        (`received`: received_reviews(now), when the caller has it already): the archived
+        history's counters plus the live window, counted now."""
+        counters = self.counters
+        taught, attended = counters.get("taught", 0), counters.get("attended", 0)
         for b in self.bookings.values():
             if b.status != "confirmed" or b.end_at > now:
                 continue
@@ -452,9 +580,10 @@ class Schedule:
         # Reviews exist only after a confirmed session ended, so no further filter is needed.
         if received is None:
             received = self.received_reviews(now)
-        ratings = [review.rating for _, review in received]
-        average = round(sum(ratings) / len(ratings), 1) if ratings else 0.0
-        return Stats(taught, attended, len(ratings), average)
+        count = counters.get("rating_count", 0) + len(received)
+        total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
+        average = round(total / count, 1) if count else 0.0
+        return Stats(taught, attended, count, average)
 
     def booked_future_slots(self, offer_id: str, now: datetime) -> set[str]:
         return {
@@ -466,7 +595,8 @@ class Schedule:
     # --- offers and requests -------------------------------------------------------------
 
     def put_offer(self, offer: Offer, now: datetime) -> None:
-        """Add or replace an offer. A replacement may not drop a slot someone has booked."""
+        """Add or replace an offer. A replacement may not drop a slot someone has booked, and
+        nobody goes over the limits on offers and future sessions (domain/limits.py)."""
         kept = {s.id for s in offer.slots}
         lost = self.booked_future_slots(offer.id, now) - kept
         if lost:
@@ -474,7 +604,50 @@ class Schedule:
                 f"{len(lost)} booked session{'s' if len(lost) > 1 else ''} would disappear "
                 "with this change. Cancel them from your dashboard first, or keep those times."
             )
-        self.offers[offer.id] = offer
+        moment = iso_utc(now)
+        previous = self.offers.get(offer.id)
+        old_count = previous.future_slot_count(moment) if previous else 0
+        new_count = offer.future_slot_count(moment)
+        limits.check_slots_per_offer(old_count, new_count)
+        if previous is None and new_count:
+            limits.check_open_offers(len(self.open_offers(now)))
+        before = self.future_slot_count(now)
+        limits.check_future_slots(before, before - old_count + new_count)
+        self.drop_past_slots(now)
+        # A copy: the caller's offer stays as it was given.
+        self.offers[offer.id] = replace(
+            offer,
+            ends=offer.last_end,
+            slots=[s for s in offer.slots if s.start > moment],
+        )
+
+    def open_offers(self, now: datetime) -> list[Offer]:
+        """Offers with a session still ahead."""
+        moment = iso_utc(now)
+        return [o for o in self.offers.values() if o.last_end > moment]
+
+    def future_slot_count(self, now: datetime) -> int:
+        moment = iso_utc(now)
+        return sum(o.future_slot_count(moment) for o in self.offers.values())
+
+    def drop_past_slots(self, now: datetime) -> bool:
+        """Slots that started are never bookable again, and every booking keeps its own
+        times: past slots leave the live document. True when something was dropped."""
+        moment = iso_utc(now)
+        dropped = False
+        for offer in self.offers.values():
+            if offer.slots and offer.slots[0].start <= moment:
+                offer.ends = offer.last_end
+                offer.slots = [s for s in offer.slots if s.start > moment]
+                dropped = True
+        return dropped
+
+    def put_request(self, request: LearnRequest, now: datetime) -> None:
+        if request.id not in self.requests:
+            moment = iso_utc(now)
+            open_now = [r for r in self.requests.values() if r.last_end > moment]
+            limits.check_open_requests(len(open_now))
+        self.requests[request.id] = request
 
     def remove_offer(self, offer_id: str, now: datetime) -> Offer:
         offer = self.offers.get(offer_id)
@@ -497,6 +670,14 @@ class Schedule:
         if booking.start_at <= now:
             raise SlotInPast("That slot has already started; pick one in the future.")
         self._refuse_overlap(booking, "you")
+        moment = iso_utc(now)
+        limits.check_upcoming_attending(
+            sum(
+                1
+                for b in self.bookings.values()
+                if b.active and b.learner == self.owner and b.end > moment
+            )
+        )
         booking.status = "pending"
         self.bookings[booking.id] = booking
 
@@ -583,6 +764,11 @@ class Schedule:
             raise ReviewRefused("A cancelled session cannot be rated.")
         if now < booking.end_at:
             raise ReviewRefused("You can rate this session once it has ended.")
+        if now >= booking.end_at + REVIEW_WINDOW:
+            raise ReviewRefused(
+                "Reviews of this session closed 14 days after it ended, so it can no longer "
+                "be rated."
+            )
         if rater in booking.reviews:
             raise ReviewRefused("You have already rated this session.")
         if not RATING_MIN <= rating <= RATING_MAX:

@@ -9,9 +9,6 @@ from urllib.parse import urlsplit
 
 USERNAME_RE = re.compile(r"[a-z0-9_-]{3,30}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 40
-MAX_LINKS = 5
 MAX_BIO = 1000
 
 

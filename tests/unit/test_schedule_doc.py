@@ -19,7 +19,7 @@ from skillswap.domain.schedule import (
     Schedule,
     sessions,
 )
-from skillswap.domain.times import iso_utc
+from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.domain.users import User
 from tests.unit.test_schedule import (
     NOW,
@@ -123,7 +123,13 @@ def test_emptied_sections_make_an_empty_schedule() -> None:
     schedule = Schedule.from_doc(TEACHER, {"notifications": full_doc()["notifications"]})
     schedule.notifications.clear()
     assert schedule.is_empty
-    assert schedule.to_doc() == {"offers": {}, "requests": {}, "bookings": {}, "notifications": []}
+    assert schedule.to_doc() == {
+        "offers": {},
+        "requests": {},
+        "bookings": {},
+        "notifications": [],
+        "due": {},
+    }
 
 
 def test_a_missing_or_null_section_reads_as_empty() -> None:
@@ -175,3 +181,42 @@ def test_every_generated_schedule_reads_the_same_section_by_section() -> None:
             assert getattr(alone, name) == getattr(reference, name)
             assert alone.to_doc() == doc
         assert Schedule.from_doc(uid, doc).stats(gen.NOW) == reference.stats(gen.NOW)
+
+
+def test_a_document_says_when_its_upkeep_is_due_without_parsing_a_section() -> None:
+    """Checking whether history must move reads only the small `due` map; the map is worked
+    out anew only for sections that were read (only those can have changed)."""
+    doc = full_doc()
+    assert set(doc["due"]) == {"offers", "requests", "bookings"}
+    schedule = Schedule.from_doc(TEACHER, copy.deepcopy(doc))
+    assert not schedule.maintenance_due(NOW)
+    assert schedule._parsed == {}  # nothing was parsed to answer
+    latest = max(doc["due"].values())
+    assert schedule.maintenance_due(parse_iso_utc(latest))
+    # A section nobody read keeps its stored moment, even if it is wrong on purpose.
+    doc["due"]["bookings"] = "2000-01-01T00:00:00Z"
+    lazy = Schedule.from_doc(TEACHER, copy.deepcopy(doc))
+    _ = lazy.notifications
+    assert lazy.to_doc()["due"]["bookings"] == "2000-01-01T00:00:00Z"
+    _ = lazy.bookings  # read: worked out again from the bookings
+    assert lazy.to_doc()["due"]["bookings"] == full_doc()["due"]["bookings"]
+
+
+def test_a_document_from_before_history_moved_is_due_at_once() -> None:
+    doc = full_doc()
+    del doc["due"]
+    assert Schedule.from_doc(TEACHER, doc).maintenance_due(NOW)
+    assert not Schedule.from_doc(TEACHER, {"notifications": []}).maintenance_due(NOW)
+
+
+def test_history_sections_are_written_only_when_they_hold_something() -> None:
+    schedule = Schedule.from_doc(TEACHER, full_doc())
+    assert "counters" not in schedule.to_doc()
+    schedule.counters = {"taught": 3}
+    schedule.highlights = [{"booking": "b", "created": "2026-01-01T00:00:00Z"}]
+    doc = schedule.to_doc()
+    assert doc["counters"] == {"taught": 3}
+    again = Schedule.from_doc(TEACHER, doc)
+    assert again.counters == {"taught": 3}
+    assert again.highlights == schedule.highlights
+    assert not Schedule.from_doc(TEACHER, {"counters": {"taught": 1}}).is_empty

@@ -565,14 +565,14 @@ def test_a_one_sided_review_stays_hidden_until_fourteen_days_pass(
     dash = text(tess.get("/dashboard"))
     assert "Late and unprepared" not in dash
     assert "1 review waiting" in dash
-    assert stats_text(tess.get("/dashboard")).endswith("no ratings yet")
+    assert stats_text(tess.get("/dashboard")).endswith("No ratings yet")
     public = xia.get("/user/tess")
     assert "Late and unprepared" not in text(public)
-    assert stats_text(public).endswith("no ratings yet")
+    assert stats_text(public).endswith("No ratings yet")
     assert "No ratings yet" in text(xia.get("/book/tess"))
 
     clock.set(datetime(2026, 12, 1, 15, tzinfo=UTC) + timedelta(days=14) - timedelta(minutes=1))
-    assert stats_text(xia.get("/user/tess")).endswith("no ratings yet")
+    assert stats_text(xia.get("/user/tess")).endswith("No ratings yet")
 
     clock.advance(minutes=1)
     assert stats_text(xia.get("/user/tess")) == (

@@ -301,7 +301,7 @@ def test_new_user_has_zero_stats_and_no_ratings_yet(ada: FlaskClient, client: Fl
         shown = stats(page(viewer.get(path)))
         assert shown[0] == "0 sessions taught"
         assert shown[1] == "0 sessions attended"
-        assert "no ratings yet" in shown[2]
+        assert "No ratings yet" in shown[2]
 
 
 def test_stats_count_sessions_and_average_ratings(

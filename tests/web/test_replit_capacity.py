@@ -1,4 +1,5 @@
-"""On Replit DB, sign-ups stop at 90 % of the 5,000-key budget so existing people can still book."""
+"""On Replit DB, sign-ups and new offers stop at 90 % of its 5,000 keys or 50 MiB (a product rule,
+never a 500), so the people already there can still book, cancel and review."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 
 from tests.support.app_fixtures import AuthActions, Clock, make_app
 from tests.support.fake_replitdb import FakeReplitDB
+from tests.web.test_bookings import book, free_slots, publish, schedule, text
+from tests.web.test_offers import OFFER, submit
 
 
 @pytest.fixture
@@ -29,16 +32,44 @@ def test_signup_works_below_the_budget(replit_app, fake_replitdb: FakeReplitDB) 
     assert any(key.startswith("user/") for key in fake_replitdb.data)
 
 
-def test_signup_is_refused_clearly_at_90_percent(replit_app, fake_replitdb: FakeReplitDB) -> None:
+OUTGROWN = "has outgrown its Replit Database"
+
+
+def test_signup_is_refused_clearly_at_90_percent_of_the_keys(
+    replit_app, fake_replitdb: FakeReplitDB
+) -> None:
     # Fill the fake directly: 4,500 keys through the client would only make the test slow.
     fake_replitdb.data.update({f"filler/{n:05d}": "1" for n in range(4500)})
     response = AuthActions(replit_app.test_client()).signup("ada")
-    assert response.status_code == 503
+    assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "cannot take new members on this server right now" in page
+    assert OUTGROWN in page
+    assert "4,500 of 5,000 keys" in page
+    assert "Moving to PostgreSQL" in page
     assert 'value="ada"' in page  # what was typed is kept
     assert not any(key.startswith(("user/", "username/")) for key in fake_replitdb.data)
 
 
+def test_new_offers_stop_at_90_percent_of_the_bytes_but_booking_goes_on(
+    replit_app, fake_replitdb: FakeReplitDB
+) -> None:
+    teacher = replit_app.test_client()
+    assert AuthActions(teacher).signup("tess").status_code == 302
+    publish(teacher, start="09:00", end="11:00")
+    learner = replit_app.test_client()
+    assert AuthActions(learner).signup("leo").status_code == 302
+    # 46.9 MiB in 20 values of 2.4 MiB: 94 % of the 50 MiB, with few keys.
+    fake_replitdb.data.update({f"filler/{n}": '"' + "x" * (2400 * 1024) + '"' for n in range(20)})
+    response = submit(teacher, "/offer", OFFER, {"dates-0": "2026-12-02"})
+    assert response.status_code == 409
+    assert OUTGROWN in text(response)
+    assert "takes no new offers" in text(response)
+    assert 'value="Intro to Python"' in response.get_data(as_text=True)
+    assert len(schedule(replit_app, "tess").offers) == 1
+    # What is already here keeps working: the learner books the published slot.
+    [slot, *_] = free_slots(learner, "tess")
+    assert book(learner, "tess", slot).status_code == 302
+
+
 def test_other_backends_have_no_such_budget(app) -> None:
-    assert app.extensions["skillswap.repo"].signup_capacity_problem() is None
+    assert app.extensions["skillswap.repo"].capacity_problem("new members") is None

@@ -1,0 +1,53 @@
+"""The rules' answers when they say no. Each is an exception whose message is written for the
+person who asked; views show it next to what they were doing, with a 4xx status."""
+
+from __future__ import annotations
+
+
+class ScheduleRefusal(Exception):
+    """A rule said no; the message is written for the person who asked."""
+
+
+class SlotTaken(ScheduleRefusal):
+    pass
+
+
+class SlotInPast(ScheduleRefusal):
+    pass
+
+
+class SlotUnknown(ScheduleRefusal):
+    pass
+
+
+class OwnSlot(ScheduleRefusal):
+    pass
+
+
+class Overlap(ScheduleRefusal):
+    pass
+
+
+class NotParticipant(ScheduleRefusal):
+    pass
+
+
+class CancelRefused(ScheduleRefusal):
+    pass
+
+
+class ReviewRefused(ScheduleRefusal):
+    pass
+
+
+class OfferHasBookings(ScheduleRefusal):
+    pass
+
+
+class LimitReached(ScheduleRefusal):
+    """A person reached one of the ceilings in domain/limits.py. `field` names the form field
+    the message belongs next to ("" for the form as a whole)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
