@@ -177,15 +177,49 @@ def holds_teacher(doc: dict | None, uid: str) -> bool:
 def replace_in_piece(
     doc: dict | None, uid: str, rows: list[str], after: int, cap: int, fresh: bool = False
 ) -> dict | None:
-    """A piece with this teacher's rows replaced by `rows` (past rows shed), or None when the
-    piece is left empty and is not a bucket's header. Raises PieceFull when the result would
-    pass `cap` and grow the piece; a `fresh` (new, empty) piece takes any one teacher's rows."""
-    existing = bucket_rows(doc)
-    kept = replace_teacher_rows(existing, uid, rows, after)
-    if len(kept) > cap and len(kept) > len(existing) and not fresh:
+    """A piece with this teacher's rows replaced by `rows` (sorted), rows that started by
+    `after` shed, or None when the piece is left empty and is not a bucket's header. Raises
+    PieceFull when the result would pass `cap` and grow the piece; a `fresh` (new, empty)
+    piece takes any one teacher's rows.
+
+    Works day by day: a day neither this teacher nor the past touches is kept as the very
+    string it was, so the cost follows what changes, not the size of a full piece."""
+    days = doc["days"] if doc else {}
+    first_future = f"{after + 1:010d}"
+    first_day = _day((after + 1) // _DAY)
+    marker = f" {uid} "
+    adding: dict[str, list[str]] = {}
+    for line in rows:
+        adding.setdefault(day_of(line), []).append(line)
+    kept: dict[str, str] = {}
+    for day in sorted(days.keys() | adding.keys()):
+        if day < first_day:
+            continue
+        text = days.get(day, "")
+        new = adding.get(day, [])
+        if text and day != first_day and marker not in text and not new:
+            kept[day] = text
+            continue
+        lines = [
+            line
+            for line in (text.split("\n") if text else ())
+            if line[:10] >= first_future and marker not in line
+        ]
+        if new:
+            lines = list(heapq.merge(lines, new))
+        if lines:
+            kept[day] = "\n".join(lines)
+    count = sum(text.count("\n") + 1 for text in kept.values())
+    before = sum(text.count("\n") + 1 for text in days.values())
+    if count > cap and count > before and not fresh:
         raise PieceFull
     pieces = piece_count(doc)
-    return bucket_doc(kept, pieces) if kept or pieces > 1 else None
+    if not kept and pieces == 1:
+        return None
+    result: dict = {"days": kept}
+    if pieces > 1:
+        result["pieces"] = pieces
+    return result
 
 
 def with_piece_count(doc: dict | None, pieces: int) -> dict:
@@ -227,7 +261,8 @@ def replace_teacher_rows(existing: list[str], uid: str, rows: list[str], after: 
     """A bucket's rows with this teacher's replaced by `rows`, and rows that started by `after`
     dropped (a bucket sheds the past whenever it is written)."""
     first_future = f"{after + 1:010d}"
-    kept = [line for line in existing if line[:10] >= first_future and row_uid(line) != uid]
+    marker = f" {uid} "
+    kept = [line for line in existing if line[:10] >= first_future and marker not in line]
     kept.extend(rows)
     kept.sort()
     return kept

@@ -14,7 +14,7 @@ A crash leaves at most a pending hold, which `resolve_hold` settles against the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,13 @@ __all__ = [
 REVIEW_VISIBLE_AFTER = REVIEW_WINDOW
 RATING_MIN, RATING_MAX = 1, 10
 MAX_FEEDBACK = 1000
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """A record's fields as a new dict, for writing: `asdict` deep-copies every value, which
+    was most of the cost of writing a schedule; written values are encoded at once, so the
+    lists they share with the record are never changed through them."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:
@@ -141,7 +148,9 @@ class Offer:
         return next((s for s in self.slots if s.id == slot_id), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = _fields(self)
+        data["slots"] = [_fields(s) for s in self.slots]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Offer:
@@ -177,7 +186,7 @@ class LearnRequest:
         return [(parse_iso_utc(a), parse_iso_utc(b)) for a, b in self.windows]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _fields(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LearnRequest:
@@ -247,7 +256,9 @@ class Booking:
         return self.other(rater) in self.reviews or now >= self.end_at + REVIEW_VISIBLE_AFTER
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = _fields(self)
+        data["reviews"] = {rater: _fields(review) for rater, review in self.reviews.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Booking:
@@ -347,7 +358,7 @@ class Schedule:
     )
     notifications = _Section(
         lambda raw: [_from_dict(Notification, n) for n in raw],
-        lambda notifications: [asdict(n) for n in notifications],
+        lambda notifications: [_fields(n) for n in notifications],
         list,
     )
     # Sessions taught and attended and ratings received in archived history.

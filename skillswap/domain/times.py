@@ -434,7 +434,12 @@ def _slot_id(start: datetime, end: datetime, zone: tzinfo) -> str:
     local_start = start.astimezone(zone)
     local_end = end.astimezone(zone)
     fold = "f" if local_start.fold else ""
-    return f"{local_start.date().isoformat()}T{local_start:%H%M}-{local_end:%H%M}{fold}"
+    # Plain integer formatting: strftime was a fifth of publishing a big offer.
+    return (
+        f"{local_start.year:04d}-{local_start.month:02d}-{local_start.day:02d}T"
+        f"{local_start.hour:02d}{local_start.minute:02d}-"
+        f"{local_end.hour:02d}{local_end.minute:02d}{fold}"
+    )
 
 
 def expand_slots(
