@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_login import current_user
 from jinja2.environment import TemplateModule
 from jinja2.runtime import Context, new_context
@@ -180,18 +180,29 @@ def compile_templates(app: Flask) -> None:
         app.jinja_env.get_template(name)
 
 
+# What an HTML form sends. Flask-WTF would also read a JSON body into the form, where numbers,
+# lists and strings in place of an object break the fields (500s): no page here takes JSON.
+FORM_BODIES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def refuse_unformed_bodies() -> None:
+        # Before the CSRF check, so a JSON body gets 415 rather than "this form had expired".
+        if (
+            request.method in CHANGING_METHODS
+            and request.mimetype not in FORM_BODIES
+            and (request.mimetype or request.content_length)
+        ):
+            abort(415)
+
     @app.before_request
     def check_csrf() -> None:
         # Every POST is CSRF-checked; views marked validates_own_csrf check it in their form so
         # an expired token re-renders the form with the input kept.
         # A URL that matched no route is a 404/405, not a CSRF question.
-        if request.routing_exception is None and request.method in {
-            "POST",
-            "PUT",
-            "PATCH",
-            "DELETE",
-        }:
+        if request.routing_exception is None and request.method in CHANGING_METHODS:
             view = app.view_functions.get(request.endpoint or "")
             if not getattr(view, "validates_own_csrf", False):
                 csrf.protect()

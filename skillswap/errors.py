@@ -18,6 +18,11 @@ MESSAGES = {
     404: ("Page not found", "The page or person you asked for does not exist."),
     405: ("Not allowed", "That page cannot be used this way."),
     413: ("Too much data", "That was larger than we accept. Shorten it and try again."),
+    415: (
+        "Send this as a form",
+        "SkillSwap's pages take what their forms send (form-encoded or multipart), not JSON "
+        "or other formats. Use the form on the page.",
+    ),
     429: (
         "Slow down a little",
         "There were too many attempts from here. Wait a few minutes, then try again.",
@@ -38,8 +43,11 @@ def render_error(status: int) -> tuple[str, int]:
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int]:
-        return render_error(exc.code or 500)
+    def http_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+        # The error's own headers are part of what it means: Allow on a 405, Retry-After on a
+        # 429, WWW-Authenticate on a 401. Only its plain-text Content-Type gives way to the page.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return (*render_error(exc.code or 500), headers)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:
