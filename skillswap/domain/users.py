@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from skillswap.domain.text import text_problem
+
 USERNAME_RE = re.compile(r"[a-z0-9_-]{3,30}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 MAX_TAGS = 20
@@ -30,7 +32,7 @@ def link_problem(url: str) -> str | None:
         return "Links must start with http:// or https://"
     if not parts.netloc or " " in url.strip():
         return "Enter a full address, like https://github.com/you"
-    return None
+    return text_problem(url)
 
 
 def split_tags(text: str) -> list[str]:
