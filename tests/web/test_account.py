@@ -79,6 +79,35 @@ def test_signup_refuses_a_password_equal_to_the_username_or_email(
     assert user_records(app) == []
 
 
+@pytest.mark.parametrize(
+    "password",
+    [
+        pytest.param(" " * 8, id="eight-spaces"),
+        pytest.param("\u200b" * 8, id="eight-zero-width-spaces"),
+        pytest.param("aaaaaaaa", id="one-letter"),
+        pytest.param("a" * 128, id="one-letter-128"),
+        pytest.param("abcdefgh", id="sequence"),
+        pytest.param("Zq7!Zq7!Zq7!", id="repeated-chunk"),
+    ],
+)
+def test_signup_refuses_an_easily_guessed_password(
+    app: Flask, client: FlaskClient, password: str
+) -> None:
+    data = signup_data(client, password=password, email="kept@example.com")
+    response = client.post("/signup", data=data)
+    assert response.status_code == 400
+    p = page(response)
+    assert_field_error(p, "password", "This password is easy to guess")
+    assert p.value("email") == "kept@example.com"
+    assert p.value("password") == ""
+    assert user_records(app) == []
+
+
+def test_the_strength_check_says_why(client: FlaskClient) -> None:
+    response = client.post("/signup", data=signup_data(client, password="aaaaaaaa"))
+    assert 'Repeats like "aaa" are easy to guess' in page(response).by_id("password-error").text
+
+
 def test_signup_accepts_a_password_that_merely_contains_a_common_one(
     app: Flask, client: FlaskClient
 ) -> None:
