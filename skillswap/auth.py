@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from datetime import UTC, datetime, timedelta
@@ -29,14 +30,15 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 from skillswap import throttle
+from skillswap.domain import logins
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import User
 from skillswap.extensions import login_manager
 from skillswap.forms import ActionForm, LoginForm, SignupForm
 from skillswap.passwords import hash_password, needs_rehash, verify_password
 from skillswap.repo import EmailTaken, UsernameTaken
-from skillswap.store import StoreUnavailable
-from skillswap.web import repo, safe_next, validates_own_csrf
+from skillswap.store import StoreError, StoreUnavailable
+from skillswap.web import now, repo, safe_next, validates_own_csrf
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -117,21 +119,23 @@ class SessionCookies(SecureCookieSessionInterface):
 class SessionUser(UserMixin):
     """The logged-in person as Flask-Login sees them; attributes come from the User record."""
 
-    def __init__(self, record: User) -> None:
+    def __init__(self, record: User, login_id: str) -> None:
         self.record = record
+        self.login_id = login_id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.record, name)
 
     def get_id(self) -> str:
-        # The session version rides in the cookie: bumping it in the record ends every
-        # session that carries the old one (password change, "log out everywhere").
-        return f"{self.record.id}.{self.record.session_version}"
+        # The session cookie names the login (checked against the record's active logins on
+        # every request: logout ends it, however many copies of the cookie exist) and the
+        # session version (bumped by password change and "log out everywhere").
+        return f"{self.record.id}.{self.record.session_version}.{self.login_id}"
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> SessionUser | None:
-    uid, _, version = session_id.partition(".")
+    uid, version, login_id = [*session_id.split("."), "", ""][:3]
     try:
         user = repo().get_user(uid)
     except StoreUnavailable:
@@ -141,7 +145,15 @@ def load_user(session_id: str) -> SessionUser | None:
         return None
     if user is None or str(user.session_version) != version:
         return None
-    return SessionUser(user)
+    # The record is read on every request anyway: checking the login here costs nothing, and
+    # no cache of verified cookies (SessionCookies) can let an ended login through.
+    active = logins.find_login(user.logins, login_id) if login_id else None
+    if active is None:
+        return None
+    if logins.needs_seen_update(active, now()):
+        with contextlib.suppress(StoreError):  # "last seen" is a courtesy, never a failure
+            repo().login_seen(user.id, login_id)
+    return SessionUser(user, login_id)
 
 
 @login_manager.unauthorized_handler
@@ -152,16 +164,25 @@ def unauthorized() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _start_session(user: User) -> None:
+def start_session(user: User) -> None:
+    """Log `user` in on this browser as a new login, in a new session."""
     # A fresh session at login: nothing planted before login survives it (session fixation).
     session.clear()
     session.permanent = True
-    login_user(SessionUser(user))
+    login_id = repo().add_login(user.id, logins.device_summary(request.user_agent.string))
+    login_user(SessionUser(user, login_id))
     # The new session's CSRF token, made now so it rides in the cookie the login response sets
     # anyway. Made later, each page opened right after login (two tabs, say) would make its
     # own, each response re-sending the cookie, and the last one sent would win.
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # the old one
     generate_csrf()
+
+
+def end_session() -> None:
+    """End this login everywhere its cookie was copied, then this browser's session."""
+    repo().end_login(current_user.id, current_user.login_id)
+    logout_user()
+    session.clear()
 
 
 def apply_rate_limits(app: Flask) -> Limiter:
@@ -205,7 +226,7 @@ def signup() -> Response | str | tuple[str, int]:
         except EmailTaken:
             form.email.errors.append("An account with this email exists already; log in instead")
         else:
-            _start_session(user)
+            start_session(user)
             flash(f"Welcome to SkillSwap, {user.username}!", "success")
             response = redirect(url_for("profile.show"))
             throttle.remember_device(response, user.id)  # the owner's browser (throttle.py)
@@ -233,7 +254,7 @@ def login() -> Response | str | tuple[str, int]:
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
                 repo().save_user(user)
-            _start_session(user)
+            start_session(user)
             response = redirect(safe_next(form.next.data))
             attempt.succeeded(response, user.id)
             return response
@@ -253,7 +274,6 @@ def logout() -> Response:
     if not form.validate_on_submit():
         flash("That page had expired, so you are still logged in. Press Log out again.", "error")
         return redirect(url_for("pages.home"))
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("pages.home"))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from skillswap.domain import indexes
+from skillswap.domain import indexes, logins
 from skillswap.domain.matching import (
     free_slots,
     mode_compatible,
@@ -248,12 +248,39 @@ class Repository:
         self.store.update(user_key(user.id), merge)
 
     def bump_session_version(self, uid: str) -> None:
+        """End every login of this person ("log out everywhere", account deletion)."""
+
         def bump(data: dict | None) -> dict | None:
             if data is None:
                 return None
-            return {**data, "session_version": int(data.get("session_version", 1)) + 1}
+            version = int(data.get("session_version", 1)) + 1
+            return {**data, "session_version": version, "logins": []}
 
         self.store.update(user_key(uid), bump)
+
+    # --- active logins (skillswap/domain/logins.py) ---------------------------------------
+
+    def _change_logins(self, uid: str, change: Callable[[list[dict]], list[dict]]) -> None:
+        def apply(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            return {**data, "logins": change(list(data.get("logins") or []))}
+
+        self.store.update(user_key(uid), apply)
+
+    def add_login(self, uid: str, device: str) -> str:
+        """Record a new login; returns its id, for the session cookie."""
+        login_id = secrets.token_hex(16)
+        now = self.clock()
+        self._change_logins(uid, lambda found: logins.add_login(found, login_id, device, now))
+        return login_id
+
+    def end_login(self, uid: str, login_id: str) -> None:
+        self._change_logins(uid, lambda found: logins.without_login(found, login_id))
+
+    def login_seen(self, uid: str, login_id: str) -> None:
+        now = self.clock()
+        self._change_logins(uid, lambda found: logins.mark_seen(found, login_id, now))
 
     # --- schedules (offers, requests, bookings, reviews) -----------------------------------
 
@@ -703,15 +730,17 @@ class Repository:
     # --- account: password change and deletion ------------------------------------------
 
     def set_password(self, uid: str, password_hash: str) -> User | None:
-        """Store a new password hash and bump the session version in one atomic step, so
-        every session holding the old version ends; returns the updated user."""
+        """Store a new password hash and end every login in one atomic step; returns the
+        updated user."""
         updated: list[dict] = []
 
         def change(data: dict | None) -> dict | None:
             if data is None:
                 return None
             version = int(data.get("session_version", 1)) + 1
-            updated[:] = [{**data, "password_hash": password_hash, "session_version": version}]
+            updated[:] = [
+                {**data, "password_hash": password_hash, "session_version": version, "logins": []}
+            ]
             return updated[0]
 
         self.store.update(user_key(uid), change)

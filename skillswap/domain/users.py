@@ -62,6 +62,9 @@ class User:
     created: str = ""
     # Bumped by password change and "log out everywhere": old session cookies stop working.
     session_version: int = 1
+    # Active logins, newest first, bounded (skillswap/domain/logins.py): a session cookie
+    # names one, and opens nothing once it is gone from here.
+    logins: list[dict] = field(default_factory=list)
     unread: int = 0  # notifications not yet seen (the list lives in the schedule document)
     # Calendar feed: the secret's SHA-256 and the random nonce it is derived from (see ics.py).
     feed_token_hash: str = ""

@@ -135,10 +135,10 @@ def test_profile_links_to_the_account_page(client: FlaskClient, auth: AuthAction
         assert account.all("label", for_=field), f"no label for {field}"
         assert account.by_id(field).attrs["type"] == "password"
     assert account.all("label", for_="confirm_username")
-    # Three forms, each with its own token, and no duplicate ids on the page.
+    # Four forms (one "Log out" for this login), each with its own token, no duplicate ids.
     main = account.all("main")[0]
     tokens = [n for n in main.walk() if n.tag == "input" and n.attrs.get("name") == "csrf_token"]
-    assert len(tokens) == 3
+    assert len(tokens) == 4
     ids = [n.attrs["id"] for n in account.root.walk() if "id" in n.attrs]
     assert len(ids) == len(set(ids))
 

@@ -20,6 +20,7 @@ POST_PATHS = [
     "/logout",
     "/account/password",
     "/account/logout-everywhere",
+    "/account/logins/0123456789abcdef/logout",
     "/account/delete",
     "/profile",
     "/offer",
