@@ -96,7 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     log.info("store: %s", store.name)
     app.extensions["skillswap.store"] = store
     app.extensions["skillswap.clock"] = clock
-    app.extensions["skillswap.repo"] = Repository(store, clock)
+    app.extensions["skillswap.repo"] = Repository(store, clock, str(app.config["SECRET_KEY"]))
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

@@ -21,7 +21,6 @@ from skillswap.passwords import hash_password, verify_password
 from skillswap.web import repo, validates_own_csrf
 
 bp = Blueprint("account", __name__)
-bp.record_once(lambda state: throttle.check_settings(state.app))
 
 
 def _me() -> User:

@@ -27,9 +27,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from skillswap import throttle
+from skillswap import limit_storage, throttle  # noqa: F401 (registers skillswap-sqlite://)
 from skillswap.domain import logins
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import User
@@ -186,23 +187,20 @@ def end_session() -> None:
 
 
 def apply_rate_limits(app: Flask) -> Limiter:
-    """Throttle sign-ups (successful ones count) and logins (failed ones count) per client.
+    """The Limiter whose storage holds every count (RATELIMIT_STORAGE_URI) and whose switch
+    turns them all on or off (RATELIMIT_ENABLED). One per app, not per process: its counters
+    and on/off switch are per app.
 
-    One Limiter per app, not per process: its counters and on/off switch are per app.
-    Storage is RATELIMIT_STORAGE_URI; shared storage (Redis, memcached) for several instances.
+    The views count for themselves (throttle.ClientAttempt): Flask-Limiter's decorators check
+    before the view and count after the response (deduct_when), so parallel requests all pass
+    the check before any of them is counted.
     """
-    limiter = Limiter(get_remote_address, app=app)
-    limits = {
-        "auth.signup": (app.config["SIGNUP_RATE_LIMIT"], 302),
-        "auth.login": (app.config["LOGIN_RATE_LIMIT"], 401),
-    }
-    for endpoint, (limit, counted_status) in limits.items():
-        app.view_functions[endpoint] = limiter.limit(
-            limit,
-            methods=["POST"],
-            deduct_when=lambda response, status=counted_status: response.status_code == status,
-        )(app.view_functions[endpoint])
-    return limiter
+    throttle.check_settings(app)
+    return Limiter(get_remote_address, app=app)
+
+
+def _too_many(attempt: throttle.ClientAttempt) -> TooManyRequests:
+    return TooManyRequests(retry_after=attempt.retry_after())
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -216,6 +214,11 @@ def signup() -> Response | str | tuple[str, int]:
         form.form_errors.append(full)
         return render_template("auth/signup.html", form=form, csrf_expired=False), 503
     if form.validate_on_submit():
+        # Every complete sign-up counts, refused ones too: "this email has an account" must
+        # not answer an unlimited number of probes.
+        attempt = throttle.ClientAttempt("signup", "SIGNUP_RATE_LIMIT")
+        if not attempt.allowed():
+            raise _too_many(attempt)
         zone = form.timezone.data if is_valid_zone(form.timezone.data or "") else "UTC"
         try:
             user = repo().create_user(
@@ -244,6 +247,9 @@ def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(form.next.data))
     if form.validate_on_submit():
+        client = throttle.ClientAttempt("login", "LOGIN_RATE_LIMIT")
+        if not client.allowed():
+            raise _too_many(client)
         user = repo().find_user(form.login.data)
         # Per account, on top of the per-client limit; the same for names nobody has.
         attempt = throttle.LoginAttempt(form.login.data, user.id if user else None)
@@ -257,6 +263,7 @@ def login() -> Response | str | tuple[str, int]:
             start_session(user)
             response = redirect(safe_next(form.next.data))
             attempt.succeeded(response, user.id)
+            client.refund()  # only failures count against the address
             return response
         if user is None:
             verify_password(None, form.password.data)  # same time whether or not the name exists

@@ -4,7 +4,10 @@ Key scheme (few fat keys, so a 1,000-person community fits Replit DB's 5,000 key
 
     user/<id>            profile and credentials (User)
     username/<name>      {"uid": id}   claimed with put_new, never reused
-    email/<address>      {"uid": id}   claimed with put_new
+    email/<address>      {"uid": id}   claimed with put_new; freed when the account is deleted
+    deleted-email/<hmac> {"uid", "deleted"}   a deleted account's email as a keyed hash
+                         (HMAC-SHA256 with SECRET_KEY): which address had an account can be
+                         checked by whoever has the address, yet the store keeps none
     schedule/<id>        everything time-bound for one person: offers, requests, bookings,
                          reviews. Changed only through atomic `update`, so checking a slot and
                          claiming it happen in one step.
@@ -18,6 +21,7 @@ Key scheme (few fat keys, so a 1,000-person community fits Replit DB's 5,000 key
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import secrets
 import sys
@@ -139,6 +143,11 @@ def email_key(email: str) -> str:
     return f"email/{email.strip().lower()}"
 
 
+def deleted_email_key(secret: str, email: str) -> str:
+    address = email.strip().lower().encode()
+    return f"deleted-email/{hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()}"
+
+
 def schedule_key(uid: str) -> str:
     return f"schedule/{uid}"
 
@@ -166,9 +175,10 @@ def slot_index_records(
 
 
 class Repository:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, secret: str = "") -> None:
         self.store = store
         self.clock = clock
+        self.secret = secret  # keys the hash of deleted accounts' emails (SECRET_KEY)
         self.weekly_slots = weekly_slot_buckets(store)
 
     # --- users -------------------------------------------------------------------------
@@ -182,7 +192,9 @@ class Repository:
         uid = new_id()
         if not self.store.put_new(username_key(username), {"uid": uid}):
             raise UsernameTaken(username)
-        if not self.store.put_new(email_key(email), {"uid": uid}):
+        if not self.store.put_new(email_key(email), {"uid": uid}) and not self._reclaim_email(
+            email, uid
+        ):
             # The username claim was never a real account, so it is safe to release.
             self.store.delete(username_key(username))
             raise EmailTaken(email)
@@ -196,6 +208,18 @@ class Repository:
         )
         self.store.put(user_key(uid), user.to_dict())
         return user
+
+    def _reclaim_email(self, email: str, uid: str) -> bool:
+        """Claim an email whose claim is a deleted account's tombstone, as written in clear
+        before deletion freed the address; of racing sign-ups exactly one gets it."""
+        claimed: list[bool] = []
+
+        def take(current: dict | None) -> dict | None:
+            claimed[:] = [current is None or "deleted" in current]
+            return {"uid": uid} if claimed[0] else current
+
+        self.store.update(email_key(email), take)
+        return claimed[0]
 
     def signup_capacity_problem(self) -> str | None:
         """Replit DB holds 5,000 keys: stop sign-ups at 90 % so the people already here can
@@ -754,8 +778,9 @@ class Repository:
            claim their time) and cancel upcoming sessions; then cancel each in the other
            person's document with a notice, reason "account deleted";
         3. take offers, requests and teach tags out of the skill and slot indexes;
-        4. turn the username and email claims into tombstones ({"uid", "deleted"}): names
-           are never reused, and a tombstone finds no user, so nobody can log in with it;
+        4. turn the username claim into a tombstone ({"uid", "deleted"}): usernames are never
+           reused, and a tombstone finds no user, so nobody can log in with it; keep the
+           email only as a keyed hash (deleted-email/) and free the address for a new account;
         5. delete schedule/<id>, then user/<id>.
         Past sessions stay in the other people's documents, with the names copied there.
         The user record goes last: after a crash the person can log in and delete again.
@@ -789,7 +814,8 @@ class Repository:
         self.refresh_slot_rows(uid, {o.skill_key for o in gone}, gone, with_tags=True)
         tombstone = {"uid": uid, "deleted": iso_utc(now)}
         self.store.put(username_key(user.username), tombstone)
-        self.store.put(email_key(user.email), tombstone)
+        self.store.put(deleted_email_key(self.secret, user.email), tombstone)
+        self.store.delete(email_key(user.email))
         feed_token_hash = getattr(user, "feed_token_hash", "")
         if feed_token_hash:
             self.store.delete(f"feedtoken/{feed_token_hash}")

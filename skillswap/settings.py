@@ -91,6 +91,10 @@ def choose_store_url(instance_path: str, replit_url_file: str) -> str:
     return detectable_store_urls(instance_path, replit_url_file)[0]
 
 
+def default_limit_storage(instance_path: str) -> str:
+    return f"skillswap-sqlite:///{os.path.join(os.path.abspath(instance_path), 'ratelimits.db')}"
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     replit = on_replit()
     preview = replit and not os.environ.get("REPLIT_DEPLOYMENT")
@@ -103,7 +107,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
             "SKILLSWAP_REPLIT_LOCK", os.path.join(instance_path, "replitdb.lock")
         ),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared by every worker of this instance (skillswap/limit_storage.py); Redis or
+        # memcached when several instances must share limits.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or default_limit_storage(instance_path),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
         # Failed logins per account, from any number of clients (browsers that logged in to
