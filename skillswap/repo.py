@@ -41,8 +41,8 @@ from skillswap.domain.schedule import (
     Booking,
     LearnRequest,
     Notification,
-    NotParticipant,
     Offer,
+    Review,
     Schedule,
     ScheduleRefusal,
     Stats,
@@ -552,6 +552,27 @@ class Repository:
         self.change_schedule(uid, lambda s: s.notify(notification))
         self._count_unread(uid, +1)
 
+    def invite(self, uid: str, notification: Notification) -> bool:
+        """Tell `uid` about an invitation unless the same one (same teacher, same request's
+        link) is already among their notifications: decided in the atomic step that adds it,
+        so of parallel tries exactly one sends it. False when it was sent already."""
+
+        def add_once(s: Schedule) -> bool:
+            if any(
+                n.kind == notification.kind
+                and n.actor == notification.actor
+                and n.link == notification.link
+                for n in s.notifications
+            ):
+                return False
+            s.notify(notification)
+            return True
+
+        sent = self.change_schedule(uid, add_once)
+        if sent:
+            self._count_unread(uid, +1)
+        return sent
+
     def mark_notifications_read(self, uid: str) -> None:
         self.change_schedule(uid, lambda s: s.mark_all_read())
         self._count_unread(uid, None)
@@ -560,8 +581,8 @@ class Repository:
         """Read repair: settle what a crash or an outage left half done.
 
         A hold older than HOLD_GRACE is confirmed or released against the teacher's copy; a
-        cancel not yet copied to the other person is copied now. Costs nothing when there is
-        nothing to settle."""
+        cancel or a review not yet copied to the other person is copied now. Costs nothing
+        when there is nothing to settle."""
         now = self.clock()
         holds = [
             h
@@ -569,7 +590,12 @@ class Repository:
             if not h.created or parse_iso_utc(h.created) <= now - HOLD_GRACE
         ]
         unsynced = [b for b in schedule.bookings.values() if not b.active and not b.synced]
-        if not holds and not unsynced:
+        uncopied = [
+            b
+            for b in schedule.bookings.values()
+            if (mine := b.reviews.get(schedule.owner)) is not None and not mine.copied
+        ]
+        if not holds and not unsynced and not uncopied:
             return schedule
         if holds:
             teachers = self.store.get_many({schedule_key(b.teacher) for b in holds})
@@ -581,6 +607,8 @@ class Repository:
                 )
         for booking in unsynced:
             self._copy_cancel(schedule.owner, booking)
+        for booking in uncopied:
+            self._copy_review(schedule.owner, booking)
         return self.schedule(schedule.owner)
 
     def cancel(self, uid: str, booking_id: str, reason: str) -> Booking:
@@ -620,30 +648,46 @@ class Repository:
         self.change_schedule(owner, lambda s: s.mark_synced(booking.id))
 
     def review(self, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:
-        """Check every rule on the rater's copy, write the other person's copy (where the
-        rating counts), then the rater's. A failure between the two leaves the rater free to
-        press Save again, which completes it instead of saying "already rated"."""
+        """Claim the review on the rater's own copy, where every rule is checked in the same
+        atomic step (of parallel tries exactly one is accepted), marked not yet copied; then
+        copy that one review to the other person's copy (where the rating counts), telling
+        them, and mark it copied. If the copy fails, read repair finishes it."""
         now = self.clock()
-        mine = self.schedule(uid)
-        booking = mine.add_review(booking_id, uid, rating, feedback, now)  # a dry run: refusals
-        other = booking.other(uid)
 
-        def review_and_tell(s: Schedule) -> bool:
-            copy = s.bookings.get(booking_id)
-            if copy is not None and uid in copy.reviews:
-                return False  # written by an earlier try whose second step failed
-            s.add_review(booking_id, uid, rating, feedback, now)
+        def claim(s: Schedule) -> Booking:
+            booking = s.add_review(booking_id, uid, rating, feedback, now)
+            booking.reviews[uid].copied = False
+            return booking
+
+        booking = self.change_schedule(uid, claim)
+        self._copy_review(uid, booking)
+        return booking
+
+    def _copy_review(self, uid: str, booking: Booking) -> None:
+        """Step two of a review: the other person's copy, with a notice, then mark it done."""
+        other = booking.other(uid)
+        review = booking.reviews[uid]
+        now = self.clock()
+
+        def copy_and_tell(s: Schedule) -> bool:
+            copy = s.bookings.get(booking.id)
+            if copy is None or uid in copy.reviews:
+                return False  # their account is deleted, or an earlier try copied it
+            # Not add_review: its rules were checked on the rater's copy when it was claimed
+            # (a repair may run after the review window has closed).
+            copy.reviews[uid] = Review(review.rating, review.feedback, review.created)
             s.notify(self._notice("reviewed", booking, booking.other_name(other), now))
             return True
 
-        try:
-            told = self.change_schedule(other, review_and_tell)
-        except NotParticipant:
-            told = False  # their account is deleted (delete_account): nobody left to tell
-        self.change_schedule(uid, lambda s: s.add_review(booking_id, uid, rating, feedback, now))
-        if told:
+        if self.change_schedule(other, copy_and_tell):
             self._count_unread(other, +1)
-        return booking
+
+        def mark_copied(s: Schedule) -> None:
+            mine = s.bookings.get(booking.id)
+            if mine is not None and uid in mine.reviews:
+                mine.reviews[uid].copied = True
+
+        self.change_schedule(uid, mark_copied)
 
     # --- matching ------------------------------------------------------------------------
 
