@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from skillswap.store import StoreUnavailable
 
@@ -46,6 +46,14 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         # The error's own headers are part of what it means: Allow on a 405, Retry-After on a
         # 429, WWW-Authenticate on a 401. Only its plain-text Content-Type gives way to the page.
+        if isinstance(exc, SecurityError):
+            # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page
+            # (whose links would need one); a plain answer that repeats nothing sent.
+            return (
+                "This site is not served under that host name.",
+                400,
+                [("Content-Type", "text/plain; charset=utf-8")],
+            )
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         return (*render_error(exc.code or 500), headers)
 

@@ -11,6 +11,8 @@ settings, the shipped gunicorn.conf.py) and thirty spawned processes released to
 
 from __future__ import annotations
 
+import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -307,3 +309,39 @@ def test_parallel_invitations_send_one(site: Site, pool: HttpRacePool) -> None:
         _assert_quiet(site)
     finally:
         store.close()
+
+
+# --- what gunicorn writes and says ----------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_gunicorn_logs_no_feed_secret_and_names_no_version(site: Site) -> None:
+    store = site.open_store()
+    try:
+        if not store.get("username/tutor"):  # run on its own, without the tests above
+            _seed_people(site)[1].close()
+    finally:
+        store.close()
+    _, token = site.login("tutor", "192.0.2.13")
+    http = site.cookies["tutor"]
+    made = http.post(
+        site.base + "/calendar/feed",
+        data={"csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert made.status_code == 302
+    profile = http.get(site.base + "/profile", timeout=30)
+    feed_url = re.search(r'id="feed-url" value="([^"]+)"', profile.text)
+    assert feed_url, "no feed address on the profile"
+    secret = feed_url.group(1).rsplit("/", 1)[1].removesuffix(".ics")
+    feed = requests.get(feed_url.group(1), timeout=30)
+    assert feed.status_code == 200
+    assert feed.headers["Server"] == "gunicorn"  # no version
+    assert profile.headers["Cache-Control"] == "no-store"
+    # The access line is written just after the answer is sent: wait for it, a little.
+    deadline = time.monotonic() + 10
+    while "/calendar/[redacted].ics" not in (log := site.server.log_tail(lines=100_000)):
+        assert time.monotonic() < deadline, f"no access line for the feed:\n{log[-3000:]}"
+        time.sleep(0.05)
+    assert secret not in log

@@ -5,12 +5,19 @@ an error carries, hosts the operator trusts, what caches may keep, what the Serv
 from __future__ import annotations
 
 import json
+import logging
+import re
+import threading
+import urllib.request
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
-from tests.support.app_fixtures import AuthActions, csrf_token
+from skillswap import settings
+from skillswap.logs import RedactFeedTokens, redact
+from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
 
 # Every POST route, with real-looking values for its parameters: the body is refused before
 # any of them is looked up.
@@ -100,3 +107,85 @@ def test_method_not_allowed_names_the_allowed_methods(client: FlaskClient) -> No
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
     assert "Not allowed" in response.get_data(as_text=True)
     assert response.headers["Content-Type"].startswith("text/html")
+
+
+# --- trusted hosts, caches, logs, the Server header ----------------------------------------
+
+FEED_RE = re.compile(r'id="feed-url" value="([^"]+)"')
+
+
+def with_feed(client: FlaskClient, auth: AuthActions) -> None:
+    auth.signup()
+    client.post("/calendar/feed", data={"csrf_token": csrf_token(client, "/profile")})
+
+
+def test_a_made_up_host_never_reaches_the_feed_address(
+    tmp_path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRUSTED_HOSTS", "skillswap.example, localhost")
+    app = make_app(tmp_path, clock)
+    try:
+        client = app.test_client()
+        with_feed(client, AuthActions(client))
+        feed = FEED_RE.search(client.get("/profile").get_data(as_text=True))
+        assert feed and feed.group(1).startswith("http://localhost/calendar/")
+
+        forged = client.get("/profile", headers={"Host": "evil.example"})
+        assert forged.status_code == 400
+        assert "evil.example" not in forged.get_data(as_text=True)
+    finally:
+        app.extensions["skillswap.store"].close()
+
+
+def test_trusted_hosts_on_replit_are_the_deployments_domains(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("REPL_ID", "abc")
+    monkeypatch.setenv("REPLIT_DOMAINS", "skillswap.replit.app,skills.example.org")
+    monkeypatch.setenv("REPLIT_DEV_DOMAIN", "abc-00.picard.replit.dev")
+    config = settings.from_environment(str(tmp_path))
+    assert config["TRUSTED_HOSTS"] == [
+        "skillswap.replit.app",
+        "skills.example.org",
+        "abc-00.picard.replit.dev",
+    ]
+    monkeypatch.delenv("REPL_ID")
+    monkeypatch.delenv("REPLIT_DOMAINS")
+    monkeypatch.delenv("REPLIT_DEV_DOMAIN")
+    assert settings.from_environment(str(tmp_path))["TRUSTED_HOSTS"] is None
+
+
+def test_signed_in_pages_are_not_stored(client: FlaskClient, auth: AuthActions) -> None:
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    auth.signup()
+    for path in ("/profile", "/dashboard", "/account", "/"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    static = client.get("/static/style.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()
+
+
+def test_feed_secrets_are_redacted_from_logged_request_lines() -> None:
+    token = "A" * 43
+    line = f'127.0.0.1 - - "GET /calendar/{token}.ics HTTP/1.1" 200 -'
+    assert redact(line) == '127.0.0.1 - - "GET /calendar/[redacted].ics HTTP/1.1" 200 -'
+    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, '"%s" %s %s', (line, 200, 5), None)
+    RedactFeedTokens().filter(record)
+    assert token not in record.getMessage()
+    assert "/calendar/[redacted].ics" in record.getMessage()
+
+
+def test_the_development_server_names_no_versions(app: Flask) -> None:
+    from main import QuietRequestHandler
+
+    server = make_server("127.0.0.1", 0, app, request_handler=QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/login") as response:
+            assert response.headers["Server"] == "SkillSwap"
+    finally:
+        server.shutdown()
+        server.server_close()
