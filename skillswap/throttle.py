@@ -105,7 +105,8 @@ class Counter:
         key = self.item.key_for(*self.identifiers)
         try:
             limiter.limiter.storage.incr(key, self.item.get_expiry(), amount=-1)
-        except Exception as exc:  # memcached cannot go below... a refund is only a courtesy
+        except Exception as exc:  # e.g. memcached, whose counters cannot be decremented:
+            # a refund is a courtesy to the owner, never worth failing a login over
             log.warning("could not refund a rate-limit hit (%s): %s", type(exc).__name__, exc)
 
     def wait_minutes(self) -> int:
