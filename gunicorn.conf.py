@@ -7,6 +7,10 @@ preload), so no store connection, pool or lock is ever shared between processes.
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
+from skillswap.logs import redact
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 # Requests are short and mostly wait on the store: two workers per core, capped for memory.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count(), 8)))
@@ -18,6 +22,17 @@ preload_app = False
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with calendar feed secrets taken out of every access-log field."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        found = super().atoms(resp, req, environ, request_time)
+        return {k: redact(v) if isinstance(v, str) else v for k, v in found.items()}
+
+
+logger_class = RedactingLogger
 # Behind Replit's (or any) proxy the app's ProxyFix decides whom to trust (PROXY_FIX_HOPS).
 forwarded_allow_ips = "127.0.0.1"
 # gunicorn 27 opens a control socket at one path per user by default; two servers on one

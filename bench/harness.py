@@ -185,16 +185,16 @@ def cookie_of(client: FlaskClient) -> str:
 
 def started_session(app: Flask, user: User) -> tuple[str, str]:
     """(session cookie, CSRF form token) for `user`, made by the app's own login code path
-    (`auth._start_session`: clear, permanent, Flask-Login's login_user) and its CSRF token
+    (`auth.start_session`: clear, permanent, Flask-Login's login_user) and its CSRF token
     generator, minus the password check: 50 argon2 verifications would cost ~10 s of CPU."""
-    from skillswap.auth import _start_session
+    from skillswap.auth import start_session
 
     # From where gunicorn will see the racers, or session protection would mark every session
     # not fresh on its first request and re-send its cookie.
     with app.test_request_context(
         "/", headers={"User-Agent": USER_AGENT}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
     ):
-        _start_session(user)
+        start_session(user)
         token = generate_csrf()
         value = app.session_interface.get_signing_serializer(app).dumps(dict(session))  # type: ignore[attr-defined]
     return value, token

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask_login import current_user
 from jinja2.environment import TemplateModule
 from jinja2.runtime import Context, new_context
@@ -101,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["skillswap.repo"] = Repository(
         store,
         clock,
+        str(app.config["SECRET_KEY"]),
         slot_piece_rows=app.config.get("SLOT_PIECE_ROWS", limits.SLOT_PIECE_ROWS),
         archive_piece_bytes=app.config.get("ARCHIVE_PIECE_BYTES", limits.ARCHIVE_PIECE_BYTES),
     )
@@ -187,18 +188,29 @@ def compile_templates(app: Flask) -> None:
         app.jinja_env.get_template(name)
 
 
+# What an HTML form sends. Flask-WTF would also read a JSON body into the form, where numbers,
+# lists and strings in place of an object break the fields (500s): no page here takes JSON.
+FORM_BODIES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def refuse_unformed_bodies() -> None:
+        # Before the CSRF check, so a JSON body gets 415 rather than "this form had expired".
+        if (
+            request.method in CHANGING_METHODS
+            and request.mimetype not in FORM_BODIES
+            and (request.mimetype or request.content_length)
+        ):
+            abort(415)
+
     @app.before_request
     def check_csrf() -> None:
         # Every POST is CSRF-checked; views marked validates_own_csrf check it in their form so
         # an expired token re-renders the form with the input kept.
         # A URL that matched no route is a 404/405, not a CSRF question.
-        if request.routing_exception is None and request.method in {
-            "POST",
-            "PUT",
-            "PATCH",
-            "DELETE",
-        }:
+        if request.routing_exception is None and request.method in CHANGING_METHODS:
             view = app.view_functions.get(request.endpoint or "")
             if not getattr(view, "validates_own_csrf", False):
                 csrf.protect()
@@ -231,6 +243,18 @@ def _register_request_hooks(app: Flask) -> None:
         ("Referrer-Policy", "strict-origin-when-cross-origin"),
     ]
     hsts = ("Strict-Transport-Security", "max-age=31536000")
+
+    @app.after_request
+    def private_pages_are_not_stored(response):  # type: ignore[no-untyped-def]
+        # A signed-in page (a profile with its feed address, a dashboard) must not be kept by
+        # a shared cache or the browser's back-forward history on a shared computer.
+        if (
+            request.endpoint != "static"
+            and "Cache-Control" not in response.headers
+            and current_user.is_authenticated
+        ):
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -7,20 +7,20 @@ guess the password or to delete the account.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 from wtforms import Field
 
 from skillswap import throttle
-from skillswap.auth import SessionUser
+from skillswap.auth import end_session, start_session
+from skillswap.domain.logins import LOGIN_ID, MAX_LOGINS, find_login
 from skillswap.domain.users import User
 from skillswap.forms import ActionForm, ChangePasswordForm, DeleteAccountForm
 from skillswap.passwords import hash_password, verify_password
 from skillswap.web import repo, validates_own_csrf
 
 bp = Blueprint("account", __name__)
-bp.record_once(lambda state: throttle.check_settings(state.app))
 
 
 def _me() -> User:
@@ -46,6 +46,9 @@ def _page(
         password_form=password_form,
         delete_form=delete_form,
         logout_form=ActionForm(formdata=None),
+        logins=user.logins,
+        this_login=current_user.login_id,
+        max_logins=MAX_LOGINS,
         password_csrf_expired=password_form.csrf_failed(),
         delete_csrf_expired=delete_form.csrf_failed(),
     )
@@ -86,10 +89,8 @@ def change_password() -> Response | tuple[str, int]:
             else:
                 updated = repo().set_password(user.id, hash_password(new))
                 if updated is not None:
-                    # The bump ended every session; this one starts afresh with the new version.
-                    session.clear()
-                    session.permanent = True
-                    login_user(SessionUser(updated))
+                    # Every login ended with the change; this browser starts a new one.
+                    start_session(updated)
                 flash(
                     "Your password is changed. Every other device where you were logged in "
                     "is now logged out.",
@@ -112,6 +113,28 @@ def logout_everywhere() -> Response:
     session.clear()
     flash("You are logged out everywhere, on this device and every other.", "info")
     return redirect(url_for("pages.home"))
+
+
+@bp.post("/account/logins/<login_id>/logout")
+@login_required
+@validates_own_csrf
+def end_login(login_id: str) -> Response:
+    """Log out one device from the list on /account (this one too, if that is the one)."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("That page had expired, so nothing changed. Press the button again.", "error")
+        return redirect(url_for("account.show") + "#sessions")
+    if not LOGIN_ID.fullmatch(login_id):
+        abort(404)
+    if login_id == current_user.login_id:
+        end_session()
+        flash("You are logged out.", "info")
+        return redirect(url_for("pages.home"))
+    ended = find_login(_me().logins, login_id)
+    repo().end_login(current_user.id, login_id)
+    if ended is not None:
+        flash(f"{ended['device']} is logged out.", "success")
+    return redirect(url_for("account.show") + "#sessions")
 
 
 @bp.post("/account/delete")

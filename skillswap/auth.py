@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from datetime import UTC, datetime, timedelta
@@ -26,17 +27,19 @@ from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from skillswap import throttle
+from skillswap import limit_storage, throttle  # noqa: F401 (registers skillswap-sqlite://)
+from skillswap.domain import logins
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import User
 from skillswap.extensions import login_manager
 from skillswap.forms import ActionForm, LoginForm, SignupForm
 from skillswap.passwords import hash_password, needs_rehash, verify_password
 from skillswap.repo import EmailTaken, UsernameTaken
-from skillswap.store import StoreUnavailable
-from skillswap.web import repo, safe_next, validates_own_csrf
+from skillswap.store import StoreError, StoreUnavailable
+from skillswap.web import now, repo, safe_next, validates_own_csrf
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -117,21 +120,23 @@ class SessionCookies(SecureCookieSessionInterface):
 class SessionUser(UserMixin):
     """The logged-in person as Flask-Login sees them; attributes come from the User record."""
 
-    def __init__(self, record: User) -> None:
+    def __init__(self, record: User, login_id: str) -> None:
         self.record = record
+        self.login_id = login_id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.record, name)
 
     def get_id(self) -> str:
-        # The session version rides in the cookie: bumping it in the record ends every
-        # session that carries the old one (password change, "log out everywhere").
-        return f"{self.record.id}.{self.record.session_version}"
+        # The session cookie names the login (checked against the record's active logins on
+        # every request: logout ends it, however many copies of the cookie exist) and the
+        # session version (bumped by password change and "log out everywhere").
+        return f"{self.record.id}.{self.record.session_version}.{self.login_id}"
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> SessionUser | None:
-    uid, _, version = session_id.partition(".")
+    uid, version, login_id = [*session_id.split("."), "", ""][:3]
     try:
         user = repo().get_user(uid)
     except StoreUnavailable:
@@ -141,7 +146,15 @@ def load_user(session_id: str) -> SessionUser | None:
         return None
     if user is None or str(user.session_version) != version:
         return None
-    return SessionUser(user)
+    # The record is read on every request anyway: checking the login here costs nothing, and
+    # no cache of verified cookies (SessionCookies) can let an ended login through.
+    active = logins.find_login(user.logins, login_id) if login_id else None
+    if active is None:
+        return None
+    if logins.needs_seen_update(active, now()):
+        with contextlib.suppress(StoreError):  # "last seen" is a courtesy, never a failure
+            repo().login_seen(user.id, login_id)
+    return SessionUser(user, login_id)
 
 
 @login_manager.unauthorized_handler
@@ -152,11 +165,13 @@ def unauthorized() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _start_session(user: User) -> None:
+def start_session(user: User) -> None:
+    """Log `user` in on this browser as a new login, in a new session."""
     # A fresh session at login: nothing planted before login survives it (session fixation).
     session.clear()
     session.permanent = True
-    login_user(SessionUser(user))
+    login_id = repo().add_login(user.id, logins.device_summary(request.user_agent.string))
+    login_user(SessionUser(user, login_id))
     # The new session's CSRF token, made now so it rides in the cookie the login response sets
     # anyway. Made later, each page opened right after login (two tabs, say) would make its
     # own, each response re-sending the cookie, and the last one sent would win.
@@ -164,24 +179,28 @@ def _start_session(user: User) -> None:
     generate_csrf()
 
 
-def apply_rate_limits(app: Flask) -> Limiter:
-    """Throttle sign-ups (successful ones count) and logins (failed ones count) per client.
+def end_session() -> None:
+    """End this login everywhere its cookie was copied, then this browser's session."""
+    repo().end_login(current_user.id, current_user.login_id)
+    logout_user()
+    session.clear()
 
-    One Limiter per app, not per process: its counters and on/off switch are per app.
-    Storage is RATELIMIT_STORAGE_URI; shared storage (Redis, memcached) for several instances.
+
+def apply_rate_limits(app: Flask) -> Limiter:
+    """The Limiter whose storage holds every count (RATELIMIT_STORAGE_URI) and whose switch
+    turns them all on or off (RATELIMIT_ENABLED). One per app, not per process: its counters
+    and on/off switch are per app.
+
+    The views count for themselves (throttle.ClientAttempt): Flask-Limiter's decorators check
+    before the view and count after the response (deduct_when), so parallel requests all pass
+    the check before any of them is counted.
     """
-    limiter = Limiter(get_remote_address, app=app)
-    limits = {
-        "auth.signup": (app.config["SIGNUP_RATE_LIMIT"], 302),
-        "auth.login": (app.config["LOGIN_RATE_LIMIT"], 401),
-    }
-    for endpoint, (limit, counted_status) in limits.items():
-        app.view_functions[endpoint] = limiter.limit(
-            limit,
-            methods=["POST"],
-            deduct_when=lambda response, status=counted_status: response.status_code == status,
-        )(app.view_functions[endpoint])
-    return limiter
+    throttle.check_settings(app)
+    return Limiter(get_remote_address, app=app)
+
+
+def _too_many(attempt: throttle.ClientAttempt) -> TooManyRequests:
+    return TooManyRequests(retry_after=attempt.retry_after())
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -194,6 +213,11 @@ def signup() -> Response | str | tuple[str, int]:
         form.form_errors.append(full)
         return render_template("auth/signup.html", form=form, csrf_expired=False), 409
     if form.validate_on_submit():
+        # Every complete sign-up counts, refused ones too: "this email has an account" must
+        # not answer an unlimited number of probes.
+        attempt = throttle.ClientAttempt("signup", "SIGNUP_RATE_LIMIT")
+        if not attempt.allowed():
+            raise _too_many(attempt)
         zone = form.timezone.data if is_valid_zone(form.timezone.data or "") else "UTC"
         try:
             user = repo().create_user(
@@ -204,7 +228,7 @@ def signup() -> Response | str | tuple[str, int]:
         except EmailTaken:
             form.email.errors.append("An account with this email exists already; log in instead")
         else:
-            _start_session(user)
+            start_session(user)
             flash(f"Welcome to SkillSwap, {user.username}!", "success")
             response = redirect(url_for("profile.show"))
             throttle.remember_device(response, user.id)  # the owner's browser (throttle.py)
@@ -222,6 +246,9 @@ def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(form.next.data))
     if form.validate_on_submit():
+        client = throttle.ClientAttempt("login", "LOGIN_RATE_LIMIT")
+        if not client.allowed():
+            raise _too_many(client)
         user = repo().find_user(form.login.data)
         # Per account, on top of the per-client limit; the same for names nobody has.
         attempt = throttle.LoginAttempt(form.login.data, user.id if user else None)
@@ -232,9 +259,10 @@ def login() -> Response | str | tuple[str, int]:
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(form.password.data)
                 repo().save_user(user)
-            _start_session(user)
+            start_session(user)
             response = redirect(safe_next(form.next.data))
             attempt.succeeded(response, user.id)
+            client.refund()  # only failures count against the address
             return response
         if user is None:
             verify_password(None, form.password.data)  # same time whether or not the name exists
@@ -252,7 +280,6 @@ def logout() -> Response:
     if not form.validate_on_submit():
         flash("That page had expired, so you are still logged in. Press Log out again.", "error")
         return redirect(url_for("pages.home"))
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("pages.home"))

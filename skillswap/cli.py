@@ -12,7 +12,8 @@ from typing import TextIO
 import click
 from flask import Flask, current_app
 
-from skillswap.domain import indexes
+from skillswap.domain import booking_pairs, indexes
+from skillswap.domain.booking_pairs import Torn
 from skillswap.domain.indexes import ALL_WEEKS
 from skillswap.domain.limits import SLOT_PIECE_ROWS, STORE_CEILING_SHARE
 from skillswap.domain.schedule import Schedule
@@ -117,24 +118,49 @@ def relayout_archives(store: Store) -> int:
     return written
 
 
-def export_records(store: Store, out: TextIO) -> int:
+def _schedules(records: dict[str, dict]) -> dict[str, Schedule]:
+    """Everyone's bookings in these records, by user id (people without a user record have no
+    copy to compare or mend)."""
+    uids = [key.removeprefix("user/") for key in records if key.startswith("user/")]
+    return {
+        uid: Schedule.from_doc(
+            uid, {"bookings": (records.get(schedule_key(uid)) or {}).get("bookings", {})}
+        )
+        for uid in uids
+    }
+
+
+def export_records(store: Store, out: TextIO, now: datetime) -> tuple[int, list[Torn]]:
+    """Write every record as a JSON line, from one snapshot of the store; returns how many,
+    and the booking pairs the copy caught half-written (only where the backend has no read
+    transaction: Replit DB)."""
     count = 0
-    keys = store.keys("")
-    for start in range(0, len(keys), 500):
-        batch = keys[start : start + 500]
-        values = store.get_many(batch)
-        for key in batch:
-            if key in values:
-                out.write(json.dumps({"key": key, "value": values[key]}, ensure_ascii=False))
-                out.write("\n")
-                count += 1
-    return count
+    kept: dict[str, dict] = {}  # user records (their keys) and schedules' bookings
+    for key, value in store.snapshot():
+        out.write(json.dumps({"key": key, "value": value}, ensure_ascii=False))
+        out.write("\n")
+        count += 1
+        if key.startswith("user/"):
+            kept[key] = {}
+        elif key.startswith("schedule/") and isinstance(value, dict) and value.get("bookings"):
+            kept[key] = {"bookings": value["bookings"]}
+    return count, booking_pairs.torn_pairs(_schedules(kept), now)
 
 
-def import_records(store: Store, lines: TextIO, overwrite: bool) -> tuple[int, int]:
+def import_records(
+    store: Store, lines: TextIO, overwrite: bool, now: datetime
+) -> tuple[int, int, int]:
     """Load exported lines. Identical records are skipped (so importing twice is harmless);
-    a different existing value is a conflict unless `overwrite`. Returns (written, unchanged)."""
+    a different existing value is a conflict unless `overwrite`. Booking pairs the export
+    caught half-written are mended first. Returns (written, unchanged, pairs mended)."""
     records = [json.loads(line) for line in lines if line.strip()]
+    values = {r["key"]: r["value"] for r in records}
+    schedules = _schedules(values)
+    torn = booking_pairs.torn_pairs(schedules, now)
+    for uid in booking_pairs.mend(schedules, torn):
+        mended = schedules[uid].to_doc()["bookings"]
+        values[schedule_key(uid)] = {**(values.get(schedule_key(uid)) or {}), "bookings": mended}
+    records = [{"key": key, "value": value} for key, value in values.items()]
     existing = store.get_many([r["key"] for r in records])
     conflicts = [
         r["key"] for r in records if r["key"] in existing and existing[r["key"]] != r["value"]
@@ -147,7 +173,7 @@ def import_records(store: Store, lines: TextIO, overwrite: bool) -> tuple[int, i
     todo = {r["key"]: r["value"] for r in records if existing.get(r["key"]) != r["value"]}
     if todo:
         store.put_many(todo)
-    return len(todo), len(records) - len(todo)
+    return len(todo), len(records) - len(todo), len(torn)
 
 
 def register(app: Flask) -> None:
@@ -199,11 +225,20 @@ def register(app: Flask) -> None:
     def export_command(path: str) -> None:
         """Write every record as JSON lines to PATH (default: standard output)."""
         if path == "-":
-            count = export_records(_store(), sys.stdout)
+            count, torn = export_records(_store(), sys.stdout, now())
         else:
             with open(path, "w", encoding="utf-8") as out:
-                count = export_records(_store(), out)
+                count, torn = export_records(_store(), out, now())
         click.echo(f"exported {count} records", err=True)
+        if torn:
+            click.echo(
+                f"{len(torn)} session{'s' if len(torn) != 1 else ''} in this copy "
+                f"{'are' if len(torn) != 1 else 'is'} in one person's schedule only, or "
+                "differently in the other's (changed while the store was read: Replit DB has "
+                "no read transaction). `flask import` mends them from the newer copy; or "
+                "export again.",
+                err=True,
+            )
 
     @app.cli.command("import")
     @click.argument("path", default="-")
@@ -211,11 +246,17 @@ def register(app: Flask) -> None:
     def import_command(path: str, overwrite: bool) -> None:
         """Load records exported with `flask export` into this app's store."""
         if path == "-":
-            written, same = import_records(_store(), sys.stdin, overwrite)
+            written, same, mended = import_records(_store(), sys.stdin, overwrite, now())
         else:
             with open(path, encoding="utf-8") as lines:
-                written, same = import_records(_store(), lines, overwrite)
+                written, same, mended = import_records(_store(), lines, overwrite, now())
         click.echo(f"imported {written} records ({same} already identical)", err=True)
+        if mended:
+            click.echo(
+                f"mended {mended} session{'s' if mended != 1 else ''} the export had caught "
+                "in one person's schedule only",
+                err=True,
+            )
         # Replit DB keeps a skill's slots in one document, other stores one a week: a dump
         # from the other kind of store gets its slot index laid out afresh for this one.
         store = _store()

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from skillswap.store import StoreLimitError, StoreUnavailable
 
@@ -23,6 +23,11 @@ MESSAGES = {
         "If you were adding something, delete what you no longer need and try again.",
     ),
     413: ("Too much data", "That was larger than we accept. Shorten it and try again."),
+    415: (
+        "Send this as a form",
+        "SkillSwap's pages take what their forms send (form-encoded or multipart), not JSON "
+        "or other formats. Use the form on the page.",
+    ),
     429: (
         "Slow down a little",
         "There were too many attempts from here. Wait a few minutes, then try again.",
@@ -43,8 +48,19 @@ def render_error(status: int) -> tuple[str, int]:
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int]:
-        return render_error(exc.code or 500)
+    def http_error(exc: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
+        # The error's own headers are part of what it means: Allow on a 405, Retry-After on a
+        # 429, WWW-Authenticate on a 401. Only its plain-text Content-Type gives way to the page.
+        if isinstance(exc, SecurityError):
+            # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page
+            # (whose links would need one); a plain answer that repeats nothing sent.
+            return (
+                "This site is not served under that host name.",
+                400,
+                [("Content-Type", "text/plain; charset=utf-8")],
+            )
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return (*render_error(exc.code or 500), headers)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:

@@ -25,6 +25,7 @@ from wtforms.validators import (
     EqualTo,
     InputRequired,
     Length,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import Select
@@ -33,6 +34,7 @@ from skillswap.availability import AvailabilityFields
 from skillswap.domain.limits import MAX_LINKS, MAX_TAG_LENGTH, MAX_TAGS, skill_key_problem
 from skillswap.domain.matching import normalise_skill
 from skillswap.domain.schedule import MAX_FEEDBACK
+from skillswap.domain.text import normalise, text_problem
 from skillswap.domain.times import is_valid_zone
 from skillswap.domain.users import (
     MAX_BIO,
@@ -70,6 +72,28 @@ def _check_skill(field: StringField) -> None:
 def strip_text(value: str | None) -> str | None:
     """Surrounding spaces are never meant: a title of three spaces is no title."""
     return value.strip() if isinstance(value, str) else value
+
+
+def normalised(value: str | None) -> str | None:
+    """A filter: text in one Unicode form (NFC) with \\n line ends (skillswap/domain/text.py)."""
+    return normalise(value) if isinstance(value, str) else value
+
+
+class PlainText:
+    """No control or direction characters (skillswap/domain/text.py); `multiline` keeps new
+    lines and tabs. Stops the field's other checks: their messages would quote the text."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        problem = text_problem(field.data or "", self.multiline) if field.data else None
+        if problem:
+            raise StopValidation(problem)
+
+
+LINE = PlainText()
+LINES = PlainText(multiline=True)
 
 
 def new_password_field(label: str, missing: str, hint: str) -> PasswordField:
@@ -182,25 +206,33 @@ def action_csrf_valid() -> bool:
 class ProfileForm(BaseForm):
     display_name = StringField(
         "Display name",
-        validators=[Length(max=60, message="Keep your name to 60 characters")],
+        filters=[normalised],
+        validators=[LINE, Length(max=60, message="Keep your name to 60 characters")],
         description="How others see you; your username is used when this is empty",
     )
     bio = TextAreaField(
         "Short bio",
-        validators=[Length(max=MAX_BIO, message=f"Keep your bio to {MAX_BIO} characters")],
+        filters=[normalised],
+        validators=[LINES, Length(max=MAX_BIO, message=f"Keep your bio to {MAX_BIO} characters")],
     )
     teach = TextAreaField(
         "Skills I can teach",
+        filters=[normalised],
+        validators=[LINES],
         description=f"Separate skills with commas or new lines (up to {MAX_TAGS})",
         render_kw={"rows": 2, "data-tags": ""},
     )
     learn = TextAreaField(
         "Skills I want to learn",
+        filters=[normalised],
+        validators=[LINES],
         description=f"Separate skills with commas or new lines (up to {MAX_TAGS})",
         render_kw={"rows": 2, "data-tags": ""},
     )
     links = TextAreaField(
         "Links",
+        filters=[normalised],
+        validators=[LINES],
         description=f"Social or GitHub profiles, one per line, starting with https:// "
         f"(up to {MAX_LINKS})",
         render_kw={"rows": 3},
@@ -249,24 +281,27 @@ def _check_tags(field: TextAreaField) -> None:
 class OfferForm(BaseForm, AvailabilityFields):
     title = StringField(
         "Title",
-        filters=[strip_text],
+        filters=[normalised, strip_text],
         validators=[
             DataRequired("Give your session a title"),
+            LINE,
             Length(max=100, message="Keep the title to 100 characters"),
         ],
     )
     skill = StringField(
         "Skill",
-        filters=[strip_text],
+        filters=[normalised, strip_text],
         validators=[
             DataRequired("Which skill will you teach?"),
+            LINE,
             Length(max=MAX_TAG_LENGTH, message=f"Keep the skill to {MAX_TAG_LENGTH} characters"),
         ],
         render_kw={"list": "teach-skills", "autocomplete": "off"},
     )
     description = TextAreaField(
         "Description",
-        validators=[Length(max=2000, message="Keep the description to 2,000 characters")],
+        filters=[normalised],
+        validators=[LINES, Length(max=2000, message="Keep the description to 2,000 characters")],
     )
     mode = RadioField(
         "Session type",
@@ -295,9 +330,10 @@ class OfferForm(BaseForm, AvailabilityFields):
 class RequestForm(BaseForm, AvailabilityFields):
     skill = StringField(
         "Skill you want to learn",
-        filters=[strip_text],
+        filters=[normalised, strip_text],
         validators=[
             DataRequired("Which skill do you want to learn?"),
+            LINE,
             Length(max=MAX_TAG_LENGTH, message=f"Keep the skill to {MAX_TAG_LENGTH} characters"),
         ],
         render_kw={"list": "learn-skills", "autocomplete": "off"},
@@ -324,7 +360,8 @@ class RequestForm(BaseForm, AvailabilityFields):
 class CancelForm(BaseForm):
     reason = TextAreaField(
         "Reason (optional)",
-        validators=[Length(max=500, message="Keep the reason to 500 characters")],
+        filters=[normalised],
+        validators=[LINES, Length(max=500, message="Keep the reason to 500 characters")],
         description="The other person sees this on their dashboard",
         render_kw={"rows": 3},
     )
@@ -342,7 +379,8 @@ class ReviewForm(BaseForm):
     )
     feedback = TextAreaField(
         "Feedback (optional)",
-        validators=[Length(max=MAX_FEEDBACK, message="Keep feedback to 1,000 characters")],
+        filters=[normalised],
+        validators=[LINES, Length(max=MAX_FEEDBACK, message="Keep feedback to 1,000 characters")],
         render_kw={"rows": 4},
     )
 

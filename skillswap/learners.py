@@ -97,7 +97,7 @@ def invite() -> Response:
         return redirect(url_for("learners.show"))
     first = lead.slots[0][1]
     count = len(lead.slots)
-    repo().notify(
+    sent = repo().invite(
         lead.learner.id,
         Notification(
             id=new_id(),
@@ -112,5 +112,8 @@ def invite() -> Response:
             link=_invite_link(user, lead.request),
         ),
     )
+    if not sent:  # a parallel press of the button sent it a moment ago
+        flash(f"You have already invited {lead.learner.name} for this request.", "info")
+        return redirect(url_for("learners.show"))
     flash(f"{lead.learner.name} is invited: they see your matching times and can book.", "success")
     return redirect(url_for("learners.show"))

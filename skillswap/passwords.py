@@ -8,6 +8,9 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from zxcvbn import zxcvbn
+
+from skillswap.domain.users import PASSWORD_MAX
 
 # Tests sign up hundreds of users; production strength there would cost minutes.
 _FAST_FOR_TESTS = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -43,6 +46,9 @@ COMMON_PASSWORD = "This password is too common: pick one that is hard to guess"
 PASSWORD_IS_NAME = (
     "Your password must not be your username or email: pick one that is hard to guess"
 )
+EASY_TO_GUESS = "This password is easy to guess"
+# zxcvbn's scale: 2 means at least a million guesses, beyond an online attack under our limits.
+MIN_STRENGTH = 2
 
 
 @cache
@@ -61,4 +67,13 @@ def password_problem(password: str, username: str = "", email: str = "") -> str 
         return PASSWORD_IS_NAME
     if folded in common_passwords():
         return COMMON_PASSWORD
+    # zxcvbn (Dropbox's estimator) knows repeats, sequences, keyboard walks, dates and words,
+    # which hand-written rules would keep missing (eight spaces, eight zero-width spaces).
+    names = [name for name in (username, email) if name]
+    # Longer ones are refused by the length rule; zxcvbn refuses to look at them at all.
+    estimate = zxcvbn(password[:PASSWORD_MAX], user_inputs=names, max_length=PASSWORD_MAX)
+    if estimate["score"] < MIN_STRENGTH:
+        feedback = estimate["feedback"]
+        why = " ".join([feedback["warning"], *feedback["suggestions"]]).strip()
+        return f"{EASY_TO_GUESS}. {why}" if why else f"{EASY_TO_GUESS}: make it longer"
     return None

@@ -4,7 +4,10 @@ Key scheme (few fat keys, so a 1,000-person community fits Replit DB's 5,000 key
 
     user/<id>            profile and credentials (User)
     username/<name>      {"uid": id}   claimed with put_new, never reused
-    email/<address>      {"uid": id}   claimed with put_new
+    email/<address>      {"uid": id}   claimed with put_new; freed when the account is deleted
+    deleted-email/<hmac> {"uid", "deleted"}   a deleted account's email as a keyed hash
+                         (HMAC-SHA256 with SECRET_KEY): which address had an account can be
+                         checked by whoever has the address, yet the store keeps none
     schedule/<id>        everything time-bound for one person: offers, requests, bookings,
                          reviews. Changed only through atomic `update`, so checking a slot and
                          claiming it happen in one step.
@@ -23,6 +26,7 @@ Key scheme (few fat keys, so a 1,000-person community fits Replit DB's 5,000 key
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import logging
 import secrets
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from skillswap.domain import archive, indexes, limits
+from skillswap.domain import archive, indexes, limits, logins
 from skillswap.domain.matching import (
     free_slots,
     mode_compatible,
@@ -44,8 +48,8 @@ from skillswap.domain.schedule import (
     Booking,
     LearnRequest,
     Notification,
-    NotParticipant,
     Offer,
+    Review,
     Schedule,
     ScheduleRefusal,
     Stats,
@@ -152,6 +156,11 @@ def email_key(email: str) -> str:
     return f"email/{email.strip().lower()}"
 
 
+def deleted_email_key(secret: str, email: str) -> str:
+    address = email.strip().lower().encode()
+    return f"deleted-email/{hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()}"
+
+
 def schedule_key(uid: str) -> str:
     return f"schedule/{uid}"
 
@@ -201,12 +210,14 @@ class Repository:
         self,
         store: Store,
         clock: Clock,
+        secret: str = "",
         *,
         slot_piece_rows: int = limits.SLOT_PIECE_ROWS,
         archive_piece_bytes: int = limits.ARCHIVE_PIECE_BYTES,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.secret = secret  # keys the hash of deleted accounts' emails (SECRET_KEY)
         self.weekly_slots = weekly_slot_buckets(store)
         self.shared_archives = shared_archives(store)
         # Pieces stay well inside the store's value limit, whatever it is set to (a row of
@@ -229,7 +240,9 @@ class Repository:
         uid = new_id()
         if not self.store.put_new(username_key(username), {"uid": uid}):
             raise UsernameTaken(username)
-        if not self.store.put_new(email_key(email), {"uid": uid}):
+        if not self.store.put_new(email_key(email), {"uid": uid}) and not self._reclaim_email(
+            email, uid
+        ):
             # The username claim was never a real account, so it is safe to release.
             self.store.delete(username_key(username))
             raise EmailTaken(email)
@@ -243,6 +256,18 @@ class Repository:
         )
         self.store.put(user_key(uid), user.to_dict())
         return user
+
+    def _reclaim_email(self, email: str, uid: str) -> bool:
+        """Claim an email whose claim is a deleted account's tombstone, as written in clear
+        before deletion freed the address; of racing sign-ups exactly one gets it."""
+        claimed: list[bool] = []
+
+        def take(current: dict | None) -> dict | None:
+            claimed[:] = [current is None or "deleted" in current]
+            return {"uid": uid} if claimed[0] else current
+
+        self.store.update(email_key(email), take)
+        return claimed[0]
 
     def capacity_problem(self, what: str) -> str | None:
         """Where the store has a hard ceiling (Replit DB: 5,000 keys, 50 MiB), growth stops at
@@ -311,12 +336,39 @@ class Repository:
         self.store.update(user_key(user.id), merge)
 
     def bump_session_version(self, uid: str) -> None:
+        """End every login of this person ("log out everywhere", account deletion)."""
+
         def bump(data: dict | None) -> dict | None:
             if data is None:
                 return None
-            return {**data, "session_version": int(data.get("session_version", 1)) + 1}
+            version = int(data.get("session_version", 1)) + 1
+            return {**data, "session_version": version, "logins": []}
 
         self.store.update(user_key(uid), bump)
+
+    # --- active logins (skillswap/domain/logins.py) ---------------------------------------
+
+    def _change_logins(self, uid: str, change: Callable[[list[dict]], list[dict]]) -> None:
+        def apply(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            return {**data, "logins": change(list(data.get("logins") or []))}
+
+        self.store.update(user_key(uid), apply)
+
+    def add_login(self, uid: str, device: str) -> str:
+        """Record a new login; returns its id, for the session cookie."""
+        login_id = secrets.token_hex(16)
+        now = self.clock()
+        self._change_logins(uid, lambda found: logins.add_login(found, login_id, device, now))
+        return login_id
+
+    def end_login(self, uid: str, login_id: str) -> None:
+        self._change_logins(uid, lambda found: logins.without_login(found, login_id))
+
+    def login_seen(self, uid: str, login_id: str) -> None:
+        now = self.clock()
+        self._change_logins(uid, lambda found: logins.mark_seen(found, login_id, now))
 
     # --- schedules (offers, requests, bookings, reviews) -----------------------------------
 
@@ -661,6 +713,27 @@ class Repository:
         self.change_schedule(uid, lambda s: s.notify(notification))
         self._count_unread(uid, +1)
 
+    def invite(self, uid: str, notification: Notification) -> bool:
+        """Tell `uid` about an invitation unless the same one (same teacher, same request's
+        link) is already among their notifications: decided in the atomic step that adds it,
+        so of parallel tries exactly one sends it. False when it was sent already."""
+
+        def add_once(s: Schedule) -> bool:
+            if any(
+                n.kind == notification.kind
+                and n.actor == notification.actor
+                and n.link == notification.link
+                for n in s.notifications
+            ):
+                return False
+            s.notify(notification)
+            return True
+
+        sent = self.change_schedule(uid, add_once)
+        if sent:
+            self._count_unread(uid, +1)
+        return sent
+
     def mark_notifications_read(self, uid: str) -> None:
         self.change_schedule(uid, lambda s: s.mark_all_read())
         self._count_unread(uid, None)
@@ -669,9 +742,9 @@ class Repository:
         """Read repair and upkeep of a person's own document, before their pages show it.
 
         A hold older than HOLD_GRACE is confirmed or released against the teacher's copy; a
-        cancel not yet copied to the other person is copied now; history due to leave the
-        live document is archived. Costs nothing when there is nothing to do, and a step that
-        fails is logged and retried next time: the page still shows."""
+        cancel or a review not yet copied to the other person is copied now; history due to
+        leave the live document is archived. Costs nothing when there is nothing to do, and a
+        step that fails is logged and retried next time: the page still shows."""
         now = self.clock()
         holds = [
             h
@@ -679,8 +752,13 @@ class Repository:
             if not h.created or parse_iso_utc(h.created) <= now - HOLD_GRACE
         ]
         unsynced = [b for b in schedule.bookings.values() if not b.active and not b.synced]
+        uncopied = [
+            b
+            for b in schedule.bookings.values()
+            if (mine := b.reviews.get(schedule.owner)) is not None and not mine.copied
+        ]
         upkeep = schedule.maintenance_due(now) or bool(schedule.archiving)
-        if not holds and not unsynced and not upkeep:
+        if not holds and not unsynced and not uncopied and not upkeep:
             return schedule
         try:
             if holds:
@@ -695,6 +773,8 @@ class Repository:
                     )
             for booking in unsynced:
                 self._copy_cancel(schedule.owner, booking)
+            for booking in uncopied:
+                self._copy_review(schedule.owner, booking)
         except StoreLimitError as exc:
             log.error("read repair of %s refused (%s): %s", schedule.owner, exc.key, exc)
         self.maintain(schedule.owner)
@@ -766,31 +846,58 @@ class Repository:
         self.change_schedule(owner, lambda s: s.mark_synced(booking.id))
 
     def review(self, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:
-        """Check every rule on the rater's copy, write the other person's copy (where the
-        rating counts), then the rater's. A failure between the two leaves the rater free to
-        press Save again, which completes it instead of saying "already rated"."""
+        """Claim the review on the rater's own copy, where every rule is checked in the same
+        atomic step (of parallel tries exactly one is accepted), marked not yet copied; then
+        copy that one review to the other person's copy (where the rating counts), telling
+        them, and mark it copied. If the copy fails, read repair finishes it. Before the
+        first write, the other person's copy is checked to fit their document."""
         now = self.clock()
-        mine = self.schedule(uid)
-        booking = mine.add_review(booking_id, uid, rating, feedback, now)  # a dry run: refusals
-        other = booking.other(uid)
+        mine = self.schedule(uid).bookings.get(booking_id)
+        if mine is not None and uid in (mine.teacher, mine.learner):
 
-        def review_and_tell(s: Schedule) -> bool:
-            copy = s.bookings.get(booking_id)
-            if copy is not None and uid in copy.reviews:
-                return False  # written by an earlier try whose second step failed
-            s.add_review(booking_id, uid, rating, feedback, now)
+            def their_copy(s: Schedule) -> None:
+                copy = s.bookings.get(booking_id)
+                if copy is not None:
+                    copy.reviews[uid] = Review(rating, feedback, iso_utc(now))
+                    s.notify(self._notice("reviewed", mine, mine.other_name(copy.other(uid)), now))
+
+            self._make_room(mine.other(uid), their_copy)
+
+        def claim(s: Schedule) -> Booking:
+            booking = s.add_review(booking_id, uid, rating, feedback, now)
+            booking.reviews[uid].copied = False
+            return booking
+
+        with self._upkeep():
+            booking = self.change_schedule(uid, claim)
+            self._copy_review(uid, booking)
+        return booking
+
+    def _copy_review(self, uid: str, booking: Booking) -> None:
+        """Step two of a review: the other person's copy, with a notice, then mark it done."""
+        other = booking.other(uid)
+        review = booking.reviews[uid]
+        now = self.clock()
+
+        def copy_and_tell(s: Schedule) -> bool:
+            copy = s.bookings.get(booking.id)
+            if copy is None or uid in copy.reviews:
+                return False  # their account is deleted, or an earlier try copied it
+            # Not add_review: its rules were checked on the rater's copy when it was claimed
+            # (a repair may run after the review window has closed).
+            copy.reviews[uid] = Review(review.rating, review.feedback, review.created)
             s.notify(self._notice("reviewed", booking, booking.other_name(other), now))
             return True
 
-        self._make_room(other, review_and_tell)
-        try:
-            told = self.change_schedule(other, review_and_tell)
-        except NotParticipant:
-            told = False  # their account is deleted (delete_account): nobody left to tell
-        self.change_schedule(uid, lambda s: s.add_review(booking_id, uid, rating, feedback, now))
-        if told:
+        if self.change_schedule(other, copy_and_tell):
             self._count_unread(other, +1)
-        return booking
+
+        def mark_copied(s: Schedule) -> None:
+            mine = s.bookings.get(booking.id)
+            if mine is not None and uid in mine.reviews:
+                mine.reviews[uid].copied = True
+
+        self.change_schedule(uid, mark_copied)
 
     # --- history: upkeep of live documents and the archive ---------------------------------
 
@@ -1039,15 +1146,17 @@ class Repository:
     # --- account: password change and deletion ------------------------------------------
 
     def set_password(self, uid: str, password_hash: str) -> User | None:
-        """Store a new password hash and bump the session version in one atomic step, so
-        every session holding the old version ends; returns the updated user."""
+        """Store a new password hash and end every login in one atomic step; returns the
+        updated user."""
         updated: list[dict] = []
 
         def change(data: dict | None) -> dict | None:
             if data is None:
                 return None
             version = int(data.get("session_version", 1)) + 1
-            updated[:] = [{**data, "password_hash": password_hash, "session_version": version}]
+            updated[:] = [
+                {**data, "password_hash": password_hash, "session_version": version, "logins": []}
+            ]
             return updated[0]
 
         self.store.update(user_key(uid), change)
@@ -1061,8 +1170,9 @@ class Repository:
            claim their time) and cancel upcoming sessions; then cancel each in the other
            person's document with a notice, reason "account deleted";
         3. take offers, requests and teach tags out of the skill and slot indexes;
-        4. turn the username and email claims into tombstones ({"uid", "deleted"}): names
-           are never reused, and a tombstone finds no user, so nobody can log in with it;
+        4. turn the username claim into a tombstone ({"uid", "deleted"}): usernames are never
+           reused, and a tombstone finds no user, so nobody can log in with it; keep the
+           email only as a keyed hash (deleted-email/) and free the address for a new account;
         5. delete schedule/<id>, then user/<id>.
         Past sessions stay in the other people's documents, with the names copied there.
         The user record goes last: after a crash the person can log in and delete again.
@@ -1096,7 +1206,8 @@ class Repository:
         self.refresh_slot_rows(uid, {o.skill_key for o in gone}, gone, with_tags=True)
         tombstone = {"uid": uid, "deleted": iso_utc(now)}
         self.store.put(username_key(user.username), tombstone)
-        self.store.put(email_key(user.email), tombstone)
+        self.store.put(deleted_email_key(self.secret, user.email), tombstone)
+        self.store.delete(email_key(user.email))
         feed_token_hash = getattr(user, "feed_token_hash", "")
         if feed_token_hash:
             self.store.delete(f"feedtoken/{feed_token_hash}")

@@ -91,6 +91,23 @@ def choose_store_url(instance_path: str, replit_url_file: str) -> str:
     return detectable_store_urls(instance_path, replit_url_file)[0]
 
 
+def trusted_hosts(replit: bool) -> list[str] | None:
+    """TRUSTED_HOSTS (comma-separated), else on Replit the deployment's own domains; None
+    trusts any Host header (local development). Flask answers 400 to any other Host, so no
+    absolute URL (the calendar feed's) is ever built from a name a client made up."""
+    names = os.environ.get("TRUSTED_HOSTS", "")
+    if not names.strip() and replit:
+        names = ",".join(
+            [os.environ.get("REPLIT_DOMAINS", ""), os.environ.get("REPLIT_DEV_DOMAIN", "")]
+        )
+    hosts = [name.strip() for name in names.split(",") if name.strip()]
+    return hosts or None
+
+
+def default_limit_storage(instance_path: str) -> str:
+    return f"skillswap-sqlite:///{os.path.join(os.path.abspath(instance_path), 'ratelimits.db')}"
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     replit = on_replit()
     preview = replit and not os.environ.get("REPLIT_DEPLOYMENT")
@@ -106,7 +123,10 @@ def from_environment(instance_path: str) -> dict[str, Any]:
             "SKILLSWAP_REPLIT_LOCK", os.path.join(instance_path, "replitdb.lock")
         ),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared by every worker of this instance (skillswap/limit_storage.py); Redis or
+        # memcached when several instances must share limits.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or default_limit_storage(instance_path),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
         # Failed logins per account, from any number of clients (browsers that logged in to
@@ -120,6 +140,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "None" if preview else "Lax",
         "SESSION_COOKIE_PARTITIONED": preview,
         "ALLOW_EMPTY_STORE": _env_bool("SKILLSWAP_ALLOW_EMPTY_STORE", False),
+        "TRUSTED_HOSTS": trusted_hosts(replit),
         "ON_REPLIT": replit,
         "REPLIT_PREVIEW": preview,
     }

@@ -13,8 +13,10 @@ name is throttled exactly like a real one, so the throttle never tells who has a
 price is that a username and its email are two counts, so an attacker gets at most twice the
 limit per account, still well under DESIGN.md's 100 failures an hour with the default.
 
-Counts live in Flask-Limiter's storage (RATELIMIT_STORAGE_URI), so Redis or memcached shared by
-several instances covers them too, and RATELIMIT_ENABLED=false turns them off with the rest.
+Counts live in Flask-Limiter's storage (RATELIMIT_STORAGE_URI; by default a SQLite file shared by
+every worker, skillswap/limit_storage.py), so Redis or memcached shared by several instances
+covers them too, and RATELIMIT_ENABLED=false turns them off with the rest. The per-client
+limits on logging in and signing up (ClientAttempt) are counted the same way.
 Every attempt is counted before its password is checked and the count is cleared after a
 success: parallel guesses cannot all slip past a check made before any of them is counted.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import time
@@ -31,9 +34,12 @@ from functools import cache
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
 from werkzeug.wrappers import Response
+
+log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "skillswap_device"
 DEVICE_COOKIE_PATH = "/"  # read at login and at signup (which adds to it)
@@ -46,15 +52,19 @@ def _limit(text: str) -> RateLimitItem:
     return parse(text)
 
 
+LIMIT_SETTINGS = ("LOGIN_ACCOUNT_RATE_LIMIT", "LOGIN_RATE_LIMIT", "SIGNUP_RATE_LIMIT")
+
+
 def check_settings(app: Flask) -> None:
     """Refuse to start with a limit that cannot be read, rather than fail at the first login."""
-    try:
-        _limit(app.config["LOGIN_ACCOUNT_RATE_LIMIT"])
-    except ValueError as exc:
-        raise ValueError(
-            f"LOGIN_ACCOUNT_RATE_LIMIT={app.config['LOGIN_ACCOUNT_RATE_LIMIT']!r} is not a rate "
-            "limit; write it like '10 per 15 minutes'"
-        ) from exc
+    for setting in LIMIT_SETTINGS:
+        try:
+            _limit(app.config[setting])
+        except ValueError as exc:
+            raise ValueError(
+                f"{setting}={app.config[setting]!r} is not a rate limit; write it like "
+                "'10 per 15 minutes'"
+            ) from exc
 
 
 def _limiter() -> Limiter | None:
@@ -69,11 +79,12 @@ def _digest(text: str) -> str:
 
 
 class Counter:
-    """One throttled thing (an account name, a device, a person confirming their password)."""
+    """One throttled thing (an account name, a device, a person confirming their password, a
+    client address), limited by the setting `limit_setting` names."""
 
-    def __init__(self, *identifiers: str) -> None:
+    def __init__(self, *identifiers: str, limit_setting: str = "LOGIN_ACCOUNT_RATE_LIMIT") -> None:
         self.identifiers = ("skillswap", *identifiers)
-        self.item = _limit(current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"])
+        self.item = _limit(current_app.config[limit_setting])
 
     def attempt(self) -> bool:
         """Count an attempt; False when the limit is used up (the attempt must be refused)."""
@@ -86,6 +97,18 @@ class Counter:
         if limiter is not None:
             limiter.limiter.clear(self.item, *self.identifiers)
 
+    def refund(self) -> None:
+        """Take back one counted attempt (it turned out not to be one that counts)."""
+        limiter = _limiter()
+        if limiter is None:
+            return
+        key = self.item.key_for(*self.identifiers)
+        try:
+            limiter.limiter.storage.incr(key, self.item.get_expiry(), amount=-1)
+        except Exception as exc:  # e.g. memcached, whose counters cannot be decremented:
+            # a refund is a courtesy to the owner, never worth failing a login over
+            log.warning("could not refund a rate-limit hit (%s): %s", type(exc).__name__, exc)
+
     def wait_minutes(self) -> int:
         limiter = _limiter()
         if limiter is None:
@@ -96,6 +119,28 @@ class Counter:
 
 def _minutes(n: int) -> str:
     return f"{n} minute{'s' if n != 1 else ''}"
+
+
+class ClientAttempt:
+    """One attempt from one client address at something limited per client (logging in,
+    signing up: LOGIN_RATE_LIMIT, SIGNUP_RATE_LIMIT). Counted before it is checked, so
+    parallel requests cannot all pass a check made before any of them was counted."""
+
+    def __init__(self, action: str, limit_setting: str) -> None:
+        self.counter = Counter(
+            f"{action}-client", get_remote_address(), limit_setting=limit_setting
+        )
+
+    def allowed(self) -> bool:
+        return self.counter.attempt()
+
+    def retry_after(self) -> int:
+        """Seconds until the limit resets (for the Retry-After header)."""
+        return self.counter.wait_minutes() * 60
+
+    def refund(self) -> None:
+        """A successful login is not a failure: it gives back the count it took."""
+        self.counter.refund()
 
 
 # --- the device cookie ---------------------------------------------------------------------

@@ -198,6 +198,9 @@ class Review:
     rating: int
     feedback: str
     created: str
+    # False on the rater's own copy until the other person's copy has it too (read repair
+    # finishes an interrupted copy: Repository.resolve_pending).
+    copied: bool = True
 
 
 @dataclass

@@ -27,8 +27,15 @@ def ended(kind: str, record: Any) -> str:
 
 def movable(kind: str, record: Any) -> bool:
     """May this record leave once it is old? A pending hold is settled by read repair first,
-    and a cancel not yet copied to the other person stays until it is: both still change."""
-    return kind != "bookings" or (record.status != "pending" and record.synced)
+    and a cancel or a review not yet copied to the other person stays until it is: all of
+    these still change."""
+    if kind != "bookings":
+        return True
+    return (
+        record.status != "pending"
+        and record.synced
+        and all(review.copied for review in record.reviews.values())
+    )
 
 
 def section_due(kind: str, records: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from skillswap.domain.text import text_problem
+
 USERNAME_RE = re.compile(r"[a-z0-9_-]{3,30}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 MAX_BIO = 1000
@@ -27,7 +29,7 @@ def link_problem(url: str) -> str | None:
         return "Links must start with http:// or https://"
     if not parts.netloc or " " in url.strip():
         return "Enter a full address, like https://github.com/you"
-    return None
+    return text_problem(url)
 
 
 def split_tags(text: str) -> list[str]:
@@ -57,6 +59,9 @@ class User:
     created: str = ""
     # Bumped by password change and "log out everywhere": old session cookies stop working.
     session_version: int = 1
+    # Active logins, newest first, bounded (skillswap/domain/logins.py): a session cookie
+    # names one, and opens nothing once it is gone from here.
+    logins: list[dict] = field(default_factory=list)
     unread: int = 0  # notifications not yet seen (the list lives in the schedule document)
     # Calendar feed: the secret's SHA-256 and the random nonce it is derived from (see ics.py).
     feed_token_hash: str = ""

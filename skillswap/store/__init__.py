@@ -7,7 +7,7 @@ every call; `tests/store/test_contract.py` runs one suite against all of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -113,6 +113,14 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def snapshot(self) -> Iterator[tuple[str, Value]]:
+        """Every key with its value, in key order, for `flask export`: read in one read
+        transaction where the backend has one (SQLite, PostgreSQL), so the copy is the store
+        as it was at one moment even while others write. Replit DB has no transactions: there
+        it is read batch by batch and a write meanwhile can be caught half (the export checks
+        booking pairs for that: skillswap/domain/booking_pairs.py)."""
+        ...
 
 
 def check_limits(

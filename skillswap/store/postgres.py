@@ -383,3 +383,13 @@ class PostgresStore:
         if "\x00" in key:
             raise StoreLimitError("PostgreSQL keys cannot contain NUL characters")
         return encoded
+
+    def snapshot(self) -> Iterator[tuple[str, Value]]:
+        # One REPEATABLE READ transaction sees the table as it was at its first query; a
+        # server-side cursor streams it without holding every row in memory.
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with conn.cursor(name="skillswap_snapshot") as cursor:
+                cursor.itersize = _BATCH
+                cursor.execute("SELECT key, value FROM kv ORDER BY key")
+                yield from cursor

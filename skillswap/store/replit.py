@@ -465,3 +465,11 @@ class ReplitStore:
             if self._executor is not None and self._executor_pid == os.getpid():
                 self._executor.shutdown(wait=False)
             self._executor = None
+
+    def snapshot(self) -> Iterator[tuple[str, Value]]:
+        # No transactions here: batch by batch (see Store.snapshot).
+        keys = self.keys("")
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            values = self.get_many(batch)
+            yield from ((key, values[key]) for key in batch if key in values)

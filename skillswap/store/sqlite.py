@@ -180,3 +180,22 @@ class SQLiteStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def snapshot(self) -> Iterator[tuple[str, Value]]:
+        # Its own connection, in one read transaction: under WAL it reads the database as it
+        # was when the read began, while writers carry on, and the thread's own connection
+        # stays free for writes meanwhile.
+        own = self.path != ":memory:"
+        db = (
+            sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            if own
+            else self._conn()
+        )
+        try:
+            db.execute("BEGIN")
+            for key, value in db.execute("SELECT key, value FROM kv ORDER BY key"):
+                yield key, decode(value)
+            db.execute("COMMIT")
+        finally:
+            if own:
+                db.close()

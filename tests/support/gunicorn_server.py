@@ -184,20 +184,20 @@ class GunicornServer:
 
 # --- racing it ----------------------------------------------------------------------------
 
-# (Cookie header, URL, form fields) for one POST, or None: wait at the barrier, send nothing.
-Task = tuple[str, str, dict[str, str]] | None
+# (Cookie header, URL, form fields[, other headers]) for one POST, or None: wait at the
+# barrier, send nothing.
+Task = tuple[str, str, dict[str, str]] | tuple[str, str, dict[str, str], dict[str, str]] | None
 BARRIER_TIMEOUT = 60
 ROUND_TIMEOUT = 90
 
 
-def _post(task: tuple[str, str, dict[str, str]]) -> dict[str, Any]:
-    cookie, url, form = task
+def _post(task: tuple[Any, ...]) -> dict[str, Any]:
+    cookie, url, form, *more = task
+    headers = {"Cookie": cookie, **(more[0] if more else {})}
     started = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes on Linux
     # requests.post: a fresh connection (gunicorn's sync workers close it anyway) and no cookie
     # jar, so the one cookie sent is the one this process was given.
-    response = requests.post(
-        url, data=form, headers={"Cookie": cookie}, allow_redirects=False, timeout=60
-    )
+    response = requests.post(url, data=form, headers=headers, allow_redirects=False, timeout=60)
     ended = time.monotonic()
     response.close()
     return {

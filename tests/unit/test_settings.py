@@ -165,7 +165,8 @@ def test_local_defaults(instance: Path) -> None:
     assert config["PROXY_FIX_HOPS"] == 0
     assert config["PERMANENT_SESSION_LIFETIME"] == timedelta(days=14)
     assert config["RATELIMIT_ENABLED"] is True
-    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    # One SQLite file in the instance folder, shared by every worker (skillswap/limit_storage.py).
+    assert config["RATELIMIT_STORAGE_URI"] == f"skillswap-sqlite:///{instance / 'ratelimits.db'}"
 
 
 def test_replit_workspace_preview(monkeypatch, instance: Path) -> None:

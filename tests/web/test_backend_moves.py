@@ -94,7 +94,8 @@ def _build_community(app: Flask, clock: Clock) -> None:
 
 def _export(store: Store) -> tuple[str, dict[str, Any]]:
     out = io.StringIO()
-    count = export_records(store, out)
+    count, torn = export_records(store, out, datetime(2026, 12, 1, 16, 0, tzinfo=UTC))
+    assert torn == []
     text = out.getvalue()
     records = {}
     for line in text.splitlines():
@@ -106,11 +107,12 @@ def _export(store: Store) -> tuple[str, dict[str, Any]]:
 
 
 def _import_twice(store: Store, dump: str, expected: dict[str, Any]) -> None:
-    written, same = import_records(store, io.StringIO(dump), overwrite=False)
-    assert (written, same) == (len(expected), 0)
+    moment = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    written, same, mended = import_records(store, io.StringIO(dump), False, moment)
+    assert (written, same, mended) == (len(expected), 0, 0)
     # Idempotent: the same dump again writes nothing, even with --overwrite.
-    assert import_records(store, io.StringIO(dump), overwrite=False) == (0, len(expected))
-    assert import_records(store, io.StringIO(dump), overwrite=True) == (0, len(expected))
+    assert import_records(store, io.StringIO(dump), False, moment) == (0, len(expected), 0)
+    assert import_records(store, io.StringIO(dump), True, moment) == (0, len(expected), 0)
 
 
 def _main(client: FlaskClient, path: str) -> str:

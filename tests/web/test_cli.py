@@ -198,3 +198,44 @@ def test_import_lays_the_slot_index_out_for_the_target_store(
         assert store.keys("slots/") == ["slots/python/all"]
     finally:
         replit.extensions["skillswap.store"].close()
+
+
+def test_export_names_torn_sessions_and_import_mends_them(app: Flask, tmp_path: Path) -> None:
+    """A session in the teacher's schedule only (as an export of Replit DB can catch it)."""
+    ids = _community(app.extensions["skillswap.repo"])
+    store = app.extensions["skillswap.store"]
+    booking = {
+        "id": "b9",
+        "teacher": ids["ada"],
+        "teacher_name": "ada",
+        "learner": ids["cyd"],
+        "learner_name": "cyd",
+        "offer_id": "o1",
+        "slot_id": "s9",
+        "title": "Python",
+        "skill": "Python",
+        "mode": "online",
+        "start": "2026-12-10T10:00:00Z",
+        "end": "2026-12-10T11:00:00Z",
+        "created": "2026-11-23T12:00:00Z",
+        "status": "confirmed",
+    }
+    store.update(
+        f"schedule/{ids['ada']}",
+        lambda doc: {**doc, "bookings": {**doc.get("bookings", {}), "b9": booking}},
+    )
+    dump = tmp_path / "backup.jsonl"
+    exported = app.test_cli_runner().invoke(args=["export", str(dump)])
+    assert exported.exit_code == 0
+    assert "1 session in this copy is in one person's schedule only" in exported.output
+    fresh = make_app(tmp_path / "other", Clock())
+    try:
+        imported = fresh.test_cli_runner().invoke(args=["import", str(dump)])
+        assert imported.exit_code == 0, imported.output
+        assert "mended 1 session the export had caught in one person's schedule only" in (
+            imported.output
+        )
+        repo: Repository = fresh.extensions["skillswap.repo"]
+        assert repo.schedule(ids["cyd"]).bookings["b9"].status == "confirmed"
+    finally:
+        fresh.extensions["skillswap.store"].close()

@@ -224,10 +224,11 @@ def test_migrate_converts_a_store_written_by_the_previous_version(old_store_app:
     assert "week 50" in public
 
     dump = io.StringIO()
-    export_records(store, dump)
+    _, torn = export_records(store, dump, NOW)
+    assert torn == []
     copy = SQLiteStore(str(Path(app.instance_path) / "copy.db"))
     try:
-        import_records(copy, io.StringIO(dump.getvalue()), overwrite=False)
+        import_records(copy, io.StringIO(dump.getvalue()), overwrite=False, now=NOW)
         assert {k: copy.get(k) for k in copy.keys("")} == {k: store.get(k) for k in store.keys("")}
     finally:
         copy.close()

@@ -1,0 +1,47 @@
+"""Text as people meant it: one Unicode form, and no invisible characters that change what
+others see. Pure: no Flask, no I/O.
+
+A NUL or another control character breaks what is built from the text (a calendar file, a log
+line); bidirectional overrides and isolates (U+202E and friends) make "https://\u202emoc.live"
+display as something else than it is. Neither is ever typed on purpose in a name, a title, a
+tag or a link, so they are refused with a message rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Explicit direction controls: embeddings, overrides, isolates, and the marks that act alone.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# What a multi-line field (a bio, a description) may keep; \r only as part of \r\n.
+LINE_BREAKS = frozenset("\n\t")
+
+
+def normalise(text: str) -> str:
+    """NFC, with browsers' \\r\\n line ends as \\n: "é" typed either way is stored one way."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    label = f" ({name.lower()})" if name else ""
+    return f"U+{ord(char):04X}{label}"
+
+
+def text_problem(text: str, multiline: bool = False) -> str | None:
+    """Why this text cannot be stored as typed, or None. `multiline` allows new lines and tabs."""
+    for char in text:
+        if multiline and char in LINE_BREAKS:
+            continue
+        if char in BIDI_CONTROLS:
+            return (
+                f"Remove the invisible direction character {_describe(char)}: it makes the text "
+                "show differently from what it is"
+            )
+        if unicodedata.category(char) == "Cc":
+            if char in "\n\r" and not multiline:
+                return "Keep this on one line"
+            return f"Remove the control character {_describe(char)}: it cannot be shown"
+    return None
