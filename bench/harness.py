@@ -36,7 +36,7 @@ from flask import Flask, session
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
-from bench import aging, flood
+from bench import aging, capacity, flood
 from bench import generate as gen
 from bench.naive import load_everyone, scan, signature
 from skillswap import create_app
@@ -597,8 +597,11 @@ from tests.support.fake_replitdb import FakeReplitDB
 fake = FakeReplitDB()
 fake.start()
 print(fake.url, flush=True)
-for line in sys.stdin:  # "latency <seconds>" lines, until the harness closes stdin
-    fake.latency = float(line.split()[1])
+for line in sys.stdin:  # "latency <seconds>" or "reset" lines, until the harness closes stdin
+    if line.startswith("reset"):
+        fake.reset()
+    else:
+        fake.latency = float(line.split()[1])
     print("ok", flush=True)
 fake.stop()
 """
@@ -617,17 +620,54 @@ def replit_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
     assert server.stdin is not None and server.stdout is not None
     stdin, stdout = server.stdin, server.stdout
 
-    def set_latency(seconds: float) -> None:
-        stdin.write(f"latency {seconds}\n")
+    def send(command: str) -> None:
+        stdin.write(command + "\n")
         stdin.flush()
         assert stdout.readline().strip() == "ok"
 
     try:
         fake_url = stdout.readline().strip()
-        return _replit_figures(built, work, quick, fake_url, set_latency)
+        out = _replit_figures(built, work, quick, fake_url, lambda s: send(f"latency {s}"))
+        if not quick:
+            send("latency 0")
+            send("reset")
+            out["aged"] = capacity.figures(
+                work, lambda db: _replit_store_stats(db, work, fake_url), log
+            )
+        return out
     finally:
         server.stdin.close()
         server.wait(30)
+
+
+def _replit_store_stats(db: Path, work: Path, fake_url: str) -> dict[str, Any]:
+    """Copy the SQLite file `db` into the (empty) fake Replit DB, then `flask store-stats`."""
+    from skillswap.store.replit import ReplitStore
+
+    url_file = work / "replitdb-url-aged"
+    url_file.write_text(fake_url + "\n", encoding="utf-8")
+    lock = work / "replitdb-aged.lock"
+    source = SQLiteStore(str(db))
+    target = ReplitStore(url_file=str(url_file), lock_path=str(lock))
+    keys = source.keys("")
+    for start in range(0, len(keys), 500):
+        target.put_many(source.get_many(keys[start : start + 500]))
+    source.close()
+    target.close()
+    app = make_app(
+        None,
+        work / "instance-replit-aged",
+        STORE_URL="replit",
+        REPLIT_URL_FILE=str(url_file),
+        REPLIT_LOCK_PATH=str(lock),
+    )
+    result = app.test_cli_runner().invoke(args=["store-stats"])
+    app.extensions["skillswap.store"].close()
+    return {
+        "keys": int(re.search(r"keys: (\d+)", result.output).group(1)),  # type: ignore[union-attr]
+        "bytes": int(re.search(r"bytes: (\d+)", result.output).group(1)),  # type: ignore[union-attr]
+        "store_stats": result.output.strip().splitlines(),
+    }
 
 
 def _replit_figures(
@@ -811,6 +851,8 @@ def targets(results: dict[str, Any], quick: bool) -> list[Target]:
                 " MiB",
             )
         )
+        if "aged" in replit:
+            out += [Target(*check) for check in capacity.targets(replit["aged"])]
     if "flood" in results:
         out += [Target(*check) for check in flood.targets(results["flood"])]
     if "aging" in results:
@@ -906,6 +948,9 @@ def table(results: dict[str, Any], checks: list[Target]) -> str:
                 if isinstance(v, dict) and "p50_ms" in v
             ),
         ]
+    if replit and "aged" in replit:
+        lines += ["", "Replit DB, the capacity community aged one year (`flask store-stats`):", ""]
+        lines += [f"    {line}" for line in replit["aged"]["store_stats"]]
     fl = results.get("flood")
     if fl:
         page = fl["other_teacher_page"]

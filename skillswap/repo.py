@@ -223,6 +223,8 @@ class Repository:
         # Pieces stay well inside the store's value limit, whatever it is set to (a row of
         # the slot index is about 65 bytes).
         self.slot_piece_rows = min(slot_piece_rows, store.max_value_bytes // 128)
+        if self.shared_archives:
+            archive_piece_bytes = min(archive_piece_bytes, limits.SHARED_ARCHIVE_PIECE_BYTES)
         self.archive_piece_bytes = min(archive_piece_bytes, store.max_value_bytes // 2)
         self.growth_budget = limits.growth_budget(store.max_value_bytes)
         # Owners whose live document turned out due for upkeep during this thread's current
@@ -961,16 +963,11 @@ class Repository:
         return SHARED if self.shared_archives else uid
 
     def _archive_piece(self, uid: str, plan: archive.Plan) -> str:
-        """The piece a new batch goes to: the period's last piece if the batch fits, else the
-        next one."""
+        """The piece a new batch goes to: the period's last piece (if the batch does not fit
+        there, the copy moves it on to the next one: `_copy_batch`)."""
         owner = self._archive_owner(uid)
         existing = self.store.keys(archive_prefix(owner, plan.period))
-        if not existing:
-            return archive_key(owner, plan.period, 0)
-        number = int(existing[-1].rsplit("/", 1)[1])
-        last = self.store.get(existing[-1])
-        if last and encoded_size(last) + plan.size > self.archive_piece_bytes:
-            number += 1
+        number = int(existing[-1].rsplit("/", 1)[1]) if existing else 0
         return archive_key(owner, plan.period, number)
 
     def _copy_batch(self, uid: str, batch: dict) -> dict:

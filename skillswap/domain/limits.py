@@ -54,6 +54,9 @@ LIVE_PAST = timedelta(days=30)
 # per person rather than after every session.
 ARCHIVE_SLACK = timedelta(days=7)
 ARCHIVE_PIECE_BYTES = 1024 * 1024
+# Where archive pieces are shared by everyone (Replit DB), each person's weekly batch rewrites
+# the quarter's last piece: smaller pieces keep that write small, at a few more keys a year.
+SHARED_ARCHIVE_PIECE_BYTES = 256 * 1024
 MAX_HIGHLIGHTS = 20  # reviews received in archived sessions that profiles keep showing
 
 
