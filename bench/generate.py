@@ -589,6 +589,10 @@ def generate(users: int, seed: int = SEED) -> Community:
         schedules[viewer.id].requests[learn_request.id] = learn_request
         requests[level] = learn_request.id
 
+    # As the app keeps them: slots that have started leave the live documents (each offer
+    # remembers when it ends).
+    for schedule in schedules.values():
+        schedule.drop_past_slots(NOW)
     skills = build_skill_index((u, schedules[u.id]) for u in people)
     community = Community(people, schedules, skills)
     community.meta = {

@@ -14,7 +14,7 @@ import pytest
 from bench import generate as gen
 from skillswap.cli import rebuild_skill_index, rebuild_slot_index
 from skillswap.domain.matching import normalise_skill
-from skillswap.domain.schedule import Schedule, StoredSlot
+from skillswap.domain.schedule import Offer, Schedule, StoredSlot
 from skillswap.domain.times import expand_slots, overlaps, parse_iso_utc
 from skillswap.domain.users import USERNAME_RE, User
 from skillswap.store.sqlite import SQLiteStore
@@ -46,13 +46,22 @@ def test_records_are_what_the_app_writes(community: gen.Community) -> None:
         assert Schedule.from_doc(user.id, schedule.to_doc()) == schedule
 
 
+def all_slots(offer: Offer) -> list[StoredSlot]:
+    """Every slot the offer form expands the offer to, those that started included."""
+    dates = [date.fromisoformat(d) for d in offer.dates]
+    ranges = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in offer.time_ranges]
+    expanded = expand_slots(dates, ranges, ZoneInfo(offer.timezone), offer.session_minutes)
+    return [StoredSlot.of(s) for s in expanded]
+
+
 def test_slots_are_what_the_offer_form_would_expand(community: gen.Community) -> None:
+    """As the app keeps them: the slots still ahead, and when the offer ends."""
+    now_iso = gen.iso_utc(gen.NOW)
     for schedule in community.schedules.values():
         for offer in schedule.offers.values():
-            dates = [date.fromisoformat(d) for d in offer.dates]
-            ranges = [(time.fromisoformat(a), time.fromisoformat(b)) for a, b in offer.time_ranges]
-            expected = expand_slots(dates, ranges, ZoneInfo(offer.timezone), offer.session_minutes)
-            assert offer.slots == [StoredSlot.of(s) for s in expected]
+            expected = all_slots(offer)
+            assert offer.slots == [s for s in expected if s.start > now_iso]
+            assert offer.last_end == max(s.end for s in expected)
 
 
 def test_people_look_real(community: gen.Community) -> None:
@@ -121,7 +130,7 @@ def test_a_fifth_of_past_slots_are_booked_and_reviewed(community: gen.Community)
             if b.teacher == schedule.owner
         }
         for offer in schedule.offers.values():
-            for slot in offer.slots:
+            for slot in all_slots(offer):
                 if slot.end <= now_iso:
                     past += 1
                     booked += (offer.id, slot.id) in taken
