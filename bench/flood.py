@@ -24,7 +24,7 @@ from skillswap.domain.indexes import bucket_rows, row_uid
 from skillswap.store.sqlite import SQLiteStore
 
 SKILL = "Welsh"
-WEEK = [date(2026, 11, 30) + timedelta(days=n) for n in range(7)]  # after the bench's NOW
+FIRST_DAY = date(2026, 11, 30)  # the Monday after the bench's NOW
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 REFUSAL = f"You can have at most {limits.MAX_FUTURE_SLOTS:,} future sessions published"
 
@@ -53,15 +53,20 @@ def _signup(base: str, username: str) -> requests.Session:
     return session
 
 
-def largest_week_offer(title: str) -> dict[str, str]:
+def _week(first: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range(7)]
+
+
+def largest_week_offer(title: str, first: date = FIRST_DAY) -> dict[str, str]:
+    week = _week(first)
     fields = {
         "title": title,
         "skill": SKILL,
         "description": "",
         "mode": "online",
         "preset": "everyday",
-        "preset_first": WEEK[0].isoformat(),
-        "preset_last": WEEK[-1].isoformat(),
+        "preset_first": week[0].isoformat(),
+        "preset_last": week[-1].isoformat(),
         "session_minutes": "30",
     }
     for n in range(10):  # the form's most ranges, covering the day
@@ -75,8 +80,10 @@ def _post(session: requests.Session, base: str, path: str, fields: dict[str, str
     return session.post(base + path, data=data, allow_redirects=False, timeout=120)
 
 
-def flood(base: str, db: Path) -> dict[str, Any]:
-    """Run the flood against the server at `base`, whose SQLite store is the file `db`."""
+def flood(base: str, db: Path, first: date = FIRST_DAY) -> dict[str, Any]:
+    """Run the flood against the server at `base`, whose SQLite store is the file `db`, for
+    the week starting `first` (a date ahead of the server's clock)."""
+    week = _week(first)
     accounts = limits.SLOT_PIECE_ROWS // limits.MAX_FUTURE_SLOTS + 1
     statuses: list[int] = []
     refusals_at_limit = 0
@@ -84,7 +91,7 @@ def flood(base: str, db: Path) -> dict[str, Any]:
     for n in range(accounts):
         session = _signup(base, f"flood{n:02d}")
         for attempt in range(20):
-            response = _post(session, base, "/offer", largest_week_offer(f"Welsh {attempt}"))
+            response = _post(session, base, "/offer", largest_week_offer(f"Welsh {attempt}", first))
             statuses.append(response.status_code)
             if response.status_code != 302:
                 refusals_at_limit += REFUSAL in response.text
@@ -101,7 +108,7 @@ def flood(base: str, db: Path) -> dict[str, Any]:
             "skill": SKILL,
             "description": "",
             "mode": "online",
-            "dates-0": WEEK[1].isoformat(),
+            "dates-0": week[1].isoformat(),
             "ranges-0-start": "10:15",
             "ranges-0-end": "11:15",
             "session_minutes": "",
@@ -115,7 +122,7 @@ def flood(base: str, db: Path) -> dict[str, Any]:
         {
             "skill": SKILL,
             "mode": "either",
-            "dates-0": WEEK[1].isoformat(),
+            "dates-0": week[1].isoformat(),
             "ranges-0-start": "10:00",
             "ranges-0-end": "11:30",
         },
