@@ -8,11 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import jinja2
 from flask import Flask, abort, request
 from flask_login import current_user
-from jinja2.environment import TemplateModule
-from jinja2.runtime import Context, new_context
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from skillswap import cli, errors, settings, web
@@ -146,38 +143,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         skills,
     ):
         app.register_blueprint(module.bp)
-    app.session_interface = auth.SessionCookies()
     app.extensions["skillswap.limiter"] = auth.apply_rate_limits(app)  # keeps it alive
     errors.register(app)
     cli.register(app)
     demo.register(app)
     _register_request_hooks(app)
     return app
-
-
-class PageTemplate(jinja2.Template):
-    """Jinja's Template, with less bookkeeping around each page. A template's globals are a
-    ChainMap over the app's twenty-odd globals, and Jinja reads them name by name through
-    Python-level lookups twice a page: copying them into each page's context, and, for
-    `{% from "_macros.html" import ... %}`, checking that the page has no global the macros
-    lack. Together about a tenth of a small page; the same answers come from plain dicts
-    and sets."""
-
-    def new_context(
-        self,
-        vars: dict[str, Any] | None = None,
-        shared: bool = False,
-        locals: Mapping[str, Any] | None = None,
-    ) -> Context:
-        flat: dict[str, Any] = {}
-        for layer in reversed(getattr(self.globals, "maps", [self.globals])):
-            flat.update(layer)  # the ChainMap's own order: the first layer wins
-        return new_context(self.environment, self.name, self.blocks, vars, shared, flat, locals)
-
-    def _get_default_module(self, ctx: Context | None = None) -> TemplateModule:
-        if ctx is not None and ctx.globals_keys.issubset(self.globals):
-            ctx = None  # nothing the macros lack: Jinja's own answer is the module built once
-        return super()._get_default_module(ctx)
 
 
 def compile_templates(app: Flask) -> None:
@@ -215,15 +186,10 @@ def _register_request_hooks(app: Flask) -> None:
             if not getattr(view, "validates_own_csrf", False):
                 csrf.protect()
 
-    app.jinja_env.template_class = PageTemplate
     app.jinja_env.filters["flat_errors"] = web.flat_errors
     app.jinja_env.globals["nav_links"] = web.nav_links
     app.jinja_env.globals["when"] = web.when
     app.jinja_env.globals["at"] = web.at
-    app.jinja_env.globals["path_for"] = web.path_for
-    # Replaces Flask-WTF's csrf_token() (a global and a context value): the same token.
-    app.jinja_env.globals["csrf_token"] = web.csrf_token
-    app.context_processor(lambda: {"csrf_token": web.csrf_token})
     # A global (not only Flask-Login's context processor) so imported macros see it too.
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["viewer_zone"] = web.viewer_zone

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -20,13 +18,10 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask.wrappers import Request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -43,80 +38,6 @@ from skillswap.web import now, repo, safe_next, validates_own_csrf
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
-# A session cookie is signed and sent again (its lifetime starting over) at most this often
-# rather than on every response: signing it cost a fifth of a small page. Sessions still end
-# PERMANENT_SESSION_LIFETIME after the last visit, give or take this much.
-SESSION_REFRESH_AFTER = timedelta(hours=1)
-
-
-class SignedSession(SecureCookieSession):
-    """Flask's cookie session, knowing when its cookie was signed (None: not from a cookie)."""
-
-    signed_at: datetime | None = None
-
-
-class SessionCookies(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, doing less on each request: the cookie is re-signed
-    and sent hourly rather than on every response, and a cookie already verified by this
-    process is not verified and decoded again (a browser sends the same one until it changes).
-    """
-
-    session_class = SignedSession
-    max_verified = 1024
-
-    def __init__(self) -> None:
-        self._keys: Any = None
-        self._serializer: URLSafeTimedSerializer | None = None
-        # cookie value -> (its data, when it was signed); only for the current keys.
-        self._verified: dict[str, tuple[dict, datetime]] = {}
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        # Flask builds a new one on every request; it only changes with the keys.
-        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        if keys != self._keys:
-            self._keys, self._verified = keys, {}
-            self._serializer = super().get_signing_serializer(app)
-        return self._serializer
-
-    def open_session(self, app: Flask, request: Request) -> SignedSession | None:
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
-            return self.session_class()
-        lifetime = app.permanent_session_lifetime
-        known = self._verified.get(value)
-        if known is None:
-            try:
-                known = serializer.loads(
-                    value, max_age=int(lifetime.total_seconds()), return_timestamp=True
-                )
-            except BadSignature:
-                return self.session_class()
-            if len(self._verified) >= self.max_verified:
-                self._verified.clear()
-            self._verified[value] = known
-        elif datetime.now(UTC) - known[1] > lifetime:
-            return self.session_class()  # expired since it was verified: as loads() says
-        data, signed_at = known
-        # A copy: the request may change the session (and lists in it) in place.
-        opened = self.session_class(copy.deepcopy(data))
-        opened.signed_at = signed_at
-        return opened
-
-    def should_set_cookie(self, app: Flask, session: Any) -> bool:
-        signed_at = getattr(session, "signed_at", None)
-        if session.modified or signed_at is None or app.config["SECRET_KEY_FALLBACKS"]:
-            # While keys rotate, every response re-signs with the new key, as Flask does.
-            return super().should_set_cookie(app, session)
-        return (
-            session.permanent
-            and app.config["SESSION_REFRESH_EACH_REQUEST"]
-            and datetime.now(UTC) - signed_at >= SESSION_REFRESH_AFTER
-        )
-
-
 class SessionUser(UserMixin):
     """The logged-in person as Flask-Login sees them; attributes come from the User record."""
 
@@ -147,7 +68,6 @@ def load_user(session_id: str) -> SessionUser | None:
     if user is None or str(user.session_version) != version:
         return None
     # The record is read on every request anyway: checking the login here costs nothing, and
-    # no cache of verified cookies (SessionCookies) can let an ended login through.
     active = logins.find_login(user.logins, login_id) if login_id else None
     if active is None:
         return None

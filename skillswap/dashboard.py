@@ -7,13 +7,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from skillswap.domain.limits import REVIEW_WINDOW
 from skillswap.domain.schedule import Booking, sessions
 from skillswap.domain.times import iso_utc
-from skillswap.web import now, path_maker, repo, viewer_zone, when
+from skillswap.web import now, repo, viewer_zone, when
 
 bp = Blueprint("dashboard", __name__)
 PAST_SHOWN = 10  # past sessions per role on the dashboard; the rest are on /history
@@ -44,10 +44,6 @@ def session_items(
     lists: dict[str, list[Booking]], me: str, moment: datetime, archived: bool = False
 ) -> dict[str, list[SessionItem]]:
     """Each list of sessions as the dashboard shows it, by the same name."""
-    profile = path_maker("profile.public", "username")
-    cancel = path_maker("bookings.cancel", "booking_id")
-    review = path_maker("bookings.review", "booking_id")
-    ics = path_maker("ics.booking", "booking_id")
     zone = viewer_zone()
 
     def item(b: Booking) -> SessionItem:
@@ -56,13 +52,13 @@ def session_items(
         if b.status == "cancelled":
             state = "cancelled"
         elif b.start_at > moment:
-            state, action = "upcoming", cancel(b.id)
+            state, action = "upcoming", url_for("bookings.cancel", booking_id=b.id)
         elif b.end_at > moment:
             state = "in progress"
         elif me in b.reviews:
             state = "rated"
         elif b.end_at + REVIEW_WINDOW > moment:
-            state, action = "to rate", review(b.id)
+            state, action = "to rate", url_for("bookings.review", booking_id=b.id)
         else:
             state = "closed"
         return SessionItem(
@@ -72,9 +68,9 @@ def session_items(
             state=state,
             cancelled_by="you" if b.cancelled_by == me else other,
             my_rating=b.reviews[me].rating if me in b.reviews else None,
-            profile_path=profile(other),
+            profile_path=url_for("profile.public", username=other),
             action_path=action,
-            ics_path="" if archived else ics(b.id),
+            ics_path="" if archived else url_for("ics.booking", booking_id=b.id),
         )
 
     return {name: [item(b) for b in bookings] for name, bookings in lists.items()}

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from flask import current_app, g, request
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import validate_csrf
-from markupsafe import Markup
 from wtforms import (
     EmailField,
     HiddenField,
@@ -17,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import Choice, SelectChoice
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -28,7 +25,6 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
-from wtforms.widgets import Select
 
 from skillswap.availability import AvailabilityFields
 from skillswap.domain.limits import MAX_LINKS, MAX_TAG_LENGTH, MAX_TAGS, skill_key_problem
@@ -112,26 +108,6 @@ def new_password_field(label: str, missing: str, hint: str) -> PasswordField:
         description=hint,
         render_kw={"autocomplete": "new-password"},
     )
-
-
-class RepeatedOptionsSelect(Select):
-    """A select whose options are the same on every page that shows it (the ~500 time zones):
-    each option's HTML is made once per process, not on every render, where it was most of
-    the profile page's cost. An option with attributes of its own is rendered as usual."""
-
-    _made: ClassVar[dict[tuple[str, str, bool], Markup]] = {}
-
-    @classmethod
-    def render_option(cls, choice: Choice, **kwargs: Any) -> Markup:
-        if kwargs or choice.render_kw or not isinstance(choice.value, str):
-            return super().render_option(choice, **kwargs)
-        key = (choice.value, str(choice.label), bool(choice.selected))
-        made = cls._made.get(key)
-        if made is None:
-            if len(cls._made) >= 4096:
-                cls._made.clear()
-            made = cls._made[key] = super().render_option(choice)
-        return made
 
 
 class BaseForm(FlaskForm):
@@ -243,7 +219,6 @@ class ProfileForm(BaseForm):
         validate_choice=False,
         render_kw={"data-detect-timezone": ""},
         description="Times you enter and see are in this zone",
-        widget=RepeatedOptionsSelect(),
     )
 
     def validate_timezone(self, field: SelectField) -> None:

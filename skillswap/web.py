@@ -3,17 +3,15 @@ safe redirects, links, and the CSRF policy."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, request, session, url_for
+from flask import current_app, g, request, url_for
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 
 from skillswap.domain.times import format_instant, format_range, parse_iso_utc, zone_or_utc
 from skillswap.repo import Repository
@@ -71,32 +69,6 @@ def validates_own_csrf(view: F) -> F:
     return view
 
 
-_MAX_SIGNED_TOKENS = 4096
-
-
-def csrf_token() -> str:
-    """Flask-WTF's `csrf_token()` for templates, with each session's token signed once.
-
-    Every page signs the session's token for its logout button, and Flask-WTF signs it anew
-    each time. With WTF_CSRF_TIME_LIMIT None the signature's timestamp is never checked, so
-    one signed copy (per key) serves every page of the session: the same check, less work.
-    """
-    config = current_app.config
-    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    if field in g or config.get("WTF_CSRF_TIME_LIMIT") is not None or field not in session:
-        return generate_csrf()
-    signed_tokens: dict = current_app.extensions.setdefault("skillswap.csrf", {})
-    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, session[field])
-    token = signed_tokens.get(key)
-    if token is None:
-        if len(signed_tokens) >= _MAX_SIGNED_TOKENS:
-            signed_tokens.clear()
-        token = signed_tokens[key] = generate_csrf()
-    else:
-        setattr(g, field, token)  # where generate_csrf (forms) looks first, as it would have
-    return token
-
-
 def flat_errors(errors: Any) -> list[str]:
     """WTForms nests errors for FieldList/FormField; summaries want plain messages."""
     if isinstance(errors, str):
@@ -118,79 +90,12 @@ NAV = [
 
 def nav_links() -> list[tuple[str, str, str]]:
     """Nav entries whose pages exist in this app (a link to a missing page is worse than none),
-    as (endpoint, label, path): the same on every page, so listed once per app."""
-    key = ("nav", request.script_root)
-    links: dict = current_app.extensions.setdefault("skillswap.links", {})
-    if key not in links:
-        links[key] = [
-            (endpoint, label, path_for(endpoint))
-            for endpoint, label in NAV
-            if endpoint in current_app.view_functions
-        ]
-    return links[key]
-
-
-# A value no route contains and Werkzeug's quoting leaves as it is.
-_PROBE = "skillswaplinkvalue"
-# What Werkzeug's default (string) converter leaves unquoted in a path segment.
-_SEGMENT_SAFE = "!$&'()*+,/:;=@"
-_MAX_SHAPES = 512
-# Characters quoting never changes: ids and usernames need no quoting at all.
-_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
-
-
-def _segment(value: Any) -> str:
-    """`value` as Werkzeug's default converter puts it in a path."""
-    text = str(value)
-    return text if _PLAIN(text) else quote(text, safe=_SEGMENT_SAFE)
-
-
-def _shape(endpoint: str, name: str | None) -> tuple[str, str] | None:
-    """The URL of `endpoint` split around its one value `name`, or None when filling it in
-    by quoting would not give exactly what url_for gives (another converter, a query arg)."""
-    if name is None:
-        return url_for(endpoint), ""
-    before, found, after = url_for(endpoint, **{name: _PROBE}).partition(_PROBE)
-    if not found or _PROBE in after:
-        return None
-    for sample in ("a b/é?#%", "plain-name_1.x~"):
-        if before + _segment(sample) + after != url_for(endpoint, **{name: sample}):
-            return None
-    return before, after
-
-
-def _cached_shape(endpoint: str, name: str | None) -> tuple[str, str] | None:
-    shapes: dict = current_app.extensions.setdefault("skillswap.links", {})
-    key = (request.script_root, endpoint, name)
-    if key not in shapes:
-        if len(shapes) >= _MAX_SHAPES:
-            shapes.clear()
-        shapes[key] = _shape(endpoint, name)
-    return shapes[key]
-
-
-def path_for(endpoint: str, **values: Any) -> str:
-    """`url_for` for the links pages repeat (the nav on every page, three for each session on
-    the dashboard), with the same result: Werkzeug builds each route once per app and script
-    root, and later calls only quote their one value into it. Anything else is url_for's."""
-    if len(values) > 1 or endpoint.startswith("."):
-        return url_for(endpoint, **values)
-    name = next(iter(values), None)
-    shape = _cached_shape(endpoint, name)
-    if shape is None:
-        return url_for(endpoint, **values)
-    if name is None:
-        return shape[0]
-    return shape[0] + _segment(values[name]) + shape[1]
-
-
-def path_maker(endpoint: str, name: str) -> Callable[[Any], str]:
-    """`path_for(endpoint, name=value)` as a function of the value, for long lists."""
-    shape = None if endpoint.startswith(".") else _cached_shape(endpoint, name)
-    if shape is None:
-        return lambda value: url_for(endpoint, **{name: value})
-    before, after = shape
-    return lambda value: before + _segment(value) + after
+    as (endpoint, label, path)."""
+    return [
+        (endpoint, label, url_for(endpoint))
+        for endpoint, label in NAV
+        if endpoint in current_app.view_functions
+    ]
 
 
 @lru_cache(maxsize=4096)
