@@ -9,7 +9,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from skillswap.logs import redact
+from skillswap.web.logs import redact
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 # Requests are short and mostly wait on the store: two workers per core, capped for memory.

@@ -8,7 +8,7 @@ import os
 from werkzeug.serving import WSGIRequestHandler
 
 from skillswap import compile_templates, create_app, refuse_to_abandon_data
-from skillswap.logs import RedactFeedTokens
+from skillswap.web.logs import RedactFeedTokens
 
 
 class QuietRequestHandler(WSGIRequestHandler):

@@ -35,9 +35,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bench import generate as gen
-from skillswap.domain.schedule import Booking, LearnRequest, Offer, Review, Schedule, StoredSlot
+from skillswap import services
+from skillswap.domain.records import Booking, LearnRequest, Offer, Review, StoredSlot
+from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import expand_slots, expand_windows, iso_utc
-from skillswap.repo import Repository, new_id, schedule_key
+from skillswap.repo import Repository
+from skillswap.repo.keys import new_id, schedule_key
 from skillswap.store.codec import encoded_size
 from skillswap.store.sqlite import SQLiteStore
 
@@ -119,7 +122,7 @@ def live(kind: str, years: int, folder: Path, seed: int = 7) -> Aged:
     while begin - timedelta(days=1) <= now:
         clock.now = begin - timedelta(days=1)
         offer = _offer(tutor, kind, begin)
-        repo.save_offer(offer)
+        services.offers.save_offer(repo, offer)
         bookings = _book(repo, rng, offer, learners, clock.now)
         unrated += bookings
         # Week by week through the period: sessions over are rated within their window.
@@ -131,11 +134,11 @@ def live(kind: str, years: int, folder: Path, seed: int = 7) -> Aged:
             if clock.now == now:
                 break
         for uid in (tutor, *learners):
-            repo.maintain(uid)
+            services.upkeep.maintain(repo, uid)
         begin += PERIOD
     clock.now = now
     for uid in (tutor, *learners):
-        repo.maintain(uid)
+        services.upkeep.maintain(repo, uid)
     windows = expand_windows(
         [(now + timedelta(days=n)).date() for n in range(1, 8)],
         [(wall(8), wall(21))],
@@ -153,7 +156,7 @@ def live(kind: str, years: int, folder: Path, seed: int = 7) -> Aged:
         timestamp=iso_utc(now),
         windows=[[iso_utc(a), iso_utc(b)] for a, b in windows],
     )
-    repo.save_request(request)
+    services.offers.save_request(repo, request)
     return Aged(
         kind,
         years,

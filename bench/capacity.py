@@ -22,9 +22,12 @@ from zoneinfo import ZoneInfo
 
 from bench import generate as gen
 from bench.aging import PERIOD, Clock
-from skillswap.domain.schedule import Booking, Offer, Schedule, StoredSlot
+from skillswap import services
+from skillswap.domain.records import Booking, Offer, StoredSlot
+from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import expand_slots, iso_utc, overlaps
-from skillswap.repo import Repository, new_id
+from skillswap.repo import Repository
+from skillswap.repo.keys import new_id
 from skillswap.store import REPLIT_BUDGET, KeyBudget
 from skillswap.store.sqlite import SQLiteStore
 
@@ -64,7 +67,7 @@ def live_a_year(folder: Path, log: Callable[[str], None], seed: int = 11) -> Pat
             hour = rng.randrange(8, 20)
             dates = [(begin + timedelta(days=d)).date() for d in days]
             offer = _offer(teacher, rng.choice(skills), dates, hour)
-            repo.save_offer(offer)
+            services.offers.save_offer(repo, offer)
             offers.append(offer)
         bookings = _book(repo, rng, offers, people, clock.now)
         for week in range(1, 5):
@@ -76,11 +79,11 @@ def live_a_year(folder: Path, log: Callable[[str], None], seed: int = 11) -> Pat
             )
         if period % 3 == 2:  # a quarter's upkeep at once: the same archive, far fewer writes
             for uid in people:
-                repo.maintain(uid)
+                services.upkeep.maintain(repo, uid)
         log(f"capacity community: period {period + 1} of {PERIODS}, {len(store.keys(''))} keys")
     clock.now = gen.NOW
     for uid in people:
-        repo.maintain(uid)
+        services.upkeep.maintain(repo, uid)
     store.close()
     return db
 

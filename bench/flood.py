@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from skillswap.domain import limits
-from skillswap.domain.indexes import bucket_rows, row_uid
+from skillswap.domain.slot_index import bucket_rows, row_uid
 from skillswap.store.sqlite import SQLiteStore
 
 SKILL = "Welsh"

@@ -32,9 +32,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from skillswap.domain.indexes import build_skill_index
-from skillswap.domain.matching import normalise_skill
-from skillswap.domain.schedule import Booking, LearnRequest, Offer, Review, Schedule, StoredSlot
+from skillswap.domain.records import Booking, LearnRequest, Offer, Review, StoredSlot
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.skill_index import build_skill_index
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import (
     NonexistentWallTime,
     Slot,
@@ -45,15 +46,8 @@ from skillswap.domain.times import (
     wall_to_utc,
 )
 from skillswap.domain.users import User
-from skillswap.repo import (
-    email_key,
-    schedule_key,
-    skill_key,
-    slot_index_records,
-    user_key,
-    username_key,
-    weekly_slot_buckets,
-)
+from skillswap.repo.indexes import slot_index_records, weekly_slot_buckets
+from skillswap.repo.keys import email_key, schedule_key, skill_key, user_key, username_key
 from skillswap.store import Store
 
 #: The benchmark's "now": a Monday noon UTC. The app under test gets it as its CLOCK.

@@ -39,12 +39,12 @@ from flask_wtf.csrf import generate_csrf
 from bench import aging, capacity, flood
 from bench import generate as gen
 from bench.naive import load_everyone, scan, signature
-from skillswap import create_app
+from skillswap import create_app, services
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
-from skillswap.learn_requests import PAGE_SIZE as MATCH_PAGE
 from skillswap.repo import Repository
 from skillswap.store.sqlite import SQLiteStore
+from skillswap.web.requests.routes import PAGE_SIZE as MATCH_PAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -187,7 +187,7 @@ def started_session(app: Flask, user: User) -> tuple[str, str]:
     """(session cookie, CSRF form token) for `user`, made by the app's own login code path
     (`auth.start_session`: clear, permanent, Flask-Login's login_user) and its CSRF token
     generator, minus the password check: 50 argon2 verifications would cost ~10 s of CPU."""
-    from skillswap.auth import start_session
+    from skillswap.web.auth.routes import start_session
 
     # From where gunicorn will see the racers, or session protection would mark every session
     # not fresh on its first request and re-send its cookie.
@@ -275,7 +275,9 @@ def match_latency(built: Built, quick: bool) -> dict[str, Any]:
 
         def app_match(key: str = key, w: list = windows) -> list:
             # What the match page asks for: its first page, and one more to know of a next.
-            return repo.find_teachers(key, w, "either", exclude=viewer, limit=MATCH_PAGE + 1)
+            return services.matching.find_teachers(
+                repo, key, w, "either", exclude=viewer, limit=MATCH_PAGE + 1
+            )
 
         store.reset()
         found = app_match()  # warm-up, and the call the round trips are counted on
@@ -301,7 +303,9 @@ def match_latency(built: Built, quick: bool) -> dict[str, Any]:
 
         base = naive()
         naive_times = [load_ms + ms for ms in sample(naive, 2, 20, 0.3 if quick else 1.0)]
-        everything = repo.find_teachers(info["key"], windows, "either", exclude=viewer)
+        everything = services.matching.find_teachers(
+            repo, info["key"], windows, "either", exclude=viewer
+        )
         # Both the page and the whole answer (every teacher, confirmed) must equal the scan's.
         same = signature(base[: MATCH_PAGE + 1]) == signature(found) and signature(
             base

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from skillswap.cli import everyone
-from skillswap.domain.matching import mode_compatible, slots_in_windows
+from skillswap.domain.matching import Match, rank_matches, slots_in_windows
 from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import mode_compatible
 from skillswap.domain.users import User
-from skillswap.repo import Match, rank_matches
+from skillswap.repo.indexes import everyone
 from skillswap.store import Store
 
 BATCH = 500

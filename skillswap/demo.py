@@ -24,13 +24,15 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 
-from skillswap.domain.matching import normalise_skill
-from skillswap.domain.schedule import Booking, LearnRequest, Offer, ScheduleRefusal, StoredSlot
+from skillswap import services
+from skillswap.domain.records import Booking, LearnRequest, Offer, StoredSlot
+from skillswap.domain.refusals import ScheduleRefusal
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import expand_slots, expand_windows, iso_utc, to_zone
 from skillswap.domain.users import User
-from skillswap.passwords import hash_password
 from skillswap.repo import EmailTaken, Repository, UsernameTaken
 from skillswap.store import Store
+from skillswap.web.passwords import hash_password
 
 DEFAULT_PASSWORD = "skillswap-demo"
 
@@ -170,7 +172,7 @@ class Seeder:
             updated=iso_utc(created),
         )
         self._at(created)
-        self.repo.save_offer(offer)
+        services.offers.save_offer(self.repo, offer)
         self.summary.offers += 1
         return offer
 
@@ -197,7 +199,7 @@ class Seeder:
                 created=iso_utc(when),
             )
             try:
-                return self.repo.book(booking)
+                return services.booking.book(self.repo, booking)
             except ScheduleRefusal:
                 continue  # one of them is busy then: try the next slot
         return None
@@ -240,7 +242,7 @@ class Seeder:
         rating = self.rng.choices(ratings, [30, 35, 20, 10, 5][: len(ratings)])[0]
         feedback = self.rng.choice(texts).format(s=booking.skill) if self.rng.random() < 0.8 else ""
         self._at(when)
-        self.repo.review(rater, booking.id, rating, feedback)
+        services.booking.review(self.repo, rater, booking.id, rating, feedback)
         self.summary.reviews += 1
 
     def upcoming(self, people: list[User]) -> None:
@@ -259,7 +261,9 @@ class Seeder:
             self.summary.upcoming += 1
             if self.rng.random() < 0.2:
                 self._at(when + timedelta(hours=1))
-                self.repo.cancel(learner.id, booked.id, self.rng.choice(CANCEL_REASONS))
+                services.booking.cancel(
+                    self.repo, learner.id, booked.id, self.rng.choice(CANCEL_REASONS)
+                )
                 self.summary.cancelled += 1
         moment = self.now
         self.summary.free_slots = sum(
@@ -279,7 +283,8 @@ class Seeder:
             windows = expand_windows(days, ranges, ZoneInfo(user.timezone))
             created = self.now - timedelta(days=self.rng.randint(0, 5), hours=3)
             self._at(created)
-            self.repo.save_request(
+            services.offers.save_request(
+                self.repo,
                 LearnRequest(
                     id=self._id(),
                     owner=user.id,
@@ -292,7 +297,7 @@ class Seeder:
                     timestamp=iso_utc(created),
                     custom_dates=[d.isoformat() for d in days],
                     windows=[[iso_utc(a), iso_utc(b)] for a, b in windows],
-                )
+                ),
             )
             self.summary.requests += 1
 

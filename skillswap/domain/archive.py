@@ -27,7 +27,8 @@ from datetime import datetime
 from typing import Any
 
 from skillswap.domain.limits import LIVE_PAST, MAX_HIGHLIGHTS, PieceFull
-from skillswap.domain.schedule import Booking, LearnRequest, Offer, Schedule
+from skillswap.domain.records import Booking, LearnRequest, Offer
+from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.domain.upkeep import KINDS, ended, movable
 

@@ -10,7 +10,7 @@ holds the later state.
 
 States a read repair finishes are not torn: a pending hold (the teacher's copy decides), a
 cancel not yet copied (`synced` False), a review not yet copied (`copied` False). Sessions that
-ended more than REVIEW_VISIBLE_AFTER ago are left alone too: one copy may have moved to an
+ended more than REVIEW_WINDOW ago are left alone too: one copy may have moved to an
 archive document while the other has not yet.
 """
 
@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from skillswap.domain.schedule import REVIEW_VISIBLE_AFTER, Booking, Review, Schedule
+from skillswap.domain.limits import REVIEW_WINDOW
+from skillswap.domain.records import Booking, Review
+from skillswap.domain.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def torn_pairs(schedules: Mapping[str, Schedule], now: datetime) -> list[Torn]:
     """Every torn pair among these people's schedules (only people present are compared: a
     deleted account has no copy to mend)."""
     found: list[Torn] = []
-    recent = now - REVIEW_VISIBLE_AFTER
+    recent = now - REVIEW_WINDOW
     for owner, schedule in schedules.items():
         for booking in schedule.bookings.values():
             other = booking.other(owner)

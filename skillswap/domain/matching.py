@@ -1,64 +1,24 @@
-"""The pure core of matching: which teacher slots fit a learner's request.
+"""Matching: which of a teacher's free slots fit a learner's request, and how teachers rank.
 
-The web layer reads candidate offers from the skill's index (never a scan of every user), then
-uses these functions to keep the slots that fit the request's mode and windows and are still
-free. No Flask, no store: plain values in, plain values out.
+A teacher matches when one of their free, future slots of the skill (their offers of it, or all
+their published time when they list the skill among what they teach) lies inside one of the
+request's windows and suits its session type. Teachers rank by their soonest fitting slot,
+then the better rated, then by name. services/matching.py finds the candidates through the
+slot index (never a scan of everyone); this module decides who fits and in which order.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
-import re
-import unicodedata
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from skillswap.domain.times import Slot, merge_intervals
-
-OFFER_MODES = ("online", "offline")
-WANTED_MODES = ("online", "offline", "either")
-
-# "+" and "#" carry meaning in skill names ("C++", "C#", "F#"): spell them out before
-# punctuation is stripped, so they stay distinct from plain "C".
-_SPELLED = {"+": " plus ", "#": " sharp "}
-# Apostrophes join a word rather than split it: "Rubik's cube" and "Rubiks cube" are one skill.
-_APOSTROPHES = re.compile(r"['’ʼ`]")
-_SPACES = re.compile(r"\s+")
-
-
-def mode_compatible(offer_mode: str, wanted: str) -> bool:
-    """True when an offer given ``offer_mode`` (online/offline) suits a learner who wants
-    ``wanted`` (online/offline/either). Unknown values never match."""
-    if offer_mode not in OFFER_MODES:
-        return False
-    if wanted == "either":
-        return True
-    return offer_mode == wanted
-
-
-@functools.lru_cache(maxsize=4096)  # every page normalises the same few hundred skill names
-def normalise_skill(text: str) -> str:
-    """The index key of a skill name: case, spacing and punctuation do not matter.
-
-    " Python ", "PYTHON" and "python!" give "python"; "Machine-Learning" and
-    "machine  learning" give "machine learning"; "C++" gives "c plus plus" and "C#" gives
-    "c sharp". Letters, digits and combining marks of every script are kept (Devanagari vowel
-    signs are marks, and dropping them would change the word). Returns "" when nothing is left.
-    """
-    # NFKC folds full-width and compatibility forms ("Ｐｙｔｈｏｎ" -> "Python"); casefold is the
-    # Unicode-aware lower() ("Straße" and "STRASSE" agree).
-    folded = unicodedata.normalize("NFKC", text or "").casefold()
-    folded = _APOSTROPHES.sub("", folded)
-    chars: list[str] = []
-    for char in folded:
-        if char in _SPELLED:
-            chars.append(_SPELLED[char])
-        elif unicodedata.category(char)[0] in "LNM":
-            chars.append(char)
-        else:
-            chars.append(" ")
-    return _SPACES.sub(" ", "".join(chars)).strip()
+from skillswap.domain.records import Offer, Stats
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import mode_compatible, normalise_skill
+from skillswap.domain.times import Slot, iso_utc, merge_intervals
+from skillswap.domain.users import User
 
 
 def slots_in_windows(slots: Iterable[Slot], windows: list[tuple[datetime, datetime]]) -> list[Slot]:
@@ -100,3 +60,57 @@ def free_slots(
         free.append(slot)
     free.sort()
     return free
+
+
+@dataclass
+class Match:
+    """A teacher for a learning request: who, how they are rated, and which slots fit."""
+
+    user: User
+    stats: Stats
+    slots: list[tuple[Offer, Slot]]
+
+
+def match_person(
+    user: User,
+    schedule: Schedule,
+    skill: str,
+    windows: list[tuple[datetime, datetime]],
+    wanted_mode: str,
+    now: datetime,
+) -> Match | None:
+    """This person as a teacher for the request, or None when none of their free time fits.
+
+    The same answer as filtering `schedule.teachable_slots` by mode and windows (the naive
+    matcher in bench/naive.py does exactly that, and the tests compare the two), but only the
+    slots near the windows are parsed and checked against their bookings."""
+    merged = merge_intervals(windows)
+    if not merged:
+        return None
+    # Stored times are ISO UTC text: a day's margin keeps this cheap text filter safely wide.
+    low = iso_utc(max(now, merged[0][0]) - timedelta(days=1))
+    high = iso_utc(merged[-1][1] + timedelta(days=1))
+    tagged = skill in {normalise_skill(tag) for tag in user.teach}
+    near = [
+        (offer, stored.as_slot())
+        for offer in schedule.offers.values()
+        if (tagged or offer.skill_key == skill) and mode_compatible(offer.mode, wanted_mode)
+        for stored in offer.slots
+        if low <= stored.start <= high
+    ]
+    if not near:
+        return None
+    inside = slots_in_windows([slot for _, slot in near], merged)
+    free = set(free_slots(inside, schedule.busy(), now))
+    fitting = sorted(
+        ((offer, slot) for offer, slot in near if slot in free),
+        key=lambda pair: (pair[1].start, pair[1].end, pair[0].id),
+    )
+    return Match(user, schedule.stats(now), fitting) if fitting else None
+
+
+def rank_matches(matches: Iterable[Match]) -> list[Match]:
+    """Soonest fitting slot first, then the better rated, then by name."""
+    return sorted(
+        matches, key=lambda m: (m.slots[0][1].start, -m.stats.rating_average, m.user.username)
+    )

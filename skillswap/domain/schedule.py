@@ -4,305 +4,37 @@ A Schedule is stored as one document per person and changed only inside the stor
 `update`, so every rule here (is this slot free? does this booking overlap mine?) is checked and
 applied in one indivisible step. Pure: no Flask, no I/O; `now` is always passed in.
 
-Booking takes three steps over two documents (see DESIGN.md "Booking"):
-  1. learner: `hold` a pending booking, refused if it overlaps the learner's booked time;
-  2. teacher: `claim` the slot, refused if taken, past, unknown or overlapping their booked time;
-  3. learner: `confirm` the hold, or `release` it when step 2 refused.
-A crash leaves at most a pending hold, which `resolve_hold` settles against the teacher's copy.
+This module holds the document (its sections, read lazily, and when its upkeep is due), free
+time, and offers and requests with their limits; the booking steps are in domain/booking.py
+and the reviews and statistics in domain/reviews.py, both mixed into Schedule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from skillswap.domain import limits
-from skillswap.domain.limits import MAX_NOTIFICATIONS, REVIEW_WINDOW
-from skillswap.domain.matching import normalise_skill
+from skillswap.domain.booking import BookingRules
+from skillswap.domain.limits import MAX_NOTIFICATIONS
+from skillswap.domain.records import (
+    Booking,
+    LearnRequest,
+    Notification,
+    Offer,
+    fields_of,
+    from_fields,
+)
 from skillswap.domain.refusals import (
-    CancelRefused,
-    LimitReached,
-    NotParticipant,
     OfferHasBookings,
-    Overlap,
-    OwnSlot,
-    ReviewRefused,
-    ScheduleRefusal,
-    SlotInPast,
-    SlotTaken,
     SlotUnknown,
 )
-from skillswap.domain.times import Slot, iso_utc, overlaps, parse_iso_utc
+from skillswap.domain.reviews import ReviewRules
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.times import Slot, iso_utc, overlaps
 from skillswap.domain.upkeep import section_due
-
-__all__ = [
-    "MAX_FEEDBACK",
-    "MAX_NOTIFICATIONS",
-    "RATING_MAX",
-    "RATING_MIN",
-    "REVIEW_VISIBLE_AFTER",
-    "Booking",
-    "CancelRefused",
-    "LearnRequest",
-    "LimitReached",
-    "NotParticipant",
-    "Notification",
-    "Offer",
-    "OfferHasBookings",
-    "Overlap",
-    "OwnSlot",
-    "Review",
-    "ReviewRefused",
-    "Schedule",
-    "ScheduleRefusal",
-    "SlotInPast",
-    "SlotTaken",
-    "SlotUnknown",
-    "Stats",
-    "StoredSlot",
-    "next_session",
-    "sessions",
-]
-
-# Hidden reviews show, and reviewing closes, at the same moment: 14 days after a session.
-REVIEW_VISIBLE_AFTER = REVIEW_WINDOW
-RATING_MIN, RATING_MAX = 1, 10
-MAX_FEEDBACK = 1000
-
-
-def _fields(record: Any) -> dict[str, Any]:
-    """A record's fields as a new dict, for writing: `asdict` deep-copies every value, which
-    was most of the cost of writing a schedule; written values are encoded at once, so the
-    lists they share with the record are never changed through them."""
-    return {name: getattr(record, name) for name in record.__dataclass_fields__}
-
-
-def _from_dict(cls: type, data: dict[str, Any]) -> Any:
-    fields = cls.__dataclass_fields__
-    if data.keys() == fields.keys():
-        # The usual case: the stored fields are exactly the record's, so the record is just
-        # them. Skipping __init__ (it only assigns fields) halves the cost of reading a page's
-        # bookings.
-        record = cls.__new__(cls)
-        record.__dict__.update(data)
-        return record
-    # Written by another version: drop fields this one does not know; a missing required
-    # field is refused (TypeError) and a missing optional one takes its default.
-    return cls(**{k: v for k, v in data.items() if k in fields})
-
-
-@dataclass
-class StoredSlot:
-    id: str
-    start: str  # ISO UTC
-    end: str
-
-    def as_slot(self) -> Slot:
-        return Slot(parse_iso_utc(self.start), parse_iso_utc(self.end), self.id)
-
-    @classmethod
-    def of(cls, slot: Slot) -> StoredSlot:
-        return cls(slot.id, iso_utc(slot.start), iso_utc(slot.end))
-
-
-@dataclass
-class Offer:
-    """What a teacher published, as entered (in their zone) and as the slots it expands to."""
-
-    id: str
-    owner: str  # user id
-    user: str  # username, as in the original brief's record format
-    title: str
-    skill: str  # as typed
-    description: str
-    mode: str  # "online" | "offline"
-    timezone: str
-    dates: list[str]  # every date, presets expanded ("YYYY-MM-DD")
-    time_ranges: list[list[str]]  # [["10:00", "12:00"], ...]
-    timestamp: str  # created, ISO UTC
-    session_minutes: int | None = None
-    preset: dict[str, str] = field(default_factory=dict)  # {"kind", "first", "last"} when used
-    custom_dates: list[str] = field(default_factory=list)
-    slots: list[StoredSlot] = field(default_factory=list)
-    updated: str = ""
-    # When its last session ends (ISO UTC): past slots are dropped from the live document,
-    # so the slots alone cannot say when an offer is over.
-    ends: str = ""
-
-    @property
-    def skill_key(self) -> str:
-        return normalise_skill(self.skill)
-
-    @property
-    def last_end(self) -> str:
-        if self.ends:
-            return self.ends
-        return max((s.end for s in self.slots), default=self.timestamp)
-
-    def future_slot_count(self, now_iso: str) -> int:
-        return sum(1 for s in self.slots if s.start > now_iso)
-
-    def slot(self, slot_id: str) -> StoredSlot | None:
-        return next((s for s in self.slots if s.id == slot_id), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = _fields(self)
-        data["slots"] = [_fields(s) for s in self.slots]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Offer:
-        offer = _from_dict(cls, data)
-        offer.slots = [StoredSlot(**s) for s in data.get("slots", [])]
-        return offer
-
-
-@dataclass
-class LearnRequest:
-    id: str
-    owner: str
-    user: str
-    skill: str
-    mode: str  # "online" | "offline" | "either"
-    timezone: str
-    dates: list[str]
-    time_ranges: list[list[str]]
-    timestamp: str
-    preset: dict[str, str] = field(default_factory=dict)
-    custom_dates: list[str] = field(default_factory=list)
-    windows: list[list[str]] = field(default_factory=list)  # [[start, end], ...] ISO UTC
-
-    @property
-    def skill_key(self) -> str:
-        return normalise_skill(self.skill)
-
-    @property
-    def last_end(self) -> str:
-        return max((end for _, end in self.windows), default=self.timestamp)
-
-    def window_instants(self) -> list[tuple[datetime, datetime]]:
-        return [(parse_iso_utc(a), parse_iso_utc(b)) for a, b in self.windows]
-
-    def to_dict(self) -> dict[str, Any]:
-        return _fields(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LearnRequest:
-        return _from_dict(cls, data)
-
-
-@dataclass
-class Review:
-    rating: int
-    feedback: str
-    created: str
-    # False on the rater's own copy until the other person's copy has it too (read repair
-    # finishes an interrupted copy: Repository.resolve_pending).
-    copied: bool = True
-
-
-@dataclass
-class Booking:
-    """A session, copied into both people's schedules. Names are copied too, so a dashboard
-    needs no extra reads to say who the other person is."""
-
-    id: str
-    teacher: str
-    teacher_name: str
-    learner: str
-    learner_name: str
-    offer_id: str
-    slot_id: str
-    title: str
-    skill: str
-    mode: str
-    start: str
-    end: str
-    created: str
-    status: str = "pending"  # pending -> confirmed -> cancelled
-    cancelled_by: str = ""
-    cancel_reason: str = ""
-    cancelled_at: str = ""
-    reviews: dict[str, Review] = field(default_factory=dict)  # by the rater's user id
-    # False between the two writes of a cancel: this copy is cancelled, the other person's
-    # may not be yet (read repair copies it).
-    synced: bool = True
-
-    @property
-    def start_at(self) -> datetime:
-        return parse_iso_utc(self.start)
-
-    @property
-    def end_at(self) -> datetime:
-        return parse_iso_utc(self.end)
-
-    @property
-    def active(self) -> bool:
-        return self.status != "cancelled"
-
-    def other(self, uid: str) -> str:
-        return self.learner if uid == self.teacher else self.teacher
-
-    def other_name(self, uid: str) -> str:
-        return self.learner_name if uid == self.teacher else self.teacher_name
-
-    def role(self, uid: str) -> str:
-        return "teacher" if uid == self.teacher else "learner"
-
-    def review_visible(self, rater: str, now: datetime) -> bool:
-        """Hidden from the person reviewed until they have reviewed too, or 14 days after the
-        session, so nobody rates in retaliation. A hidden review counts nowhere."""
-        if rater not in self.reviews:
-            return False
-        return self.other(rater) in self.reviews or now >= self.end_at + REVIEW_VISIBLE_AFTER
-
-    def to_dict(self) -> dict[str, Any]:
-        data = _fields(self)
-        data["reviews"] = {rater: _fields(review) for rater, review in self.reviews.items()}
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Booking:
-        booking = _from_dict(cls, data)
-        booking.reviews = {k: Review(**v) for k, v in data.get("reviews", {}).items()}
-        return booking
-
-
-@dataclass
-class Notification:
-    """Something that happened to me: a new booking, a cancellation, an invitation, a review.
-
-    Facts only (who, what, when as UTC); pages word them in the reader's zone."""
-
-    id: str
-    kind: str  # "booked" | "cancelled" | "invited" | "reviewed"
-    actor: str  # the other person's username
-    skill: str
-    created: str
-    booking_id: str = ""
-    start: str = ""
-    end: str = ""
-    note: str = ""  # cancel reason, or the invitation's slot summary
-    link: str = ""  # a path inside the app
-    read: bool = False
-
-
-@dataclass
-class Stats:
-    taught: int
-    attended: int
-    rating_count: int
-    rating_average: float  # 0.0 when there are no ratings: show rating_count, not this
-
-
-@dataclass(frozen=True)
-class ShownReview:
-    skill: str
-    rating: int
-    feedback: str
-    created: str
 
 
 class _Section:
@@ -340,7 +72,7 @@ def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
 
 
-class Schedule:
+class Schedule(BookingRules, ReviewRules):
     """Offers, requests, bookings (with their reviews) and notifications of one person, plus
     what their archived history adds up to (`counters`, `highlights`; domain/archive.py)."""
 
@@ -360,8 +92,8 @@ class Schedule:
         dict,
     )
     notifications = _Section(
-        lambda raw: [_from_dict(Notification, n) for n in raw],
-        lambda notifications: [_fields(n) for n in notifications],
+        lambda raw: [from_fields(Notification, n) for n in raw],
+        lambda notifications: [fields_of(n) for n in notifications],
         list,
     )
     # Sessions taught and attended and ratings received in archived history.
@@ -405,8 +137,6 @@ class Schedule:
             "archiving": {},
         }
         self._due: dict[str, str] | None = {}
-
-    # --- serialisation -------------------------------------------------------------------
 
     @classmethod
     def from_doc(cls, owner: str, doc: dict[str, Any] | None) -> Schedule:
@@ -453,8 +183,6 @@ class Schedule:
     def is_empty(self) -> bool:
         return not any(self.section_doc(name) for name in self.SECTIONS)
 
-    # --- upkeep: when the document next has something to archive or drop -------------------
-
     def due_map(self) -> dict[str, str]:
         """Per section, the moment its oldest record can leave the live document (see
         domain/archive.py); recomputed only for sections read, since only those can change."""
@@ -476,8 +204,6 @@ class Schedule:
         moment = iso_utc(now)
         return any(when <= moment for when in self.due_map().values())
 
-    # --- notifications -------------------------------------------------------------------
-
     def notify(self, notification: Notification) -> None:
         """Keep the newest MAX_NOTIFICATIONS: a bounded document on every backend."""
         self.notifications = [notification, *self.notifications][:MAX_NOTIFICATIONS]
@@ -491,8 +217,6 @@ class Schedule:
     @property
     def unread(self) -> int:
         return sum(1 for n in self.notifications if not n.read)
-
-    # --- queries -------------------------------------------------------------------------
 
     def busy(self, exclude: str | None = None) -> list[tuple[datetime, datetime]]:
         """Time this person has promised: every live booking, teaching or attending."""
@@ -539,74 +263,12 @@ class Schedule:
             if tagged or offer.skill_key == skill_key
         ]
 
-    def received_reviews(self, now: datetime) -> list[tuple[Booking, Review]]:
-        """Reviews of this person that may be shown (fair reviews), newest first. Averages,
-        profiles and dashboards all use this: a hidden review counts nowhere."""
-        found = []
-        for b in self.bookings.values():
-            other = b.other(self.owner)
-            if b.status == "confirmed" and b.review_visible(other, now):
-                found.append((b, b.reviews[other]))
-        found.sort(key=lambda pair: pair[1].created, reverse=True)
-        return found
-
-    def latest_reviews(
-        self, received: list[tuple[Booking, Review]], limit: int
-    ) -> list[ShownReview]:
-        """The newest reviews of this person that may be shown: the live ones (`received`:
-        received_reviews(now)), then those kept from archived sessions, at most `limit`."""
-        shown = [ShownReview(b.skill, r.rating, r.feedback, r.created) for b, r in received[:limit]]
-        shown += [
-            ShownReview(h["skill"], h["rating"], h["feedback"], h["created"])
-            for h in self.highlights[: limit - len(shown)]
-        ]
-        return shown
-
-    def given_reviews(self) -> list[tuple[Booking, Review]]:
-        found = [
-            (b, b.reviews[self.owner]) for b in self.bookings.values() if self.owner in b.reviews
-        ]
-        found.sort(key=lambda pair: pair[1].created, reverse=True)
-        return found
-
-    def hidden_reviews(self, now: datetime) -> int:
-        """Reviews of this person still waiting for their own rating (or 14 days)."""
-        hidden = 0
-        for b in self.bookings.values():
-            other = b.other(self.owner)
-            if other in b.reviews and not b.review_visible(other, now):
-                hidden += 1
-        return hidden
-
-    def stats(self, now: datetime, received: list[tuple[Booking, Review]] | None = None) -> Stats:
-        """Sessions taught and attended, and the average of the reviews that may be shown
-        (`received`: received_reviews(now), when the caller has it already): the archived
-        history's counters plus the live window, counted now."""
-        counters = self.counters
-        taught, attended = counters.get("taught", 0), counters.get("attended", 0)
-        for b in self.bookings.values():
-            if b.status != "confirmed" or b.end_at > now:
-                continue
-            if b.teacher == self.owner:
-                taught += 1
-            else:
-                attended += 1
-        # Reviews exist only after a confirmed session ended, so no further filter is needed.
-        if received is None:
-            received = self.received_reviews(now)
-        count = counters.get("rating_count", 0) + len(received)
-        total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
-        average = round(total / count, 1) if count else 0.0
-        return Stats(taught, attended, count, average)
-
     def booked_future_slots(self, offer_id: str, now: datetime) -> set[str]:
         return {
             b.slot_id
             for b in self.bookings.values()
             if b.active and b.teacher == self.owner and b.offer_id == offer_id and b.end_at > now
         }
-
-    # --- offers and requests -------------------------------------------------------------
 
     def put_offer(self, offer: Offer, now: datetime) -> None:
         """Add or replace an offer. A replacement may not drop a slot someone has booked, and
@@ -676,121 +338,6 @@ class Schedule:
         return self.offers.pop(offer_id)
 
     # --- booking -------------------------------------------------------------------------
-
-    def hold(self, booking: Booking, now: datetime) -> None:
-        """Step 1, on the learner's document."""
-        if booking.teacher == self.owner:
-            raise OwnSlot("That is your own slot: you cannot book yourself.")
-        if booking.start_at <= now:
-            raise SlotInPast("That slot has already started; pick one in the future.")
-        self._refuse_overlap(booking, "you")
-        moment = iso_utc(now)
-        limits.check_upcoming_attending(
-            sum(
-                1
-                for b in self.bookings.values()
-                if b.active and b.learner == self.owner and b.end > moment
-            )
-        )
-        booking.status = "pending"
-        self.bookings[booking.id] = booking
-
-    def claim(self, booking: Booking, now: datetime) -> None:
-        """Step 2, on the teacher's document: the one place a slot becomes taken."""
-        if booking.learner == self.owner:
-            raise OwnSlot("That is your own slot: you cannot book yourself.")
-        offer = self.offers.get(booking.offer_id)
-        stored = offer.slot(booking.slot_id) if offer else None
-        if offer is None or stored is None:
-            raise SlotUnknown("That slot is no longer offered.")
-        if (stored.start, stored.end) != (booking.start, booking.end):
-            raise SlotUnknown("That slot has changed since you opened the page; pick again.")
-        if booking.start_at <= now:
-            raise SlotInPast("That slot has already started; pick one in the future.")
-        if booking.slot_id in self.booked_slot_ids(offer.id):
-            raise SlotTaken("That slot was just booked by someone else.")
-        self._refuse_overlap(booking, "the teacher")
-        booking.status = "confirmed"
-        self.bookings[booking.id] = booking
-
-    def confirm(self, booking_id: str) -> None:
-        """Step 3, on the learner's document."""
-        booking = self.bookings.get(booking_id)
-        if booking is not None and booking.status == "pending":
-            booking.status = "confirmed"
-
-    def release(self, booking_id: str) -> None:
-        booking = self.bookings.get(booking_id)
-        if booking is not None and booking.status == "pending":
-            del self.bookings[booking_id]
-
-    def mark_synced(self, booking_id: str) -> None:
-        booking = self.bookings.get(booking_id)
-        if booking is not None:
-            booking.synced = True
-
-    def pending_holds(self) -> list[Booking]:
-        return [b for b in self.bookings.values() if b.status == "pending"]
-
-    def resolve_hold(self, booking_id: str, teacher_copy: Booking | None) -> None:
-        """After a crash between steps: the teacher's document is the truth."""
-        if teacher_copy is not None and teacher_copy.active:
-            self.confirm(booking_id)
-        else:
-            self.release(booking_id)
-
-    def _refuse_overlap(self, booking: Booking, who: str) -> None:
-        for other in self.bookings.values():
-            if (
-                other.active
-                and other.id != booking.id
-                and overlaps(booking.start_at, booking.end_at, other.start_at, other.end_at)
-            ):
-                mine = "you are" if who == "you" else "the teacher is"
-                raise Overlap(
-                    f"At that time {mine} already in a session "
-                    f"({other.skill} with {other.other_name(self.owner)})."
-                )
-
-    # --- cancelling and reviews ----------------------------------------------------------
-
-    def cancel(self, booking_id: str, by: str, reason: str, now: datetime) -> Booking:
-        booking = self.bookings.get(booking_id)
-        if booking is None or by not in (booking.teacher, booking.learner):
-            raise NotParticipant("Only the two people in a session can cancel it.")
-        if not booking.active:
-            return booking  # cancelling twice is harmless: both documents end up the same
-        if booking.start_at <= now:
-            raise CancelRefused("This session has started, so it can no longer be cancelled.")
-        booking.status = "cancelled"
-        booking.cancelled_by = by
-        booking.cancel_reason = reason
-        booking.cancelled_at = iso_utc(now)
-        return booking
-
-    def add_review(
-        self, booking_id: str, rater: str, rating: int, feedback: str, now: datetime
-    ) -> Booking:
-        booking = self.bookings.get(booking_id)
-        if booking is None or rater not in (booking.teacher, booking.learner):
-            raise NotParticipant("Only the two people in a session can rate it.")
-        if booking.status != "confirmed":
-            raise ReviewRefused("A cancelled session cannot be rated.")
-        if now < booking.end_at:
-            raise ReviewRefused("You can rate this session once it has ended.")
-        if now >= booking.end_at + REVIEW_WINDOW:
-            raise ReviewRefused(
-                "Reviews of this session closed 14 days after it ended, so it can no longer "
-                "be rated."
-            )
-        if rater in booking.reviews:
-            raise ReviewRefused("You have already rated this session.")
-        if not RATING_MIN <= rating <= RATING_MAX:
-            raise ReviewRefused(f"Choose a rating from {RATING_MIN} to {RATING_MAX}.")
-        if len(feedback) > MAX_FEEDBACK:
-            raise ReviewRefused(f"Keep feedback to {MAX_FEEDBACK} characters.")
-        booking.reviews[rater] = Review(rating, feedback, iso_utc(now))
-        return booking
 
 
 def next_session(schedule: Schedule, now: datetime) -> Booking | None:

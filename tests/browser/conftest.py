@@ -29,8 +29,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from skillswap.domain.users import User
-from skillswap.passwords import hash_password
 from skillswap.repo import Repository
+from skillswap.web.passwords import hash_password
 from tests.support.app_fixtures import Clock, make_app
 
 CHROMIUM = "/usr/bin/chromium"

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from skillswap.cli import export_records, import_records
-from skillswap.domain.schedule import Booking, Schedule
+from skillswap.domain.records import Booking
+from skillswap.domain.schedule import Schedule
+from skillswap.services.backup import export_records, import_records
 from skillswap.store import Store, Value, open_store
 from tests.store.conftest import StoreSpec
 

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench import generate as gen
-from skillswap.cli import rebuild_skill_index, rebuild_slot_index
-from skillswap.domain.matching import normalise_skill
-from skillswap.domain.schedule import Offer, Schedule, StoredSlot
+from skillswap.domain.records import Offer, StoredSlot
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import expand_slots, overlaps, parse_iso_utc
 from skillswap.domain.users import USERNAME_RE, User
+from skillswap.repo.indexes import rebuild_skill_index, rebuild_slot_index
 from skillswap.store.sqlite import SQLiteStore
 
 USERS = 200

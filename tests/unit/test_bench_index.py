@@ -17,6 +17,7 @@ import pytest
 
 from bench import generate as gen
 from bench.naive import load_everyone, naive_find_teachers, scan, signature
+from skillswap import services
 from skillswap.repo import Repository
 from skillswap.store.sqlite import SQLiteStore
 
@@ -85,12 +86,16 @@ def test_index_and_scan_agree(community: gen.Community, repo: Repository) -> Non
             windows = windows or viewer_windows
             for mode in ("online", "offline", "either"):
                 exclude = viewer if mode != "offline" else ""
-                indexed = repo.find_teachers(skill, windows, mode, exclude=exclude)
+                indexed = services.matching.find_teachers(
+                    repo, skill, windows, mode, exclude=exclude
+                )
                 scanned = scan(everyone, gen.NOW, skill, windows, mode, exclude)
                 assert signature(indexed) == signature(scanned), (skill, label, mode)
                 # A page is the start of the whole answer, however short.
                 for limit in (0, 1, 3, 10, 11):
-                    page = repo.find_teachers(skill, windows, mode, exclude=exclude, limit=limit)
+                    page = services.matching.find_teachers(
+                        repo, skill, windows, mode, exclude=exclude, limit=limit
+                    )
                     assert signature(page) == signature(scanned[:limit]), (skill, label, limit)
                 checked += 1
                 nonempty += bool(indexed)
@@ -102,13 +107,13 @@ def test_a_booking_removes_the_slot_from_both_answers(
     community: gen.Community, repo: Repository
 ) -> None:
     """A slot booked after the index was built is no longer offered, whichever way we look."""
-    from skillswap.domain.schedule import Booking
+    from skillswap.domain.records import Booking
     from skillswap.domain.times import iso_utc
 
     skill = community.meta["skills"]["popular"]["key"]
     viewer = community.meta["viewer"]["id"]
     windows = [(gen.NOW, gen.NOW + timedelta(days=56))]
-    before = repo.find_teachers(skill, windows, "either", exclude=viewer)
+    before = services.matching.find_teachers(repo, skill, windows, "either", exclude=viewer)
     assert before
     match = before[0]
     offer, slot = match.slots[0]
@@ -118,7 +123,8 @@ def test_a_booking_removes_the_slot_from_both_answers(
         if u.id not in (viewer, match.user.id)
         and all(not (a < slot.end and slot.start < b) for a, b in repo.schedule(u.id).busy())
     )
-    repo.book(
+    services.booking.book(
+        repo,
         Booking(
             id="benchindextest01",
             teacher=match.user.id,
@@ -133,9 +139,9 @@ def test_a_booking_removes_the_slot_from_both_answers(
             start=iso_utc(slot.start),
             end=iso_utc(slot.end),
             created=iso_utc(gen.NOW),
-        )
+        ),
     )
-    after = repo.find_teachers(skill, windows, "either", exclude=viewer)
+    after = services.matching.find_teachers(repo, skill, windows, "either", exclude=viewer)
     scanned = naive_find_teachers(repo.store, repo.clock, skill, windows, "either", viewer)
     assert signature(after) == signature(scanned)
     offered = {(o.id, s.id) for m in after if m.user.id == match.user.id for o, s in m.slots}

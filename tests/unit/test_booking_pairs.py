@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from skillswap.domain.booking_pairs import mend, torn_pairs
-from skillswap.domain.schedule import Booking, Review, Schedule
+from skillswap.domain.records import Booking, Review
+from skillswap.domain.schedule import Schedule
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 T, L = "teacher", "learner"

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillswap.domain.calendar import (
+from skillswap.domain.records import Booking, LearnRequest, Offer, StoredSlot
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.times import iso_utc
+from skillswap.web.calendar.layout import (
     MONTH_CELL_LIMIT,
     Item,
     Kind,
@@ -25,8 +28,6 @@ from skillswap.domain.calendar import (
     split_by_day,
     week_view,
 )
-from skillswap.domain.schedule import Booking, LearnRequest, Offer, Schedule, StoredSlot
-from skillswap.domain.times import iso_utc
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -11,8 +11,8 @@ from itertools import islice
 
 import pytest
 
-from skillswap.domain import indexes
-from skillswap.domain.indexes import (
+from skillswap.domain import slot_index
+from skillswap.domain.slot_index import (
     ALL_WEEKS,
     bucket_of,
     buckets_between,
@@ -74,8 +74,8 @@ def test_replacing_a_teachers_rows_keeps_others_and_sheds_the_past() -> None:
 
 def _buckets(*lines: str) -> list[list[dict]]:
     """Weekly buckets of these rows, each in one piece."""
-    groups = indexes.group_by_bucket(sorted(lines), weekly=True)
-    return [[indexes.bucket_doc(groups[key])] for key in sorted(groups)]
+    groups = slot_index.group_by_bucket(sorted(lines), weekly=True)
+    return [[slot_index.bucket_doc(groups[key])] for key in sorted(groups)]
 
 
 def test_a_bucket_document_holds_its_rows_by_day_and_gives_them_back() -> None:
@@ -86,11 +86,11 @@ def test_a_bucket_document_holds_its_rows_by_day_and_gives_them_back() -> None:
             row(at(3, 9), at(3, 10), "ada", "a1", "online"),
         ]
     )
-    doc = indexes.bucket_doc(rows)
+    doc = slot_index.bucket_doc(rows)
     assert sorted(doc["days"]) == ["2026-11-24", "2026-11-26"]
     assert doc["days"]["2026-11-24"] == "\n".join(rows[:2])
-    assert indexes.bucket_rows(doc) == rows
-    assert indexes.bucket_rows(None) == []
+    assert slot_index.bucket_rows(doc) == rows
+    assert slot_index.bucket_rows(None) == []
 
 
 def test_teachers_come_once_each_soonest_first_across_buckets() -> None:
@@ -145,7 +145,7 @@ def test_reading_is_lazy() -> None:
         for d in range(1, 6)
         for n in range(100)
     ]
-    doc = indexes.bucket_doc(rows)
+    doc = slot_index.bucket_doc(rows)
     doc["days"] = Days(doc["days"])
     found = teachers_in_order([[doc]], [(NOW, NOW + timedelta(days=6))], "either", "", NOW)
     assert [uid for _, uid in islice(found, 3)] == ["t1-0", "t1-1", "t1-2"]
@@ -158,37 +158,41 @@ def test_reading_is_lazy() -> None:
 def test_a_full_piece_refuses_to_grow_but_may_shrink_or_take_a_fresh_teacher() -> None:
     after = epoch(NOW)
     rows = [row(at(1, h), at(1, h + 1), f"t{h:02d}", "o", "online") for h in range(6)]
-    doc = indexes.bucket_doc(rows)
+    doc = slot_index.bucket_doc(rows)
     newcomer = [row(at(2, 9), at(2, 10), "new", "o", "online")]
-    with pytest.raises(indexes.PieceFull):
-        indexes.replace_in_piece(doc, "new", newcomer, after, cap=6)
+    with pytest.raises(slot_index.PieceFull):
+        slot_index.replace_in_piece(doc, "new", newcomer, after, cap=6)
     # Replacing a teacher's rows with as many is no growth; removing them shrinks the piece.
-    same = indexes.replace_in_piece(
+    same = slot_index.replace_in_piece(
         doc, "t00", [row(at(3, 9), at(3, 10), "t00", "o", "online")], after, cap=6
     )
-    assert len(indexes.bucket_rows(same)) == 6
-    assert len(indexes.bucket_rows(indexes.replace_in_piece(doc, "t00", [], after, cap=6))) == 5
+    assert len(slot_index.bucket_rows(same)) == 6
+    assert (
+        len(slot_index.bucket_rows(slot_index.replace_in_piece(doc, "t00", [], after, cap=6))) == 5
+    )
     # A data set already over a new cap is kept as it is.
-    assert len(indexes.bucket_rows(indexes.replace_in_piece(doc, "t01", [], after, cap=2))) == 5
+    assert (
+        len(slot_index.bucket_rows(slot_index.replace_in_piece(doc, "t01", [], after, cap=2))) == 5
+    )
     # A brand-new piece takes one teacher's rows whatever their number.
     many = [row(at(4, h), at(4, h + 1), "big", "o", "online") for h in range(9)]
     assert (
-        indexes.bucket_rows(indexes.replace_in_piece(None, "big", many, after, 6, fresh=True))
+        slot_index.bucket_rows(slot_index.replace_in_piece(None, "big", many, after, 6, fresh=True))
         == many
     )
 
 
 def test_an_emptied_header_piece_stays_while_it_has_overflow_pieces() -> None:
     after = epoch(NOW)
-    head = indexes.with_piece_count(
-        indexes.bucket_doc([row(at(1, 9), at(1, 10), "a", "o", "online")]), 3
+    head = slot_index.with_piece_count(
+        slot_index.bucket_doc([row(at(1, 9), at(1, 10), "a", "o", "online")]), 3
     )
-    assert indexes.piece_count(head) == 3
-    emptied = indexes.replace_in_piece(head, "a", [], after, cap=10)
+    assert slot_index.piece_count(head) == 3
+    emptied = slot_index.replace_in_piece(head, "a", [], after, cap=10)
     assert emptied == {"days": {}, "pieces": 3}
     assert (
-        indexes.replace_in_piece(
-            indexes.bucket_doc([row(at(1, 9), at(1, 10), "a", "o", "online")]),
+        slot_index.replace_in_piece(
+            slot_index.bucket_doc([row(at(1, 9), at(1, 10), "a", "o", "online")]),
             "a",
             [],
             after,
@@ -203,7 +207,7 @@ def test_a_rebuild_splits_a_bucket_keeping_each_teacher_in_one_piece() -> None:
         row(at(1 + d % 5, 8 + d % 10), at(1 + d % 5, 9 + d % 10), f"t{d % 7}", "o", "online")
         for d in range(70)
     )
-    pieces = indexes.split_into_pieces(rows, cap=25)
+    pieces = slot_index.split_into_pieces(rows, cap=25)
     assert all(len(piece) <= 25 for piece in pieces)
     assert sorted(line for piece in pieces for line in piece) == rows
     owners = [{row_uid(line) for line in piece} for piece in pieces]
@@ -214,7 +218,7 @@ def test_teachers_in_order_merges_a_buckets_pieces_in_start_order() -> None:
     early = row(at(1, 9), at(1, 10), "ada", "a1", "online")
     middle = row(at(1, 10), at(1, 11), "bob", "b1", "online")
     late = row(at(1, 11), at(1, 12), "cy", "c1", "online")
-    pieces = [indexes.bucket_doc([middle], pieces=2), indexes.bucket_doc([early, late])]
+    pieces = [slot_index.bucket_doc([middle], pieces=2), slot_index.bucket_doc([early, late])]
     windows = [(NOW, NOW + timedelta(days=6))]
     found = [uid for _, uid in teachers_in_order([pieces], windows, "either", "", NOW)]
     assert found == ["ada", "bob", "cy"]

@@ -9,12 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillswap.domain.matching import (
-    free_slots,
-    mode_compatible,
-    normalise_skill,
-    slots_in_windows,
-)
+from skillswap.domain.matching import free_slots, slots_in_windows
+from skillswap.domain.skills import mode_compatible, normalise_skill
 from skillswap.domain.times import UTC, Slot, expand_slots, expand_windows
 
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None)

@@ -9,24 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillswap.domain.schedule import (
-    Booking,
+from skillswap.domain.records import Booking, LearnRequest, Offer, StoredSlot
+from skillswap.domain.refusals import (
     CancelRefused,
-    LearnRequest,
     NotParticipant,
-    Offer,
     OfferHasBookings,
     Overlap,
     OwnSlot,
     ReviewRefused,
-    Schedule,
     SlotInPast,
     SlotTaken,
     SlotUnknown,
-    StoredSlot,
-    next_session,
-    sessions,
 )
+from skillswap.domain.schedule import Schedule, next_session, sessions
 from skillswap.domain.times import iso_utc
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -11,14 +11,8 @@ from typing import Any
 import pytest
 
 from bench import generate as gen
-from skillswap.domain.schedule import (
-    Booking,
-    LearnRequest,
-    Notification,
-    Offer,
-    Schedule,
-    sessions,
-)
+from skillswap.domain.records import Booking, LearnRequest, Notification, Offer
+from skillswap.domain.schedule import Schedule, sessions
 from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.domain.users import User
 from tests.unit.test_schedule import (

@@ -49,37 +49,24 @@ from hypothesis.stateful import (
 )
 
 from bench.naive import scan, signature
-from skillswap.cli import everyone, rebuild_skill_index
+from skillswap import services
 from skillswap.domain import archive, limits
-from skillswap.domain.indexes import bucket_rows, epoch, row_uid
-from skillswap.domain.matching import normalise_skill
-from skillswap.domain.schedule import (
-    MAX_FEEDBACK,
-    RATING_MAX,
-    RATING_MIN,
-    REVIEW_VISIBLE_AFTER,
-    Booking,
-    LearnRequest,
-    Offer,
-    ScheduleRefusal,
-    StoredSlot,
-)
-from skillswap.domain.times import (
-    check_availability,
-    expand_slots,
-    expand_windows,
-    iso_utc,
-    overlaps,
-    parse_iso_utc,
-)
-from skillswap.repo import (
-    Repository,
-    new_id,
-    schedule_key,
+from skillswap.domain.availability import check_availability
+from skillswap.domain.limits import REVIEW_WINDOW
+from skillswap.domain.records import Booking, LearnRequest, Offer, StoredSlot
+from skillswap.domain.refusals import ScheduleRefusal
+from skillswap.domain.reviews import MAX_FEEDBACK, RATING_MAX, RATING_MIN
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.slot_index import bucket_rows, epoch, row_uid
+from skillswap.domain.times import expand_slots, expand_windows, iso_utc, overlaps, parse_iso_utc
+from skillswap.repo import Repository
+from skillswap.repo.indexes import (
+    everyone,
+    rebuild_skill_index,
     slot_index_records,
-    user_key,
     weekly_slot_buckets,
 )
+from skillswap.repo.keys import new_id, schedule_key, user_key
 from skillswap.store import Store
 
 # Saturday before Berlin's spring-forward (28 Mar 2027) and Lord Howe's half-hour fall-back
@@ -305,7 +292,7 @@ class RepoMachine(RuleBasedStateMachine):
         )
         before = self.docs(uid)
         try:
-            self.repo.save_offer(offer)
+            services.offers.save_offer(self.repo, offer)
         except limits.LimitReached:
             assert at_limit, "an offer within every limit was refused"
             assert self.docs(uid) == before, "a refused offer changed the store"
@@ -356,7 +343,7 @@ class RepoMachine(RuleBasedStateMachine):
         )
         before = self.docs(offer.owner)
         try:
-            self.repo.delete_offer(offer.owner, offer.id)
+            services.offers.delete_offer(self.repo, offer.owner, offer.id)
         except ScheduleRefusal:
             assert booked, "deleting an offer without upcoming bookings was refused"
             assert self.docs(offer.owner) == before
@@ -402,7 +389,7 @@ class RepoMachine(RuleBasedStateMachine):
         )
         before = self.docs(uid)
         try:
-            self.repo.save_request(request)
+            services.offers.save_request(self.repo, request)
         except limits.LimitReached:
             assert open_requests >= limits.MAX_OPEN_REQUESTS, "a request within limits refused"
             assert self.docs(uid) == before
@@ -411,7 +398,9 @@ class RepoMachine(RuleBasedStateMachine):
         assert open_requests < limits.MAX_OPEN_REQUESTS, "a request over the limit was saved"
         self.model.requests[request.id] = request
         # Whoever is found teaches that skill, has a free slot inside a window, and is not me.
-        for match in self.repo.find_teachers(request.skill_key, windows, "either", exclude=uid):
+        for match in services.matching.find_teachers(
+            self.repo, request.skill_key, windows, "either", exclude=uid
+        ):
             assert match.user.id != uid
             for _offer, slot in match.slots:
                 assert slot.start > self.clock.now
@@ -466,8 +455,7 @@ class RepoMachine(RuleBasedStateMachine):
 
     @precondition(
         lambda self: any(
-            b["status"] == "confirmed"
-            and parse_iso_utc(b["end"]) + REVIEW_VISIBLE_AFTER <= self.clock.now
+            b["status"] == "confirmed" and parse_iso_utc(b["end"]) + REVIEW_WINDOW <= self.clock.now
             for b in self.model.bookings.values()
         )
     )
@@ -478,7 +466,7 @@ class RepoMachine(RuleBasedStateMachine):
             bid
             for bid, b in self.model.bookings.items()
             if b["status"] == "confirmed"
-            and parse_iso_utc(b["end"]) + REVIEW_VISIBLE_AFTER <= self.clock.now
+            and parse_iso_utc(b["end"]) + REVIEW_WINDOW <= self.clock.now
         ]
         bid = late[booking_index % len(late)]
         facts = self.model.bookings[bid]
@@ -528,9 +516,7 @@ class RepoMachine(RuleBasedStateMachine):
             bid
             for bid, b in self.model.bookings.items()
             if b["status"] == "confirmed"
-            and parse_iso_utc(b["end"])
-            <= self.clock.now
-            < parse_iso_utc(b["end"]) + REVIEW_VISIBLE_AFTER
+            and parse_iso_utc(b["end"]) <= self.clock.now < parse_iso_utc(b["end"]) + REVIEW_WINDOW
         ]
         if not done:
             return
@@ -606,7 +592,7 @@ class RepoMachine(RuleBasedStateMachine):
             expected = "booked"
         before = self.docs(learner, teacher)
         try:
-            self.repo.book(booking)
+            services.booking.book(self.repo, booking)
         except ScheduleRefusal:
             assert expected != "booked", "a free slot was refused"
             assert self.docs(learner, teacher) == before, f"refused ({expected}) but changed"
@@ -649,7 +635,7 @@ class RepoMachine(RuleBasedStateMachine):
             expected = "cancelled"
         before = self.docs(facts["teacher"], facts["learner"])
         try:
-            self.repo.cancel(actor, booking_id, reason)
+            services.booking.cancel(self.repo, actor, booking_id, reason)
         except ScheduleRefusal:
             assert expected in ("outsider", "started", "archived"), f"refused although {expected}"
             assert self.docs(facts["teacher"], facts["learner"]) == before
@@ -670,7 +656,7 @@ class RepoMachine(RuleBasedStateMachine):
         """Time has passed: this person's history that may leave the live document moves to
         the archive (what their own pages and `flask migrate` do)."""
         uid = self.pick_user(who)
-        if self.repo.maintain(uid):
+        if services.upkeep.maintain(self.repo, uid):
             self.tally("upkeep archived")
         assert not self.repo.schedule(uid).maintenance_due(self.clock.now)
         assert not self.repo.schedule(uid).archiving
@@ -696,7 +682,7 @@ class RepoMachine(RuleBasedStateMachine):
             expected = "cancelled"
         elif self.clock.now < parse_iso_utc(facts["end"]):
             expected = "not ended"
-        elif self.clock.now >= parse_iso_utc(facts["end"]) + REVIEW_VISIBLE_AFTER:
+        elif self.clock.now >= parse_iso_utc(facts["end"]) + REVIEW_WINDOW:
             expected = "window closed"
         elif rater in facts["reviews"]:
             expected = "twice"
@@ -708,7 +694,7 @@ class RepoMachine(RuleBasedStateMachine):
             expected = "saved"
         before = self.docs(facts["teacher"], facts["learner"])
         try:
-            self.repo.review(rater, booking_id, rating, feedback)
+            services.booking.review(self.repo, rater, booking_id, rating, feedback)
         except ScheduleRefusal:
             assert expected != "saved", "a valid review was refused"
             assert self.docs(facts["teacher"], facts["learner"]) == before
@@ -816,7 +802,7 @@ class RepoMachine(RuleBasedStateMachine):
                 else:
                     continue
                 if other in b["reviews"] and (
-                    uid in b["reviews"] or now >= parse_iso_utc(b["end"]) + REVIEW_VISIBLE_AFTER
+                    uid in b["reviews"] or now >= parse_iso_utc(b["end"]) + REVIEW_WINDOW
                 ):
                     ratings.append(b["reviews"][other][0])
             stats = schedule.stats(now)
@@ -897,7 +883,9 @@ class RepoMachine(RuleBasedStateMachine):
         for skill in sorted({normalise_skill(s) for s in SKILLS}):
             scanned = scan(people, now, skill, windows, "either", "")
             for limit in (None, 1):
-                found = self.repo.find_teachers(skill, windows, "either", "", limit=limit)
+                found = services.matching.find_teachers(
+                    self.repo, skill, windows, "either", "", limit=limit
+                )
                 assert signature(found) == signature(scanned[:limit]), (skill, limit)
 
 

@@ -15,32 +15,32 @@ import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from skillswap.domain.times import (
+from skillswap.domain.availability import (
     MAX_DATES,
     MAX_PRESET_DAYS,
     MAX_RANGES,
+    Problem,
+    check_availability,
+    preset_dates,
+)
+from skillswap.domain.display import format_range
+from skillswap.domain.times import (
     UTC,
     NonexistentWallTime,
-    Problem,
     Slot,
     TimeInputError,
-    all_zone_names,
-    check_availability,
     expand_slots,
     expand_windows,
-    format_range,
-    is_valid_zone,
     iso_utc,
     merge_intervals,
     overlaps,
     parse_date,
     parse_hhmm,
     parse_iso_utc,
-    preset_dates,
     to_zone,
     wall_to_utc,
-    zone_or_utc,
 )
+from skillswap.domain.zones import all_zone_names, is_valid_zone, zone_or_utc
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -354,7 +354,8 @@ def test_preset_rejects_reversed_range_and_unknown_preset() -> None:
     assert str(excinfo.value) == "The last date must be on or after the first date"
     with pytest.raises(TimeInputError) as excinfo:
         preset_dates("mondays", date(2026, 12, 1), date(2026, 12, 10))
-    assert str(excinfo.value) == "Choose Weekdays or Weekends"
+    assert str(excinfo.value) == "Choose Weekdays, Weekends or Every day"
+    assert len(preset_dates("everyday", date(2026, 12, 1), date(2026, 12, 10))) == 10
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from skillswap.passwords import COMMON_PASSWORD, PASSWORD_IS_NAME, common_passwords
+from skillswap.web.passwords import COMMON_PASSWORD, PASSWORD_IS_NAME, common_passwords
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
 from tests.web.test_auth import (
     PASSWORD,

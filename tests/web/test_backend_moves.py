@@ -25,9 +25,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from skillswap.cli import export_records, import_records
-from skillswap.domain.schedule import LearnRequest
+from skillswap import services
+from skillswap.domain.records import LearnRequest
 from skillswap.repo import Repository
+from skillswap.services.backup import export_records, import_records
 from skillswap.store import Store, open_store
 from tests.support.app_fixtures import TEMPLATE_CODE, AuthActions, Clock, make_app
 from tests.support.fake_replitdb import FakeReplitDB
@@ -72,7 +73,8 @@ def _build_community(app: Flask, clock: Clock) -> None:
     repo: Repository = app.extensions["skillswap.repo"]
     leo_id = repo.find_user("leo")
     assert leo_id is not None
-    repo.save_request(
+    services.offers.save_request(
+        repo,
         LearnRequest(
             id="r1",
             owner=leo_id.id,
@@ -84,7 +86,7 @@ def _build_community(app: Flask, clock: Clock) -> None:
             time_ranges=[["18:00", "20:00"]],
             timestamp="2026-11-23T12:00:00Z",
             windows=[["2026-12-03T17:00:00Z", "2026-12-03T19:00:00Z"]],
-        )
+        ),
     )
     # After the session (14:00-15:00 UTC) both rate it.
     clock.set(datetime(2026, 12, 1, 16, 0, tzinfo=UTC))

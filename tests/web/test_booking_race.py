@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import requests
 
-from skillswap.domain.schedule import Booking
+from skillswap.domain.records import Booking
 from skillswap.repo import Repository
 from skillswap.store import Store, open_store
 from tests.support.app_fixtures import CSRF_RE

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from flask import Flask
 
-from skillswap.cli import rebuild_skill_index
-from skillswap.domain.indexes import bucket_doc, bucket_rows
-from skillswap.domain.schedule import LearnRequest, Offer, StoredSlot
-from skillswap.domain.times import expand_slots, parse_date, parse_hhmm, zone_or_utc
+from skillswap import services
+from skillswap.domain.records import LearnRequest, Offer, StoredSlot
+from skillswap.domain.slot_index import bucket_doc, bucket_rows
+from skillswap.domain.times import expand_slots, parse_date, parse_hhmm
+from skillswap.domain.zones import zone_or_utc
 from skillswap.repo import Repository
+from skillswap.repo.indexes import rebuild_skill_index
 from tests.support.app_fixtures import Clock, make_app
 from tests.support.fake_replitdb import FakeReplitDB
 
@@ -40,13 +42,14 @@ def _community(repo: Repository) -> dict[str, str]:
         session_minutes=60,
         slots=[StoredSlot.of(s) for s in slots],
     )
-    repo.save_offer(offer)
+    services.offers.save_offer(repo, offer)
     user = repo.get_user(ids["bob"])
     assert user is not None
     user.teach = ["python ", "Go"]
     repo.save_profile(user)
     repo.index_teach_tags(user.id, [], user.teach)
-    repo.save_request(
+    services.offers.save_request(
+        repo,
         LearnRequest(
             id="r1",
             owner=ids["cyd"],
@@ -58,7 +61,7 @@ def _community(repo: Repository) -> dict[str, str]:
             time_ranges=[["08:00", "12:00"]],
             timestamp="2026-11-23T12:00:00Z",
             windows=[["2026-12-01T08:00:00Z", "2026-12-01T12:00:00Z"]],
-        )
+        ),
     )
     return ids
 
@@ -96,9 +99,13 @@ def test_matching_is_the_same_with_a_rebuilt_index(app: Flask) -> None:
     repo: Repository = app.extensions["skillswap.repo"]
     ids = _community(repo)
     request = repo.schedule(ids["cyd"]).requests["r1"]
-    before = repo.find_teachers("python", request.window_instants(), "either", ids["cyd"])
+    before = services.matching.find_teachers(
+        repo, "python", request.window_instants(), "either", ids["cyd"]
+    )
     app.test_cli_runner().invoke(args=["reindex"])
-    after = repo.find_teachers("python", request.window_instants(), "either", ids["cyd"])
+    after = services.matching.find_teachers(
+        repo, "python", request.window_instants(), "either", ids["cyd"]
+    )
     assert [(m.user.username, [s.id for _, s in m.slots]) for m in before] == [
         (m.user.username, [s.id for _, s in m.slots]) for m in after
     ]
@@ -191,7 +198,9 @@ def test_import_lays_the_slot_index_out_for_the_target_store(
         assert store.keys("slots/") == ["slots/python/all"]
         repo: Repository = replit.extensions["skillswap.repo"]
         request = repo.schedule(ids["cyd"]).requests["r1"]
-        found = repo.find_teachers("python", request.window_instants(), "either", ids["cyd"])
+        found = services.matching.find_teachers(
+            repo, "python", request.window_instants(), "either", ids["cyd"]
+        )
         assert [m.user.username for m in found] == ["ada"]
         # Importing the same dump again lays it out again: never the wrong layout left behind.
         assert replit.test_cli_runner().invoke(args=["import", str(dump)]).exit_code == 0

@@ -21,9 +21,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from skillswap.cli import rebuild_skill_index
-from skillswap.domain.schedule import Booking
-from skillswap.repo import HOLD_GRACE, Repository, new_id
+from skillswap.domain.records import Booking
+from skillswap.repo import Repository
+from skillswap.repo.indexes import rebuild_skill_index
+from skillswap.repo.keys import new_id
+from skillswap.services.booking import HOLD_GRACE
 from skillswap.store.replit import ReplitStore
 from skillswap.store.sqlite import SQLiteStore
 from tests.support.app_fixtures import TEMPLATE_CODE, Clock, csrf_token, make_app
@@ -222,7 +224,8 @@ def test_a_hold_left_by_a_crash_does_not_block_the_learner_forever(
 KILLER = r"""
 import json, os, signal, sys
 from datetime import datetime
-from skillswap.domain.schedule import Booking
+from skillswap import services
+from skillswap.domain.records import Booking
 from skillswap.repo import Repository
 from skillswap.store.sqlite import SQLiteStore
 
@@ -247,7 +250,7 @@ class Dying:
 
 
 repo = Repository(Dying(SQLiteStore(path)), lambda: datetime.fromisoformat(now))
-repo.book(Booking(**json.loads(booking)))
+services.booking.book(repo, Booking(**json.loads(booking)))
 print("survived")
 """
 

@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from skillswap.cli import export_records, import_records
+from skillswap import services
 from skillswap.domain import archive
 from skillswap.domain.limits import LIVE_PAST
-from skillswap.domain.schedule import Booking, Offer, Review, Schedule, StoredSlot
+from skillswap.domain.records import Booking, Offer, Review, StoredSlot
+from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
-from skillswap.repo import Repository, schedule_key, user_key
+from skillswap.repo import Repository
+from skillswap.repo.keys import schedule_key, user_key
+from skillswap.services.backup import export_records, import_records
 from skillswap.store import Store
 from skillswap.store.sqlite import SQLiteStore
 from tests.support.app_fixtures import TEMPLATE_CODE, Clock, make_app
@@ -240,7 +243,7 @@ def test_a_document_not_yet_converted_converts_when_its_owner_opens_a_page(app: 
     teacher, _ = _people(store)
     stats = Schedule.from_doc(teacher, store.get(schedule_key(teacher))).stats(NOW)
     with app.test_request_context():
-        repo.resolve_pending(repo.schedule(teacher))
+        services.booking.resolve_pending(repo, repo.schedule(teacher))
     live = repo.schedule(teacher)
     assert len(live.bookings) < 52
     assert live.stats(NOW) == stats
@@ -268,9 +271,9 @@ def test_archiving_a_batch_survives_a_crash_at_any_step(
     stats = Schedule.from_doc(teacher, inner.get(schedule_key(teacher))).stats(NOW)
     store.crash_on(method, nth, after=after)
     with pytest.raises(Crash):
-        repo.maintain(teacher)
+        services.upkeep.maintain(repo, teacher)
     store.revive()
-    repo.maintain(teacher)
+    services.upkeep.maintain(repo, teacher)
     _check_converted(repo, teacher, stats)
     # Each record once: keys are unique per piece, so count across pieces.
     seen: list[str] = []

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from skillswap.domain.matching import normalise_skill
+from skillswap.domain.skills import normalise_skill
 from skillswap.store import Store
 from tests.support.app_fixtures import Clock, csrf_token
 from tests.web.test_bookings import (

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from skillswap import settings
-from skillswap.logs import RedactFeedTokens, redact
+from skillswap.web.logs import RedactFeedTokens, redact
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
 
 # Every POST route, with real-looking values for its parameters: the body is refused before

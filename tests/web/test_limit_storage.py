@@ -10,8 +10,8 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from skillswap import limit_storage
-from skillswap.limit_storage import SQLiteLimitStorage
+from skillswap.web.auth import limit_storage
+from skillswap.web.auth.limit_storage import SQLiteLimitStorage
 
 
 @pytest.fixture

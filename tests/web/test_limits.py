@@ -17,10 +17,11 @@ import pytest
 from flask import Flask
 
 from skillswap.domain import limits
-from skillswap.domain.indexes import bucket_rows
-from skillswap.domain.schedule import Booking, Offer, StoredSlot
+from skillswap.domain.records import Booking, Offer, StoredSlot
+from skillswap.domain.slot_index import bucket_rows
 from skillswap.domain.times import iso_utc
-from skillswap.repo import Repository, schedule_key
+from skillswap.repo import Repository
+from skillswap.repo.keys import schedule_key
 from skillswap.store.codec import encoded_size
 from tests.support.app_fixtures import TEMPLATE_CODE, Clock, make_app
 from tests.web.test_auth import assert_field_error, page

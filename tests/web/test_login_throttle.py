@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from skillswap import create_app, settings
-from skillswap.throttle import DEVICE_COOKIE
+from skillswap.web.auth.throttle import DEVICE_COOKIE
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
 from tests.web.test_auth import PASSWORD, logged_in_as, page, store
 

@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 
-from skillswap import compile_templates, web
+from skillswap import compile_templates
+from skillswap.web import common as web
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
 
 PAGES = ("/", "/dashboard", "/profile", "/user/ada", "/notifications")

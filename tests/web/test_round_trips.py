@@ -26,19 +26,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from skillswap.domain.matching import normalise_skill
-from skillswap.domain.schedule import Booking, LearnRequest, Offer, Schedule, StoredSlot
+from skillswap import services
+from skillswap.domain.records import Booking, LearnRequest, Offer, StoredSlot
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import expand_slots, expand_windows, iso_utc
 from skillswap.domain.users import User
-from skillswap.repo import (
-    Repository,
-    email_key,
-    new_id,
-    schedule_key,
-    skill_key,
-    user_key,
-    username_key,
-)
+from skillswap.repo import Repository
+from skillswap.repo.keys import email_key, new_id, schedule_key, skill_key, user_key, username_key
 from skillswap.store import open_store
 from tests.support.app_fixtures import START, AuthActions, Clock, make_app
 from tests.support.counting_store import CountingStore
@@ -144,22 +139,22 @@ def _build_core(repo: Repository, clock: Clock) -> None:
     # A past session, rated by both, so stats and reviews have something to show.
     clock.set(START - timedelta(days=20))
     past = _offer(teachers[0], "Python", _day(-10), 9, 12, 60)
-    repo.save_offer(past)
-    done = repo.book(_booking(past, viewer, 0))
+    services.offers.save_offer(repo, past)
+    done = services.booking.book(repo, _booking(past, viewer, 0))
     clock.set(START)
-    repo.review(viewer.id, done.id, 9, "Clear and patient")
-    repo.review(teachers[0].id, done.id, 8, "Well prepared")
+    services.booking.review(repo, viewer.id, done.id, 9, "Clear and patient")
+    services.booking.review(repo, teachers[0].id, done.id, 8, "Well prepared")
 
     # Upcoming: the viewer teaches cookfan and attends pyteacher1.
     cooking = _offer(viewer, "Cooking", _day(4), 18, 21, 60)
-    repo.save_offer(cooking)
-    repo.book(_booking(cooking, fan, 0))
+    services.offers.save_offer(repo, cooking)
+    services.booking.book(repo, _booking(cooking, fan, 0))
     for i, teacher in enumerate(teachers):
         offer = _offer(teacher, "Python", _day(7), 9 + i, 17, 60)
-        repo.save_offer(offer)
+        services.offers.save_offer(repo, offer)
         if i == 1:
-            repo.book(_booking(offer, viewer, 2))
-    repo.save_request(_request(viewer, "Python", _day(7), REQUEST_ID))
+            services.booking.book(repo, _booking(offer, viewer, 2))
+    services.offers.save_request(repo, _request(viewer, "Python", _day(7), REQUEST_ID))
 
 
 def _add_members(repo: Repository, count: int, bulk: bool) -> None:
@@ -189,11 +184,11 @@ def _add_members(repo: Repository, count: int, bulk: bool) -> None:
             repo.store.put_new(email_key(member.email), {"uid": member.id})
             repo.save_user(member)
             repo.index_teach_tags(member.id, [], member.teach)
-            repo.save_offer(offer)
+            services.offers.save_offer(repo, offer)
         for learn_request in requests:
-            repo.save_request(learn_request)
+            services.offers.save_request(repo, learn_request)
         for booking in bookings:
-            repo.book(booking)
+            services.booking.book(repo, booking)
         return
 
     schedules = {m.id: Schedule(m.id) for m in members}

@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from skillswap.domain.schedule import LearnRequest, Offer
+from skillswap import services
+from skillswap.domain.records import LearnRequest, Offer
 from skillswap.repo import Repository
 from skillswap.store import open_store
 from tests.support.app_fixtures import Clock, make_app
@@ -34,7 +35,8 @@ def rows(response) -> list[tuple[str, str, int, int]]:
 
 
 def offer(repo: Repository, uid: str, skill: str) -> None:
-    repo.save_offer(
+    services.offers.save_offer(
+        repo,
         Offer(
             id=f"{uid}-{skill}",
             owner=uid,
@@ -47,12 +49,13 @@ def offer(repo: Repository, uid: str, skill: str) -> None:
             dates=[],
             time_ranges=[],
             timestamp="2026-11-23T12:00:00Z",
-        )
+        ),
     )
 
 
 def wants(repo: Repository, uid: str, skill: str) -> None:
-    repo.save_request(
+    services.offers.save_request(
+        repo,
         LearnRequest(
             id=f"{uid}-{skill}",
             owner=uid,
@@ -63,7 +66,7 @@ def wants(repo: Repository, uid: str, skill: str) -> None:
             dates=[],
             time_ranges=[],
             timestamp="2026-11-23T12:00:00Z",
-        )
+        ),
     )
 
 

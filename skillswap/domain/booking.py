@@ -1,0 +1,125 @@
+"""No double booking: the rules of holding, claiming, confirming and cancelling a session.
+
+Booking takes three steps over two people's documents (DESIGN.md "Booking"), each one atomic
+`update` of one document:
+  1. learner: `hold` a pending booking, refused if it overlaps the learner's booked time;
+  2. teacher: `claim` the slot, refused if taken, past, unknown or overlapping their booked time
+     (across all of the teacher's offers, and the sessions they attend);
+  3. learner: `confirm` the hold, or `release` it when step 2 refused.
+A crash leaves at most a pending hold, which `resolve_hold` settles against the teacher's copy.
+`claim` is the one place a slot becomes taken.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from skillswap.domain import limits
+from skillswap.domain.records import Booking, Offer
+from skillswap.domain.refusals import (
+    CancelRefused,
+    NotParticipant,
+    Overlap,
+    OwnSlot,
+    SlotInPast,
+    SlotTaken,
+    SlotUnknown,
+)
+from skillswap.domain.times import iso_utc, overlaps
+
+
+class BookingRules:
+    """Mixed into Schedule: the booking steps on one person's document."""
+
+    owner: str
+    bookings: dict[str, Booking]
+    offers: dict[str, Offer]
+
+    def hold(self, booking: Booking, now: datetime) -> None:
+        """Step 1, on the learner's document."""
+        if booking.teacher == self.owner:
+            raise OwnSlot("That is your own slot: you cannot book yourself.")
+        if booking.start_at <= now:
+            raise SlotInPast("That slot has already started; pick one in the future.")
+        self._refuse_overlap(booking, "you")
+        moment = iso_utc(now)
+        limits.check_upcoming_attending(
+            sum(
+                1
+                for b in self.bookings.values()
+                if b.active and b.learner == self.owner and b.end > moment
+            )
+        )
+        booking.status = "pending"
+        self.bookings[booking.id] = booking
+
+    def claim(self, booking: Booking, now: datetime) -> None:
+        """Step 2, on the teacher's document: the one place a slot becomes taken."""
+        if booking.learner == self.owner:
+            raise OwnSlot("That is your own slot: you cannot book yourself.")
+        offer = self.offers.get(booking.offer_id)
+        stored = offer.slot(booking.slot_id) if offer else None
+        if offer is None or stored is None:
+            raise SlotUnknown("That slot is no longer offered.")
+        if (stored.start, stored.end) != (booking.start, booking.end):
+            raise SlotUnknown("That slot has changed since you opened the page; pick again.")
+        if booking.start_at <= now:
+            raise SlotInPast("That slot has already started; pick one in the future.")
+        if booking.slot_id in self.booked_slot_ids(offer.id):
+            raise SlotTaken("That slot was just booked by someone else.")
+        self._refuse_overlap(booking, "the teacher")
+        booking.status = "confirmed"
+        self.bookings[booking.id] = booking
+
+    def confirm(self, booking_id: str) -> None:
+        """Step 3, on the learner's document."""
+        booking = self.bookings.get(booking_id)
+        if booking is not None and booking.status == "pending":
+            booking.status = "confirmed"
+
+    def release(self, booking_id: str) -> None:
+        booking = self.bookings.get(booking_id)
+        if booking is not None and booking.status == "pending":
+            del self.bookings[booking_id]
+
+    def mark_synced(self, booking_id: str) -> None:
+        booking = self.bookings.get(booking_id)
+        if booking is not None:
+            booking.synced = True
+
+    def pending_holds(self) -> list[Booking]:
+        return [b for b in self.bookings.values() if b.status == "pending"]
+
+    def resolve_hold(self, booking_id: str, teacher_copy: Booking | None) -> None:
+        """After a crash between steps: the teacher's document is the truth."""
+        if teacher_copy is not None and teacher_copy.active:
+            self.confirm(booking_id)
+        else:
+            self.release(booking_id)
+
+    def _refuse_overlap(self, booking: Booking, who: str) -> None:
+        for other in self.bookings.values():
+            if (
+                other.active
+                and other.id != booking.id
+                and overlaps(booking.start_at, booking.end_at, other.start_at, other.end_at)
+            ):
+                mine = "you are" if who == "you" else "the teacher is"
+                raise Overlap(
+                    f"At that time {mine} already in a session "
+                    f"({other.skill} with {other.other_name(self.owner)})."
+                )
+
+    def cancel(self, booking_id: str, by: str, reason: str, now: datetime) -> Booking:
+        booking = self.bookings.get(booking_id)
+        if booking is None or by not in (booking.teacher, booking.learner):
+            raise NotParticipant("Only the two people in a session can cancel it.")
+        if not booking.active:
+            return booking  # cancelling twice is harmless: both documents end up the same
+        if booking.start_at <= now:
+            raise CancelRefused("This session has started, so it can no longer be cancelled.")
+        booking.status = "cancelled"
+        booking.cancelled_by = by
+        booking.cancel_reason = reason
+        booking.cancelled_at = iso_utc(now)
+        return booking

@@ -1,0 +1,56 @@
+"""Times in words, in the reader's zone with the zone named ("Tue 1 Dec, 09:00–10:00
+(Europe/Berlin)"). English names, not strftime, so pages do not depend on the server's locale.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from skillswap.domain.times import to_zone
+from skillswap.domain.zones import zone_label
+
+# English names, not strftime("%a"), so pages do not depend on the server's C locale.
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day_label(day: date) -> str:
+    return f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def _clock_label(local: datetime) -> str:
+    # In a repeated hour "01:30" alone names two instants; the abbreviation (EDT/EST) tells
+    # them apart. Elsewhere it would only add noise next to the zone name.
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() != local.utcoffset():
+        return f"{local:%H:%M} {local.tzname()}"
+    return f"{local:%H:%M}"
+
+
+def format_range(start: datetime, end: datetime, zone: tzinfo) -> str:
+    """Human text in the viewer's zone: "Tue 1 Dec 2026, 09:00–10:00 (Europe/Berlin)".
+
+    When the end falls on another local date both dates are shown:
+    "Tue 1 Dec 2026, 23:00 – Wed 2 Dec 2026, 01:00 (Asia/Tokyo)".
+    """
+    local_start = to_zone(start, zone)
+    local_end = to_zone(end, zone)
+    label = zone_label(zone)
+    if local_start.date() == local_end.date():
+        return (
+            f"{_day_label(local_start.date())}, "
+            f"{_clock_label(local_start)}–{_clock_label(local_end)} ({label})"
+        )
+    return (
+        f"{_day_label(local_start.date())}, {_clock_label(local_start)} – "
+        f"{_day_label(local_end.date())}, {_clock_label(local_end)} ({label})"
+    )
+
+
+def format_instant(instant: datetime, zone: ZoneInfo) -> str:
+    """One moment in the viewer's zone: "Tue 1 Dec 2026, 09:00 (Europe/Berlin)"."""
+    local = to_zone(instant, zone)
+    return f"{_day_label(local.date())}, {_clock_label(local)} ({zone_label(zone)})"

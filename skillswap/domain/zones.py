@@ -1,0 +1,78 @@
+"""IANA time zones: which names are real, the picker's list, and UTC as the fallback.
+
+Only the standard library (``zoneinfo``; the ``tzdata`` package supplies zones where the OS has
+none), so the rules run the same in the web app, the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+# Zone names worth offering in a picker: the IANA "Area/Location" names. Everything else in the
+# database is a backward-compatibility alias ("US/Eastern", "GB", "EST5EDT", "Etc/GMT+5" with
+# its inverted sign) or not a place at all ("Factory", "posixrules", "localtime").
+_ZONE_AREAS = frozenset(
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    }
+)
+
+
+# Zone keys are short ASCII paths; anything longer or odder is not worth a file-system lookup.
+_ZONE_NAME_RE = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
+
+
+_MAX_ZONE_NAME = 64
+
+
+def is_valid_zone(name: str) -> bool:
+    """True when ``name`` is an IANA zone key this machine can load (aliases included)."""
+    if not name or len(name) > _MAX_ZONE_NAME or not _ZONE_NAME_RE.fullmatch(name):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # ValueError: keys zoneinfo rejects outright; OSError: a directory such as "America".
+        return False
+    return True
+
+
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The zone called ``name``, or UTC when it is missing or unknown (DESIGN: UTC fallback)."""
+    if name and is_valid_zone(name):
+        return ZoneInfo(name)
+    return ZoneInfo("UTC")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> tuple[str, ...]:
+    names = {n for n in available_timezones() if n.split("/", 1)[0] in _ZONE_AREAS and "/" in n}
+    names.add("UTC")
+    return tuple(sorted(names))
+
+
+def all_zone_names() -> list[str]:
+    """Sorted canonical zone names for a picker ("Area/Location" plus "UTC").
+
+    Aliases such as "US/Eastern" are left out of the list but still pass ``is_valid_zone``,
+    because browsers report some of them; a form should keep a saved alias selectable.
+    Scanning the zone database is slow, so the list is computed once per process.
+    """
+    return list(_zone_names())
+
+
+def zone_label(zone: tzinfo) -> str:
+    # ZoneInfo has .key; a fixed-offset timezone (UTC) only has its str().
+    return getattr(zone, "key", None) or str(zone)

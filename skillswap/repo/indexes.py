@@ -1,0 +1,273 @@
+"""The derived indexes, kept in step one change at a time and rebuilt by `flask reindex`:
+who teaches and learns each skill (skill/<key>), and when (slots/<key>/<bucket>[/<piece>],
+rows and pieces as domain/slot_index.py says).
+
+skill/<key>: {"label": str, "teachers": {uid: [offer ids]}, "learners": {uid: [request ids]},
+"taggers": {uid: tag as typed}}.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from skillswap.domain import limits, skill_index, slot_index
+from skillswap.domain.limits import SLOT_PIECE_ROWS
+from skillswap.domain.records import Offer
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.users import User
+from skillswap.repo.base import RepositoryBase
+from skillswap.repo.keys import (
+    schedule_key,
+    skill_key,
+    slots_key,
+    user_key,
+)
+from skillswap.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def weekly_slot_buckets(store: Store) -> bool:
+    """One slot-index bucket per skill and week, except where keys are scarce (Replit DB's
+    5,000 would not hold a key per skill and week: one bucket per skill there)."""
+    return store.budget is None
+
+
+def slot_index_records(
+    people: Iterable[tuple[User, Schedule]],
+    now: datetime,
+    weekly: bool,
+    cap: int = limits.SLOT_PIECE_ROWS,
+) -> dict[str, dict]:
+    """Every slot-index document as the primary records say it should be."""
+    built = slot_index.build_slot_index(people, now, weekly, cap)
+    return {slots_key(skill, bucket, piece): doc for (skill, bucket, piece), doc in built.items()}
+
+
+def everyone(store: Store, batch: int = 200) -> Iterator[tuple[User, Schedule]]:
+    """Every person with their schedule, read `batch` people at a time."""
+    uids = [key.removeprefix("user/") for key in store.keys("user/")]
+    for start in range(0, len(uids), batch):
+        chunk = uids[start : start + batch]
+        docs = store.get_many([k for uid in chunk for k in (user_key(uid), schedule_key(uid))])
+        for uid in chunk:
+            if data := docs.get(user_key(uid)):
+                yield User.from_dict(data), Schedule.from_doc(uid, docs.get(schedule_key(uid)))
+
+
+def rebuild_skill_index(store: Store) -> dict[str, dict]:
+    """The skill index as the primary records say it should be."""
+    return skill_index.build_skill_index(everyone(store))
+
+
+def rebuild_slot_index(store: Store, now: datetime, cap: int = SLOT_PIECE_ROWS) -> dict[str, dict]:
+    """The slot index documents as the primary records say they should be at `now`."""
+    return slot_index_records(everyone(store), now, weekly_slot_buckets(store), cap)
+
+
+def reindex(
+    store: Store, now: datetime, skills: bool = True, cap: int = SLOT_PIECE_ROWS
+) -> tuple[int, int]:
+    """Rewrite every slot index document (and, `skills`, every skill index document) from the
+    primary records; returns (written, removed). Slot buckets of weeks gone by are removed,
+    and buckets are laid out in pieces of at most `cap` rows afresh."""
+    people = list(everyone(store))
+    wanted = slot_index_records(people, now, weekly_slot_buckets(store), cap)
+    prefixes = ["slots/"]
+    if skills:
+        wanted.update(
+            {skill_key(skill): doc for skill, doc in skill_index.build_skill_index(people).items()}
+        )
+        prefixes.append("skill/")
+    stale = [key for prefix in prefixes for key in store.keys(prefix) if key not in wanted]
+    if wanted:
+        store.put_many(wanted)
+    for key in stale:
+        store.delete(key)
+    return len(wanted), len(stale)
+
+
+class Indexes(RepositoryBase):
+    def index_skill(
+        self, skill: str, role: str, uid: str, item: str, add: bool, label: str = ""
+    ) -> None:
+        if not skill:
+            return
+
+        def change(doc: dict | None) -> dict | None:
+            doc = doc or {"label": label or skill, "teachers": {}, "learners": {}, "taggers": {}}
+            entries = set(doc[role].get(uid, []))
+            entries = entries | {item} if add else entries - {item}
+            if entries:
+                doc[role][uid] = sorted(entries)
+            else:
+                doc[role].pop(uid, None)
+            return doc if any(doc[r] for r in ("teachers", "learners", "taggers")) else None
+
+        self.store.update(skill_key(skill), change)
+
+    def index_offer(self, skill: str, uid: str, offer_id: str, add: bool, label: str = "") -> None:
+        self.index_skill(skill, "teachers", uid, offer_id, add, label)
+
+    def index_teach_tags(self, uid: str, old: list[str], new: list[str]) -> None:
+        """Keep `taggers` in step with a profile's teach tags (search lists tag-only teachers)."""
+        old_keys = {normalise_skill(t): t for t in old}
+        new_keys = {normalise_skill(t): t for t in new}
+        for key in old_keys.keys() - new_keys.keys():
+            self._set_tagger(key, uid, None)
+        for key, label in new_keys.items():
+            if key not in old_keys:
+                self._set_tagger(key, uid, label)
+        changed = old_keys.keys() ^ new_keys.keys()
+        if changed:
+            # A tag makes all of their published time teachable for it (teachable_slots).
+            self.refresh_slot_rows(uid, changed)
+
+    def _set_tagger(self, skill: str, uid: str, label: str | None) -> None:
+        if not skill:
+            return
+
+        def change(doc: dict | None) -> dict | None:
+            doc = doc or {"label": label or skill, "teachers": {}, "learners": {}, "taggers": {}}
+            if label is None:
+                doc["taggers"].pop(uid, None)
+            else:
+                doc["taggers"][uid] = label
+            return doc if any(doc[r] for r in ("teachers", "learners", "taggers")) else None
+
+        self.store.update(skill_key(skill), change)
+
+    def refresh_slot_rows(
+        self,
+        uid: str,
+        skills: Iterable[str],
+        offers: Iterable[Offer] | None = None,
+        with_tags: bool = False,
+    ) -> None:
+        """Rewrite this teacher's rows in the slot index of `skills` (plus, `with_tags`, of
+        each of their teach tags), in every bucket where `offers` (default: all their offers
+        now) had or have future slots, from their records as they are now. Idempotent:
+        running it again, or after a concurrent change, converges on the records."""
+        user, schedule = self.user_and_schedule(uid)
+        teach = {key for tag in (user.teach if user else []) if (key := normalise_skill(tag))}
+        after = slot_index.epoch(self.clock())
+        changed = schedule.offers.values() if offers is None else offers
+        touched = slot_index.group_by_bucket(
+            (line for offer in changed for line in slot_index.offer_rows(offer, after)),
+            self.weekly_slots,
+        ).keys()
+        for skill in sorted({*skills, *(teach if with_tags else ())} - {""}):
+            rows = slot_index.teacher_rows(schedule, teach, skill, after)
+            grouped = slot_index.group_by_bucket(rows, self.weekly_slots)
+            for bucket in sorted(touched | grouped.keys()):
+                self._replace_slot_rows(skill, bucket, uid, grouped.get(bucket, []), after)
+
+    def _replace_slot_rows(
+        self, skill: str, bucket: str, uid: str, rows: list[str], after: int
+    ) -> None:
+        """This teacher's rows in one bucket: in piece 0 when the bucket is one piece with
+        room, otherwise placed among its pieces (`_replace_in_pieces`)."""
+        cap = self.slot_piece_rows
+
+        def in_head(doc: dict | None) -> dict | None:
+            if slot_index.piece_count(doc) > 1:
+                raise slot_index.PieceFull  # several pieces: the teacher may be in any
+            return slot_index.replace_in_piece(doc, uid, rows, after, cap)
+
+        try:
+            self.store.update(slots_key(skill, bucket), in_head)
+        except slot_index.PieceFull:
+            self._replace_in_pieces(skill, bucket, uid, rows, after)
+
+    def _replace_in_pieces(
+        self, skill: str, bucket: str, uid: str, rows: list[str], after: int
+    ) -> None:
+        """Put the teacher's rows in the piece holding them if they fit, else in the first
+        piece with room, else in a new piece (announced in piece 0 before it is written, so
+        readers always find it); then remove them from every other piece. Each step is one
+        atomic update, so a race can at worst leave a teacher's rows in two pieces for a
+        moment: the index may over-report, never lose a row, and their next change tidies it."""
+        cap = self.slot_piece_rows
+        count = slot_index.piece_count(self.store.get(slots_key(skill, bucket)))
+        keys = [slots_key(skill, bucket, n) for n in range(count)]
+        docs = self.store.get_many(keys)
+        holding = [n for n in range(count) if slot_index.holds_teacher(docs.get(keys[n]), uid)]
+        target = None
+        if rows:
+            order = holding[:1] + [n for n in range(count) if n not in holding[:1]]
+            for number in [*order, count]:
+                fresh = number >= count
+                if fresh:
+                    self.store.update(
+                        slots_key(skill, bucket),
+                        lambda d, n=number: slot_index.with_piece_count(d, n + 1),
+                    )
+                try:
+                    self.store.update(
+                        slots_key(skill, bucket, number),
+                        lambda d, f=fresh: slot_index.replace_in_piece(d, uid, rows, after, cap, f),
+                    )
+                except slot_index.PieceFull:
+                    continue
+                target = number
+                break
+        for number in holding:
+            if number != target:
+                self.store.update(
+                    slots_key(skill, bucket, number),
+                    lambda d: slot_index.replace_in_piece(d, uid, [], after, cap),
+                )
+
+    def slot_buckets(
+        self, skill: str, windows: list[tuple[datetime, datetime]]
+    ) -> list[list[dict]]:
+        """The slot-index buckets the windows reach, in time order, each as its pieces: one
+        round trip, and a second only for buckets in several pieces."""
+        bounds = slot_index.window_bounds(windows)
+        if not bounds or not skill:
+            return []
+        buckets = slot_index.buckets_between(*bounds, weekly=self.weekly_slots)
+        heads = self.store.get_many([slots_key(skill, bucket) for bucket in buckets])
+        more = [
+            slots_key(skill, bucket, n)
+            for bucket in buckets
+            for n in range(1, slot_index.piece_count(heads.get(slots_key(skill, bucket))))
+        ]
+        extra = self.store.get_many(more) if more else {}
+        found = []
+        for bucket in buckets:
+            head = heads.get(slots_key(skill, bucket))
+            if head is None:
+                continue
+            pieces = [head]
+            for n in range(1, slot_index.piece_count(head)):
+                if (piece := extra.get(slots_key(skill, bucket, n))) is not None:
+                    pieces.append(piece)
+            found.append(pieces)
+        return found
+
+    def skill_index(self, skill: str) -> dict:
+        return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}
+
+    def skill_indexes_for(self, skills: list[str]) -> dict[str, dict]:
+        """Index documents of these skills, in one round trip."""
+        found = self.store.get_many([skill_key(s) for s in skills])
+        return {k.removeprefix("skill/"): v for k, v in found.items()}
+
+    def skill_indexes(self, prefix: str, limit: int = 20) -> dict[str, dict]:
+        """Skills whose normalised name starts with `prefix` (landing search)."""
+        keys = self.store.keys(skill_key(prefix), limit=limit)
+        return {k.removeprefix("skill/"): v for k, v in self.store.get_many(keys).items()}
+
+    def all_skill_indexes(self, batch: int = 100, limit: int = 5000) -> dict[str, dict]:
+        """Every skill's index document (at most `limit`, Replit DB's whole key budget), read
+        `batch` at a time: one key listing, then one get_many per batch. No per-user reads."""
+        keys = self.store.keys("skill/", limit=limit)
+        found: dict[str, dict] = {}
+        for start in range(0, len(keys), batch):
+            docs = self.store.get_many(keys[start : start + batch])
+            found.update({k.removeprefix("skill/"): v for k, v in docs.items()})
+        return found

@@ -1,0 +1,78 @@
+"""Every key SkillSwap stores, in one place (few fat keys, so a 1,000-person community fits
+Replit DB's 5,000):
+
+    user/<id>            profile and credentials (User)
+    username/<name>      {"uid": id}   claimed with put_new, never reused
+    email/<address>      {"uid": id}   claimed with put_new; freed when the account is deleted
+    deleted-email/<hmac> {"uid", "deleted"}   a deleted account's email as a keyed hash
+                         (HMAC-SHA256 with SECRET_KEY): which address had an account can be
+                         checked by whoever has the address, yet the store keeps none
+    schedule/<id>        everything time-bound for one person: offers, requests, bookings,
+                         reviews. Changed only through atomic `update`, so checking a slot and
+                         claiming it happen in one step.
+    skill/<normalised>   index: who teaches / wants to learn a skill (derived; `flask reindex`)
+    slots/<normalised>/<bucket>[/<piece>]
+                         index: the skill's published future slots, sorted by start, one
+                         bucket per week (`all` where keys are scarce), stored in pieces of at
+                         most SLOT_PIECE_ROWS rows; derived, see skillswap/domain/slot_index.py
+    archive/<owner>/<quarter>/<piece>
+                         history that left the live documents (domain/archive.py): one
+                         series of pieces per person, or per quarter shared by everyone
+                         (owner "all") where keys are scarce
+    feedtoken/<sha256>   {"uid": id}   whose calendar feed a secret address opens
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+SHARED = "all"  # the owner of archive pieces shared by everyone, where keys are scarce
+
+
+def new_id() -> str:
+    return secrets.token_hex(8)
+
+
+def user_key(uid: str) -> str:
+    return f"user/{uid}"
+
+
+def username_key(username: str) -> str:
+    return f"username/{username.lower()}"
+
+
+def email_key(email: str) -> str:
+    return f"email/{email.strip().lower()}"
+
+
+def deleted_email_key(secret: str, email: str) -> str:
+    address = email.strip().lower().encode()
+    return f"deleted-email/{hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()}"
+
+
+def schedule_key(uid: str) -> str:
+    return f"schedule/{uid}"
+
+
+def skill_key(normalised: str) -> str:
+    return f"skill/{normalised}"
+
+
+def slots_key(normalised: str, bucket: str, piece: int = 0) -> str:
+    """Piece 0 of a bucket is the bucket's own key; overflow pieces are numbered after it."""
+    base = f"slots/{normalised}/{bucket}"
+    return base if piece == 0 else f"{base}/{piece}"
+
+
+def archive_key(owner: str, period: str, piece: int) -> str:
+    return f"archive/{owner}/{period}/{piece:03d}"
+
+
+def archive_prefix(owner: str, period: str = "") -> str:
+    return f"archive/{owner}/{period}/" if period else f"archive/{owner}/"
+
+
+def feedtoken_key(token_hash: str) -> str:
+    return f"feedtoken/{token_hash}"

@@ -1,0 +1,243 @@
+"""People: accounts and their unique names, profiles, logins, sessions and calendar-feed
+secrets (user/, username/, email/, deleted-email/, feedtoken/ keys)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from skillswap.domain import limits, logins
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.times import iso_utc
+from skillswap.domain.users import User
+from skillswap.repo.base import RepositoryBase
+from skillswap.repo.keys import (
+    deleted_email_key,
+    email_key,
+    feedtoken_key,
+    new_id,
+    schedule_key,
+    user_key,
+    username_key,
+)
+
+log = logging.getLogger(__name__)
+
+
+class UsernameTaken(Exception):
+    pass
+
+
+class EmailTaken(Exception):
+    pass
+
+
+class People(RepositoryBase):
+    def create_user(self, username: str, email: str, password_hash: str, timezone: str) -> User:
+        """Claim the username and email atomically, then write the profile.
+
+        A crash between the claims and the profile leaves a claim pointing at no user; it
+        blocks that name (names are never reused anyway) and `flask reindex` reports it.
+        """
+        uid = new_id()
+        if not self.store.put_new(username_key(username), {"uid": uid}):
+            raise UsernameTaken(username)
+        if not self.store.put_new(email_key(email), {"uid": uid}) and not self._reclaim_email(
+            email, uid
+        ):
+            # The username claim was never a real account, so it is safe to release.
+            self.store.delete(username_key(username))
+            raise EmailTaken(email)
+        user = User(
+            id=uid,
+            username=username.lower(),
+            email=email.strip().lower(),
+            password_hash=password_hash,
+            timezone=timezone,
+            created=iso_utc(self.clock()),
+        )
+        self.store.put(user_key(uid), user.to_dict())
+        return user
+
+    def _reclaim_email(self, email: str, uid: str) -> bool:
+        """Claim an email whose claim is a deleted account's tombstone, as written in clear
+        before deletion freed the address; of racing sign-ups exactly one gets it."""
+        claimed: list[bool] = []
+
+        def take(current: dict | None) -> dict | None:
+            claimed[:] = [current is None or "deleted" in current]
+            return {"uid": uid} if claimed[0] else current
+
+        self.store.update(email_key(email), take)
+        return claimed[0]
+
+    def capacity_problem(self, what: str) -> str | None:
+        """Where the store has a hard ceiling (Replit DB: 5,000 keys, 50 MiB), growth stops at
+        STORE_CEILING_SHARE of it, so the people already here can go on booking and reviewing.
+        `what` is what is refused ("new members", "new offers")."""
+        budget = self.store.budget
+        if budget is None:
+            return None
+        used = self.store.usage()
+        share = limits.STORE_CEILING_SHARE
+        if used.keys < share * budget.max_keys and used.bytes < share * budget.max_bytes:
+            return None
+        log.error(
+            "refusing %s: the store holds %d of %d keys and %d of %d bytes; move to "
+            "PostgreSQL (README: Moving to PostgreSQL)",
+            what,
+            used.keys,
+            budget.max_keys,
+            used.bytes,
+            budget.max_bytes,
+        )
+        return (
+            f"This SkillSwap community has outgrown its Replit Database ({used.keys:,} of "
+            f"{budget.max_keys:,} keys, {used.bytes / 2**20:.1f} of "
+            f"{budget.max_bytes / 2**20:.0f} MiB), so it takes no {what} for now. Everything "
+            "already here keeps working. Whoever runs this site can move it to PostgreSQL "
+            "(see the README, “Moving to PostgreSQL”)."
+        )
+
+    def get_user(self, uid: str) -> User | None:
+        data = self.store.get(user_key(uid))
+        return User.from_dict(data) if data else None
+
+    def get_users(self, uids: list[str]) -> dict[str, User]:
+        found = self.store.get_many([user_key(u) for u in uids])
+        return {data["id"]: User.from_dict(data) for data in found.values()}
+
+    def find_user(self, username_or_email: str) -> User | None:
+        text = username_or_email.strip()
+        key = email_key(text) if "@" in text else username_key(text)
+        claim = self.store.get(key)
+        return self.get_user(claim["uid"]) if claim else None
+
+    def find_person(self, username: str) -> tuple[User, Schedule] | None:
+        """A person by username with their schedule: two round trips (claim, then both docs)."""
+        if "@" in username:
+            return None  # public pages are by username only; emails stay private
+        claim = self.store.get(username_key(username))
+        if not claim:
+            return None
+        user, schedule = self.user_and_schedule(claim["uid"])
+        return (user, schedule) if user else None
+
+    def save_user(self, user: User) -> None:
+        self.store.put(user_key(user.id), user.to_dict())
+
+    def save_profile(self, user: User) -> None:
+        """Write the editable fields only, so a concurrent session-version bump survives."""
+        editable = ("display_name", "bio", "teach", "learn", "links", "timezone")
+
+        def merge(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            return {**data, **{name: getattr(user, name) for name in editable}}
+
+        self.store.update(user_key(user.id), merge)
+
+    def bump_session_version(self, uid: str) -> None:
+        """End every login of this person ("log out everywhere", account deletion)."""
+
+        def bump(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            version = int(data.get("session_version", 1)) + 1
+            return {**data, "session_version": version, "logins": []}
+
+        self.store.update(user_key(uid), bump)
+
+    def _change_logins(self, uid: str, change: Callable[[list[dict]], list[dict]]) -> None:
+        def apply(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            return {**data, "logins": change(list(data.get("logins") or []))}
+
+        self.store.update(user_key(uid), apply)
+
+    def add_login(self, uid: str, device: str) -> str:
+        """Record a new login; returns its id, for the session cookie."""
+        login_id = secrets.token_hex(16)
+        now = self.clock()
+        self._change_logins(uid, lambda found: logins.add_login(found, login_id, device, now))
+        return login_id
+
+    def end_login(self, uid: str, login_id: str) -> None:
+        self._change_logins(uid, lambda found: logins.without_login(found, login_id))
+
+    def login_seen(self, uid: str, login_id: str) -> None:
+        now = self.clock()
+        self._change_logins(uid, lambda found: logins.mark_seen(found, login_id, now))
+
+    def set_password(self, uid: str, password_hash: str) -> User | None:
+        """Store a new password hash and end every login in one atomic step; returns the
+        updated user."""
+        updated: list[dict] = []
+
+        def change(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            version = int(data.get("session_version", 1)) + 1
+            updated[:] = [
+                {**data, "password_hash": password_hash, "session_version": version, "logins": []}
+            ]
+            return updated[0]
+
+        self.store.update(user_key(uid), change)
+        return User.from_dict(updated[0]) if updated else None
+
+    def set_feed_token(self, uid: str, token_hash: str, nonce: str) -> None:
+        """Claim the new feed secret, point the user at it, then drop the old claim."""
+        if not self.store.put_new(feedtoken_key(token_hash), {"uid": uid}):
+            raise RuntimeError("feed token collision")  # a 2**-256 event, or a replayed nonce
+        self._swap_feed_token(uid, token_hash, nonce)
+
+    def revoke_feed_token(self, uid: str) -> None:
+        self._swap_feed_token(uid, "", "")
+
+    def _swap_feed_token(self, uid: str, token_hash: str, nonce: str) -> None:
+        previous: list[str] = []
+
+        def swap(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            previous[:] = [data.get("feed_token_hash", "")]
+            return {**data, "feed_token_hash": token_hash, "feed_nonce": nonce}
+
+        self.store.update(user_key(uid), swap)
+        if previous and previous[0] and previous[0] != token_hash:
+            self.store.delete(feedtoken_key(previous[0]))
+
+    def feed_person(self, token_hash: str) -> tuple[User, Schedule] | None:
+        """Whose feed this secret opens, with their schedule; None unless the user record
+        confirms the claim (compared in constant time)."""
+        claim = self.store.get(feedtoken_key(token_hash))
+        if not claim:
+            return None
+        user, schedule = self.user_and_schedule(claim["uid"])
+        if user is None or not hmac.compare_digest(
+            user.feed_token_hash.encode(), token_hash.encode()
+        ):
+            return None
+        return user, schedule
+
+    def retire_names(self, user: User, now: datetime) -> None:
+        """A deleted account's names: the username claim becomes a tombstone (usernames are
+        never reused, and a tombstone finds no user); the email is kept only as a keyed hash
+        and freed for a new account; the calendar feed's claim goes."""
+        tombstone = {"uid": user.id, "deleted": iso_utc(now)}
+        self.store.put(username_key(user.username), tombstone)
+        self.store.put(deleted_email_key(self.secret, user.email), tombstone)
+        self.store.delete(email_key(user.email))
+        if user.feed_token_hash:
+            self.store.delete(feedtoken_key(user.feed_token_hash))
+
+    def delete_person(self, uid: str) -> None:
+        """The schedule, then the user record: after a crash the person can log in and delete
+        again."""
+        self.store.delete(schedule_key(uid))
+        self.store.delete(user_key(uid))

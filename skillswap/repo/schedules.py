@@ -1,0 +1,147 @@
+"""Schedules: each person's one document of offers, requests, bookings and notifications,
+changed only inside the store's atomic update (schedule/ keys), and the unread count that
+rides on the user record."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from skillswap.domain import limits
+from skillswap.domain.records import Notification
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.users import User
+from skillswap.repo.base import RepositoryBase
+from skillswap.repo.keys import (
+    schedule_key,
+    user_key,
+)
+from skillswap.store.codec import encoded_size
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ScheduleTooBig(limits.LimitReached):
+    """A change that adds to a document would take it past the growth budget. `due`: the
+    document has history that may leave it first (services/upkeep.py then retries)."""
+
+    def __init__(self, message: str, due: bool) -> None:
+        super().__init__(message)
+        self.due = due
+
+
+class Schedules(RepositoryBase):
+    def schedule(self, uid: str) -> Schedule:
+        return Schedule.from_doc(uid, self.store.get(schedule_key(uid)))
+
+    def user_and_schedule(self, uid: str) -> tuple[User | None, Schedule]:
+        """Both documents of one person in one round trip."""
+        found = self.store.get_many([user_key(uid), schedule_key(uid)])
+        data = found.get(user_key(uid))
+        return (
+            User.from_dict(data) if data else None,
+            Schedule.from_doc(uid, found.get(schedule_key(uid))),
+        )
+
+    def people(self, uids: list[str]) -> dict[str, tuple[User, Schedule]]:
+        """Users and their schedules for many people, in one round trip."""
+        keys = [k for uid in uids for k in (user_key(uid), schedule_key(uid))]
+        found = self.store.get_many(keys)
+        result: dict[str, tuple[User, Schedule]] = {}
+        for uid in uids:
+            data = found.get(user_key(uid))
+            if data:
+                result[uid] = (
+                    User.from_dict(data),
+                    Schedule.from_doc(uid, found.get(schedule_key(uid))),
+                )
+        return result
+
+    def change_schedule(
+        self, uid: str, change: Callable[[Schedule], T], *, grows: bool = False
+    ) -> T:
+        """Apply `change` to the schedule atomically; a ScheduleRefusal it raises writes nothing.
+
+        `grows`: the change adds to the document (an offer, a request, a booking), so it is
+        refused (ScheduleTooBig) when it would take the document past the growth budget;
+        changes that complete something already begun (confirming, copying a cancel or a
+        review) may use the headroom above it, so they always fit (domain/limits.py). A
+        document found due for upkeep is noted (`take_due`) for the operation to settle."""
+        result: list[T] = []
+        due: list[bool] = [False]
+
+        def apply(doc: dict | None) -> dict | None:
+            schedule = Schedule.from_doc(uid, doc)
+            result[:] = [change(schedule)]
+            # An empty schedule is no document: a refused booking (hold, then release) leaves
+            # the store exactly as it was, and people who never offer or book cost no key.
+            if schedule.is_empty:
+                return None
+            due[0] = schedule.maintenance_due(self.clock()) or bool(schedule.archiving)
+            new = schedule.to_doc()
+            if grows:
+                size = encoded_size(new)
+                if size > self.growth_budget and size > (encoded_size(doc) if doc else 0):
+                    raise ScheduleTooBig(limits.SCHEDULE_FULL, due[0])
+            return new
+
+        self.store.update(schedule_key(uid), apply)
+        if due[0]:
+            self.due_owners().add(uid)
+        return result[0]
+
+    def count_unread(self, uid: str, delta: int | None) -> None:
+        """The unread count rides on the user record, which every page loads anyway: the nav
+        badge costs no extra round trip. delta None resets it."""
+
+        def change(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            count = 0 if delta is None else max(0, int(data.get("unread", 0)) + delta)
+            return {**data, "unread": count}
+
+        self.store.update(user_key(uid), change)
+
+    def notify(self, uid: str, notification: Notification) -> None:
+        self.change_schedule(uid, lambda s: s.notify(notification))
+        self.count_unread(uid, +1)
+
+    def invite(self, uid: str, notification: Notification) -> bool:
+        """Tell `uid` about an invitation unless the same one (same teacher, same request's
+        link) is already among their notifications: decided in the atomic step that adds it,
+        so of parallel tries exactly one sends it. False when it was sent already."""
+
+        def add_once(s: Schedule) -> bool:
+            if any(
+                n.kind == notification.kind
+                and n.actor == notification.actor
+                and n.link == notification.link
+                for n in s.notifications
+            ):
+                return False
+            s.notify(notification)
+            return True
+
+        sent = self.change_schedule(uid, add_once)
+        if sent:
+            self.count_unread(uid, +1)
+        return sent
+
+    def mark_notifications_read(self, uid: str) -> None:
+        self.change_schedule(uid, lambda s: s.mark_all_read())
+        self.count_unread(uid, None)
+
+    def due_owners(self) -> set[str]:
+        """Owners whose document this thread found due for upkeep (services/upkeep.py)."""
+        owners = getattr(self._due, "owners", None)
+        if owners is None:
+            owners = self._due.owners = set()
+        return owners
+
+    def take_due(self) -> set[str]:
+        owners = self.due_owners()
+        self._due.owners = set()
+        return owners

@@ -1,0 +1,9 @@
+"""Workflows that span documents: one function per use case (booking, cancelling, reviewing,
+publishing, matching, account deletion, upkeep, backups), each taking the Repository first.
+The rules they apply live in domain/, the keys and documents in repo/; views call these and
+render: `services.booking.book(repo, booking)`."""
+
+from skillswap.services import upkeep  # noqa: I001 (the others build on upkeep)
+from skillswap.services import accounts, backup, booking, matching, offers
+
+__all__ = ["accounts", "backup", "booking", "matching", "offers", "upkeep"]

@@ -1,0 +1,236 @@
+"""Booking, cancelling and reviewing: the workflows over both people's documents.
+
+Booking is hold (learner) -> claim (teacher; the one place a slot becomes taken) -> confirm
+(domain/booking.py). A cancel and a review are written in the acting person's copy first,
+marked not yet copied, then copied to the other person's and marked done; read repair
+(`resolve_pending`) finishes whatever a crash or an outage left half done. Before the first
+write, the other person's copy is checked to fit their document.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from skillswap.domain import limits
+from skillswap.domain.records import Booking, Notification, Review
+from skillswap.domain.refusals import ScheduleRefusal
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.times import iso_utc, parse_iso_utc
+from skillswap.repo import Repository
+from skillswap.repo.keys import new_id, schedule_key
+from skillswap.services import upkeep
+from skillswap.store import StoreLimitError
+from skillswap.store.codec import encoded_size
+
+log = logging.getLogger(__name__)
+# A hold younger than this may belong to a booking still in flight in another worker.
+HOLD_GRACE = timedelta(seconds=60)
+
+
+def book(repo: Repository, booking: Booking) -> Booking:
+    """Hold on the learner's side, claim on the teacher's, then confirm (DESIGN.md).
+
+    The teacher is told in the same atomic step that claims the slot."""
+    now = repo.clock()
+    with upkeep.after(repo):
+        upkeep.grow(repo, booking.learner, lambda s: s.hold(booking, now))
+
+        def claim_and_tell(s: Schedule) -> None:
+            s.claim(booking, now)
+            s.notify(notice("booked", booking, booking.learner_name, now))
+
+        try:
+            upkeep.grow(repo, booking.teacher, claim_and_tell)
+        except ScheduleRefusal as refusal:
+            repo.change_schedule(booking.learner, lambda s: s.release(booking.id))
+            if isinstance(refusal, limits.LimitReached):
+                raise limits.LimitReached(limits.TEACHER_FULL) from refusal
+            raise
+        # Any other failure (an outage, a lost answer) may have claimed the slot or not:
+        # the hold stays, and resolve_pending settles it against the teacher's copy.
+        repo.change_schedule(booking.learner, lambda s: s.confirm(booking.id))
+        repo.count_unread(booking.teacher, +1)
+    booking.status = "confirmed"
+    return booking
+
+
+def notice(kind: str, booking: Booking, actor: str, now: datetime, note: str = "") -> Notification:
+    return Notification(
+        id=new_id(),
+        kind=kind,
+        actor=actor,
+        skill=booking.skill,
+        created=iso_utc(now),
+        booking_id=booking.id,
+        start=booking.start,
+        end=booking.end,
+        note=note,
+        link=f"/dashboard#booking-{booking.id}",
+    )
+
+
+def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
+    """Read repair and upkeep of a person's own document, before their pages show it.
+
+    A hold older than HOLD_GRACE is confirmed or released against the teacher's copy; a
+    cancel or a review not yet copied to the other person is copied now; history due to
+    leave the live document is archived. Costs nothing when there is nothing to do, and a
+    step that fails is logged and retried next time: the page still shows."""
+    now = repo.clock()
+    holds = [
+        h
+        for h in schedule.pending_holds()
+        if not h.created or parse_iso_utc(h.created) <= now - HOLD_GRACE
+    ]
+    unsynced = [b for b in schedule.bookings.values() if not b.active and not b.synced]
+    uncopied = [
+        b
+        for b in schedule.bookings.values()
+        if (mine := b.reviews.get(schedule.owner)) is not None and not mine.copied
+    ]
+    due = schedule.maintenance_due(now) or bool(schedule.archiving)
+    if not holds and not unsynced and not uncopied and not due:
+        return schedule
+    try:
+        if holds:
+            teachers = repo.store.get_many({schedule_key(b.teacher) for b in holds})
+            for hold in holds:
+                teacher = Schedule.from_doc(hold.teacher, teachers.get(schedule_key(hold.teacher)))
+                copy = teacher.bookings.get(hold.id)
+                repo.change_schedule(
+                    schedule.owner, lambda s, h=hold, c=copy: s.resolve_hold(h.id, c)
+                )
+        for booking in unsynced:
+            copy_cancel(repo, schedule.owner, booking)
+        for booking in uncopied:
+            copy_review(repo, schedule.owner, booking)
+    except StoreLimitError as exc:
+        log.error("read repair of %s refused (%s): %s", schedule.owner, exc.key, exc)
+    upkeep.maintain(repo, schedule.owner)
+    return repo.schedule(schedule.owner)
+
+
+def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> Booking:
+    """Cancel in the canceller's document (marked not yet copied), then in the other
+    person's, who is told, then mark it copied. If the second write fails, the dashboard's
+    read repair finishes it; nothing is ever cancelled for one person only for long.
+    Before the first write, the other person's copy is checked to fit their document."""
+    now = repo.clock()
+
+    def cancel_mine(s: Schedule) -> Booking:
+        was_active = s.bookings.get(booking_id) is not None and s.bookings[booking_id].active
+        booking = s.cancel(booking_id, uid, reason, now)
+        if was_active:
+            booking.synced = False
+        return booking
+
+    with upkeep.after(repo):
+        mine = repo.schedule(uid).bookings.get(booking_id)
+        if mine is not None and mine.active and uid in (mine.teacher, mine.learner):
+
+            def cancel_theirs(s: Schedule) -> None:
+                s.cancel(booking_id, uid, reason, now)
+                s.notify(notice("cancelled", mine, mine.other_name(uid), now, reason))
+
+            make_room(repo, mine.other(uid), cancel_theirs)
+        booking = repo.change_schedule(uid, cancel_mine)
+        if not booking.synced:
+            copy_cancel(repo, uid, booking)
+    return booking
+
+
+def make_room(repo: Repository, uid: str, change: Callable[[Schedule], object]) -> None:
+    """Check, before the first write of a change spanning two documents, that its step on
+    `uid`'s document will fit the store; if not, archive what may leave that document and
+    check again. Still too big: LimitReached, and nothing was written."""
+    for attempt in (1, 2):
+        doc = repo.store.get(schedule_key(uid))
+        if doc is None:
+            return
+        schedule = Schedule.from_doc(uid, doc)
+        try:
+            change(schedule)
+        except ScheduleRefusal:
+            return  # the real step refuses (or skips) it the same way
+        if encoded_size(schedule.to_doc()) <= repo.store.max_value_bytes:
+            return
+        if attempt == 1:
+            upkeep.maintain(repo, uid)
+    raise limits.LimitReached(limits.OTHER_FULL)
+
+
+def copy_cancel(repo: Repository, owner: str, booking: Booking) -> None:
+    """Step two of a cancel: the other person's copy, with a notice, then mark it done."""
+    other = booking.other(owner)
+    now = repo.clock()
+
+    def cancel_and_tell(s: Schedule) -> bool:
+        copy = s.bookings.get(booking.id)
+        if copy is None or not copy.active:
+            return False  # a hold the teacher never claimed, or already copied
+        s.cancel(booking.id, booking.cancelled_by, booking.cancel_reason, now)
+        actor = booking.other_name(other)
+        s.notify(notice("cancelled", booking, actor, now, note=booking.cancel_reason))
+        return True
+
+    if repo.change_schedule(other, cancel_and_tell):
+        repo.count_unread(other, +1)
+    repo.change_schedule(owner, lambda s: s.mark_synced(booking.id))
+
+
+def review(repo: Repository, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:
+    """Claim the review on the rater's own copy, where every rule is checked in the same
+    atomic step (of parallel tries exactly one is accepted), marked not yet copied; then
+    copy that one review to the other person's copy (where the rating counts), telling
+    them, and mark it copied. If the copy fails, read repair finishes it. Before the
+    first write, the other person's copy is checked to fit their document."""
+    now = repo.clock()
+    mine = repo.schedule(uid).bookings.get(booking_id)
+    if mine is not None and uid in (mine.teacher, mine.learner):
+
+        def their_copy(s: Schedule) -> None:
+            copy = s.bookings.get(booking_id)
+            if copy is not None:
+                copy.reviews[uid] = Review(rating, feedback, iso_utc(now))
+                s.notify(notice("reviewed", mine, mine.other_name(copy.other(uid)), now))
+
+        make_room(repo, mine.other(uid), their_copy)
+
+    def claim(s: Schedule) -> Booking:
+        booking = s.add_review(booking_id, uid, rating, feedback, now)
+        booking.reviews[uid].copied = False
+        return booking
+
+    with upkeep.after(repo):
+        booking = repo.change_schedule(uid, claim)
+        copy_review(repo, uid, booking)
+    return booking
+
+
+def copy_review(repo: Repository, uid: str, booking: Booking) -> None:
+    """Step two of a review: the other person's copy, with a notice, then mark it done."""
+    other = booking.other(uid)
+    review = booking.reviews[uid]
+    now = repo.clock()
+
+    def copy_and_tell(s: Schedule) -> bool:
+        copy = s.bookings.get(booking.id)
+        if copy is None or uid in copy.reviews:
+            return False  # their account is deleted, or an earlier try copied it
+        # Not add_review: its rules were checked on the rater's copy when it was claimed
+        # (a repair may run after the review window has closed).
+        copy.reviews[uid] = Review(review.rating, review.feedback, review.created)
+        s.notify(notice("reviewed", booking, booking.other_name(other), now))
+        return True
+
+    if repo.change_schedule(other, copy_and_tell):
+        repo.count_unread(other, +1)
+
+    def mark_copied(s: Schedule) -> None:
+        mine = s.bookings.get(booking.id)
+        if mine is not None and uid in mine.reviews:
+            mine.reviews[uid].copied = True
+
+    repo.change_schedule(uid, mark_copied)

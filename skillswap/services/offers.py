@@ -1,0 +1,69 @@
+"""Publishing: offers and learning requests saved in their owner's document (every limit
+checked there, atomically), with the skill and slot indexes brought in step; a profile's teach
+tags kept in step with the same indexes."""
+
+from __future__ import annotations
+
+from skillswap.domain.records import LearnRequest, Offer
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.users import User
+from skillswap.repo import Repository
+from skillswap.services import upkeep
+
+
+def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = None) -> None:
+    """Save the offer in the teacher's document (every limit checked there, atomically),
+    then bring the skill and slot indexes in step."""
+
+    def put(s: Schedule) -> Offer | None:
+        previous = s.offers.get(offer.id)
+        s.put_offer(offer, repo.clock())
+        return previous
+
+    with upkeep.after(repo):
+        previous = upkeep.grow(repo, offer.owner, put)
+        if previous_skill_key and previous_skill_key != offer.skill_key:
+            repo.index_offer(previous_skill_key, offer.owner, offer.id, add=False)
+        repo.index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
+        changed = [offer, previous] if previous else [offer]
+        skills = {offer.skill_key, previous_skill_key or "", *(o.skill_key for o in changed)}
+        repo.refresh_slot_rows(offer.owner, skills, changed, with_tags=True)
+
+
+def delete_offer(repo: Repository, uid: str, offer_id: str) -> Offer:
+    with upkeep.after(repo):
+        offer = repo.change_schedule(uid, lambda s: s.remove_offer(offer_id, repo.clock()))
+        repo.index_offer(offer.skill_key, uid, offer_id, add=False)
+        repo.refresh_slot_rows(uid, {offer.skill_key}, [offer], with_tags=True)
+    return offer
+
+
+def save_request(repo: Repository, request: LearnRequest) -> None:
+    with upkeep.after(repo):
+        upkeep.grow(repo, request.owner, lambda s: s.put_request(request, repo.clock()))
+        repo.index_skill(
+            request.skill_key, "learners", request.owner, request.id, True, request.skill
+        )
+
+
+def delete_request(repo: Repository, uid: str, request_id: str) -> LearnRequest | None:
+    removed = repo.change_schedule(uid, lambda s: s.requests.pop(request_id, None))
+    if removed:
+        repo.index_skill(removed.skill_key, "learners", uid, request_id, False)
+    return removed
+
+
+def save_profile(repo: Repository, user: User, old_teach: list[str]) -> None:
+    """Save the editable profile fields, and index the teach tags that changed (a tag makes all
+    of the person's published time teachable for it)."""
+    repo.save_profile(user)
+    repo.index_teach_tags(user.id, old_teach, user.teach)
+
+
+def teach_offered_skill(repo: Repository, user: User, skill: str) -> None:
+    """An offer's skill joins the teacher's teach tags, so profile and offers agree."""
+    if normalise_skill(skill) not in {normalise_skill(t) for t in user.teach}:
+        old = list(user.teach)
+        user.teach = [*user.teach, skill]
+        save_profile(repo, user, old)

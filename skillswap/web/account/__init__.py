@@ -1,0 +1,5 @@
+"""Your account: password, logins, deletion."""
+
+from skillswap.web.account.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,62 @@
+"""The account page's forms: change the password, delete the account."""
+
+from __future__ import annotations
+
+from wtforms import (
+    PasswordField,
+    StringField,
+)
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+)
+
+from skillswap.domain.users import (
+    PASSWORD_MIN,
+)
+from skillswap.web.forms import (
+    BaseForm,
+    check_new_password,
+    new_password_field,
+)
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired("Enter your current password")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = new_password_field(
+        "New password",
+        "Choose a new password",
+        f"At least {PASSWORD_MIN} characters, not a common password",
+    )
+    new_password_again = PasswordField(
+        "New password again",
+        validators=[
+            InputRequired("Type the new password a second time"),
+            EqualTo("new_password", "The two new passwords differ: type the same one twice"),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, *args: object, username: str = "", email: str = "", **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.account_names = (username, email)
+
+    def validate_new_password(self, field: PasswordField) -> None:
+        check_new_password(field, *self.account_names)
+
+
+class DeleteAccountForm(BaseForm):
+    delete_password = PasswordField(
+        "Your password",
+        validators=[InputRequired("Enter your password to delete your account")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    confirm_username = StringField(
+        "Type your username to confirm",
+        validators=[InputRequired("Type your username to confirm")],
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )

@@ -1,0 +1,186 @@
+"""The dates × time-ranges part shared by the offer and learning-request forms.
+
+Values are kept as typed (text fields with type=date/time), so a malformed entry comes back
+to the person exactly as they wrote it, next to its message. Presets are expanded here, on the
+server, so the form works without JavaScript; the "Add a date" / "Add a time range" buttons
+re-render the form with one more row for browsers without JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from wtforms import Field, FieldList, Form, FormField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf
+
+from skillswap.domain.availability import check_availability, preset_dates
+from skillswap.domain.times import TimeInputError, parse_date, parse_hhmm, to_zone
+
+PRESETS = [
+    ("", "Only the dates I list"),
+    ("weekdays", "Weekdays (Mon–Fri)"),
+    ("weekends", "Weekends (Sat–Sun)"),
+    ("everyday", "Every day"),
+]
+
+
+class TimeRangeForm(Form):
+    start = StringField("From", render_kw={"type": "time"})
+    end = StringField("To", render_kw={"type": "time"})
+
+
+class AvailabilityFields:
+    """Mixed into a FlaskForm: the fields every availability form has."""
+
+    preset = RadioField(
+        "Repeat on",
+        choices=[SelectChoice(value, label) for value, label in PRESETS],
+        default="",
+        validate_choice=False,
+        validators=[AnyOf([p for p, _ in PRESETS], message="Choose one of the repeat options")],
+    )
+    preset_first = StringField("First date", render_kw={"type": "date"})
+    preset_last = StringField("Last date", render_kw={"type": "date"})
+    dates = FieldList(StringField("Date", render_kw={"type": "date"}), min_entries=2)
+    ranges = FieldList(FormField(TimeRangeForm), min_entries=2)
+    add_date = SubmitField("Add a date")
+    add_range = SubmitField("Add a time range")
+
+
+@dataclass
+class Availability:
+    preset: dict[str, str]
+    custom_dates: list[date]
+    dates: list[date]
+    ranges: list[tuple[time, time]]
+
+
+def wants_another_row(form: AvailabilityFields) -> bool:
+    """The no-JavaScript "add a row" buttons: add the row and show the form again."""
+    if form.add_date.data:
+        form.dates.append_entry()
+        return True
+    if form.add_range.data:
+        form.ranges.append_entry()
+        return True
+    return False
+
+
+def add_error(form: AvailabilityFields, field: Field, message: str) -> None:
+    """Show `message` at `field` and in the form's summary (once per field).
+
+    FieldList keeps the errors it computed during validate(), so the summary cannot rely on
+    form.errors for these: they are collected in `form.availability_problems` instead.
+    """
+    errors = list(field.errors) if isinstance(field.errors, list | tuple) else []
+    if message in errors:
+        return
+    errors.append(message)
+    field.errors = errors
+    problems = getattr(form, "availability_problems", [])
+    problems.append((field.id, message))
+    form.availability_problems = problems
+
+
+def read_availability(
+    form: AvailabilityFields,
+    zone: ZoneInfo,
+    now: datetime,
+    session_minutes: int | None = None,
+    session_field: Field | None = None,
+) -> Availability | None:
+    """Parse and check the availability fields; on any problem put each message on the field
+    that caused it and return None."""
+    ok = True
+    today = to_zone(now, zone).date()
+
+    # Which input each checked date came from, so a domain Problem finds its field again.
+    dates: list[date] = []
+    sources: list[Field] = []
+    preset: dict[str, str] = {}
+    kind = form.preset.data or ""
+    if kind:
+        try:
+            first = parse_date(form.preset_first.data or "")
+        except TimeInputError as exc:
+            add_error(form, form.preset_first, str(exc))
+            ok = False
+            first = None
+        try:
+            last = parse_date(form.preset_last.data or "")
+        except TimeInputError as exc:
+            add_error(form, form.preset_last, str(exc))
+            ok = False
+            last = None
+        if first and last:
+            if first < today:
+                add_error(form, form.preset_first, "Pick a first date from today on")
+                ok = False
+            try:
+                days = preset_dates(kind, first, last)
+            except TimeInputError as exc:
+                add_error(form, form.preset_last, str(exc))
+                ok = False
+                days = []
+            if ok and not days:
+                add_error(form, form.preset_last, "There are no such days between these dates")
+                ok = False
+            for day in days:
+                if day >= today:
+                    dates.append(day)
+                    sources.append(form.preset_first)
+            preset = {"kind": kind, "first": first.isoformat(), "last": last.isoformat()}
+
+    custom: list[date] = []
+    for entry in form.dates:
+        text = (entry.data or "").strip()
+        if not text:
+            continue
+        try:
+            day = parse_date(text)
+        except TimeInputError as exc:
+            add_error(form, entry, str(exc))
+            ok = False
+            continue
+        custom.append(day)
+        dates.append(day)
+        sources.append(entry)
+
+    ranges: list[tuple[time, time]] = []
+    range_sources: list[Field] = []
+    for entry in form.ranges:
+        start_text = (entry.start.data or "").strip()
+        end_text = (entry.end.data or "").strip()
+        if not start_text and not end_text:
+            continue
+        parsed: list[time] = []
+        for sub, text in ((entry.start, start_text), (entry.end, end_text)):
+            try:
+                parsed.append(parse_hhmm(text))
+            except TimeInputError as exc:
+                add_error(form, sub, "Enter a time" if not text else str(exc))
+                ok = False
+        if len(parsed) == 2:
+            ranges.append((parsed[0], parsed[1]))
+            range_sources.append(entry.start)
+
+    if not ok:
+        return None
+
+    problems = check_availability(dates, ranges, zone, now, session_minutes=session_minutes)
+    for problem in problems:
+        kind_, _, index = problem.where.partition(":")
+        targets = {"date": sources, "range": range_sources}.get(kind_, [])
+        if index.isdigit() and int(index) < len(targets):
+            target = targets[int(index)]
+        elif kind_ == "session_minutes" and session_field is not None:
+            target = session_field
+        else:
+            target = form.ranges if kind_ == "range" else form.dates
+        add_error(form, target, problem.message)
+    if problems:
+        return None
+    return Availability(preset, custom, sorted(set(dates)), ranges)

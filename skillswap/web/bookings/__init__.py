@@ -1,0 +1,5 @@
+"""Booking, cancelling and rating sessions."""
+
+from skillswap.web.bookings.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,210 @@
+"""Booking a teacher's slot, cancelling, and rating a session afterwards."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from skillswap import services
+from skillswap.domain.records import Booking, Offer
+from skillswap.domain.refusals import NotParticipant, ScheduleRefusal, SlotTaken
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.times import iso_utc
+from skillswap.domain.users import User
+from skillswap.repo.keys import new_id
+from skillswap.web.bookings.forms import CancelForm, ReviewForm
+from skillswap.web.common import now, repo, validates_own_csrf, viewer_zone, when
+from skillswap.web.forms import action_csrf_valid
+
+bp = Blueprint("bookings", __name__)
+TAKEN = "That slot was just booked by someone else. Here are the times still free."
+
+
+def _mine(schedule: Schedule, offer: Offer, slot_id: str) -> bool:
+    """Is the booking that holds this slot the current learner's own (a double click)?"""
+    return any(
+        b.active
+        and b.offer_id == offer.id
+        and b.slot_id == slot_id
+        and b.learner == current_user.id
+        for b in schedule.bookings.values()
+    )
+
+
+def _teacher(username: str) -> tuple[User, Schedule]:
+    found = repo().find_person(username)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _skills(user: User, schedule: Schedule) -> dict[str, str]:
+    """Skills this person teaches, normalised key -> label: teach tags and offered skills."""
+    skills = {normalise_skill(o.skill): o.skill for o in schedule.offers.values()}
+    skills.update({normalise_skill(t): t for t in user.teach})
+    return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
+
+
+def _page(
+    teacher: User,
+    schedule: Schedule,
+    skill: str,
+    chosen: str = "",
+    refusal: str = "",
+    status: int = 200,
+    skills: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    if skills is None:
+        skills = _skills(teacher, schedule)
+    skill = skill if skill in skills else next(iter(skills), "")
+    moment, zone = now(), viewer_zone()
+    free = schedule.teachable_slots(teacher.teach, skill, moment) if skill else []
+    # Every free time is listed, and this is also what each refused booking shows: what the
+    # template shows of each is worked out here, cheaper than calls from the template.
+    slots = [
+        (f"{offer.id}:{slot.id}", when(slot.start, slot.end, zone), offer.mode.capitalize(), offer)
+        for offer, slot in free
+    ]
+    return render_template(
+        "bookings/book.html",
+        teacher=teacher,
+        stats=schedule.stats(moment),
+        skills=skills,
+        skill=skill,
+        slots=slots,
+        # The chosen time stays selected; with none chosen, the first.
+        checked=chosen or (slots[0][0] if slots else ""),
+        refusal=refusal,
+    ), status
+
+
+@bp.get("/book/<username>")
+@login_required
+def show(username: str) -> tuple[str, int]:
+    teacher, schedule = _teacher(username)
+    skill = normalise_skill(request.args.get("skill", ""))
+    return _page(teacher, schedule, skill, chosen=request.args.get("slot", ""))
+
+
+@bp.post("/book/<username>")
+@login_required
+@validates_own_csrf
+def book(username: str) -> Response | tuple[str, int]:
+    teacher, schedule = _teacher(username)
+    skill = normalise_skill(request.form.get("skill", ""))
+    chosen = request.form.get("slot", "")
+    offer_id, _, slot_id = chosen.partition(":")
+    skills = _skills(teacher, schedule)
+    if not action_csrf_valid():
+        expired = (
+            "This page had expired, so nothing was booked. Your choice is kept: "
+            "press Book Session again."
+        )
+        return _page(teacher, schedule, skill, chosen, expired, 400)
+    if teacher.id == current_user.id:
+        return _page(teacher, schedule, skill, chosen, "You cannot book your own slot.", 400)
+    if skill not in skills:
+        return _page(teacher, schedule, skill, chosen, f"{teacher.name} does not teach that.", 400)
+    offer = schedule.offers.get(offer_id)
+    stored = offer.slot(slot_id) if offer else None
+    if offer is None or stored is None:
+        message = (
+            "Pick one of the free times below."
+            if not chosen
+            else ("That time is no longer offered. Pick one of the free times below.")
+        )
+        return _page(teacher, schedule, skill, "", message, 400)
+    if stored.id in schedule.booked_slot_ids(offer.id) and not _mine(schedule, offer, stored.id):
+        # Already taken when this request read the teacher's schedule: refuse without writing
+        # anything. Only a refusal is decided here; claim() alone decides who wins.
+        return _page(teacher, schedule, skill, "", TAKEN, 409, skills)
+    booking = Booking(
+        id=new_id(),
+        teacher=teacher.id,
+        teacher_name=teacher.username,
+        learner=current_user.id,
+        learner_name=current_user.username,
+        offer_id=offer.id,
+        slot_id=stored.id,
+        title=offer.title if offer.skill_key == skill else f"{skills[skill]} with {teacher.name}",
+        skill=skills[skill],
+        mode=offer.mode,
+        start=stored.start,
+        end=stored.end,
+        created=iso_utc(now()),
+    )
+    try:
+        services.booking.book(repo(), booking)
+    except ScheduleRefusal as exc:
+        # Show what is still free now, read after the refusal.
+        teacher, schedule = _teacher(username)
+        message = TAKEN if isinstance(exc, SlotTaken) else str(exc)
+        return _page(teacher, schedule, skill, "", message, 409)
+    flash(f"Booked: {booking.skill} with {teacher.name}. It is on your dashboard.", "success")
+    return redirect(url_for("dashboard.show") + f"#booking-{booking.id}")
+
+
+def _my_booking(booking_id: str) -> Booking:
+    booking = repo().schedule(current_user.id).bookings.get(booking_id)
+    if booking is None:
+        abort(403)  # someone else's session, or none at all: nothing to see here
+    return booking
+
+
+@bp.route("/booking/<booking_id>/cancel", methods=["GET", "POST"])
+@login_required
+@validates_own_csrf
+def cancel(booking_id: str) -> Response | tuple[str, int]:
+    booking = _my_booking(booking_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.booking.cancel(
+                repo(), current_user.id, booking_id, (form.reason.data or "").strip()
+            )
+        except NotParticipant:
+            abort(403)
+        except ScheduleRefusal as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(f"Cancelled: {booking.skill} with {booking.other_name(current_user.id)}.", "info")
+            return redirect(url_for("dashboard.show"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "bookings/cancel.html", booking=booking, form=form, csrf_expired=form.csrf_failed()
+    ), status
+
+
+@bp.route("/booking/<booking_id>/review", methods=["GET", "POST"])
+@login_required
+@validates_own_csrf
+def review(booking_id: str) -> Response | tuple[str, int]:
+    booking = _my_booking(booking_id)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            services.booking.review(
+                repo(),
+                current_user.id,
+                booking_id,
+                int(form.rating.data),
+                (form.feedback.data or "").strip(),
+            )
+        except NotParticipant:
+            abort(403)
+        except ScheduleRefusal as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(
+                f"Thank you: your rating of {booking.other_name(current_user.id)} is saved.",
+                "success",
+            )
+            return redirect(url_for("dashboard.show"))
+    elif not form.is_submitted() and booking.end_at > now():
+        form.form_errors.append("You can rate this session once it has ended.")
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "bookings/review.html", booking=booking, form=form, csrf_expired=form.csrf_failed()
+    ), status

@@ -1,0 +1,116 @@
+"""The calendar: a month or a week of what I offer, teach, attend and ask for (/calendar).
+
+Plain links move between periods (?month=2026-12, ?week=2026-W50), so it works without
+JavaScript and every view has a URL to share. The page reads one document: my schedule.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from skillswap import services
+from skillswap.domain.schedule import Schedule
+from skillswap.web.calendar.layout import (
+    KIND_LABELS,
+    Item,
+    Kind,
+    PeriodError,
+    iso_week_text,
+    month_view,
+    parse_month,
+    parse_week,
+    week_view,
+)
+from skillswap.web.common import now, repo, viewer_zone
+
+bp = Blueprint("calendar", __name__)
+
+
+def item_url(item: Item) -> str:
+    """Where an item's link goes: the session on the dashboard, the offer, the request."""
+    kind, ident = item.target
+    if kind == "booking":
+        return url_for("dashboard.show", _anchor=f"booking-{ident}")
+    if kind == "offer":
+        return url_for("offers.edit", offer_id=ident)
+    return url_for("requests.matches", request_id=ident)
+
+
+def _bad_period(message: str) -> tuple[str, int]:
+    page = render_template(
+        "error.html",
+        status=400,
+        title="That is not a month or week we can show",
+        detail=message,
+    )
+    return page, 400
+
+
+def _today(zone: ZoneInfo) -> date:
+    return now().astimezone(zone).date()
+
+
+def _schedule() -> Schedule:
+    # Like the dashboard: settle a hold a crash left behind before showing sessions.
+    return services.booking.resolve_pending(repo(), repo().schedule(current_user.id))
+
+
+@bp.get("/calendar")
+@login_required
+def show() -> tuple[str, int]:
+    zone = viewer_zone()
+    today = _today(zone)
+    week_text = request.args.get("week", "")
+    month_text = request.args.get("month", "")
+    try:
+        if week_text or request.args.get("view") == "week":
+            year, number = parse_week(week_text) if week_text else today.isocalendar()[:2]
+            period = ("week", year, number)
+        else:
+            year, number = parse_month(month_text) if month_text else (today.year, today.month)
+            period = ("month", year, number)
+    except PeriodError as exc:
+        return _bad_period(str(exc))
+
+    moment = now()
+    schedule = _schedule()
+    context: dict[str, Any] = {
+        "zone": zone,
+        "today_month": f"{today.year:04d}-{today.month:02d}",
+        "today_week": iso_week_text(today),
+        "kinds": [(kind.value, KIND_LABELS[kind]) for kind in Kind],
+    }
+    if period[0] == "week":
+        week = week_view(schedule, zone, period[1], period[2], moment)
+        return render_template("calendar/week.html", week=week, **context), 200
+    month = month_view(schedule, zone, period[1], period[2], moment)
+    first = date(month.year, month.month, 1)
+    in_month = first.year == today.year and first.month == today.month
+    context["month_week"] = iso_week_text(today if in_month else first)
+    return render_template("calendar/month.html", month=month, **context), 200
+
+
+def glance(schedule: Schedule | None = None) -> dict[str, Any] | None:
+    """This week for the profile page (a template global). Pass the schedule the page has
+    already read to save a store round trip; without it, one `get` reads it."""
+    if not current_user.is_authenticated:
+        return None
+    zone = viewer_zone()
+    moment: datetime = now()
+    today = moment.astimezone(zone).date()
+    year, number = today.isocalendar()[:2]
+    week = week_view(schedule or _schedule(), zone, year, number, moment)
+    return {"week": week, "zone": zone}
+
+
+def _register_globals(app: Flask) -> None:
+    app.jinja_env.globals["calendar_item_url"] = item_url
+    app.jinja_env.globals["calendar_glance"] = glance
+
+
+bp.record_once(lambda state: _register_globals(state.app))

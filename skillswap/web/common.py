@@ -1,0 +1,122 @@
+"""What every blueprint needs from the running app: the repository, the clock, the viewer's zone,
+safe redirects, links, and the CSRF policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, g, request, url_for
+from flask_login import current_user
+
+from skillswap.domain.display import format_instant, format_range
+from skillswap.domain.times import parse_iso_utc
+from skillswap.domain.zones import zone_or_utc
+from skillswap.repo import Repository
+
+ZONE_COOKIE = "tz"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def repo() -> Repository:
+    return current_app.extensions["skillswap.repo"]
+
+
+def now() -> datetime:
+    """The app's clock (aware UTC); tests replace it to travel in time without sleeping."""
+    return current_app.extensions["skillswap.clock"]()
+
+
+def viewer_zone() -> ZoneInfo:
+    """Logged in: the profile's zone. Logged out: the browser's (cookie set by app.js), else UTC.
+
+    Worked out once per request: a page asks for it once per time it shows."""
+    zone = g.get("viewer_zone")
+    if zone is None:
+        if current_user.is_authenticated:
+            zone = zone_or_utc(current_user.timezone)
+        else:
+            zone = zone_or_utc(request.cookies.get(ZONE_COOKIE))
+        g.viewer_zone = zone
+    return zone
+
+
+def safe_next(target: str | None, default: str = "profile.show") -> str:
+    """A same-site path from `next`, else the default page: never an open redirect."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+        ):
+            return target
+    return url_for(default)
+
+
+def validates_own_csrf(view: F) -> F:
+    """Mark a view whose FlaskForm checks the CSRF token itself.
+
+    Every other POST is checked before the view runs (CSRFProtect). Form views check it in the
+    form, so an expired token re-renders the form with everything typed kept instead of a bare
+    400.
+    """
+    view.validates_own_csrf = True  # type: ignore[attr-defined]
+    return view
+
+
+def flat_errors(errors: Any) -> list[str]:
+    """WTForms nests errors for FieldList/FormField; summaries want plain messages."""
+    if isinstance(errors, str):
+        return [errors]
+    if isinstance(errors, dict):
+        errors = list(errors.values())
+    return [message for item in errors or [] for message in flat_errors(item)]
+
+
+NAV = [
+    ("offers.new", "Offer"),
+    ("requests.new", "Request"),
+    ("profile.show", "Profile"),
+    ("dashboard.show", "Dashboard"),
+    ("calendar.show", "Calendar"),
+    ("skills.directory", "Skills"),
+]
+
+
+def nav_links() -> list[tuple[str, str, str]]:
+    """Nav entries whose pages exist in this app (a link to a missing page is worse than none),
+    as (endpoint, label, path)."""
+    return [
+        (endpoint, label, url_for(endpoint))
+        for endpoint, label in NAV
+        if endpoint in current_app.view_functions
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _range_text(start: datetime | str, end: datetime | str, zone: ZoneInfo) -> str:
+    # A pure function of its arguments, and pages repeat the same sessions and slots (every
+    # reload, every viewer of a teacher in one zone): each is worded once, not every time.
+    start_at = parse_iso_utc(start) if isinstance(start, str) else start
+    end_at = parse_iso_utc(end) if isinstance(end, str) else end
+    return format_range(start_at, end_at, zone)
+
+
+def when(start: datetime | str, end: datetime | str, zone: ZoneInfo | None = None) -> str:
+    """A time range in the viewer's zone (or `zone`), the zone named: for templates, and for
+    views that word a long list of times once rather than from the template."""
+    return _range_text(start, end, zone or viewer_zone())
+
+
+def at(instant: datetime | str) -> str:
+    """One moment in the viewer's zone, the zone named: for templates."""
+    return format_instant(
+        parse_iso_utc(instant) if isinstance(instant, str) else instant, viewer_zone()
+    )

@@ -1,0 +1,146 @@
+"""The dashboard: what I teach and attend, upcoming and recent, and the reviews around them; and
+the history page, where the rest of the past is, a page at a time."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from skillswap import services
+from skillswap.domain.limits import REVIEW_WINDOW
+from skillswap.domain.records import Booking
+from skillswap.domain.schedule import sessions
+from skillswap.domain.times import iso_utc
+from skillswap.web.common import now, repo, viewer_zone, when
+
+bp = Blueprint("dashboard", __name__)
+PAST_SHOWN = 10  # past sessions per role on the dashboard; the rest are on /history
+HISTORY_PAGE = 25
+RECENT = "recent"
+PERIOD_RE = re.compile(r"\d{4}Q[1-4]")
+
+
+@dataclass
+class SessionItem:
+    """A session as the dashboard lists it. Worked out here, not in the template: a dashboard
+    lists dozens, and each call made from Jinja costs several times what it costs here."""
+
+    booking: Booking
+    other: str  # the other person's username
+    when: str
+    # "cancelled", "upcoming" (can be cancelled), "in progress", "to rate", "rated" or
+    # "closed" (over, not rated by me, reviews closed)
+    state: str
+    cancelled_by: str  # "you" or the other person's username, when cancelled
+    my_rating: int | None
+    profile_path: str
+    action_path: str  # the cancel or review page; "" when there is none
+    ics_path: str  # "" for archived sessions
+
+
+def session_items(
+    lists: dict[str, list[Booking]], me: str, moment: datetime, archived: bool = False
+) -> dict[str, list[SessionItem]]:
+    """Each list of sessions as the dashboard shows it, by the same name."""
+    zone = viewer_zone()
+
+    def item(b: Booking) -> SessionItem:
+        other = b.other_name(me)
+        action = ""
+        if b.status == "cancelled":
+            state = "cancelled"
+        elif b.start_at > moment:
+            state, action = "upcoming", url_for("bookings.cancel", booking_id=b.id)
+        elif b.end_at > moment:
+            state = "in progress"
+        elif me in b.reviews:
+            state = "rated"
+        elif b.end_at + REVIEW_WINDOW > moment:
+            state, action = "to rate", url_for("bookings.review", booking_id=b.id)
+        else:
+            state = "closed"
+        return SessionItem(
+            booking=b,
+            other=other,
+            when=when(b.start, b.end, zone),
+            state=state,
+            cancelled_by="you" if b.cancelled_by == me else other,
+            my_rating=b.reviews[me].rating if me in b.reviews else None,
+            profile_path=url_for("profile.public", username=other),
+            action_path=action,
+            ics_path="" if archived else url_for("ics.booking", booking_id=b.id),
+        )
+
+    return {name: [item(b) for b in bookings] for name, bookings in lists.items()}
+
+
+@bp.get("/dashboard")
+@login_required
+def show() -> str:
+    moment = now()
+    me = current_user.id
+    schedule = services.booking.resolve_pending(repo(), repo().schedule(me))
+    teaching_upcoming, teaching_past = sessions(schedule, "teacher", moment)
+    attending_upcoming, attending_past = sessions(schedule, "learner", moment)
+    lists = {
+        "teaching_upcoming": teaching_upcoming,
+        "teaching_past": teaching_past[:PAST_SHOWN],
+        "attending_upcoming": attending_upcoming,
+        "attending_past": attending_past[:PAST_SHOWN],
+    }
+    received = schedule.received_reviews(moment)
+    return render_template(
+        "dashboard/show.html",
+        **session_items(lists, me, moment),
+        more_past=len(teaching_past) > PAST_SHOWN or len(attending_past) > PAST_SHOWN,
+        # With the other person's name: one lookup here, not a call from the template each.
+        given=[(b, review, b.other_name(me)) for b, review in schedule.given_reviews()],
+        received=[(b, review, b.other_name(me)) for b, review in received],
+        hidden_reviews=schedule.hidden_reviews(moment),
+        stats=schedule.stats(moment, received),
+    )
+
+
+@bp.get("/history")
+@login_required
+def history() -> tuple[str, int]:
+    """Past sessions, offers and requests, a period at a time: the recent past (the live
+    document), then each archived quarter, newest first. The only page that reads the
+    archive; each view reads one quarter and shows HISTORY_PAGE sessions."""
+    moment = now()
+    me = current_user.id
+    period = request.args.get("period", RECENT)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    if period != RECENT and not PERIOD_RE.fullmatch(period):
+        abort(404)
+    periods = repo().archive_periods(me)
+    if period == RECENT:
+        schedule = services.booking.resolve_pending(repo(), repo().schedule(me))
+        past = [
+            b for b in schedule.bookings.values() if b.status != "pending" and b.end_at <= moment
+        ]
+        over = iso_utc(moment)
+        offers = [o for o in schedule.offers.values() if o.last_end <= over]
+        requests = [r for r in schedule.requests.values() if r.last_end <= over]
+    else:
+        found = repo().archived(me, period)
+        past, offers, requests = found["bookings"], found["offers"], found["requests"]
+    past.sort(key=lambda b: b.start, reverse=True)
+    pages = max(1, -(-len(past) // HISTORY_PAGE))
+    page = min(page, pages)
+    shown = past[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
+    return render_template(
+        "dashboard/history.html",
+        period=period,
+        periods=periods,
+        sessions=session_items({"all": shown}, me, moment, archived=period != RECENT)["all"],
+        total=len(past),
+        page=page,
+        pages=pages,
+        offers=sorted(offers, key=lambda o: o.last_end, reverse=True),
+        requests=sorted(requests, key=lambda r: r.last_end, reverse=True),
+    ), 200

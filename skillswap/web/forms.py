@@ -1,0 +1,116 @@
+"""Flask-WTF forms: one class per form, so fields, limits and messages are written once."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import validate_csrf
+from wtforms import (
+    PasswordField,
+    StringField,
+)
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    StopValidation,
+    ValidationError,
+)
+
+from skillswap.domain.limits import skill_key_problem
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.text import normalise, text_problem
+from skillswap.domain.users import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+)
+from skillswap.web.passwords import password_problem
+
+CSRF_EXPIRED = (
+    "This form had expired, so nothing was saved. Everything you typed is still here: "
+    "check it and send it again."
+)
+
+
+def check_skill(field: StringField) -> None:
+    # "!!!" normalises to nothing: nobody could ever find or match it.
+    if field.data and not normalise_skill(field.data):
+        raise ValidationError("Name the skill with letters or digits, like “Python” or “C++”")
+    if field.data and (problem := skill_key_problem(normalise_skill(field.data))):
+        raise ValidationError(problem)
+
+
+def strip_text(value: str | None) -> str | None:
+    """Surrounding spaces are never meant: a title of three spaces is no title."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def normalised(value: str | None) -> str | None:
+    """A filter: text in one Unicode form (NFC) with \\n line ends (skillswap/domain/text.py)."""
+    return normalise(value) if isinstance(value, str) else value
+
+
+class PlainText:
+    """No control or direction characters (skillswap/domain/text.py); `multiline` keeps new
+    lines and tabs. Stops the field's other checks: their messages would quote the text."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        problem = text_problem(field.data or "", self.multiline) if field.data else None
+        if problem:
+            raise StopValidation(problem)
+
+
+LINE = PlainText()
+LINES = PlainText(multiline=True)
+
+
+def new_password_field(label: str, missing: str, hint: str) -> PasswordField:
+    """A field for choosing a password: the same length rule and wording wherever one is chosen
+    (the common-password and not-your-name checks run in the form's validator)."""
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(missing),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters",
+            ),
+        ],
+        description=hint,
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class BaseForm(FlaskForm):
+    def csrf_failed(self) -> bool:
+        return bool(self.meta.csrf and "csrf_token" in self.errors)
+
+
+class ActionForm(BaseForm):
+    """A button that changes state (logout, cancel...): it carries only the CSRF token."""
+
+
+def action_csrf_valid() -> bool:
+    """What `ActionForm().validate()` answers, without building a form: whether the POST
+    carries a valid CSRF token. For the booking button, which a crowd may press at once for
+    one slot: building a form for one token cost a sixth of each refusal."""
+    config = current_app.config
+    if not config.get("WTF_CSRF_ENABLED", True) or g.get("csrf_valid", False):
+        return True
+    try:
+        validate_csrf(request.form.get(config.get("WTF_CSRF_FIELD_NAME", "csrf_token")))
+    except ValidationError:
+        return False
+    return True
+
+
+# --- account: password change and deletion (skillswap/account.py) --------------------------
+
+
+def check_new_password(field: PasswordField, username: str, email: str) -> None:
+    problem = password_problem(field.data or "", username, email)
+    if problem:
+        raise ValidationError(problem)

@@ -1,0 +1,5 @@
+"""Notifications."""
+
+from skillswap.web.notifications.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,5 @@
+"""The landing page and its search."""
+
+from skillswap.web.pages.routes import bp
+
+__all__ = ["bp"]

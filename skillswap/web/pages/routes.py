@@ -1,0 +1,73 @@
+"""The landing page: what SkillSwap is, a skill search anyone can use, your next session."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from skillswap.domain.schedule import next_session
+from skillswap.domain.skills import normalise_skill
+from skillswap.web.common import now, repo
+
+bp = Blueprint("pages", __name__)
+MAX_SKILLS = 8
+MAX_TEACHERS = 24
+SLOTS_SHOWN = 3
+
+
+def _search(query: str) -> list[dict]:
+    """Teachers of skills whose normalised name starts with the query, with their next free
+    slots. Three store round trips whatever the community's size: the skill keys in range, those
+    index documents, and the teachers' documents."""
+    prefix = normalise_skill(query)
+    if not prefix:
+        return []
+    indexes = repo().skill_indexes(prefix, limit=MAX_SKILLS)
+    wanted: list[str] = []
+    for index in indexes.values():
+        for uid in sorted({*index.get("teachers", {}), *index.get("taggers", {})}):
+            if uid not in wanted and len(wanted) < MAX_TEACHERS:
+                wanted.append(uid)
+    people = repo().people(wanted)
+    moment = now()
+    results = []
+    for key, index in sorted(indexes.items()):
+        teachers = []
+        for uid in sorted({*index.get("teachers", {}), *index.get("taggers", {})}):
+            if uid not in people:
+                continue
+            user, schedule = people[uid]
+            free = schedule.teachable_slots(user.teach, key, moment)
+            teachers.append(
+                {
+                    "user": user,
+                    "stats": schedule.stats(moment),
+                    "free": free[:SLOTS_SHOWN],
+                    "more": max(0, len(free) - SLOTS_SHOWN),
+                }
+            )
+        # Teachers with free time first, soonest first; then the rest by name.
+        teachers.sort(
+            key=lambda t: (
+                not t["free"],
+                t["free"][0][1].start.isoformat() if t["free"] else "",
+                t["user"].username,
+            )
+        )
+        if teachers:
+            results.append({"key": key, "label": index.get("label", key), "teachers": teachers})
+    return results
+
+
+@bp.get("/")
+def home() -> str:
+    query = request.args.get("q", "").strip()[:60]
+    upcoming = None
+    if current_user.is_authenticated:
+        upcoming = next_session(repo().schedule(current_user.id), now())
+    return render_template(
+        "pages/home.html",
+        query=query,
+        results=_search(query) if query else None,
+        next_session=upcoming,
+    )

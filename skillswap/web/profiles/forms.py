@@ -1,0 +1,102 @@
+"""The profile form: name, bio, skills taught and wanted, links, time zone."""
+
+from __future__ import annotations
+
+from wtforms import (
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    Length,
+    ValidationError,
+)
+
+from skillswap.domain.limits import MAX_LINKS, MAX_TAG_LENGTH, MAX_TAGS, skill_key_problem
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.users import (
+    MAX_BIO,
+    link_problem,
+    split_tags,
+)
+from skillswap.domain.zones import is_valid_zone
+from skillswap.web.forms import (
+    LINE,
+    LINES,
+    BaseForm,
+    normalised,
+)
+
+
+def check_tags(field: TextAreaField) -> None:
+    tags = split_tags(field.data or "")
+    if len(tags) > MAX_TAGS:
+        raise ValidationError(f"List at most {MAX_TAGS} skills (you listed {len(tags)})")
+    long = [t for t in tags if len(t) > MAX_TAG_LENGTH]
+    if long:
+        raise ValidationError(f"Keep each skill to {MAX_TAG_LENGTH} characters: {long[0][:50]}…")
+    for tag in tags:
+        if problem := skill_key_problem(normalise_skill(tag)):
+            raise ValidationError(f"{tag[:50]}: {problem}")
+
+
+class ProfileForm(BaseForm):
+    display_name = StringField(
+        "Display name",
+        filters=[normalised],
+        validators=[LINE, Length(max=60, message="Keep your name to 60 characters")],
+        description="How others see you; your username is used when this is empty",
+    )
+    bio = TextAreaField(
+        "Short bio",
+        filters=[normalised],
+        validators=[LINES, Length(max=MAX_BIO, message=f"Keep your bio to {MAX_BIO} characters")],
+    )
+    teach = TextAreaField(
+        "Skills I can teach",
+        filters=[normalised],
+        validators=[LINES],
+        description=f"Separate skills with commas or new lines (up to {MAX_TAGS})",
+        render_kw={"rows": 2, "data-tags": ""},
+    )
+    learn = TextAreaField(
+        "Skills I want to learn",
+        filters=[normalised],
+        validators=[LINES],
+        description=f"Separate skills with commas or new lines (up to {MAX_TAGS})",
+        render_kw={"rows": 2, "data-tags": ""},
+    )
+    links = TextAreaField(
+        "Links",
+        filters=[normalised],
+        validators=[LINES],
+        description=f"Social or GitHub profiles, one per line, starting with https:// "
+        f"(up to {MAX_LINKS})",
+        render_kw={"rows": 3},
+    )
+    timezone = SelectField(
+        "Time zone",
+        choices=[],
+        validate_choice=False,
+        render_kw={"data-detect-timezone": ""},
+        description="Times you enter and see are in this zone",
+    )
+
+    def validate_timezone(self, field: SelectField) -> None:
+        if not is_valid_zone(field.data or ""):
+            raise ValidationError("Choose a time zone from the list")
+
+    def validate_teach(self, field: TextAreaField) -> None:
+        check_tags(field)
+
+    def validate_learn(self, field: TextAreaField) -> None:
+        check_tags(field)
+
+    def validate_links(self, field: TextAreaField) -> None:
+        links = [line.strip() for line in (field.data or "").splitlines() if line.strip()]
+        if len(links) > MAX_LINKS:
+            raise ValidationError(f"Add at most {MAX_LINKS} links")
+        for link in links:
+            problem = link_problem(link)
+            if problem:
+                raise ValidationError(f"{link[:80]}: {problem}")
