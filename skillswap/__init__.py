@@ -28,6 +28,7 @@ def open_configured_store(app: Flask, url: str) -> Store:
     options: dict[str, Any] = {"max_value_bytes": app.config["STORE_MAX_VALUE_BYTES"]}
     if url.startswith("replit"):
         options |= {
+            "db_url": app.config.get("REPLIT_DB_URL") or None,
             "url_file": app.config["REPLIT_URL_FILE"],
             "lock_path": app.config["REPLIT_LOCK_PATH"],
         }

@@ -116,6 +116,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": load_secret_key(instance_path),
         "STORE_URL": choose_store_url(instance_path, replit_url_file),
         "REPLIT_URL_FILE": replit_url_file,
+        # Replit's own variable; the store prefers the URL file, which Replit rewrites when
+        # the token rotates (the environment of a running process never changes).
+        "REPLIT_DB_URL": os.environ.get("REPLIT_DB_URL", "").strip(),
         # The largest value any store accepts (Replit DB's own limit by default): every
         # backend refuses more before sending, so data that works on one works on all.
         "STORE_MAX_VALUE_BYTES": _env_int("STORE_MAX_VALUE_BYTES", 5 * 1024 * 1024),

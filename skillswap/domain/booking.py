@@ -123,3 +123,20 @@ class BookingRules:
         booking.cancel_reason = reason
         booking.cancelled_at = iso_utc(now)
         return booking
+
+
+def session_state(booking: Booking, me: str, now: datetime) -> str:
+    """Where a session stands for one of its two people: "cancelled", "upcoming" (may still
+    be cancelled), "in progress", "rated" (by me), "to rate" (its review window is open) or
+    "closed" (over, not rated by me, reviews closed)."""
+    if booking.status == "cancelled":
+        return "cancelled"
+    if booking.start_at > now:
+        return "upcoming"
+    if booking.end_at > now:
+        return "in progress"
+    if me in booking.reviews:
+        return "rated"
+    if booking.end_at + limits.REVIEW_WINDOW > now:
+        return "to rate"
+    return "closed"

@@ -250,6 +250,13 @@ class Schedule(BookingRules, ReviewRules):
         free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
         return free
 
+    def taught_skills(self, teach_tags: Iterable[str]) -> dict[str, str]:
+        """Skills this person teaches (their teach tags and the skills of their offers), as
+        normalised key -> label, in label order."""
+        skills = {o.skill_key: o.skill for o in self.offers.values()}
+        skills.update({normalise_skill(t): t for t in teach_tags})
+        return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
+
     def teachable_slots(
         self, teach_tags: Iterable[str], skill_key: str, now: datetime
     ) -> list[tuple[Offer, Slot]]:

@@ -6,6 +6,7 @@ to date one change at a time (repo/indexes.py); `flask reindex` writes what this
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import normalise_skill
@@ -36,3 +37,23 @@ def build_skill_index(people: Iterable[tuple[User, Schedule]]) -> dict[str, dict
         for role in ("teachers", "learners"):
             doc[role] = {uid: sorted(ids) for uid, ids in doc[role].items()}
     return index
+
+
+@dataclass(frozen=True)
+class SkillEntry:
+    """One skill's index entry as the pages read it: who teaches it (an offer of it or a teach
+    tag), and who asked to learn it, with their request ids."""
+
+    key: str
+    label: str
+    teachers: frozenset[str]
+    learners: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, key: str, doc: dict) -> SkillEntry:
+        return cls(
+            key=key,
+            label=doc.get("label") or key,
+            teachers=frozenset({*doc.get("teachers", {}), *doc.get("taggers", {})}),
+            learners=dict(doc.get("learners", {})),
+        )

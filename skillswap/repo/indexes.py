@@ -16,12 +16,14 @@ from skillswap.domain import limits, skill_index, slot_index
 from skillswap.domain.limits import SLOT_PIECE_ROWS
 from skillswap.domain.records import Offer
 from skillswap.domain.schedule import Schedule
+from skillswap.domain.skill_index import SkillEntry
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.users import User
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import (
     schedule_key,
     skill_key,
+    skill_of,
     slots_key,
     user_key,
 )
@@ -252,22 +254,24 @@ class Indexes(RepositoryBase):
     def skill_index(self, skill: str) -> dict:
         return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}
 
-    def skill_indexes_for(self, skills: list[str]) -> dict[str, dict]:
-        """Index documents of these skills, in one round trip."""
+    def skill_entries_for(self, skills: list[str]) -> dict[str, SkillEntry]:
+        """These skills' index entries, in one round trip."""
         found = self.store.get_many([skill_key(s) for s in skills])
-        return {k.removeprefix("skill/"): v for k, v in found.items()}
+        return {e.key: e for k, doc in found.items() if (e := SkillEntry.of(skill_of(k), doc))}
 
-    def skill_indexes(self, prefix: str, limit: int = 20) -> dict[str, dict]:
+    def skill_entries(self, prefix: str, limit: int = 20) -> dict[str, SkillEntry]:
         """Skills whose normalised name starts with `prefix` (landing search)."""
         keys = self.store.keys(skill_key(prefix), limit=limit)
-        return {k.removeprefix("skill/"): v for k, v in self.store.get_many(keys).items()}
+        found = self.store.get_many(keys)
+        return {e.key: e for k, doc in found.items() if (e := SkillEntry.of(skill_of(k), doc))}
 
-    def all_skill_indexes(self, batch: int = 100, limit: int = 5000) -> dict[str, dict]:
-        """Every skill's index document (at most `limit`, Replit DB's whole key budget), read
+    def all_skill_entries(self, batch: int = 100, limit: int = 5000) -> dict[str, SkillEntry]:
+        """Every skill's index entry (at most `limit`, Replit DB's whole key budget), read
         `batch` at a time: one key listing, then one get_many per batch. No per-user reads."""
         keys = self.store.keys("skill/", limit=limit)
-        found: dict[str, dict] = {}
+        found: dict[str, SkillEntry] = {}
         for start in range(0, len(keys), batch):
-            docs = self.store.get_many(keys[start : start + batch])
-            found.update({k.removeprefix("skill/"): v for k, v in docs.items()})
+            for key, doc in self.store.get_many(keys[start : start + batch]).items():
+                entry = SkillEntry.of(skill_of(key), doc)
+                found[entry.key] = entry
         return found

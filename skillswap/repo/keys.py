@@ -60,6 +60,11 @@ def skill_key(normalised: str) -> str:
     return f"skill/{normalised}"
 
 
+def skill_of(key: str) -> str:
+    """The normalised skill a `skill/<normalised>` key is for."""
+    return key.removeprefix("skill/")
+
+
 def slots_key(normalised: str, bucket: str, piece: int = 0) -> str:
     """Piece 0 of a bucket is the bucket's own key; overflow pieces are numbered after it."""
     base = f"slots/{normalised}/{bucket}"

@@ -7,6 +7,7 @@ every call; `tests/store/test_contract.py` runs one suite against all of them.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -155,20 +156,26 @@ def prefix_upper_bound(prefix: str) -> str | None:
     return None
 
 
-# name -> opener(url, **options). Backends register themselves lazily so that importing the
-# store never imports psycopg or urllib3 unless that backend is used.
+# The backends, by the scheme their URLs start with (CTFd-style registry): nothing outside
+# this package asks which backend runs. Each is imported only when used, so the app never
+# imports psycopg or urllib3 for a backend it does not open.
+BACKENDS: dict[str, str] = {
+    "sqlite": "skillswap.store.sqlite:SQLiteStore",
+    "replit": "skillswap.store.replit:ReplitStore",
+    "postgresql": "skillswap.store.postgres:PostgresStore",
+    "postgres": "skillswap.store.postgres:PostgresStore",
+}
+
+
 def open_store(url: str, **options: Any) -> Store:
-    """Open the backend a URL names: `sqlite:///path`, `replit[://...]`, `postgresql://...`."""
-    if url.startswith("sqlite:"):
-        from skillswap.store.sqlite import SQLiteStore
-
-        return SQLiteStore.from_url(url, **options)
-    if url.startswith("replit"):
-        from skillswap.store.replit import ReplitStore
-
-        return ReplitStore.from_url(url, **options)
-    if url.startswith(("postgresql:", "postgres:")):
-        from skillswap.store.postgres import PostgresStore
-
-        return PostgresStore.from_url(url, **options)
-    raise ValueError(f"unknown store URL {url!r}: use sqlite:///path, replit or postgresql://...")
+    """Open the backend a URL names: `sqlite:///path`, `replit`, `postgresql://...`. Options
+    a backend does not take are ignored, so the app can pass one set to any of them."""
+    scheme = url.split(":", 1)[0]
+    target = BACKENDS.get(scheme)
+    if target is None:
+        raise ValueError(
+            f"unknown store URL {url!r}: use sqlite:///path, replit or postgresql://..."
+        )
+    module, _, name = target.partition(":")
+    backend = getattr(importlib.import_module(module), name)
+    return backend.from_url(url, **options)

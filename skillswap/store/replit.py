@@ -8,7 +8,8 @@ Protocol (the base URL carries a token that Replit rotates):
 - `GET <base>?prefix=<p>&encode=true` lists keys, newline-separated and url-encoded.
 
 Values are stored as JSON text. The base URL is looked up in `url_file` (Replit rewrites
-`/tmp/replitdb` when the token rotates), then `REPLIT_DB_URL`, then the explicit `db_url`
+`/tmp/replitdb` when the token rotates), then in the `db_url` option (the settings pass
+`REPLIT_DB_URL`; this module reads no environment variable)
 option; on 401/403 it is looked up again and the request retried once. 429 and 5xx are retried
 with backoff by urllib3; what still fails becomes `StoreUnavailable`. The URL (and so the
 token) never appears in an exception message, and urllib3's log records are scrubbed of it.
@@ -155,7 +156,7 @@ class ReplitStore:
         self._explicit_url = db_url.rstrip("/") if db_url else None
         self.max_value_bytes = max_value_bytes
         self._url_file = url_file
-        self.lock_path = lock_path or os.environ.get("SKILLSWAP_REPLIT_LOCK", DEFAULT_LOCK_PATH)
+        self.lock_path = lock_path or DEFAULT_LOCK_PATH
         self._timeout = timeout
         # Waiting on the lock means waiting behind other workers' HTTP calls, each bounded by
         # `timeout` (times the retries), so a lock wait is allowed to be a few of them.
@@ -184,12 +185,12 @@ class ReplitStore:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> ReplitStore:
-        """`replit`; the database URL comes from `url_file`, `REPLIT_DB_URL` or `db_url`."""
+        """`replit`; the database URL comes from `url_file`, else the `db_url` option."""
         if url not in ("replit", "replit:", "replit://"):
             # A token-bearing URL in the store URL would end up in config dumps and logs.
             raise ValueError(
                 "the Replit store URL is just 'replit'; pass the database URL as db_url or"
-                " let it be read from the url_file / REPLIT_DB_URL"
+                " let it be read from the url_file"
             )
         return cls(**options)
 
@@ -200,11 +201,11 @@ class ReplitStore:
             text = Path(self._url_file).read_text(encoding="utf-8").strip()
         except OSError:
             text = ""
-        url = text or os.environ.get("REPLIT_DB_URL", "").strip() or self._explicit_url
+        url = text or self._explicit_url
         if not url:
             raise StoreUnavailable(
-                f"no Replit DB URL: {self._url_file} is missing or empty, REPLIT_DB_URL is not"
-                " set and no db_url was given"
+                f"no Replit DB URL: {self._url_file} is missing or empty and no db_url (from"
+                " REPLIT_DB_URL) was given"
             )
         url = url.rstrip("/")
         _REDACTOR.add(url)
@@ -281,7 +282,7 @@ class ReplitStore:
                     continue
                 raise StoreUnavailable(
                     f"Replit DB refused the token (HTTP {response.status}) even after"
-                    f" re-reading {self._url_file} and REPLIT_DB_URL"
+                    f" re-reading {self._url_file}"
                 )
             if response.status in RETRY_STATUSES:
                 raise StoreUnavailable(

@@ -83,26 +83,26 @@ def test_url_file_wins_over_env_and_option(
         store.close()
 
 
-def test_env_then_option_when_no_file(
+def test_the_option_when_no_file_and_no_environment_read(
     fake_replitdb: FakeReplitDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    options: dict[str, Any] = {
-        "url_file": str(tmp_path / "absent"),
-        "lock_path": str(tmp_path / "lock"),
-    }
-    monkeypatch.setenv("REPLIT_DB_URL", fake_replitdb.url)
-    store = ReplitStore(db_url="http://127.0.0.1:9/v0/wrong-option", **options)
-    try:
-        store.put("env", 1)
-    finally:
-        store.close()
-    monkeypatch.delenv("REPLIT_DB_URL")
-    store = ReplitStore(db_url=fake_replitdb.url, **options)
+    """The URL comes from the file Replit rewrites, else from the db_url option (which the
+    settings fill from REPLIT_DB_URL): the store itself reads no environment variable."""
+    monkeypatch.setenv("REPLIT_DB_URL", "http://127.0.0.1:9/v0/wrong-environment")
+    monkeypatch.setenv("SKILLSWAP_REPLIT_LOCK", str(tmp_path / "env.lock"))
+    store = ReplitStore(
+        db_url=fake_replitdb.url,
+        url_file=str(tmp_path / "absent"),
+        lock_path=str(tmp_path / "option.lock"),
+    )
     try:
         store.put("option", 2)
+        assert store.lock_path == str(tmp_path / "option.lock")
+        assert (tmp_path / "option.lock").exists()
+        assert not (tmp_path / "env.lock").exists()
     finally:
         store.close()
-    assert sorted(fake_replitdb.data) == ["env", "option"]
+    assert fake_replitdb.data["option"] == "2"
 
 
 def test_no_url_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,15 +111,11 @@ def test_no_url_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ReplitStore(url_file=str(tmp_path / "absent"), lock_path=str(tmp_path / "lock"))
 
 
-def test_lock_path_from_env(
-    url_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SKILLSWAP_REPLIT_LOCK", str(tmp_path / "sub" / "env.lock"))
-    store = ReplitStore(url_file=str(url_file))
+def test_the_lock_path_option_is_created(url_file: Path, tmp_path: Path) -> None:
+    store = ReplitStore(url_file=str(url_file), lock_path=str(tmp_path / "sub" / "a.lock"))
     try:
-        assert store.lock_path == str(tmp_path / "sub" / "env.lock")
         store.put("k", 1)
-        assert (tmp_path / "sub" / "env.lock").exists()
+        assert (tmp_path / "sub" / "a.lock").exists()
     finally:
         store.close()
 
@@ -169,19 +165,6 @@ def test_token_rotation_rereads_url_file(
     client.put("k", "after")
     assert client.get("k") == "after"
     assert old_token != fake_replitdb.token
-
-
-def test_token_rotation_rereads_env(
-    fake_replitdb: FakeReplitDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("REPLIT_DB_URL", fake_replitdb.url)
-    store = ReplitStore(url_file=str(tmp_path / "absent"), lock_path=str(tmp_path / "lock"))
-    try:
-        store.put("k", 1)
-        monkeypatch.setenv("REPLIT_DB_URL", fake_replitdb.rotate_token())
-        assert store.get("k") == 1
-    finally:
-        store.close()
 
 
 def test_rotated_token_without_new_url_is_unavailable(

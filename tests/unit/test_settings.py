@@ -240,3 +240,14 @@ def test_secure_cookie_can_be_forced_locally(monkeypatch, instance: Path) -> Non
 
 def test_replit_lock_defaults_into_the_instance_folder(instance: Path) -> None:
     assert _from_env(instance)["REPLIT_LOCK_PATH"] == os.path.join(str(instance), "replitdb.lock")
+
+
+def test_the_replit_store_gets_its_url_and_lock_from_the_settings(
+    monkeypatch, instance: Path
+) -> None:
+    """The environment is read only here: the store takes what the settings give it."""
+    monkeypatch.setenv("REPLIT_DB_URL", " https://kv.example/token ")
+    monkeypatch.setenv("SKILLSWAP_REPLIT_LOCK", "/var/lock/skillswap.lock")
+    settings = _from_env(instance)
+    assert settings["REPLIT_DB_URL"] == "https://kv.example/token"
+    assert settings["REPLIT_LOCK_PATH"] == "/var/lock/skillswap.lock"

@@ -391,6 +391,7 @@ def replit_env(
     monkeypatch.setenv("REPLIT_DB_URL", fake_replitdb.url)
     return {
         "STORE_URL": "replit",
+        "REPLIT_DB_URL": fake_replitdb.url,
         "REPLIT_URL_FILE": str(tmp_path / "no-replitdb"),
         "REPLIT_LOCK_PATH": str(tmp_path / "replit.lock"),
         # REPLIT_DB_URL makes the settings think they are on Replit (HTTPS, preview frame);
@@ -418,6 +419,7 @@ def quick(replit_env: dict, clock: Clock, tmp_path: Path) -> Iterator[tuple[Flas
     FaultyStore that can switch the fake's failures on in the middle of a booking."""
     store = FaultyStore(
         ReplitStore(
+            db_url=str(replit_env["REPLIT_DB_URL"]),
             url_file=str(replit_env["REPLIT_URL_FILE"]),
             lock_path=str(replit_env["REPLIT_LOCK_PATH"]),
             timeout=0.5,
@@ -482,11 +484,13 @@ def test_403_with_no_new_token_gives_the_503_page(
     assert leo.get("/dashboard").status_code == 200
 
 
-def test_a_rotated_token_is_picked_up_from_the_environment(
-    rapp: Flask, fake_replitdb: FakeReplitDB, monkeypatch: pytest.MonkeyPatch
+def test_a_rotated_token_is_picked_up_from_the_url_file(
+    rapp: Flask, fake_replitdb: FakeReplitDB, replit_env: dict[str, object]
 ) -> None:
+    """Replit rotates the token by rewriting /tmp/replitdb (the process's environment never
+    changes): a 401 makes the client read the file again."""
     leo = person(rapp, "leo", "Europe/Berlin")
-    monkeypatch.setenv("REPLIT_DB_URL", fake_replitdb.rotate_token())
+    Path(str(replit_env["REPLIT_URL_FILE"])).write_text(fake_replitdb.rotate_token() + "\n")
     assert leo.get("/dashboard").status_code == 200
 
 

@@ -40,13 +40,6 @@ def _teacher(username: str) -> tuple[User, Schedule]:
     return found
 
 
-def _skills(user: User, schedule: Schedule) -> dict[str, str]:
-    """Skills this person teaches, normalised key -> label: teach tags and offered skills."""
-    skills = {normalise_skill(o.skill): o.skill for o in schedule.offers.values()}
-    skills.update({normalise_skill(t): t for t in user.teach})
-    return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
-
-
 def _page(
     teacher: User,
     schedule: Schedule,
@@ -57,7 +50,7 @@ def _page(
     skills: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     if skills is None:
-        skills = _skills(teacher, schedule)
+        skills = schedule.taught_skills(teacher.teach)
     skill = skill if skill in skills else next(iter(skills), "")
     moment, zone = now(), viewer_zone()
     free = schedule.teachable_slots(teacher.teach, skill, moment) if skill else []
@@ -96,7 +89,7 @@ def book(username: str) -> Response | tuple[str, int]:
     skill = normalise_skill(request.form.get("skill", ""))
     chosen = request.form.get("slot", "")
     offer_id, _, slot_id = chosen.partition(":")
-    skills = _skills(teacher, schedule)
+    skills = schedule.taught_skills(teacher.teach)
     if not action_csrf_valid():
         expired = (
             "This page had expired, so nothing was booked. Your choice is kept: "

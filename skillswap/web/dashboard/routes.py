@@ -11,7 +11,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from skillswap import services
-from skillswap.domain.limits import REVIEW_WINDOW
+from skillswap.domain.booking import session_state
 from skillswap.domain.records import Booking
 from skillswap.domain.schedule import sessions
 from skillswap.domain.times import iso_utc
@@ -50,19 +50,12 @@ def session_items(
 
     def item(b: Booking) -> SessionItem:
         other = b.other_name(me)
+        state = session_state(b, me, moment)
         action = ""
-        if b.status == "cancelled":
-            state = "cancelled"
-        elif b.start_at > moment:
-            state, action = "upcoming", url_for("bookings.cancel", booking_id=b.id)
-        elif b.end_at > moment:
-            state = "in progress"
-        elif me in b.reviews:
-            state = "rated"
-        elif b.end_at + REVIEW_WINDOW > moment:
-            state, action = "to rate", url_for("bookings.review", booking_id=b.id)
-        else:
-            state = "closed"
+        if state == "upcoming":
+            action = url_for("bookings.cancel", booking_id=b.id)
+        elif state == "to rate":
+            action = url_for("bookings.review", booking_id=b.id)
         return SessionItem(
             booking=b,
             other=other,

@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 from skillswap.domain.matching import match_person
 from skillswap.domain.records import LearnRequest, Notification, Offer
 from skillswap.domain.schedule import Schedule
-from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import Slot, iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
@@ -29,18 +28,12 @@ class Lead:
     invited: bool
 
 
-def _my_skills(user: User, schedule: Schedule) -> set[str]:
-    keys = {normalise_skill(t) for t in user.teach}
-    keys |= {offer.skill_key for offer in schedule.offers.values()}
-    return {k for k in keys if k}
-
-
 def _leads(user: User, schedule: Schedule) -> list[Lead]:
     moment = now()
-    indexes = repo().skill_indexes_for(sorted(_my_skills(user, schedule)))
+    entries = repo().skill_entries_for(sorted(schedule.taught_skills(user.teach)))
     wanted: dict[str, set[str]] = {}
-    for doc in indexes.values():
-        for uid, request_ids in doc.get("learners", {}).items():
+    for entry in entries.values():
+        for uid, request_ids in entry.learners.items():
             if uid != user.id and (uid in wanted or len(wanted) < MAX_LEARNERS):
                 wanted.setdefault(uid, set()).update(request_ids)
     people = repo().people(sorted(wanted))

@@ -10,7 +10,6 @@ from skillswap import services
 from skillswap.domain.limits import MAX_SLOTS_PER_OFFER, LimitReached
 from skillswap.domain.records import Offer, StoredSlot
 from skillswap.domain.refusals import ScheduleRefusal
-from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import expand_slots, iso_utc
 from skillswap.domain.zones import zone_or_utc
 from skillswap.repo.keys import new_id
@@ -78,16 +77,6 @@ def _build(form: OfferForm, offer_id: str, created: str) -> Offer | None:
     )
 
 
-def _keep_teach_tags_in_step(skill: str) -> None:
-    """An offer's skill joins the teacher's teach tags, so profile and offers agree."""
-    user = current_user.record
-    if normalise_skill(skill) not in {normalise_skill(t) for t in user.teach}:
-        old = list(user.teach)
-        user.teach = [*user.teach, skill]
-        repo().save_profile(user)
-        repo().index_teach_tags(user.id, old, user.teach)
-
-
 def show_refusal(form: OfferForm, refusal: ScheduleRefusal) -> None:
     """A rule's answer next to the field it is about (a limit names one), else at the top."""
     target = getattr(form, refusal.field, None) if isinstance(refusal, LimitReached) else None
@@ -127,7 +116,7 @@ def new() -> Response | tuple[str, int]:
             except ScheduleRefusal as refusal:
                 show_refusal(form, refusal)
                 return _render(form, None, 409)
-            _keep_teach_tags_in_step(offer.skill)
+            services.offers.teach_offered_skill(repo(), current_user.record, offer.skill)
             flash(
                 f"Your offer “{offer.title}” is published with {sessions} "
                 f"bookable session{'s' if sessions != 1 else ''}.",
@@ -162,7 +151,7 @@ def edit(offer_id: str) -> Response | tuple[str, int]:
             except ScheduleRefusal as refusal:
                 show_refusal(form, refusal)
             else:
-                _keep_teach_tags_in_step(updated.skill)
+                services.offers.teach_offered_skill(repo(), current_user.record, updated.skill)
                 flash("Your offer is updated.", "success")
                 return redirect(url_for("profile.show") + "#offers")
     else:

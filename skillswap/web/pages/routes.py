@@ -22,18 +22,18 @@ def _search(query: str) -> list[dict]:
     prefix = normalise_skill(query)
     if not prefix:
         return []
-    indexes = repo().skill_indexes(prefix, limit=MAX_SKILLS)
+    entries = repo().skill_entries(prefix, limit=MAX_SKILLS)
     wanted: list[str] = []
-    for index in indexes.values():
-        for uid in sorted({*index.get("teachers", {}), *index.get("taggers", {})}):
+    for entry in entries.values():
+        for uid in sorted(entry.teachers):
             if uid not in wanted and len(wanted) < MAX_TEACHERS:
                 wanted.append(uid)
     people = repo().people(wanted)
     moment = now()
     results = []
-    for key, index in sorted(indexes.items()):
+    for key, entry in sorted(entries.items()):
         teachers = []
-        for uid in sorted({*index.get("teachers", {}), *index.get("taggers", {})}):
+        for uid in sorted(entry.teachers):
             if uid not in people:
                 continue
             user, schedule = people[uid]
@@ -55,7 +55,7 @@ def _search(query: str) -> list[dict]:
             )
         )
         if teachers:
-            results.append({"key": key, "label": index.get("label", key), "teachers": teachers})
+            results.append({"key": key, "label": entry.label, "teachers": teachers})
     return results
 
 

@@ -83,8 +83,7 @@ def show() -> Response | tuple[str, int]:
         user.links = [line.strip() for line in (form.links.data or "").splitlines() if line.strip()]
         if is_valid_zone(form.timezone.data or ""):
             user.timezone = form.timezone.data
-        repo().save_profile(user)
-        repo().index_teach_tags(user.id, old_teach, user.teach)
+        services.offers.save_profile(repo(), user, old_teach)
         flash("Your profile is saved.", "success")
         return redirect(url_for("profile.show"))
     if not form.is_submitted():

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, render_template, request
 
+from skillswap.domain.skill_index import SkillEntry
 from skillswap.web.common import now, repo
 
 bp = Blueprint("skills", __name__)
@@ -29,15 +30,14 @@ class SkillCount:
         return self.teachers + self.learners
 
 
-def count_skills(indexes: dict[str, dict]) -> list[SkillCount]:
+def count_skills(entries: dict[str, SkillEntry]) -> list[SkillCount]:
     """Teachers are people with an offer of the skill or a teach tag for it; learners are
     people with a learning request for it. Most active first, then by name."""
     counts = []
-    for key, doc in indexes.items():
-        teachers = len({*doc.get("teachers", {}), *doc.get("taggers", {})})
-        learners = len(doc.get("learners", {}))
+    for entry in entries.values():
+        teachers, learners = len(entry.teachers), len(entry.learners)
         if teachers or learners:
-            counts.append(SkillCount(key, doc.get("label") or key, teachers, learners))
+            counts.append(SkillCount(entry.key, entry.label, teachers, learners))
     counts.sort(key=lambda s: (-s.activity, -s.teachers, s.label.casefold()))
     return counts
 
@@ -46,7 +46,7 @@ def _directory(moment: datetime) -> list[SkillCount]:
     cached = current_app.extensions.get(CACHE)
     if cached is not None and moment - cached[0] < FRESH_FOR:
         return cached[1]
-    counts = count_skills(repo().all_skill_indexes())
+    counts = count_skills(repo().all_skill_entries())
     current_app.extensions[CACHE] = (moment, counts)
     return counts
 
