@@ -4,7 +4,7 @@ Same rules as `Repository.find_teachers` (a teacher of the skill through an offe
 teach tag; free future slots inside the request's windows; mode compatible; sorted by first
 slot, rating, username), but it reads every user and schedule instead of the skill's index. It
 is therefore also the reference answer for any index: `signature(find_teachers(...)) ==
-signature(naive_find_teachers(...))` on a generated community (tests/unit/test_bench_index.py).
+signature(naive_find_teachers(...))` on a generated community (tests/bench/test_bench_index.py).
 """
 
 from __future__ import annotations

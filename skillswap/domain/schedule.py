@@ -12,13 +12,12 @@ and the reviews and statistics in domain/reviews.py, both mixed into Schedule.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from skillswap.domain import limits
 from skillswap.domain.booking import BookingRules
 from skillswap.domain.limits import MAX_NOTIFICATIONS
+from skillswap.domain.offers import OfferRules
 from skillswap.domain.records import (
     Booking,
     LearnRequest,
@@ -26,10 +25,6 @@ from skillswap.domain.records import (
     Offer,
     fields_of,
     from_fields,
-)
-from skillswap.domain.refusals import (
-    OfferHasBookings,
-    SlotUnknown,
 )
 from skillswap.domain.reviews import ReviewRules
 from skillswap.domain.skills import normalise_skill
@@ -72,7 +67,7 @@ def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
 
 
-class Schedule(BookingRules, ReviewRules):
+class Schedule(OfferRules, BookingRules, ReviewRules):
     """Offers, requests, bookings (with their reviews) and notifications of one person, plus
     what their archived history adds up to (`counters`, `highlights`; domain/archive.py)."""
 
@@ -269,80 +264,6 @@ class Schedule(BookingRules, ReviewRules):
             for offer, slot in self.free_slots(now)
             if tagged or offer.skill_key == skill_key
         ]
-
-    def booked_future_slots(self, offer_id: str, now: datetime) -> set[str]:
-        return {
-            b.slot_id
-            for b in self.bookings.values()
-            if b.active and b.teacher == self.owner and b.offer_id == offer_id and b.end_at > now
-        }
-
-    def put_offer(self, offer: Offer, now: datetime) -> None:
-        """Add or replace an offer. A replacement may not drop a slot someone has booked, and
-        nobody goes over the limits on offers and future sessions (domain/limits.py)."""
-        kept = {s.id for s in offer.slots}
-        lost = self.booked_future_slots(offer.id, now) - kept
-        if lost:
-            raise OfferHasBookings(
-                f"{len(lost)} booked session{'s' if len(lost) > 1 else ''} would disappear "
-                "with this change. Cancel them from your dashboard first, or keep those times."
-            )
-        moment = iso_utc(now)
-        previous = self.offers.get(offer.id)
-        old_count = previous.future_slot_count(moment) if previous else 0
-        new_count = offer.future_slot_count(moment)
-        limits.check_slots_per_offer(old_count, new_count)
-        if previous is None and new_count:
-            limits.check_open_offers(len(self.open_offers(now)))
-        before = self.future_slot_count(now)
-        limits.check_future_slots(before, before - old_count + new_count)
-        self.drop_past_slots(now)
-        # A copy: the caller's offer stays as it was given.
-        self.offers[offer.id] = replace(
-            offer,
-            ends=offer.last_end,
-            slots=[s for s in offer.slots if s.start > moment],
-        )
-
-    def open_offers(self, now: datetime) -> list[Offer]:
-        """Offers with a session still ahead."""
-        moment = iso_utc(now)
-        return [o for o in self.offers.values() if o.last_end > moment]
-
-    def future_slot_count(self, now: datetime) -> int:
-        moment = iso_utc(now)
-        return sum(o.future_slot_count(moment) for o in self.offers.values())
-
-    def drop_past_slots(self, now: datetime) -> bool:
-        """Slots that started are never bookable again, and every booking keeps its own
-        times: past slots leave the live document. True when something was dropped."""
-        moment = iso_utc(now)
-        dropped = False
-        for offer in self.offers.values():
-            if offer.slots and offer.slots[0].start <= moment:
-                offer.ends = offer.last_end
-                offer.slots = [s for s in offer.slots if s.start > moment]
-                dropped = True
-        return dropped
-
-    def put_request(self, request: LearnRequest, now: datetime) -> None:
-        if request.id not in self.requests:
-            moment = iso_utc(now)
-            open_now = [r for r in self.requests.values() if r.last_end > moment]
-            limits.check_open_requests(len(open_now))
-        self.requests[request.id] = request
-
-    def remove_offer(self, offer_id: str, now: datetime) -> Offer:
-        offer = self.offers.get(offer_id)
-        if offer is None:
-            raise SlotUnknown("That offer does not exist any more.")
-        booked = self.booked_future_slots(offer_id, now)
-        if booked:
-            raise OfferHasBookings(
-                f"This offer has {len(booked)} upcoming booked session"
-                f"{'s' if len(booked) > 1 else ''}. Cancel them from your dashboard first."
-            )
-        return self.offers.pop(offer_id)
 
     # --- booking -------------------------------------------------------------------------
 

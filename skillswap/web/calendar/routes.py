@@ -16,9 +16,6 @@ from flask_login import current_user, login_required
 from skillswap import services
 from skillswap.domain.schedule import Schedule
 from skillswap.web.calendar.layout import (
-    KIND_LABELS,
-    Item,
-    Kind,
     PeriodError,
     iso_week_text,
     month_view,
@@ -26,6 +23,7 @@ from skillswap.web.calendar.layout import (
     parse_week,
     week_view,
 )
+from skillswap.web.calendar.pieces import KIND_LABELS, Item, Kind
 from skillswap.web.common import now, repo, viewer_zone
 
 bp = Blueprint("calendar", __name__)

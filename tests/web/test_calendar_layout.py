@@ -16,18 +16,13 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.web.calendar.layout import (
     MONTH_CELL_LIMIT,
-    Item,
-    Kind,
     PeriodError,
-    day_start,
-    hours_of,
-    items_of,
     month_view,
     parse_month,
     parse_week,
-    split_by_day,
     week_view,
 )
+from skillswap.web.calendar.pieces import Item, Kind, day_start, hours_of, items_of, split_by_day
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

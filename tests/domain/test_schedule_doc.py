@@ -15,7 +15,7 @@ from skillswap.domain.records import Booking, LearnRequest, Notification, Offer
 from skillswap.domain.schedule import Schedule, sessions
 from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.domain.users import User
-from tests.unit.test_schedule import (
+from tests.domain.test_schedule import (
     NOW,
     TEACHER,
     at,
