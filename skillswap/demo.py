@@ -7,6 +7,9 @@ booked with the repository's clock set back in time, then rated once they have e
 
 The same --seed gives the same community (names, times, ratings, feedback) on any store; only
 user ids differ, since the repository draws them.
+
+One module over ~300 lines: it is one story told in order (people, offers, the past, the
+future); split, a reader would have to page between files to follow one seed.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ says how many pieces there are ("pieces", when more than one); a piece that woul
 spills into the next numbered one. All of one teacher's rows in a bucket live in one piece (at
 most MAX_FUTURE_SLOTS of them), so replacing them touches one piece. Readers merge the pieces'
 rows day by day, in start order.
+
+One module over ~300 lines: the row format, the buckets and the pieces are one layout, and
+every reader and writer of it must agree on all three at once.
 """
 
 from __future__ import annotations

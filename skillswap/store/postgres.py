@@ -4,6 +4,9 @@ psycopg 3 with a `psycopg_pool.ConnectionPool` that is created lazily and re-cre
 fork, one `kv(key text COLLATE "C" PRIMARY KEY, value jsonb NOT NULL)` table created on first
 use, and every failure to reach the server reported as `StoreUnavailable` (the web layer
 answers 503) while the pool keeps reconnecting in the background.
+
+Kept as one module over ~300 lines on purpose: the pool's fork handling, the row-lock
+`update` and the outage mapping are one concern, read together when anything changes.
 """
 
 from __future__ import annotations

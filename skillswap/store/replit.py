@@ -9,10 +9,10 @@ Protocol (the base URL carries a token that Replit rotates):
 
 Values are stored as JSON text. The base URL is looked up in `url_file` (Replit rewrites
 `/tmp/replitdb` when the token rotates), then in the `db_url` option (the settings pass
-`REPLIT_DB_URL`; this module reads no environment variable)
-option; on 401/403 it is looked up again and the request retried once. 429 and 5xx are retried
-with backoff by urllib3; what still fails becomes `StoreUnavailable`. The URL (and so the
-token) never appears in an exception message, and urllib3's log records are scrubbed of it.
+`REPLIT_DB_URL`; this module reads no environment variable); on 401/403 it is looked up again
+and the request retried once. 429 and 5xx are retried with backoff by urllib3; what still
+fails becomes `StoreUnavailable`. The URL (and so the token) never appears in an exception
+message, and urllib3's log records are scrubbed of it.
 
 Replit DB has no transactions and no compare-and-set. `put`, `put_many`, `delete`, `put_new`
 and `update` therefore serialise through an OS file lock at a fixed path (`lock_path`, never
@@ -22,6 +22,9 @@ derived from the token URL), taken per call and never held across a fork. Under 
 THIS IS CORRECT ONLY FOR ONE INSTANCE (one machine) WITH ANY NUMBER OF WORKER PROCESSES AND NO
 OTHER WRITER. Two VMs, Autoscale deployments, or another program writing the same database
 break `put_new` and `update` silently; use PostgreSQL there.
+
+Kept as one module over ~300 lines on purpose: the lock, the token lookup and the retry
+policy are one protocol, and each operation is correct only with all three in view.
 
 Replit's limits (5,000 keys, 1,000-byte keys, 5 MiB values, 50 MiB in total) are checked
 before sending where the client can know them (key and value size); the server's refusals of

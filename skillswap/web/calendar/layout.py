@@ -10,6 +10,9 @@ and "now", build the days of the view, each holding the pieces of items that fal
   follow the real clock: the skipped hour is missing, the repeated hour appears twice.
 - "Start of the day" is the first instant whose local date is that day, which is local
   midnight except where midnight itself falls into a DST gap.
+
+The month and week views share their day-cutting rules here (the drawing pieces are in
+pieces.py); kept whole at ~340 lines because the two views must agree on every day boundary.
 """
 
 from __future__ import annotations
