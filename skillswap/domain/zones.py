@@ -63,6 +63,55 @@ def _zone_names() -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+# Offered first in the picker: the zones most people live in, one per region and offset.
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Istanbul",
+    "Europe/Moscow",
+    "Africa/Lagos",
+    "Africa/Cairo",
+    "Africa/Johannesburg",
+    "Africa/Nairobi",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Jakarta",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Asia/Manila",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Australia/Perth",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/Mexico_City",
+    "America/New_York",
+    "America/Bogota",
+    "America/Lima",
+    "America/Santiago",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+)
+
+
+def picker_zone_names() -> list[str]:
+    """The picker's order: the common zones, then every other canonical zone by name."""
+    common = [name for name in COMMON_ZONES if is_valid_zone(name)]
+    rest = sorted(set(_zone_names()) - set(common))
+    return common + rest
+
+
 def all_zone_names() -> list[str]:
     """Sorted canonical zone names for a picker ("Area/Location" plus "UTC").
 

@@ -30,6 +30,7 @@ POST_PATHS = [
     "/account/logins/0123456789abcdef/logout",
     "/account/delete",
     "/profile",
+    "/profile/edit",
     "/offer",
     "/offer/0123456789abcdef/edit",
     "/offer/0123456789abcdef/delete",

@@ -41,7 +41,7 @@ def ada(app: Flask) -> FlaskClient:
 
 
 def post_profile(client: FlaskClient, fields: Mapping[str, str | None] = {}):
-    return submit(client, "/profile", PROFILE, fields)
+    return submit(client, "/profile/edit", PROFILE, fields)
 
 
 def user(app: Flask, username: str = "ada"):
@@ -76,18 +76,24 @@ def test_profile_needs_login(client: FlaskClient) -> None:
 
 
 def test_edit_form_is_prefilled_with_the_saved_profile(app: Flask, ada: FlaskClient) -> None:
-    values = form_values(page(ada.get("/profile")))
+    values = form_values(page(ada.get("/profile/edit")))
     assert values["display_name"] == ""
     assert values["timezone"] == "UTC"
     post_profile(
         ada, {"teach": "Python\nMachine Learning", "links": "https://a.example\nhttp://b.example"}
     )
-    values = form_values(page(ada.get("/profile")))
+    values = form_values(page(ada.get("/profile/edit")))
     assert values["display_name"] == "Ada Lovelace"
     assert values["bio"] == "I write programs for engines."
     assert values["teach"] == "Python, Machine Learning"
     assert values["links"] == "https://a.example\nhttp://b.example"
     assert values["timezone"] == "Europe/London"
+
+
+def test_a_form_opened_before_editing_moved_still_saves(app: Flask, ada: FlaskClient) -> None:
+    response = submit(ada, "/profile", PROFILE, {"bio": "Sent to the old address"})
+    assert response.status_code == 302
+    assert user(app).bio == "Sent to the old address"
 
 
 def test_edit_saves_every_field(app: Flask, ada: FlaskClient) -> None:

@@ -273,10 +273,16 @@ def month_view(schedule: Schedule, zone: tzinfo, year: int, month: int, now: dat
     return Month(year, month, zone, weeks)
 
 
+def week_days(schedule: Schedule, zone: tzinfo, year: int, week: int, now: datetime) -> Week:
+    """Seven local days (Monday first) with their pieces, without the hour grid: what a list
+    of the week shows (the profile's "This week"), at a fifth of the grid's cost."""
+    monday = date.fromisocalendar(year, week, 1)
+    return Week(year, week, zone, days_view(monday, 7, zone, items_of(schedule, now), now), [])
+
+
 def week_view(schedule: Schedule, zone: tzinfo, year: int, week: int, now: datetime) -> Week:
     """Seven local days (Monday first) with their real hours, each piece in the hour it starts."""
-    monday = date.fromisocalendar(year, week, 1)
-    days = days_view(monday, 7, zone, items_of(schedule, now), now)
+    days = week_days(schedule, zone, year, week, now).days
     per_day = [hours_of(day.date, zone) for day in days]
     keys = sorted({hour.key for hours in per_day for hour in hours})
     cells: dict[tuple[int, int], list[HourCell | None]] = {key: [None] * 7 for key in keys}

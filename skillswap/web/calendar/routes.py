@@ -21,6 +21,7 @@ from skillswap.web.calendar.layout import (
     month_view,
     parse_month,
     parse_week,
+    week_days,
     week_view,
 )
 from skillswap.web.calendar.pieces import KIND_LABELS, Item, Kind
@@ -102,7 +103,8 @@ def glance(schedule: Schedule | None = None) -> dict[str, Any] | None:
     moment: datetime = now()
     today = moment.astimezone(zone).date()
     year, number = today.isocalendar()[:2]
-    week = week_view(schedule or _schedule(), zone, year, number, moment)
+    # The glance lists the busy days; it never draws the hour grid.
+    week = week_days(schedule or _schedule(), zone, year, number, moment)
     return {"week": week, "zone": zone}
 
 

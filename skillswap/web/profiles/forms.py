@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from wtforms import (
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -25,6 +24,7 @@ from skillswap.web.forms import (
     LINES,
     BaseForm,
     normalised,
+    strip_text,
 )
 
 
@@ -74,15 +74,17 @@ class ProfileForm(BaseForm):
         f"(up to {MAX_LINKS})",
         render_kw={"rows": 3},
     )
-    timezone = SelectField(
+    # A text box with the zone list as its <datalist> (profile/edit.html): the browser offers
+    # and filters the ~440 names as the person types, and the page sends the list as one
+    # string made once per process instead of ~440 rendered <option>s on every view.
+    timezone = StringField(
         "Time zone",
-        choices=[],
-        validate_choice=False,
-        render_kw={"data-detect-timezone": ""},
-        description="Times you enter and see are in this zone",
+        filters=[strip_text],
+        render_kw={"list": "zone-names", "autocomplete": "off", "spellcheck": "false"},
+        description="Times you enter and see are in this zone. Type a city, like “London”",
     )
 
-    def validate_timezone(self, field: SelectField) -> None:
+    def validate_timezone(self, field: StringField) -> None:
         if not is_valid_zone(field.data or ""):
             raise ValidationError("Choose a time zone from the list")
 

@@ -1,4 +1,4 @@
-"""Profiles: your own (/profile, editable) and other people's (/user/<username>, read-only)."""
+"""Profiles: your own (/profile, edited at /profile/edit) and other people's (/user/<username>)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from functools import cache
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
 
 from skillswap import services
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User, split_tags
-from skillswap.domain.zones import all_zone_names, is_valid_zone
+from skillswap.domain.zones import is_valid_zone, picker_zone_names
 from skillswap.web.common import now, repo, validates_own_csrf, viewer_zone, when
 from skillswap.web.profiles.forms import ProfileForm
 
@@ -42,17 +42,10 @@ def _split_by_time(schedule: Schedule) -> dict[str, list]:
 
 
 @cache
-def _canonical_zone_choices() -> tuple[SelectChoice, ...]:
-    return tuple(SelectChoice(name) for name in all_zone_names())
-
-
-def _zone_choices(current: str) -> list[SelectChoice]:
-    """Every canonical zone, plus the person's own when it is an alias a browser reported
-    (US/Eastern, Asia/Calcutta): it must stay selectable or saving would change it."""
-    canonical = _canonical_zone_choices()
-    if not current or any(choice.value == current for choice in canonical):
-        return list(canonical)
-    return sorted([*canonical, SelectChoice(current)], key=lambda choice: choice.value)
+def zone_datalist() -> Markup:
+    """The picker's <datalist>: the same for everyone, so it is made once per process."""
+    options = "".join(f"<option>{escape(name)}</option>" for name in picker_zone_names())
+    return Markup(f'<datalist id="zone-names">{options}</datalist>')
 
 
 def _fill_form(form: ProfileForm, user: User) -> None:
@@ -64,16 +57,33 @@ def _fill_form(form: ProfileForm, user: User) -> None:
     form.timezone.data = user.timezone
 
 
-@bp.route("/profile", methods=["GET", "POST"])
+@bp.get("/profile")
 @login_required
-@validates_own_csrf
-def show() -> Response | tuple[str, int]:
+def show() -> str:
+    """Your profile as you see it: what others see, your offers and requests, your week."""
     user, schedule = repo().user_and_schedule(current_user.id)
     if user is None:
         abort(404)
     schedule = services.booking.resolve_pending(repo(), schedule)
+    return render_template(
+        "profile/show.html",
+        user=user,
+        schedule=schedule,  # the "This week" calendar block reuses it: no second read
+        stats=schedule.stats(now()),
+        **_split_by_time(schedule),
+    )
+
+
+# POST /profile: what a profile form opened before editing had its own page still sends.
+@bp.route("/profile/edit", methods=["GET", "POST"])
+@bp.post("/profile")
+@login_required
+@validates_own_csrf
+def edit() -> Response | tuple[str, int]:
+    user = repo().get_user(current_user.id)
+    if user is None:
+        abort(404)
     form = ProfileForm()
-    form.timezone.choices = _zone_choices(user.timezone)
     if form.validate_on_submit():
         old_teach = user.teach
         user.display_name = (form.display_name.data or "").strip()
@@ -88,17 +98,14 @@ def show() -> Response | tuple[str, int]:
         return redirect(url_for("profile.show"))
     if not form.is_submitted():
         _fill_form(form, user)
-    status = 400 if form.errors else 200
     page = render_template(
-        "profile/show.html",
+        "profile/edit.html",
         user=user,
-        schedule=schedule,  # the "This week" calendar block reuses it: no second read
-        stats=schedule.stats(now()),
         form=form,
+        zone_list=zone_datalist(),
         csrf_expired=form.csrf_failed(),
-        **_split_by_time(schedule),
     )
-    return page, status
+    return page, 400 if form.errors else 200
 
 
 @bp.get("/user/<username>")
