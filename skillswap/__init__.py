@@ -81,6 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_CHECK_DEFAULT=False,  # see before_request below
         TEMPLATES_AUTO_RELOAD=False,
+        # The session cookie is re-signed when it changes and once a day (web/__init__.py),
+        # not on every response: signing and compressing it cost a tenth of a small page.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     if config and "INSTANCE_PATH" in config:
         app.instance_path = config["INSTANCE_PATH"]

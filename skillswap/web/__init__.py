@@ -4,7 +4,7 @@ through: the body type check, CSRF, and the security headers."""
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, abort, request, session
 from flask_login import current_user
 
 from skillswap.extensions import csrf
@@ -69,6 +69,16 @@ def _register_request_hooks(app: Flask) -> None:
             and (request.mimetype or request.content_length)
         ):
             abort(415)
+
+    @app.before_request
+    def renew_login_daily() -> None:
+        # A login lasts PERMANENT_SESSION_LIFETIME from the last day it was used: the cookie
+        # is re-sent (with a new expiry) on the first request of each UTC day, not on every
+        # response. Who the cookie belongs to is still checked on every request.
+        if session.permanent:
+            today = common.now().date().isoformat()
+            if session.get("renewed") != today:
+                session["renewed"] = today
 
     @app.before_request
     def check_csrf() -> None:

@@ -198,3 +198,23 @@ def test_a_cookie_from_before_login_ids_logs_in_again(app: Flask, client: FlaskC
 )
 def test_device_labels(agent: str, label: str) -> None:
     assert device_summary(agent) == label
+
+
+def session_cookie_sent(client: FlaskClient, path: str = "/dashboard") -> bool:
+    response = client.get(path)
+    assert response.status_code == 200
+    return any(h.startswith("session=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_login_is_renewed_once_a_day_not_on_every_page(
+    client: FlaskClient, auth: AuthActions, clock: Clock
+) -> None:
+    auth.signup()
+    session_cookie_sent(client)  # the day's renewal, if signing up did not make it
+    assert not session_cookie_sent(client)  # the same day: nothing to re-sign
+    assert not session_cookie_sent(client, "/")
+    clock.advance(days=1)
+    assert session_cookie_sent(client)  # a new day: a fresh expiry
+    assert not session_cookie_sent(client)
+    clock.advance(days=13, hours=23)
+    assert session_cookie_sent(client)  # used within the lifetime: still logged in
