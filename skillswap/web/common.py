@@ -3,6 +3,7 @@ safe redirects, links, and the CSRF policy."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
@@ -78,6 +79,25 @@ def flat_errors(errors: Any) -> list[str]:
     if isinstance(errors, dict):
         errors = list(errors.values())
     return [message for item in errors or [] for message in flat_errors(item)]
+
+
+# Values every URL converter writes as they are: the ids and usernames this app makes.
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]+", re.ASCII)
+
+
+def url_maker(endpoint: str, argument: str) -> Callable[[str], str]:
+    """url_for(endpoint, **{argument: value}) for a list of rows: Werkzeug builds the URL
+    once per page with a marker, and each row with a plain value (an id, a username) puts it
+    in the marker's place; any other value goes through url_for itself."""
+    marker = "skillswapvalue"
+    pattern = url_for(endpoint, **{argument: marker})
+
+    def make(value: str) -> str:
+        if _PLAIN.fullmatch(value) and pattern.count(marker) == 1:
+            return pattern.replace(marker, value)
+        return url_for(endpoint, **{argument: value})
+
+    return make
 
 
 NAV = [

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from skillswap import services
@@ -15,7 +15,7 @@ from skillswap.domain.booking import session_state
 from skillswap.domain.records import Booking
 from skillswap.domain.schedule import sessions
 from skillswap.domain.times import iso_utc
-from skillswap.web.common import now, repo, viewer_zone, when
+from skillswap.web.common import now, repo, url_maker, viewer_zone, when
 
 bp = Blueprint("dashboard", __name__)
 PAST_SHOWN = 10  # past sessions per role on the dashboard; the rest are on /history
@@ -47,15 +47,19 @@ def session_items(
 ) -> dict[str, list[SessionItem]]:
     """Each list of sessions as the dashboard shows it, by the same name."""
     zone = viewer_zone()
+    cancel_url = url_maker("bookings.cancel", "booking_id")
+    review_url = url_maker("bookings.review", "booking_id")
+    profile_url = url_maker("profile.public", "username")
+    ics_url = url_maker("ics.booking", "booking_id")
 
     def item(b: Booking) -> SessionItem:
         other = b.other_name(me)
         state = session_state(b, me, moment)
         action = ""
         if state == "upcoming":
-            action = url_for("bookings.cancel", booking_id=b.id)
+            action = cancel_url(b.id)
         elif state == "to rate":
-            action = url_for("bookings.review", booking_id=b.id)
+            action = review_url(b.id)
         return SessionItem(
             booking=b,
             other=other,
@@ -63,9 +67,9 @@ def session_items(
             state=state,
             cancelled_by="you" if b.cancelled_by == me else other,
             my_rating=b.reviews[me].rating if me in b.reviews else None,
-            profile_path=url_for("profile.public", username=other),
+            profile_path=profile_url(other),
             action_path=action,
-            ics_path="" if archived else url_for("ics.booking", booking_id=b.id),
+            ics_path="" if archived else ics_url(b.id),
         )
 
     return {name: [item(b) for b in bookings] for name, bookings in lists.items()}
