@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, render_template, request, url_for
+from flask import Blueprint, Flask, g, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from skillswap import services
@@ -25,19 +25,24 @@ from skillswap.web.calendar.layout import (
     week_view,
 )
 from skillswap.web.calendar.pieces import KIND_LABELS, Item, Kind
-from skillswap.web.common import now, repo, viewer_zone
+from skillswap.web.common import now, repo, url_maker, viewer_zone
 
 bp = Blueprint("calendar", __name__)
 
 
 def item_url(item: Item) -> str:
-    """Where an item's link goes: the session on the dashboard, the offer, the request."""
+    """Where an item's link goes: the session on the dashboard, the offer, the request.
+    A month shows dozens of items: each kind's URL is built once per request."""
+    makers = g.get("calendar_urls")
+    if makers is None:
+        dashboard = url_for("dashboard.show")
+        makers = g.calendar_urls = {
+            "booking": lambda ident: f"{dashboard}#booking-{ident}",
+            "offer": url_maker("offers.edit", "offer_id"),
+            "request": url_maker("requests.matches", "request_id"),
+        }
     kind, ident = item.target
-    if kind == "booking":
-        return url_for("dashboard.show", _anchor=f"booking-{ident}")
-    if kind == "offer":
-        return url_for("offers.edit", offer_id=ident)
-    return url_for("requests.matches", request_id=ident)
+    return makers[kind if kind in ("booking", "offer") else "request"](ident)
 
 
 def _bad_period(message: str) -> tuple[str, int]:
