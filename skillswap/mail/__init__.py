@@ -22,6 +22,22 @@ With no MAIL_SERVER, every mail is written to ``<instance>/outbox/`` and the log
 
 from __future__ import annotations
 
+from skillswap.mail.config import MailSettings, settings_from_environment, transport_from_config
 from skillswap.mail.message import KINDS, Attachment, CalendarInvite, Recipient, compose, render
+from skillswap.mail.transports import DeliveryFailed, OutboxTransport, SMTPTransport, Transport
 
-__all__ = ["KINDS", "Attachment", "CalendarInvite", "Recipient", "compose", "render"]
+__all__ = [
+    "KINDS",
+    "Attachment",
+    "CalendarInvite",
+    "DeliveryFailed",
+    "MailSettings",
+    "OutboxTransport",
+    "Recipient",
+    "SMTPTransport",
+    "Transport",
+    "compose",
+    "render",
+    "settings_from_environment",
+    "transport_from_config",
+]
