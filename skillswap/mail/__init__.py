@@ -1,5 +1,4 @@
-"""Mail: building, sending and retrying the mails SkillSwap sends, and the signed tokens in
-their links.
+"""Mail: building, sending and retrying the mails SkillSwap sends.
 
 Why the standard library (``email`` + ``smtplib``) and not Flask-Mailman: a calendar invite is
 a ``text/calendar; method=REQUEST|CANCEL`` part inside multipart/alternative *and* an attachment,
@@ -22,22 +21,45 @@ With no MAIL_SERVER, every mail is written to ``<instance>/outbox/`` and the log
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
 from skillswap.mail.config import MailSettings, settings_from_environment, transport_from_config
 from skillswap.mail.message import KINDS, Attachment, CalendarInvite, Recipient, compose, render
+from skillswap.mail.retry import RetryQueue
+from skillswap.mail.sending import Delivery, Mailer, Outcome
 from skillswap.mail.transports import DeliveryFailed, OutboxTransport, SMTPTransport, Transport
 
 __all__ = [
     "KINDS",
     "Attachment",
     "CalendarInvite",
+    "Delivery",
     "DeliveryFailed",
     "MailSettings",
+    "Mailer",
     "OutboxTransport",
+    "Outcome",
     "Recipient",
+    "RetryQueue",
     "SMTPTransport",
     "Transport",
     "compose",
+    "mailer_from_config",
     "render",
     "settings_from_environment",
     "transport_from_config",
 ]
+
+
+def mailer_from_config(config: Mapping[str, Any], clock: Callable[[], datetime]) -> Mailer:
+    """The app's mailer from MAIL_* keys (see ``skillswap.mail.config``): checks them all, so
+    a wrong setting stops start-up instead of the first mail."""
+    settings = MailSettings.from_config(config)
+    return Mailer(
+        transport=transport_from_config(config, clock),
+        queue=RetryQueue(settings.queue),
+        sender=settings.sender,
+        clock=clock,
+    )
