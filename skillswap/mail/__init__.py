@@ -1,4 +1,5 @@
-"""Mail: building, sending and retrying the mails SkillSwap sends.
+"""Mail: building, sending and retrying the mails SkillSwap sends, and the signed tokens in
+their links.
 
 Why the standard library (``email`` + ``smtplib``) and not Flask-Mailman: a calendar invite is
 a ``text/calendar; method=REQUEST|CANCEL`` part inside multipart/alternative *and* an attachment,
@@ -29,14 +30,26 @@ from skillswap.mail.config import MailSettings, settings_from_environment, trans
 from skillswap.mail.message import KINDS, Attachment, CalendarInvite, Recipient, compose, render
 from skillswap.mail.retry import RetryQueue
 from skillswap.mail.sending import Delivery, Mailer, Outcome
+from skillswap.mail.tokens import (
+    MAX_AGE,
+    BadToken,
+    ExpiredToken,
+    StaleToken,
+    Token,
+    make_token,
+    read_token,
+)
 from skillswap.mail.transports import DeliveryFailed, OutboxTransport, SMTPTransport, Transport
 
 __all__ = [
     "KINDS",
+    "MAX_AGE",
     "Attachment",
+    "BadToken",
     "CalendarInvite",
     "Delivery",
     "DeliveryFailed",
+    "ExpiredToken",
     "MailSettings",
     "Mailer",
     "OutboxTransport",
@@ -44,9 +57,13 @@ __all__ = [
     "Recipient",
     "RetryQueue",
     "SMTPTransport",
+    "StaleToken",
+    "Token",
     "Transport",
     "compose",
     "mailer_from_config",
+    "make_token",
+    "read_token",
     "render",
     "settings_from_environment",
     "transport_from_config",
