@@ -18,6 +18,12 @@ Use::
     mailer.deliver_due(now)                          # from a background sender or a command
 
 With no MAIL_SERVER, every mail is written to ``<instance>/outbox/`` and the log says where.
+
+Wiring (left to the app): ``settings.from_environment`` merges
+``settings_from_environment(os.environ, instance_path)``; ``create_app`` keeps
+``mailer_from_config(app.config, clock)`` in ``app.extensions["skillswap.mailer"]``; something
+calls ``deliver_due(clock())`` every minute or so (a background thread, or ``flask
+send-due-mail`` from cron), or nothing queued is ever retried.
 """
 
 from __future__ import annotations
