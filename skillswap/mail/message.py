@@ -28,7 +28,8 @@ from typing import Any, Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
-from skillswap.domain.times import format_instant, format_range, zone_or_utc
+from skillswap.domain.display import format_instant, format_range
+from skillswap.domain.zones import zone_or_utc
 
 #: Every kind with its templates; compose() refuses any other name, so a typo fails in tests.
 KINDS = frozenset(

@@ -1,10 +1,10 @@
 """The retry queue: mails the SMTP server did not take, waiting for their next try.
 
 A small SQLite file in the instance folder (like the rate-limit counters in
-``skillswap/limit_storage.py``), so the queue survives a restart and every gunicorn worker, a
-background sender and ``flask send-due-mail`` all see the same one. Deliberately not the app's
-key-value store: on Replit DB each queued mail would cost a key and a round trip, and a mail
-server that is down for an hour must not fill the store.
+``skillswap/web/auth/limit_storage.py``), so the queue survives a restart and every gunicorn
+worker, a background sender and ``flask send-due-mail`` all see the same one. Deliberately not
+the app's key-value store: on Replit DB each queued mail would cost a key and a round trip, and
+a mail server that is down for an hour must not fill the store.
 
 Bounded twice: at most ``MAX_QUEUED`` mails (the oldest are dropped first, with a log line), and
 each mail is tried at most ``1 + len(BACKOFF)`` times in all.
