@@ -7,6 +7,7 @@ help; the retry policy itself lives in ``skillswap.mail.sending``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import smtplib
@@ -152,13 +153,26 @@ class SMTPTransport:
             )
 
 
+#: Mails the outbox folder keeps; the oldest go beyond this, so a development instance that
+#: runs for months (or a benchmark signing up thousands) never fills its disk with them.
+MAX_OUTBOX_FILES = 500
+
+
 @dataclass(frozen=True)
 class OutboxTransport:
     """Each mail becomes ``<folder>/<UTC timestamp>-<random>.eml``, written to a temporary name
-    and renamed, so a reader (or a test) never sees half a file."""
+    and renamed, so a reader (or a test) never sees half a file. The newest ``keep`` stay."""
 
     folder: Path
     clock: Callable[[], datetime]
+    keep: int = MAX_OUTBOX_FILES
+
+    def _prune(self) -> None:
+        # Names start with the UTC time, so the oldest sort first.
+        names = sorted(name for name in os.listdir(self.folder) if name.endswith(".eml"))
+        for name in names[: max(0, len(names) - self.keep)]:
+            with contextlib.suppress(FileNotFoundError):  # another worker pruned it first
+                os.unlink(self.folder / name)
 
     def deliver(self, message: EmailMessage) -> None:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -176,3 +190,7 @@ class OutboxTransport:
         except OSError as exc:
             raise DeliveryFailed(f"could not write to {self.folder} ({exc})") from None
         log.info("no MAIL_SERVER set: mail %s written to %s", message["Message-ID"], path.resolve())
+        try:
+            self._prune()
+        except OSError as exc:  # the mail is delivered; tidying up can wait for the next one
+            log.warning("could not prune the outbox %s: %s", self.folder, exc)

@@ -1,150 +1,22 @@
-"""A real SMTP server in-process (aiosmtpd) and the mail objects built around it.
-
-The server records what it receives, and can be told to refuse: a reply to MAIL FROM, RCPT TO
-or DATA ("451 ..."), or to be stopped altogether (connection refused) and started again on the
-same port, as a mail server that comes back.
-"""
+"""The mail tests' fixtures: a clock, a retry queue in a temporary instance folder, and a mailer
+sending to the real SMTP server in-process (`smtp_server`, tests/support/smtp.py)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from skillswap.mail import Mailer, RetryQueue, SMTPTransport
+from skillswap.mail import Mailer, RetryQueue
 from tests.support.app_fixtures import Clock
+from tests.support.smtp import SMTPServer
 
-USERNAME = "skillswap"
-PASSWORD = "s3cret-pässword"  # smtplib alone cannot send this one
-ASCII_PASSWORD = "s3cret-password"
 SENDER = Address("SkillSwap", "no-reply", "skillswap.test")
 # Across Europe/Berlin's change to summer time (2026-03-29, 02:00 -> 03:00).
 START = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-    login: str | None  # who logged in for this mail, None without AUTH
-
-
-@dataclass
-class Recorder:
-    """aiosmtpd handler: keeps every mail, or answers with a canned reply."""
-
-    received: list[Received] = field(default_factory=list)
-    mail_reply: str | None = None
-    rcpt_reply: str | None = None
-    data_reply: str | None = None
-
-    async def handle_MAIL(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
-    ) -> str:
-        if self.mail_reply:
-            return self.mail_reply
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
-        return "250 OK"
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
-    ) -> str:
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.data_reply:
-            return self.data_reply
-        auth = session.auth_data
-        content = cast(bytes, envelope.original_content or envelope.content)
-        self.received.append(
-            Received(
-                mail_from=str(envelope.mail_from),
-                rcpt_tos=list(envelope.rcpt_tos),
-                message=cast(EmailMessage, message_from_bytes(content, policy=default_policy)),
-                login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
-            )
-        )
-        return "250 OK"
-
-    def message_ids(self) -> list[str]:
-        return [str(r.message["Message-ID"]) for r in self.received]
-
-
-def _authenticate(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-) -> AuthResult:
-    ok = (
-        isinstance(data, LoginPassword)
-        and data.login == USERNAME.encode()
-        and data.password in (PASSWORD.encode(), ASCII_PASSWORD.encode())
-    )
-    # handled=False: aiosmtpd answers 535 itself (its default, True, answers nothing).
-    return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
-
-
-class SMTPServer:
-    """aiosmtpd's Controller on 127.0.0.1 at a fixed free port, so it can go down and come
-    back where the mailer expects it. AUTH is offered without TLS (loopback only)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.handler = Recorder()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(
-            self.handler,
-            hostname="127.0.0.1",
-            port=self.port,
-            authenticator=_authenticate,
-            auth_require_tls=False,
-        )
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    @property
-    def received(self) -> list[Received]:
-        return self.handler.received
-
-    def transport(self, **options: Any) -> SMTPTransport:
-        settings: dict[str, Any] = {"security": "none", "timeout": 5.0} | options
-        return SMTPTransport(host="127.0.0.1", port=self.port, **settings)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SMTPServer]:
-    server = SMTPServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

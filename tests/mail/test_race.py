@@ -25,8 +25,9 @@ import pytest
 from skillswap.mail import Mailer, Recipient, RetryQueue, SMTPTransport
 from skillswap.mail.message import MAIL_POLICY
 from skillswap.mail.retry import LEASE, QueuedMail
-from tests.mail.conftest import SENDER, START, SMTPServer
+from tests.mail.conftest import SENDER, START
 from tests.support.app_fixtures import Clock
+from tests.support.smtp import SMTPServer
 from tests.support.spawned import SpawnedWorkers
 
 pytestmark = pytest.mark.slow

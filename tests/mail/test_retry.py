@@ -11,8 +11,9 @@ import pytest
 
 from skillswap.mail import DeliveryFailed, Mailer, Outcome, Recipient, RetryQueue
 from skillswap.mail.retry import BACKOFF, LEASE, MAX_QUEUED
-from tests.mail.conftest import SENDER, START, SMTPServer
+from tests.mail.conftest import SENDER, START
 from tests.support.app_fixtures import Clock
+from tests.support.smtp import SMTPServer
 
 ANN = Recipient("Ann Example", "ann.private@example.org", "Europe/Berlin")
 BODY_WORD = "Xylophone"  # in the subject and the body; never in a log line

@@ -9,8 +9,9 @@ from email.message import EmailMessage
 import pytest
 
 from skillswap.mail import CalendarInvite, Mailer, Outcome, Recipient, RetryQueue
-from tests.mail.conftest import ASCII_PASSWORD, PASSWORD, SENDER, START, USERNAME, SMTPServer
+from tests.mail.conftest import SENDER, START
 from tests.support.app_fixtures import Clock
+from tests.support.smtp import ASCII_PASSWORD, PASSWORD, USERNAME, SMTPServer
 
 # aiosmtpd 1.4.6 warns about its own Session.login_data (set by its AUTH code) on every
 # successful login; nothing of ours uses it.

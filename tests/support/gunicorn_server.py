@@ -52,6 +52,16 @@ SCRUBBED = (
     "PROXY_FIX_HOPS",
     "SESSION_COOKIE_SECURE",
     "SKILLSWAP_ALLOW_EMPTY_STORE",
+    # Mail: never to a server the caller's environment names (the instance's outbox instead).
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_FROM",
+    "MAIL_OUTBOX",
+    "MAIL_QUEUE",
     # Read by the project's gunicorn.conf.py.
     "HOST",
     "PORT",
