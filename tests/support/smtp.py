@@ -192,7 +192,8 @@ def link_in(message: EmailMessage, path: str) -> str:
 
 
 def outbox_mails(folder: str | os.PathLike[str]) -> list[EmailMessage]:
-    """The mails written to an outbox folder, oldest first (their names start with the time)."""
+    """The mails written to an outbox folder, oldest first (their names start with the time;
+    mails of one instant, as on a test's frozen clock, in no particular order)."""
     found = sorted(Path(folder).glob("*.eml")) if Path(folder).is_dir() else []
     return [
         cast(EmailMessage, message_from_bytes(path.read_bytes(), policy=default_policy))
