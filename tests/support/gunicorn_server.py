@@ -89,6 +89,9 @@ class GunicornServer:
         self.app = app
         self.start_timeout = start_timeout
         self._env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+        # Mail beside the log, never into the checkout's own instance folder.
+        self._env["MAIL_OUTBOX"] = str(log_path.parent / f"{log_path.stem}-outbox")
+        self._env["MAIL_QUEUE"] = str(log_path.parent / f"{log_path.stem}-mail-queue.db")
         self._env.update(env)
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
