@@ -14,7 +14,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from skillswap import cli, demo, settings, web
 from skillswap.domain import limits
 from skillswap.extensions import csrf, login_manager
+from skillswap.mail import OutboxTransport, SMTPTransport, mailer_from_config
 from skillswap.repo import Repository
+from skillswap.services.mail import MailSender
 from skillswap.store import Store, open_store
 
 log = logging.getLogger("skillswap")
@@ -67,7 +69,7 @@ def refuse_to_abandon_data(app: Flask) -> None:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings, store, login, CSRF, limits, blueprints, CLI.
+    """Build the app: settings, store, mail, login, CSRF, limits, blueprints, CLI.
 
     `config` overrides everything read from the environment (tests pass STORE_URL, TESTING, a
     CLOCK...). Nothing happens at import time.
@@ -105,6 +107,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         slot_piece_rows=app.config.get("SLOT_PIECE_ROWS", limits.SLOT_PIECE_ROWS),
         archive_piece_bytes=app.config.get("ARCHIVE_PIECE_BYTES", limits.ARCHIVE_PIECE_BYTES),
     )
+
+    mailer = mailer_from_config(app.config, clock)
+    app.extensions["skillswap.mailer"] = mailer
+    transport = mailer.transport
+    if isinstance(transport, OutboxTransport):
+        log.info("mail: no MAIL_SERVER set, so mails are written to %s", transport.folder.resolve())
+    elif isinstance(transport, SMTPTransport):
+        log.info("mail: SMTP via %s:%d (%s)", transport.host, transport.port, transport.security)
+    sender = None
+    if app.config["MAIL_SENDER_THREAD"]:
+        # Sends queued mail (retries) when due: started by the first request of each server
+        # process, so never before gunicorn forks and never by a CLI command.
+        sender = MailSender(app.extensions["skillswap.repo"], mailer)
+        app.before_request(sender.start)
+    app.extensions["skillswap.mail_sender"] = sender
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

@@ -1,5 +1,5 @@
 """`flask` commands for operators: rebuild indexes, keep history in shape, show store usage,
-export and import data."""
+export and import data, send due mail."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from skillswap.repo import Repository
 from skillswap.repo.archive import relayout_archives
 from skillswap.repo.indexes import reindex, weekly_slot_buckets
 from skillswap.services.backup import export_records, import_records
+from skillswap.services.mail import send_due_mail
 from skillswap.store import REPLIT_BUDGET, Store
 from skillswap.web.common import now
 
@@ -46,6 +47,17 @@ def register(app: Flask) -> None:
             if number % 100 == 0:
                 click.echo(f"{number} of {len(uids)} people…", err=True)
         click.echo(f"migrated {len(uids)} people: {batches} batches moved to the archive")
+
+    @app.cli.command("send-due-mail")
+    def send_due_mail_command() -> None:
+        """Send the mail that is due: retries of mail the server did not take. For cron or
+        Replit Scheduled Deployments, every minute or so, where MAIL_SENDER_THREAD=false."""
+        done = send_due_mail(_repo(), current_app.extensions["skillswap.mailer"], now())
+        waiting = len(current_app.extensions["skillswap.mailer"].queue)
+        click.echo(
+            f"mail: {done.sent} sent, {done.retrying} to retry later, {done.dropped} dropped; "
+            f"{waiting} waiting in the queue"
+        )
 
     @app.cli.command("store-stats")
     def store_stats_command() -> None:

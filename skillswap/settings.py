@@ -12,6 +12,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from skillswap.mail import settings_from_environment as mail_settings
+
 log = logging.getLogger(__name__)
 
 REPLIT_URL_FILE = "/tmp/replitdb"
@@ -126,15 +128,22 @@ def from_environment(instance_path: str) -> dict[str, Any]:
             "SKILLSWAP_REPLIT_LOCK", os.path.join(instance_path, "replitdb.lock")
         ),
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
-        # Shared by every worker of this instance (skillswap/limit_storage.py); Redis or
+        # Shared by every worker of this instance (web/auth/limit_storage.py); Redis or
         # memcached when several instances must share limits.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or default_limit_storage(instance_path),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 15 minutes"),
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
         # Failed logins per account, from any number of clients (browsers that logged in to
-        # the account before are exempt: skillswap/throttle.py).
+        # the account before are exempt: web/auth/throttle.py).
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes"),
+        # "Forgot password?" per client address, and per typed email and per account (those
+        # two are silent: refusing out loud would tell who has an account).
+        "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "10 per hour"),
+        "RESET_ACCOUNT_RATE_LIMIT": os.environ.get("RESET_ACCOUNT_RATE_LIMIT", "3 per hour"),
+        # Verification mails per account (sign-up, "send it again", a new address): a logged-in
+        # person must not be able to make SkillSwap mail any address at will.
+        "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "5 per hour"),
         "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 1 if replit else 0),
         "PERMANENT_SESSION_LIFETIME": timedelta(days=_env_int("SESSION_LIFETIME_DAYS", 14)),
         # Replit serves over HTTPS; its workspace preview is a cross-site frame, where only
@@ -146,4 +155,9 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "TRUSTED_HOSTS": trusted_hosts(replit),
         "ON_REPLIT": replit,
         "REPLIT_PREVIEW": preview,
+        # A thread in each server process that sends queued mail (retries) when it is due; off
+        # where a scheduler runs `flask send-due-mail` instead (README: Mail).
+        "MAIL_SENDER_THREAD": _env_bool("MAIL_SENDER_THREAD", True),
+        # MAIL_SERVER, MAIL_PORT, ... MAIL_FROM, MAIL_OUTBOX, MAIL_QUEUE (skillswap/mail/config.py)
+        **mail_settings(os.environ, instance_path),
     }

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.support.app_fixtures",
     "tests.support.fake_replitdb",
     "tests.support.postgres",
+    "tests.support.smtp",
 ]
 
 

@@ -27,6 +27,20 @@ ENV = (
     "SIGNUP_RATE_LIMIT",
     "SKILLSWAP_REPLIT_URL_FILE",
     "SKILLSWAP_REPLIT_LOCK",
+    "RESET_RATE_LIMIT",
+    "RESET_ACCOUNT_RATE_LIMIT",
+    "VERIFY_RATE_LIMIT",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_FROM",
+    "MAIL_TIMEOUT",
+    "MAIL_OUTBOX",
+    "MAIL_QUEUE",
+    "MAIL_SENDER_THREAD",
 )
 
 
@@ -251,3 +265,38 @@ def test_the_replit_store_gets_its_url_and_lock_from_the_settings(
     settings = _from_env(instance)
     assert settings["REPLIT_DB_URL"] == "https://kv.example/token"
     assert settings["REPLIT_LOCK_PATH"] == "/var/lock/skillswap.lock"
+
+
+# --- mail ------------------------------------------------------------------------------------
+
+
+def test_mail_defaults_to_the_outbox_folder_and_a_sender_thread(instance: Path) -> None:
+    config = _from_env(instance)
+    assert config["MAIL_SERVER"] == ""
+    assert config["MAIL_OUTBOX"] == str(instance / "outbox")
+    assert config["MAIL_QUEUE"] == str(instance / "mail-queue.db")
+    assert config["MAIL_SENDER_THREAD"] is True
+    assert config["RESET_RATE_LIMIT"] == "10 per hour"
+    assert config["RESET_ACCOUNT_RATE_LIMIT"] == "3 per hour"
+    assert config["VERIFY_RATE_LIMIT"] == "5 per hour"
+
+
+def test_mail_comes_from_the_environment(monkeypatch, instance: Path) -> None:
+    """Replit secrets are environment variables: these are how a deployment names its server."""
+    monkeypatch.setenv("MAIL_SERVER", " smtp.example.org ")
+    monkeypatch.setenv("MAIL_PORT", "465")
+    monkeypatch.setenv("MAIL_USERNAME", "skillswap")
+    monkeypatch.setenv("MAIL_PASSWORD", " spaces kept ")
+    monkeypatch.setenv("MAIL_USE_SSL", "true")
+    monkeypatch.setenv("MAIL_FROM", "SkillSwap <hello@example.org>")
+    monkeypatch.setenv("MAIL_SENDER_THREAD", "false")
+    monkeypatch.setenv("RESET_ACCOUNT_RATE_LIMIT", "1 per day")
+    config = _from_env(instance)
+    assert config["MAIL_SERVER"] == "smtp.example.org"
+    assert config["MAIL_PORT"] == "465"
+    assert config["MAIL_USERNAME"] == "skillswap"
+    assert config["MAIL_PASSWORD"] == " spaces kept "
+    assert config["MAIL_USE_SSL"] == "true"
+    assert config["MAIL_FROM"] == "SkillSwap <hello@example.org>"
+    assert config["MAIL_SENDER_THREAD"] is False
+    assert config["RESET_ACCOUNT_RATE_LIMIT"] == "1 per day"

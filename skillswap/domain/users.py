@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from skillswap.domain.text import text_problem
+from skillswap.domain.times import parse_iso_utc
 
 USERNAME_RE = re.compile(r"[a-z0-9_-]{3,30}")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -66,6 +68,13 @@ class User:
     # Calendar feed: the secret's SHA-256 and the random nonce it is derived from (see ics.py).
     feed_token_hash: str = ""
     feed_nonce: str = ""
+    # Whether the person has shown they read mail at `email`. Records from before mail have no
+    # such field and count as verified (True); new accounts store False until the link is used.
+    email_verified: bool = True
+    # An address asked for on /account, waiting for its link to be used before it replaces
+    # `email` (one at a time: asking for another replaces it), and since when (ISO UTC).
+    pending_email: str = ""
+    pending_since: str = ""
 
     @property
     def name(self) -> str:
@@ -81,3 +90,67 @@ class User:
             return cls(**data)  # the usual record, read on every request: nothing to drop
         # Written by another version: drop the fields this one does not know.
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# --- email ownership -----------------------------------------------------------------------
+
+#: Mail that may go to an address nobody has confirmed: the confirmation itself, and the reset
+#: that is the only way back into an account (it goes to the account's address as it stands).
+UNVERIFIED_MAIL = frozenset({"verify_email", "password_reset"})
+
+#: How long an unconfirmed address keeps its claim (email/<address>) against a new sign-up or a
+#: change of address to it. Without a bound, anyone could sign up with someone else's address
+#: and keep its owner from ever using it. The owner can also take such an account over at once
+#: with "Forgot password?" (the reset goes to the address), so the bound is a second way out.
+UNVERIFIED_HOLD = timedelta(days=7)
+
+
+def may_mail(user: User, kind: str, address: str) -> bool:
+    """Whether a mail of `kind` may go to `address` on `user`'s behalf: their confirmed
+    address, or any address for the kinds that exist to confirm one."""
+    if kind in UNVERIFIED_MAIL:
+        return True
+    return address == user.email and user.email_verified
+
+
+def address_to_verify(user: User) -> str | None:
+    """The address a verification link of this person's can confirm now: the pending one, else
+    their own while unconfirmed. None once there is nothing to confirm, which makes every
+    earlier link stale (single use)."""
+    if user.pending_email:
+        return user.pending_email
+    return None if user.email_verified else user.email
+
+
+def reset_fingerprint(user: User) -> str:
+    """What a password-reset link is bound to: the password hash (a reset or change makes the
+    link stale, so it works once), the session version ("log out everywhere" ends it too) and
+    the address the link was mailed to."""
+    return f"{user.password_hash}\n{user.session_version}\n{user.email}"
+
+
+def email_claim_holds(
+    claim: dict[str, Any], owner: User | None, address: str, now: datetime
+) -> bool:
+    """Whether `claim` (the value at email/<address>, naming `owner`, who may be gone) still
+    keeps the address from another account.
+
+    It holds for the owner's confirmed address, for an unconfirmed one within UNVERIFIED_HOLD,
+    and for an address the owner is confirming right now (the claim is written just before the
+    record). A claim for no account, an account deleted or one that moved to another address
+    holds only while a sign-up or a confirmation may still be finishing (UNVERIFIED_HOLD), so no
+    crash between two writes blocks an address for good."""
+    if "deleted" in claim:
+        return False
+
+    def recent(stamp: str) -> bool:
+        return bool(stamp) and now - parse_iso_utc(stamp) < UNVERIFIED_HOLD
+
+    claimed = str(claim.get("claimed", ""))
+    if owner is None:
+        return recent(claimed)
+    if owner.email == address:
+        return owner.email_verified or recent(claimed or owner.created)
+    if owner.pending_email == address:
+        return recent(owner.pending_since)
+    return False

@@ -6,6 +6,7 @@ documents, and the derived indexes. No rules (domain/) and no workflows spanning
 from __future__ import annotations
 
 from skillswap.repo.archive import Archive
+from skillswap.repo.emails import Emails
 from skillswap.repo.indexes import Indexes
 from skillswap.repo.people import EmailTaken, People, UsernameTaken
 from skillswap.repo.schedules import Schedules, ScheduleTooBig
@@ -13,5 +14,6 @@ from skillswap.repo.schedules import Schedules, ScheduleTooBig
 __all__ = ["EmailTaken", "Repository", "ScheduleTooBig", "UsernameTaken"]
 
 
-class Repository(People, Schedules, Indexes, Archive):
-    """Accounts and logins, schedules, the skill and slot indexes, and the archive."""
+class Repository(People, Emails, Schedules, Indexes, Archive):
+    """Accounts and logins, addresses, schedules, the skill and slot indexes, and the
+    archive."""

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from skillswap.domain import limits
+from skillswap.domain.users import User
+from skillswap.repo.keys import user_key
 from skillswap.store import Store
 
 Clock = Callable[[], datetime]
@@ -42,3 +44,17 @@ class RepositoryBase:
         # Owners whose live document turned out due for upkeep during this thread's current
         # operation: the operation settles them when it is done (services/upkeep.py).
         self._due = threading.local()
+
+    def change_user(self, uid: str, change: Callable[[dict], dict]) -> User | None:
+        """Apply `change` to the stored user record atomically; the record as written (None
+        when there is no such person)."""
+        written: list[dict] = []
+
+        def apply(data: dict | None) -> dict | None:
+            if data is None:
+                return None
+            written[:] = [change(data)]
+            return written[0]
+
+        self.store.update(user_key(uid), apply)
+        return User.from_dict(written[0]) if written else None

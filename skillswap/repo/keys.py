@@ -3,7 +3,9 @@ Replit DB's 5,000):
 
     user/<id>            profile and credentials (User)
     username/<name>      {"uid": id}   claimed with put_new, never reused
-    email/<address>      {"uid": id}   claimed with put_new; freed when the account is deleted
+    email/<address>      {"uid", "claimed"}   claimed with put_new when an account is made or
+                         an address confirmed; freed when the account is deleted or moves to
+                         another address; an unconfirmed claim lapses (domain/users.py)
     deleted-email/<hmac> {"uid", "deleted"}   a deleted account's email as a keyed hash
                          (HMAC-SHA256 with SECRET_KEY): which address had an account can be
                          checked by whoever has the address, yet the store keeps none

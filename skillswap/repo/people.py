@@ -1,5 +1,5 @@
 """People: accounts and their unique names, profiles, logins, sessions and calendar-feed
-secrets (user/, username/, email/, deleted-email/, feedtoken/ keys)."""
+secrets (user/, username/, deleted-email/, feedtoken/ keys; email/ is repo/emails.py's)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import datetime
 from skillswap.domain import limits, logins
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
-from skillswap.domain.users import User
+from skillswap.domain.users import User, reset_fingerprint
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import (
     deleted_email_key,
@@ -36,18 +36,26 @@ class EmailTaken(Exception):
 
 
 class People(RepositoryBase):
-    def create_user(self, username: str, email: str, password_hash: str, timezone: str) -> User:
-        """Claim the username and email atomically, then write the profile.
+    def create_user(
+        self,
+        username: str,
+        email: str,
+        password_hash: str,
+        timezone: str,
+        *,
+        verified: bool = False,
+    ) -> User:
+        """Claim the username and email atomically, then write the profile. A new account's
+        address is unconfirmed (`verified=False`, stored as such) until its link is used.
 
-        A crash between the claims and the profile leaves a claim pointing at no user; it
-        blocks that name (names are never reused anyway) and `flask reindex` reports it.
+        A crash between the claims and the profile leaves a username claim pointing at no
+        user; it blocks that name (names are never reused anyway) and `flask reindex` reports
+        it. The email claim it leaves lapses (domain/users.py: email_claim_holds).
         """
         uid = new_id()
         if not self.store.put_new(username_key(username), {"uid": uid}):
             raise UsernameTaken(username)
-        if not self.store.put_new(email_key(email), {"uid": uid}) and not self._reclaim_email(
-            email, uid
-        ):
+        if not self.claim_email(email, uid):
             # The username claim was never a real account, so it is safe to release.
             self.store.delete(username_key(username))
             raise EmailTaken(email)
@@ -58,21 +66,10 @@ class People(RepositoryBase):
             password_hash=password_hash,
             timezone=timezone,
             created=iso_utc(self.clock()),
+            email_verified=verified,
         )
         self.store.put(user_key(uid), user.to_dict())
         return user
-
-    def _reclaim_email(self, email: str, uid: str) -> bool:
-        """Claim an email whose claim is a deleted account's tombstone, as written in clear
-        before deletion freed the address; of racing sign-ups exactly one gets it."""
-        claimed: list[bool] = []
-
-        def take(current: dict | None) -> dict | None:
-            claimed[:] = [current is None or "deleted" in current]
-            return {"uid": uid} if claimed[0] else current
-
-        self.store.update(email_key(email), take)
-        return claimed[0]
 
     def capacity_problem(self, what: str) -> str | None:
         """Where the store has a hard ceiling (Replit DB: 5,000 keys, 50 MiB), growth stops at
@@ -112,9 +109,12 @@ class People(RepositoryBase):
 
     def find_user(self, username_or_email: str) -> User | None:
         text = username_or_email.strip()
-        key = email_key(text) if "@" in text else username_key(text)
-        claim = self.store.get(key)
-        return self.get_user(claim["uid"]) if claim else None
+        by_email = "@" in text
+        claim = self.store.get(email_key(text) if by_email else username_key(text))
+        user = self.get_user(claim["uid"]) if claim else None
+        if user is not None and by_email and user.email != text.lower():
+            return None  # a claim left behind by a change of address that did not finish
+        return user
 
     def find_person(self, username: str) -> tuple[User, Schedule] | None:
         """A person by username with their schedule: two round trips (claim, then both docs)."""
@@ -173,19 +173,38 @@ class People(RepositoryBase):
         now = self.clock()
         self._change_logins(uid, lambda found: logins.mark_seen(found, login_id, now))
 
-    def set_password(self, uid: str, password_hash: str) -> User | None:
+    def set_password(
+        self, uid: str, password_hash: str, *, if_fingerprint: str | None = None
+    ) -> User | None:
         """Store a new password hash and end every login in one atomic step; returns the
-        updated user."""
+        updated user. A change of address waiting for confirmation is dropped too: whoever
+        asked for it may be the reason the password changes.
+
+        With `if_fingerprint` (a reset link's), only while the record still has that
+        fingerprint (domain/users.py: reset_fingerprint), so of two uses of one link exactly
+        one sets a password (None for the other); and the address the link was mailed to
+        counts as confirmed, since whoever used it reads that mail."""
         updated: list[dict] = []
 
         def change(data: dict | None) -> dict | None:
             if data is None:
                 return None
+            reset = if_fingerprint is not None
+            if reset and reset_fingerprint(User.from_dict(data)) != if_fingerprint:
+                return data
             version = int(data.get("session_version", 1)) + 1
-            updated[:] = [
-                {**data, "password_hash": password_hash, "session_version": version, "logins": []}
-            ]
-            return updated[0]
+            changed = {
+                **data,
+                "password_hash": password_hash,
+                "session_version": version,
+                "logins": [],
+                "pending_email": "",
+                "pending_since": "",
+            }
+            if reset:
+                changed["email_verified"] = True
+            updated[:] = [changed]
+            return changed
 
         self.store.update(user_key(uid), change)
         return User.from_dict(updated[0]) if updated else None
@@ -232,7 +251,7 @@ class People(RepositoryBase):
         tombstone = {"uid": user.id, "deleted": iso_utc(now)}
         self.store.put(username_key(user.username), tombstone)
         self.store.put(deleted_email_key(self.secret, user.email), tombstone)
-        self.store.delete(email_key(user.email))
+        self.release_email(user.email, user.id)
         if user.feed_token_hash:
             self.store.delete(feedtoken_key(user.feed_token_hash))
 

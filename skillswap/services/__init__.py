@@ -1,9 +1,9 @@
 """Workflows that span documents: one function per use case (booking, cancelling, reviewing,
-publishing, matching, account deletion, upkeep, backups), each taking the Repository first.
+publishing, matching, account deletion, upkeep, backups, mail), each taking the Repository first.
 The rules they apply live in domain/, the keys and documents in repo/; views call these and
 render: `services.booking.book(repo, booking)`."""
 
 from skillswap.services import upkeep  # noqa: I001 (the others build on upkeep)
-from skillswap.services import accounts, backup, booking, matching, offers
+from skillswap.services import accounts, backup, booking, mail, matching, offers
 
-__all__ = ["accounts", "backup", "booking", "matching", "offers", "upkeep"]
+__all__ = ["accounts", "backup", "booking", "mail", "matching", "offers", "upkeep"]

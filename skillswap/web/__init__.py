@@ -10,6 +10,7 @@ from flask_login import current_user
 from skillswap.extensions import csrf
 from skillswap.web import (
     account,
+    addresses,
     auth,
     bookings,
     calendar,
@@ -22,6 +23,7 @@ from skillswap.web import (
     offers,
     pages,
     profiles,
+    recovery,
     requests,
     skills,
 )
@@ -30,7 +32,9 @@ from skillswap.web.auth.routes import apply_rate_limits
 AREAS = (
     pages,
     auth,
+    recovery,
     account,
+    addresses,
     profiles,
     offers,
     requests,

@@ -1,5 +1,5 @@
 """What every blueprint needs from the running app: the repository, the clock, the viewer's zone,
-safe redirects, links, and the CSRF policy."""
+safe redirects, links, mail, and the CSRF policy."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from flask_login import current_user
 
 from skillswap.domain.display import format_instant, format_range
 from skillswap.domain.times import parse_iso_utc
+from skillswap.domain.users import User
 from skillswap.domain.zones import zone_or_utc
+from skillswap.mail import Outcome
 from skillswap.repo import Repository
+from skillswap.services.mail import mail_person
 
 ZONE_COOKIE = "tz"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +33,22 @@ def repo() -> Repository:
 def now() -> datetime:
     """The app's clock (aware UTC); tests replace it to travel in time without sleeping."""
     return current_app.extensions["skillswap.clock"]()
+
+
+def send_mail(
+    user: User, kind: str, context: dict[str, Any], address: str | None = None
+) -> Outcome | None:
+    """Mail `user` (at `address`, default theirs) without ever failing the page: a server that
+    is down means a retry later (services/mail.py). None when they may not be mailed."""
+    extensions = current_app.extensions
+    return mail_person(
+        extensions["skillswap.mailer"],
+        extensions["skillswap.mail_sender"],
+        user,
+        kind,
+        context,
+        address=address,
+    )
 
 
 def viewer_zone() -> ZoneInfo:

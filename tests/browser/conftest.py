@@ -31,7 +31,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from skillswap.domain.users import User
 from skillswap.repo import Repository
 from skillswap.web.passwords import hash_password
-from tests.support.app_fixtures import Clock, make_app
+from tests.support.app_fixtures import Clock, close_app, make_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -125,7 +125,7 @@ def live_app(tmp_path: Path, clock: Clock) -> Iterator[LiveApp]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        app.extensions["skillswap.store"].close()
+        close_app(app)
 
 
 # --- pages ---------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ def test_logged_out_pages_pass_axe(live_app: LiveApp, world: World, page: Page) 
         ("/?q=python", "Learn from people, teach people"),
         ("/signup", None),
         ("/login", None),
+        ("/forgot-password", "Forgot your password?"),
         ("/user/tess", "tess"),
         ("/no-such-page", None),
     ]:
@@ -165,7 +166,7 @@ def test_logged_in_pages_pass_axe(live_app: LiveApp, world: World, page: Page) -
         ("/learners", "Wants to learn Guitar"),
         ("/calendar", "November 2026"),  # month and week at both widths: test_calendar.py
         ("/skills", "Skills on SkillSwap"),
-        ("/account", "Change your password"),
+        ("/account", "Change your email address"),
     ]:
         response = page.goto(f"{live_app.url}{path}")
         assert response is not None

@@ -50,9 +50,22 @@ def make_app(tmp_path: Path, clock: Clock, **overrides: object) -> Flask:
         "CLOCK": clock,
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Mail goes to the instance's outbox folder and is sent while the request waits: never
+        # to a server the environment may name, never from a thread a test would race.
+        "MAIL_SERVER": "",
+        "MAIL_SENDER_THREAD": False,
     }
     config.update(overrides)
     return create_app(config)
+
+
+def close_app(app: Flask) -> None:
+    """What an app holds open: its store, the retry queue's file, the mail sender thread."""
+    sender = app.extensions.get("skillswap.mail_sender")
+    if sender is not None:
+        sender.stop()
+    app.extensions["skillswap.mailer"].queue.close()
+    app.extensions["skillswap.store"].close()
 
 
 class SharedTemplateCode(BytecodeCache):
@@ -85,7 +98,7 @@ def app(clock: Clock) -> Iterator[Flask]:
     try:
         yield app
     finally:
-        app.extensions["skillswap.store"].close()
+        close_app(app)
         shutil.rmtree(folder, ignore_errors=True)
 
 

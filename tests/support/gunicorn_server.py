@@ -52,6 +52,16 @@ SCRUBBED = (
     "PROXY_FIX_HOPS",
     "SESSION_COOKIE_SECURE",
     "SKILLSWAP_ALLOW_EMPTY_STORE",
+    # Mail: never to a server the caller's environment names (the instance's outbox instead).
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_FROM",
+    "MAIL_OUTBOX",
+    "MAIL_QUEUE",
     # Read by the project's gunicorn.conf.py.
     "HOST",
     "PORT",
@@ -79,6 +89,9 @@ class GunicornServer:
         self.app = app
         self.start_timeout = start_timeout
         self._env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+        # Mail beside the log, never into the checkout's own instance folder.
+        self._env["MAIL_OUTBOX"] = str(log_path.parent / f"{log_path.stem}-outbox")
+        self._env["MAIL_QUEUE"] = str(log_path.parent / f"{log_path.stem}-mail-queue.db")
         self._env.update(env)
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0

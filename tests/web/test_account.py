@@ -135,10 +135,12 @@ def test_profile_links_to_the_account_page(client: FlaskClient, auth: AuthAction
         assert account.all("label", for_=field), f"no label for {field}"
         assert account.by_id(field).attrs["type"] == "password"
     assert account.all("label", for_="confirm_username")
-    # Four forms (one "Log out" for this login), each with its own token, no duplicate ids.
+    # Six forms (the address: change it, send its link again; the password; one "Log out" for
+    # this login; log out everywhere; delete), each with its own token, no duplicate ids.
     main = account.all("main")[0]
     tokens = [n for n in main.walk() if n.tag == "input" and n.attrs.get("name") == "csrf_token"]
-    assert len(tokens) == 4
+    forms = [n for n in main.walk() if n.tag == "form"]
+    assert len(tokens) == len(forms) == 6
     ids = [n.attrs["id"] for n in account.root.walk() if "id" in n.attrs]
     assert len(ids) == len(set(ids))
 

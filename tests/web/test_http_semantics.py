@@ -25,6 +25,12 @@ POST_PATHS = [
     "/signup",
     "/login",
     "/logout",
+    "/forgot-password",
+    "/reset-password/0123456789abcdef",
+    "/verify-email/0123456789abcdef",
+    "/account/email",
+    "/account/email/resend",
+    "/account/email/cancel",
     "/account/password",
     "/account/logout-everywhere",
     "/account/logins/0123456789abcdef/logout",
@@ -59,6 +65,7 @@ def test_every_post_route_is_listed(app: Flask) -> None:
         .replace("<booking_id>", "<x>")
         .replace("<username>", "<x>")
         .replace("<login_id>", "<x>")
+        .replace("<token>", "<x>")
         for r in routes
     }
     assert normalised == listed

@@ -1,14 +1,17 @@
-"""The account page's forms: change the password, delete the account."""
+"""The account page's forms: change the password or the email address, delete the account."""
 
 from __future__ import annotations
 
 from wtforms import (
+    EmailField,
     PasswordField,
     StringField,
 )
 from wtforms.validators import (
+    Email,
     EqualTo,
     InputRequired,
+    Length,
 )
 
 from skillswap.domain.users import (
@@ -18,6 +21,7 @@ from skillswap.web.forms import (
     BaseForm,
     check_new_password,
     new_password_field,
+    strip_text,
 )
 
 
@@ -59,4 +63,25 @@ class DeleteAccountForm(BaseForm):
         "Type your username to confirm",
         validators=[InputRequired("Type your username to confirm")],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+
+
+class ChangeEmailForm(BaseForm):
+    new_email = EmailField(
+        "New email address",
+        validators=[
+            InputRequired("Enter the new email address"),
+            Length(max=254, message="Use an address of at most 254 characters"),
+            Email("Enter an email address like name@example.com", check_deliverability=False),
+        ],
+        description="We mail it a link; it replaces your address once you open that link",
+        filters=[strip_text],
+        render_kw={"autocomplete": "email"},
+    )
+    # Named apart from the other forms' password fields: /account shows them all, and ids
+    # must be unique on a page.
+    email_password = PasswordField(
+        "Your password (to confirm the change)",
+        validators=[InputRequired("Enter your password to change your email address")],
+        render_kw={"autocomplete": "current-password"},
     )

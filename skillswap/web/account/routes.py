@@ -1,7 +1,8 @@
-"""Your account (/account): change the password, log out everywhere, delete the account.
+"""Your account (/account): change the password, log out everywhere, delete the account; the
+email section's views are web/addresses/routes.py.
 
 Every change here asks for the current password (except logging out), and wrong passwords are
-throttled like failed logins (skillswap/throttle.py), so a stolen session cannot be used to
+throttled like failed logins (web/auth/throttle.py), so a stolen session cannot be used to
 guess the password or to delete the account.
 """
 
@@ -15,11 +16,12 @@ from wtforms import Field
 from skillswap import services
 from skillswap.domain.logins import LOGIN_ID, MAX_LOGINS, find_login
 from skillswap.domain.users import User
-from skillswap.web.account.forms import ChangePasswordForm, DeleteAccountForm
+from skillswap.web.account.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
 from skillswap.web.auth import throttle
 from skillswap.web.auth.routes import end_session, start_session
 from skillswap.web.common import repo, validates_own_csrf
 from skillswap.web.forms import ActionForm
+from skillswap.web.mails import send_password_changed
 from skillswap.web.passwords import hash_password, verify_password
 
 bp = Blueprint("account", __name__)
@@ -34,30 +36,35 @@ def _password_form(user: User) -> ChangePasswordForm:
     return ChangePasswordForm(username=user.username, email=user.email)
 
 
-def _page(
+def render_account(
     user: User,
     password_form: ChangePasswordForm | None = None,
     delete_form: DeleteAccountForm | None = None,
+    email_form: ChangeEmailForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
+    """/account, with the form that was sent (errors and what was typed kept) in its place."""
     password_form = password_form or _password_form(user)
     delete_form = delete_form or DeleteAccountForm(formdata=None)
+    email_form = email_form or ChangeEmailForm(formdata=None)
     page = render_template(
         "account/show.html",
         user=user,
         password_form=password_form,
         delete_form=delete_form,
+        email_form=email_form,
         logout_form=ActionForm(formdata=None),
         logins=user.logins,
         this_login=current_user.login_id,
         max_logins=MAX_LOGINS,
         password_csrf_expired=password_form.csrf_failed(),
         delete_csrf_expired=delete_form.csrf_failed(),
+        email_csrf_expired=email_form.csrf_failed(),
     )
     return page, status
 
 
-def _password_confirmed(user: User, field: Field, typed: str) -> bool:
+def password_confirmed(user: User, field: Field, typed: str) -> bool:
     """Check the password typed to confirm an action; put the reason on `field` when not."""
     check = throttle.PasswordCheck(user.id)
     if not check.allowed():
@@ -74,7 +81,7 @@ def _password_confirmed(user: User, field: Field, typed: str) -> bool:
 @login_required
 def show() -> tuple[str, int]:
     user = _me()
-    return _page(user)
+    return render_account(user)
 
 
 @bp.post("/account/password")
@@ -85,7 +92,7 @@ def change_password() -> Response | tuple[str, int]:
     form = _password_form(user)
     if form.validate_on_submit():
         new = form.new_password.data or ""
-        if _password_confirmed(user, form.current_password, form.current_password.data or ""):
+        if password_confirmed(user, form.current_password, form.current_password.data or ""):
             if verify_password(user.password_hash, new):
                 form.new_password.errors.append("Choose a password different from the current one")
             else:
@@ -93,13 +100,14 @@ def change_password() -> Response | tuple[str, int]:
                 if updated is not None:
                     # Every login ended with the change; this browser starts a new one.
                     start_session(updated)
+                    send_password_changed(updated)  # only to a confirmed address
                 flash(
                     "Your password is changed. Every other device where you were logged in "
                     "is now logged out.",
                     "success",
                 )
                 return redirect(url_for("account.show"))
-    return _page(user, password_form=form, status=400)
+    return render_account(user, password_form=form, status=400)
 
 
 @bp.post("/account/logout-everywhere")
@@ -151,7 +159,7 @@ def delete() -> Response | tuple[str, int]:
             form.confirm_username.errors.append(
                 f"Type your username, {user.username}, exactly as shown"
             )
-        elif _password_confirmed(user, form.delete_password, form.delete_password.data or ""):
+        elif password_confirmed(user, form.delete_password, form.delete_password.data or ""):
             services.accounts.delete_account(repo(), user.id)
             logout_user()
             session.clear()
@@ -161,4 +169,4 @@ def delete() -> Response | tuple[str, int]:
                 "info",
             )
             return redirect(url_for("pages.home"))
-    return _page(user, delete_form=form, status=400)
+    return render_account(user, delete_form=form, status=400)

@@ -31,6 +31,7 @@ from skillswap.domain.zones import is_valid_zone
 from skillswap.extensions import login_manager
 from skillswap.repo import EmailTaken, UsernameTaken
 from skillswap.store import StoreError, StoreUnavailable
+from skillswap.web import mails
 from skillswap.web.auth import limit_storage, throttle  # noqa: F401 (registers skillswap-sqlite://)
 from skillswap.web.auth.forms import LoginForm, SignupForm
 from skillswap.web.common import now, repo, safe_next, validates_own_csrf
@@ -152,7 +153,13 @@ def signup() -> Response | str | tuple[str, int]:
             form.email.errors.append("An account with this email exists already; log in instead")
         else:
             start_session(user)
-            flash(f"Welcome to SkillSwap, {user.username}!", "success")
+            if mails.VerifyLimit(user.id).allowed():
+                mails.send_verification(user)
+            flash(
+                f"Welcome to SkillSwap, {user.username}! We have mailed a link to {user.email}: "
+                "open it to confirm that the address is yours.",
+                "success",
+            )
             response = redirect(url_for("profile.show"))
             throttle.remember_device(response, user.id)  # the owner's browser (throttle.py)
             return response

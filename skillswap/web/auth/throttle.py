@@ -52,7 +52,14 @@ def _limit(text: str) -> RateLimitItem:
     return parse(text)
 
 
-LIMIT_SETTINGS = ("LOGIN_ACCOUNT_RATE_LIMIT", "LOGIN_RATE_LIMIT", "SIGNUP_RATE_LIMIT")
+LIMIT_SETTINGS = (
+    "LOGIN_ACCOUNT_RATE_LIMIT",
+    "LOGIN_RATE_LIMIT",
+    "SIGNUP_RATE_LIMIT",
+    "RESET_RATE_LIMIT",
+    "RESET_ACCOUNT_RATE_LIMIT",
+    "VERIFY_RATE_LIMIT",
+)
 
 
 def check_settings(app: Flask) -> None:
@@ -216,6 +223,36 @@ class LoginAttempt:
     def succeeded(self, response: Response, uid: str) -> None:
         self.counter.clear()
         remember_device(response, uid)
+
+
+def forgive_failed_logins(*names: str) -> None:
+    """A password reset proves the person reads the account's mail: the failed logins counted
+    against its names (perhaps someone else's, to lock it) no longer hold them up."""
+    for name in names:
+        Counter("login-account", _digest(name.strip().lower())).clear()
+
+
+# --- "Forgot password?" ---------------------------------------------------------------------
+
+
+class ResetRequest:
+    """One "Forgot password?" for a typed address, counted per address (whether or not an
+    account has it, so counting tells nothing) and then per account: RESET_ACCOUNT_RATE_LIMIT
+    each, so nobody can fill an inbox with reset mail. Both refuse silently: the page answers
+    the same either way, or the answer would tell who has an account."""
+
+    def __init__(self, address: str) -> None:
+        self.address = Counter(
+            "reset-address",
+            _digest(address.strip().lower()),
+            limit_setting="RESET_ACCOUNT_RATE_LIMIT",
+        )
+
+    def address_allowed(self) -> bool:
+        return self.address.attempt()
+
+    def account_allowed(self, uid: str) -> bool:
+        return Counter("reset-account", uid, limit_setting="RESET_ACCOUNT_RATE_LIMIT").attempt()
 
 
 # --- confirming the password of a logged-in person (password change, account deletion) -----

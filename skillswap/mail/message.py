@@ -1,0 +1,204 @@
+"""Building a mail: a plain-text part and an HTML part rendered from the templates in
+``skillswap/templates/mail/``, addressed to a person by name, with any time in that person's
+own zone, and optionally a calendar invite or other attachments.
+
+Each kind of mail is a pair of templates, ``<kind>.txt`` and ``<kind>.html``. The text one also
+holds the subject in a ``{% block subject %}``. Both get the caller's context plus:
+
+- ``recipient``: the ``Recipient`` (``recipient.name``),
+- ``when(start, end=None)``: an instant or a range in the recipient's zone, zone named,
+- ``unsubscribe_url`` if the caller gave one (the footer then offers it),
+- ``calendar_invite``: whether an invite is attached.
+
+The HTML templates are autoescaped; the text ones are not escaped, because they are not HTML and
+must never contain any (a name such as "Ann <3" is shown as typed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import format_datetime, make_msgid
+from functools import lru_cache
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+
+from skillswap.domain.display import format_instant, format_range
+from skillswap.domain.zones import zone_or_utc
+
+#: Every kind with its templates; compose() refuses any other name, so a typo fails in tests.
+KINDS = frozenset(
+    {
+        "password_reset",
+        "password_changed",
+        "verify_email",
+        "email_change_notice",
+        "booking_confirmed",
+        "booking_cancelled",
+        "session_reminder",
+        "review_reminder",
+        "review_received",
+    }
+)
+
+#: Body parts are 7-bit (quoted-printable or base64 when needed), so no relay has to support
+#: 8BITMIME; headers with non-ASCII names are RFC 2047 encoded by the policy.
+MAIL_POLICY = default_policy.clone(cte_type="7bit")
+
+# Headers compose() writes itself; extra headers may not set them a second time.
+_OWN_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "mime-version"})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a mail is for: the display name, the address, and the IANA zone of their profile
+    (unknown or empty zones read as UTC, as on the pages)."""
+
+    name: str
+    address: str
+    zone: str = "UTC"
+
+    def when(self, start: datetime, end: datetime | None = None) -> str:
+        """An instant ("Tue 1 Dec 2026, 09:00 (Europe/Berlin)") or a range in this person's
+        zone, always naming the zone."""
+        zone = zone_or_utc(self.zone)
+        return format_instant(start, zone) if end is None else format_range(start, end, zone)
+
+    def header(self) -> Address:
+        local, _, domain = self.address.rpartition("@")
+        if not local or not domain:
+            raise ValueError(f"not an email address: {self.address!r}")
+        # One line, no angle brackets: a display name is text, never header syntax.
+        name = " ".join(self.name.split())
+        return Address(display_name=name, username=local, domain=domain)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a mail, e.g. ``Attachment(pdf, "application/pdf", "notes.pdf")``."""
+
+    data: bytes
+    mimetype: str
+    filename: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CalendarInvite:
+    """An iCalendar object (RFC 5545 bytes, e.g. from ``icalendar``) sent as an iMIP invite
+    (RFC 6047): ``REQUEST`` adds or updates the event, ``CANCEL`` removes it. The method must
+    match the METHOD inside the calendar, or calendar apps ignore it (or keep a cancelled
+    event as an update)."""
+
+    ics: bytes
+    method: Literal["REQUEST", "CANCEL"]
+    filename: str = "invite.ics"
+
+    def __post_init__(self) -> None:
+        if self.method not in ("REQUEST", "CANCEL"):
+            raise ValueError(f"calendar method must be REQUEST or CANCEL, not {self.method!r}")
+        unfolded = self.ics.replace(b"\r\n ", b"").replace(b"\r\n", b"\n")
+        if f"\nMETHOD:{self.method}\n".encode() not in b"\n" + unfolded:
+            raise ValueError(f"the calendar has no METHOD:{self.method} line")
+
+
+@lru_cache(maxsize=1)
+def template_environment() -> Environment:
+    """The Jinja environment of mail templates: independent of Flask, so a background sender
+    or a CLI command renders mail without a request or an app context."""
+    return Environment(
+        loader=PackageLoader("skillswap", "templates/mail"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=StrictUndefined,  # a missing context value is a bug, not an empty line
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _render(template: Template, values: dict[str, Any]) -> str:
+    return template.render(values).strip() + "\n"
+
+
+def _subject(template: Template, values: dict[str, Any]) -> str:
+    block = template.blocks.get("subject")
+    if block is None:
+        raise ValueError(f"{template.name} has no {{% block subject %}}")
+    # One line: a subject is a header.
+    return " ".join("".join(block(template.new_context(values))).split())
+
+
+def render(
+    kind: str, to: Recipient, context: Mapping[str, Any], *, calendar_invite: bool = False
+) -> tuple[str, str, str]:
+    """(subject, text, html) of a ``kind`` of mail for ``to``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of mail {kind!r}; known: {', '.join(sorted(KINDS))}")
+    values: dict[str, Any] = {"unsubscribe_url": None, **context}
+    values |= {"recipient": to, "when": to.when, "calendar_invite": calendar_invite}
+    env = template_environment()
+    text_template = env.get_template(f"{kind}.txt")
+    html_template = env.get_template(f"{kind}.html")
+    return (
+        _subject(text_template, values),
+        _render(text_template, values),
+        _render(html_template, values | {"subject": _subject(text_template, values)}),
+    )
+
+
+def compose(
+    kind: str,
+    to: Recipient,
+    context: Mapping[str, Any],
+    *,
+    sender: Address,
+    now: datetime,
+    headers: Mapping[str, str] | None = None,
+    invite: CalendarInvite | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> EmailMessage:
+    """A finished mail: multipart/alternative (text, HTML and the invite's text/calendar part)
+    inside multipart/mixed when there is anything attached.
+
+    ``headers`` adds e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058); the headers
+    compose() sets itself cannot be replaced. An invite is also attached as ``invite.ics``:
+    some calendar apps read the alternative part, others only the attachment.
+    """
+    subject, text, html = render(kind, to, context, calendar_invite=invite is not None)
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["From"] = sender
+    message["To"] = to.header()
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    # The sender's domain, not make_msgid()'s default host name lookup (slow without DNS).
+    message["Message-ID"] = make_msgid(domain=sender.domain or "localhost")
+    # RFC 3834: tells vacation responders not to answer a machine.
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        if name.lower() in _OWN_HEADERS or name.lower() == "auto-submitted":
+            raise ValueError(f"compose() sets {name} itself")
+        message[name] = value
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    if invite is not None:
+        calendar = invite.ics.decode("utf-8")
+        params = {"method": invite.method}
+        message.add_alternative(calendar, subtype="calendar", params=params)
+        message.add_attachment(
+            calendar, subtype="calendar", params=params, filename=invite.filename
+        )
+    for attachment in attachments:
+        maintype, _, subtype = attachment.mimetype.partition("/")
+        message.add_attachment(
+            attachment.data,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            params=dict(attachment.params),
+        )
+    return message

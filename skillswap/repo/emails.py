@@ -1,0 +1,122 @@
+"""Addresses: the email index (email/<address> -> {"uid", "claimed"}) and confirming that an
+address is its account's: a new account's own, or the one asked for on /account.
+
+An address is claimed in the index when an account is made with it and when a new address is
+confirmed, never while it only waits for confirmation: asking for an address keeps it from
+nobody. An unconfirmed claim, and one a crash left behind, lapses (domain/users.py:
+email_claim_holds), so nobody can keep another person's address from them for long.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from skillswap.domain.times import iso_utc
+from skillswap.domain.users import User, address_to_verify, email_claim_holds
+from skillswap.repo.base import RepositoryBase
+from skillswap.repo.keys import email_key
+
+log = logging.getLogger(__name__)
+
+
+class Emails(RepositoryBase):
+    def claim_email(self, email: str, uid: str) -> bool:
+        """Point email/<address> at `uid`: True when it is (or already was) theirs, False when
+        a claim that still holds names another account (domain/users.py: email_claim_holds).
+        Of racing claimants exactly one wins: a lapsed claim is replaced only if it is still
+        the one that was judged lapsed."""
+        key = email_key(email)
+        mine = {"uid": uid, "claimed": iso_utc(self.clock())}
+        if self.store.put_new(key, mine):
+            return True
+        seen = self.store.get(key)
+        if seen is None:
+            return self.store.put_new(key, mine)
+        if seen.get("uid") == uid and "deleted" not in seen:
+            return True
+        owner = self.get_user(str(seen.get("uid", "")))
+        if email_claim_holds(seen, owner, email.strip().lower(), self.clock()):
+            return False
+        won: list[bool] = []
+
+        def take(current: dict | None) -> dict | None:
+            won[:] = [current is None or current == seen]
+            return mine if won[0] else current
+
+        self.store.update(key, take)
+        if won[0]:
+            log.info("email claim of account %s lapsed; now account %s's", seen.get("uid"), uid)
+        return won[0]
+
+    def email_available(self, email: str, uid: str) -> bool:
+        """Whether `uid` could claim this address now (for a form's answer; the claim itself
+        happens when the address is confirmed)."""
+        seen = self.store.get(email_key(email))
+        if seen is None or (seen.get("uid") == uid and "deleted" not in seen):
+            return True
+        owner = self.get_user(str(seen.get("uid", "")))
+        return not email_claim_holds(seen, owner, email.strip().lower(), self.clock())
+
+    def owns_email_claim(self, email: str, uid: str) -> bool:
+        seen = self.store.get(email_key(email))
+        return bool(seen) and seen.get("uid") == uid and "deleted" not in seen
+
+    def release_email(self, email: str, uid: str) -> None:
+        """Drop email/<address> if it is `uid`'s: a claim another account has taken since (a
+        lapsed one) is left alone."""
+
+        def drop(current: dict | None) -> dict | None:
+            return None if current and current.get("uid") == uid else current
+
+        self.store.update(email_key(email), drop)
+
+    def ask_email_change(self, uid: str, email: str) -> User | None:
+        """Remember `email` as the address waiting to replace this person's (it claims
+        nothing until confirmed, so asking for an address keeps it from nobody)."""
+        return self.change_user(
+            uid,
+            lambda data: {
+                **data,
+                "pending_email": email.strip().lower(),
+                "pending_since": iso_utc(self.clock()),
+            },
+        )
+
+    def drop_email_change(self, uid: str) -> User | None:
+        return self.change_user(
+            uid, lambda data: {**data, "pending_email": "", "pending_since": ""}
+        )
+
+    def confirm_email(self, uid: str, email: str) -> tuple[str, str]:
+        """Use a verification link for `email`: claim it, then make it the person's confirmed
+        address (replacing the old one, whose claim is dropped), in that order, so the index
+        never names an address nobody holds for longer than a crash (which lapses).
+
+        Returns (outcome, previous address): "confirmed"; "taken" (another account holds it
+        now); or "stale" (it is no longer the address waiting for confirmation: used already,
+        or replaced)."""
+        address = email.strip().lower()
+        if not self.claim_email(address, uid):
+            return "taken", ""
+        previous: list[str] = []
+
+        def confirm(data: dict) -> dict:
+            if address_to_verify(User.from_dict(data)) != address:
+                return data
+            previous[:] = [data["email"]]
+            return {
+                **data,
+                "email": address,
+                "email_verified": True,
+                "pending_email": "",
+                "pending_since": "",
+            }
+
+        user = self.change_user(uid, confirm)
+        if not previous:
+            if user is None or address not in (user.email, user.pending_email):
+                self.release_email(address, uid)  # claimed for nothing
+            return "stale", ""
+        if previous[0] != address:
+            self.release_email(previous[0], uid)
+        return "confirmed", previous[0]

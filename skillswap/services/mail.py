@@ -1,0 +1,136 @@
+"""Mail as the app sends it: to a person (only where they may be mailed), handed on without
+keeping a page waiting, and what is due sent by one entry point, `send_due_mail`, which the
+background sender and `flask send-due-mail` both call.
+
+The mail core (building, transports, the retry queue, tokens) is `skillswap.mail`; this module
+decides who may be mailed (domain/users.py: may_mail) and when sending happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from skillswap.domain.users import User, may_mail
+from skillswap.mail import Delivery, Mailer, OutboxTransport, Outcome, Recipient
+from skillswap.mail.retry import MAX_QUEUED
+from skillswap.mail.sending import BATCH
+from skillswap.repo import Repository
+
+log = logging.getLogger("skillswap.mail")
+
+#: How often the background sender looks for due mail when nothing wakes it sooner. The first
+#: retry waits a minute (mail/retry.py: BACKOFF), so half of that is soon enough.
+SENDER_INTERVAL = 30.0
+
+
+def send_due_mail(repo: Repository, mailer: Mailer, now: datetime) -> Delivery:
+    """Send everything due at `now`: the retry queue, batch by batch, until a batch finds
+    nothing more to send. The one entry point for whatever sends on a schedule (the background
+    sender, `flask send-due-mail`); reminders join here (issue 19).
+
+    Bounded: at most MAX_QUEUED mails can be waiting, so at most that many batches' worth."""
+    total = Delivery()
+    for _ in range(MAX_QUEUED // BATCH + 1):
+        done = mailer.deliver_due(now)
+        total.sent += done.sent
+        total.retrying += done.retrying
+        total.dropped += done.dropped
+        if done.sent + done.retrying + done.dropped < BATCH or done.retrying:
+            # A short batch: nothing more is due. A failure: the server is struggling, and
+            # the rest can wait for the next round rather than fail one after another now.
+            break
+    return total
+
+
+class MailSender:
+    """A daemon thread in this process that calls `send_due_mail` every SENDER_INTERVAL, and
+    at once when woken (a page just queued a mail). For the single-instance default; where
+    a scheduler runs `flask send-due-mail`, set MAIL_SENDER_THREAD=false.
+
+    Started on first use in each process, never before gunicorn forks (a thread does not
+    survive a fork). Several processes each running one is fine: the queue hands each mail to
+    exactly one of them (mail/retry.py: claim_due)."""
+
+    def __init__(self, repo: Repository, mailer: Mailer, interval: float = SENDER_INTERVAL):
+        self.repo = repo
+        self.mailer = mailer
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def start(self) -> None:
+        """Run the thread in this process, if it is not running yet (cheap to call often)."""
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="skillswap-mail-sender", daemon=True
+            )
+            self._pid = os.getpid()
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        log.info("mail sender thread started (every %.0f s)", self.interval)
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                send_due_mail(self.repo, self.mailer, self.mailer.clock())
+            except Exception:  # the thread must outlive a bad round (a full disk, a bug)
+                log.exception("mail sender: sending due mail failed; trying again later")
+
+
+def hand_on(mailer: Mailer, message: EmailMessage, sender: MailSender | None) -> Outcome:
+    """Send `message` without ever failing the caller. With a background sender and a real
+    server, the page does not wait for SMTP at all: the mail is queued and the sender woken.
+    Otherwise (no sender, or the outbox folder, which is local and quick) it is sent now, and
+    queued for a retry if that fails."""
+    if sender is None or isinstance(mailer.transport, OutboxTransport):
+        return mailer.send(message)
+    sender.start()
+    outcome = mailer.enqueue(message)
+    sender.wake()
+    return outcome
+
+
+def mail_person(
+    mailer: Mailer,
+    sender: MailSender | None,
+    user: User,
+    kind: str,
+    context: dict[str, Any],
+    *,
+    address: str | None = None,
+) -> Outcome | None:
+    """Mail `user` a `kind` of mail at `address` (default: their address), in their name and
+    zone. None, and nothing sent, where they may not be mailed: an unconfirmed address gets
+    only verification and reset mail."""
+    to = address or user.email
+    if not may_mail(user, kind, to):
+        log.info("no %s mail for account %s: its address is not confirmed", kind, user.id)
+        return None
+    message = mailer.compose(kind, Recipient(user.name, to, user.timezone), context)
+    return hand_on(mailer, message, sender)

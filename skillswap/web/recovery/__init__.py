@@ -1,0 +1,5 @@
+"""Getting back in: "Forgot password?" and the reset link it mails."""
+
+from skillswap.web.recovery.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,161 @@
+"""Every kind of mail renders from its templates: a subject line, a text part with no HTML in
+it, an escaped HTML part, and the headers and attachments the caller asked for."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from jinja2 import UndefinedError
+
+from skillswap.mail import KINDS, Attachment, CalendarInvite, Recipient, compose, render
+from tests.mail.conftest import SENDER, START
+
+HOSTILE = '<script>alert("x")</script> & Co'
+NOW = datetime(2026, 11, 1, 5, 0, tzinfo=UTC)  # 01:00 EDT, an hour that happens twice
+SESSION = {"start": NOW, "end": NOW + timedelta(hours=1)}
+
+# One context per kind, every value hostile where the template shows text someone typed.
+CONTEXTS: dict[str, dict[str, object]] = {
+    "password_reset": {"link": "https://s.test/reset/t?a=1&b=2", "expires_at": NOW},
+    "password_changed": {"changed_at": NOW, "reset_url": "https://s.test/forgot"},
+    "verify_email": {"address": "x@s.test", "link": "https://s.test/v/t", "expires_at": NOW},
+    "email_change_notice": {
+        "new_address": "new@s.test",
+        "requested_at": NOW,
+        "reset_url": "https://s.test/forgot",
+    },
+    "booking_confirmed": {
+        "skill": HOSTILE,
+        "other_name": HOSTILE,
+        "teaching": True,
+        "link": "https://s.test/b/1",
+    }
+    | SESSION,
+    "booking_cancelled": {
+        "skill": HOSTILE,
+        "other_name": HOSTILE,
+        "reason": HOSTILE,
+        "by_you": False,
+        "link": "https://s.test/b/1",
+    }
+    | SESSION,
+    "session_reminder": {"skill": HOSTILE, "other_name": HOSTILE, "link": "https://s.test/b/1"}
+    | SESSION,
+    "review_reminder": {
+        "skill": HOSTILE,
+        "other_name": HOSTILE,
+        "closes_at": NOW + timedelta(days=14),
+        "link": "https://s.test/b/1/review",
+    }
+    | SESSION,
+    "review_received": {
+        "skill": HOSTILE,
+        "reviewer_name": HOSTILE,
+        "rating": 5,
+        "comment": HOSTILE,
+        "link": "https://s.test/b/1",
+    },
+}
+TAG = re.compile(r"</?[a-z][a-z0-9]*[\s>/]", re.IGNORECASE)
+ANN = Recipient("Ann", "ann@example.org", "America/New_York")
+
+
+def test_every_kind_has_a_sample_context_here() -> None:
+    assert set(CONTEXTS) == KINDS
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_renders_subject_text_and_html(kind: str) -> None:
+    subject, text, html = render(kind, ANN, CONTEXTS[kind])
+
+    assert subject and "\n" not in subject
+    assert text.startswith("Hi Ann,\n")
+    # The text part is plain text: no tag comes from a template, and a typed "<script>" is
+    # shown as typed (it is not HTML there).
+    assert TAG.findall(text.replace("<script>", "").replace("</script>", "")) == []
+    assert "&lt;" not in text and "&amp;" not in text
+    assert html.startswith("<!doctype html>")
+    assert "<script>" not in html, "typed text is escaped in the HTML part"
+    if HOSTILE in str(CONTEXTS[kind].values()):
+        assert "&lt;script&gt;" in html
+    for value in CONTEXTS[kind].values():
+        if isinstance(value, str) and value.startswith("https://"):
+            assert value in text
+            assert value.replace("&", "&amp;") in html
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_times_name_the_zone_and_tell_a_repeated_hour_apart(kind: str) -> None:
+    _, text, html = render(kind, ANN, CONTEXTS[kind])
+    if kind == "review_received":
+        return  # the one kind without a time
+    assert "(America/New_York)" in text
+    assert "(America/New_York)" in html
+    # 05:00 UTC on 1 Nov 2026 is the first 01:00 in New York: EDT, not EST.
+    assert "01:00 EDT" in text
+
+
+def test_a_missing_context_value_is_an_error_not_a_blank() -> None:
+    with pytest.raises(UndefinedError):
+        render("password_reset", ANN, {"link": "https://s.test/r"})
+
+
+def test_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown kind of mail 'pasword_reset'"):
+        render("pasword_reset", ANN, {})
+
+
+def test_an_unknown_zone_reads_as_utc() -> None:
+    nowhere = Recipient("Ann", "ann@example.org", "Mars/Olympus_Mons")
+    _, text, _ = render("password_reset", nowhere, CONTEXTS["password_reset"])
+    assert "Sun 1 Nov 2026, 05:00 (UTC)" in text
+
+
+def test_compose_refuses_to_set_its_own_headers_twice() -> None:
+    with pytest.raises(ValueError, match="sets subject itself"):
+        compose(
+            "password_reset",
+            ANN,
+            CONTEXTS["password_reset"],
+            sender=SENDER,
+            now=START,
+            headers={"subject": "Win a prize"},
+        )
+
+
+def test_an_invite_must_carry_the_method_it_claims() -> None:
+    # Cal.com sent cancellations as METHOD:REQUEST, so the event stayed in calendars.
+    request = b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+    with pytest.raises(ValueError, match="no METHOD:CANCEL"):
+        CalendarInvite(request, "CANCEL")
+    with pytest.raises(ValueError, match="REQUEST or CANCEL"):
+        CalendarInvite(request, "PUBLISH")  # type: ignore[arg-type]
+
+
+def test_other_attachments_are_kept_byte_for_byte() -> None:
+    data = bytes(range(256)) * 4
+    message = compose(
+        "review_received",
+        ANN,
+        CONTEXTS["review_received"],
+        sender=SENDER,
+        now=START,
+        attachments=[Attachment(data, "application/pdf", "notes.pdf")],
+    )
+    assert message.get_content_type() == "multipart/mixed"
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_filename() == "notes.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == data
+
+
+def test_every_body_part_is_seven_bit_safe() -> None:
+    zoe = Recipient("Zoë", "zoe@example.org", "Europe/Berlin")
+    message = compose(
+        "booking_confirmed", zoe, CONTEXTS["booking_confirmed"], sender=SENDER, now=START
+    )
+    raw = message.as_bytes()
+    assert max(raw) < 128, "no relay needs 8BITMIME"
+    assert "Hi Zoë," in message.get_body(("plain",)).get_content()
