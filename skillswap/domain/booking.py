@@ -118,6 +118,8 @@ class BookingRules:
             return booking  # cancelling twice is harmless: both documents end up the same
         if booking.start_at <= now:
             raise CancelRefused("This session has started, so it can no longer be cancelled.")
+        # A cancel is a change calendars must see: the invite's CANCEL carries a higher SEQUENCE.
+        booking.sequence += 1
         booking.status = "cancelled"
         booking.cancelled_by = by
         booking.cancel_reason = reason

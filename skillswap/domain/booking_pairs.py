@@ -63,13 +63,16 @@ def mend(schedules: Mapping[str, Schedule], torn: list[Torn]) -> set[str]:
         source = schedules[pair.source].bookings[pair.booking_id]
         target = schedules[pair.target]
         if pair.problem == "missing":
-            target.bookings[pair.booking_id] = Booking.from_dict(source.to_dict())
+            copy = Booking.from_dict(source.to_dict())
+            copy.reminded = []  # the marks are the source owner's reminders, not the target's
+            target.bookings[pair.booking_id] = copy
         elif pair.problem == "not cancelled":
             copy = target.bookings[pair.booking_id]
             copy.status = "cancelled"
             copy.cancelled_by = source.cancelled_by
             copy.cancel_reason = source.cancel_reason
             copy.cancelled_at = source.cancelled_at
+            copy.sequence = max(copy.sequence, source.sequence)
         else:
             review = source.reviews[pair.source]
             target.bookings[pair.booking_id].reviews[pair.source] = Review(
