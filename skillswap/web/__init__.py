@@ -26,6 +26,7 @@ from skillswap.web import (
     recovery,
     requests,
     skills,
+    unsubscribe,
 )
 from skillswap.web.auth.routes import apply_rate_limits
 
@@ -45,6 +46,7 @@ AREAS = (
     learners,
     feeds,
     skills,
+    unsubscribe,
 )
 
 
