@@ -186,13 +186,6 @@ def bucket_start(bucket: str) -> datetime | None:
     return None
 
 
-def bucket_end(bucket: str) -> datetime | None:
-    start = bucket_start(bucket)
-    if start is None:
-        return None
-    return start + (timedelta(hours=1) if len(bucket) == 13 else timedelta(days=1))
-
-
 @dataclass(frozen=True)
 class DueEntry:
     """One reminder in the due index: about which session, for its two people."""

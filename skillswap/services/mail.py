@@ -1,6 +1,7 @@
-"""Mail as the app sends it: to a person (only where they may be mailed), handed on without
-keeping a page waiting, and what is due sent by one entry point, `send_due_mail`, which the
-background sender and `flask send-due-mail` both call.
+"""Mail as the app sends it: to a person (only where they may be mailed, and only the kinds they
+left on), handed on without keeping a page waiting, and what is due (reminders, retries) sent
+by one entry point, `send_due_mail`, which the background sender and `flask send-due-mail` both
+call.
 
 The mail core (building, transports, the retry queue, tokens) is `skillswap.mail`; this module
 decides who may be mailed (domain/users.py: may_mail) and when sending happens.
@@ -89,9 +90,11 @@ class MailSender:
     single-instance default; where a scheduler runs `flask send-due-mail`, set
     MAIL_SENDER_THREAD=false.
 
-    Started on first use in each process, never before gunicorn forks (a thread does not
-    survive a fork). Several processes each running one is fine: the queue hands each mail to
-    exactly one of them (mail/retry.py: claim_due)."""
+    Started as each server process starts (main.py, gunicorn.conf.py) or on its first request,
+    never before gunicorn forks (a thread does not survive a fork). Several processes, even on
+    several machines, each running one is fine: the queue hands each mail to exactly one of
+    them (mail/retry.py: claim_due), and each reminder is claimed in the person's schedule
+    before it is sent (domain/reminders.py: claim)."""
 
     def __init__(
         self,

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from skillswap.domain.records import Booking, Review
 from skillswap.domain.reminders import (
     DueEntry,
-    bucket_end,
     bucket_start,
     claim,
     deadline,
@@ -176,8 +175,7 @@ def test_buckets_name_an_hour_or_a_day_and_sort_by_time() -> None:
     assert due_bucket(late, hourly=True) == "2026-12-01T23"
     assert due_bucket(late, hourly=False) == "2026-12-01"
     assert bucket_start("2026-12-01T23") == late.replace(minute=0)
-    assert bucket_end("2026-12-01T23") == datetime(2026, 12, 2, tzinfo=UTC)
-    assert bucket_end("2026-12-01") == datetime(2026, 12, 2, tzinfo=UTC)
+    assert bucket_start("2026-12-01") == datetime(2026, 12, 1, tzinfo=UTC)
     assert bucket_start("garbage!") is None
     assert sorted(["2026-12-02", "2026-12-01T23", "2026-12-01"]) == [
         "2026-12-01",
