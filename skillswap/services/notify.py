@@ -60,7 +60,6 @@ LinkMaker = Callable[..., str]
 UNSUBSCRIBE = "unsubscribe"  # the purpose of unsubscribe tokens (mail/tokens.py)
 #: Due-index pieces one round of reminders reads at most; the rest wait for the next round.
 PIECES_PER_ROUND = 24
-MODES = {"online": "Online", "offline": "In person"}
 
 
 # --- one-click unsubscribe ------------------------------------------------------------------
@@ -188,15 +187,19 @@ class Notifier:
                 for entry in entries:
                     if entry.moment_at > now:
                         continue  # later this hour
-                    done.add(entry.ref)
                     if offset_of(entry.kind) and entry.kind not in wanted:
-                        continue  # REMINDER_OFFSETS no longer has this one
-                    if now >= deadline(entry.kind, entry.moment_at):
+                        done.add(entry.ref)  # REMINDER_OFFSETS no longer has this one
+                    elif now >= deadline(entry.kind, entry.moment_at):
+                        done.add(entry.ref)
                         report.late += 1
                         log.info("reminder %s dropped: its moment passed", entry.ref)
-                        continue
-                    with never_fails(f"reminder {entry.ref}"):
-                        report.sent += self.remind(entry, now)
+                    else:
+                        # A failure (the store or a template) leaves the entry for the next
+                        # round, until its deadline; the claims keep what did go out from
+                        # going twice.
+                        with never_fails(f"reminder {entry.ref}"):
+                            report.sent += self.remind(entry, now)
+                            done.add(entry.ref)
                 self.repo.drop_due(key, done)
         return report
 
@@ -250,7 +253,7 @@ class Notifier:
         return {
             "title": booking.title or booking.skill,
             "skill": booking.skill,
-            "mode": MODES.get(booking.mode, booking.mode.capitalize()),
+            "mode": ics.MODES.get(booking.mode, booking.mode.capitalize()),
             "other_name": self._name(people, booking.other(uid), booking),
             "teaching": uid == booking.teacher,
             "start": booking.start_at,

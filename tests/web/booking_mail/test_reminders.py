@@ -101,6 +101,29 @@ def test_a_run_that_lost_its_due_entry_race_sends_nothing_twice(
     assert recipients(smtp_server) == [LEO, TESS]
 
 
+def test_a_reminder_that_failed_midway_is_tried_again_next_round(
+    mail_app: Flask,
+    booked: str,
+    clock: Clock,
+    smtp_server: SMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = mail_app.extensions["skillswap.repo"]
+    real = repo.get_users
+    failures = [RuntimeError("the store went away for a moment")]
+
+    def flaky(uids: list[str]):  # type: ignore[no-untyped-def]
+        if failures:
+            raise failures.pop()
+        return real(uids)
+
+    monkeypatch.setattr(repo, "get_users", flaky)
+    assert "reminders: 0 mailed" in at(clock, DAY_BEFORE, smtp_server, mail_app)
+    clock.set(DAY_BEFORE.replace(minute=1))
+    assert "reminders: 2 mailed" in send_due_mail(mail_app)
+    assert recipients(smtp_server) == [LEO, TESS]
+
+
 def test_no_reminder_for_a_cancelled_session(
     mail_app: Flask, booked: str, leo: FlaskClient, clock: Clock, smtp_server: SMTPServer
 ) -> None:
