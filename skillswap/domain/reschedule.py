@@ -45,6 +45,7 @@ CHANGED = (
     "Its time now is the one shown here: pick the new time again."
 )
 SAME_TIME = "That is the session's time already: pick another time."
+MAX_NOTE = 500  # characters of the mover's message, kept in the booking and the notice
 IN_FLIGHT = (
     "This session is being moved right now, so nothing was changed. Reload the page in a "
     "minute to see its time."
@@ -132,6 +133,8 @@ class MoveRules:
     def hold_move(self, move: Move, now: datetime) -> Booking:
         """Step 1, on the learner's document."""
         booking = self.movable(move, now)
+        if len(move.note) > MAX_NOTE:
+            raise MoveRefused(f"Keep the message to {MAX_NOTE} characters.")
         if booking.moving:
             raise MoveRefused(IN_FLIGHT)
         if (move.offer_id, move.slot_id) == (booking.offer_id, booking.slot_id):

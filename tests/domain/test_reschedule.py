@@ -184,6 +184,18 @@ def test_every_refusal_leaves_both_copies_as_they_were(
     assert (teacher.to_doc(), learner.to_doc()) == before
 
 
+def test_a_message_over_500_characters_is_refused(
+    pair: tuple[Schedule, Schedule, Booking],
+) -> None:
+    teacher, learner, b = pair
+    o = teacher.offers["o1"]
+    long = Move(b.id, LEARNER, 0, o.id, o.slots[1].id, o.slots[1].start, o.slots[1].end, "x" * 501)
+    before = learner.to_doc()
+    with pytest.raises(MoveRefused, match="Keep the message to 500 characters"):
+        learner.hold_move(long, NOW)
+    assert learner.to_doc() == before
+
+
 def test_a_started_session_cannot_move(pair: tuple[Schedule, Schedule, Booking]) -> None:
     teacher, learner, b = pair
     o = teacher.offers["o1"]
@@ -286,6 +298,24 @@ def test_a_cancel_crossing_a_move_ends_with_the_same_time_in_both_copies(
     mine, theirs = learner.bookings[b.id], teacher.bookings[b.id]
     assert (mine.status, mine.start, mine.sequence) == ("cancelled", theirs.start, 1)
     assert not mine.moving
+
+
+def test_a_cancel_during_a_move_keeps_it_in_flight_for_read_repair(
+    pair: tuple[Schedule, Schedule, Booking],
+) -> None:
+    teacher, learner, b = pair
+    o = teacher.offers["o1"]
+    m = to(b, o, o.slots[1])
+    learner.hold_move(m, NOW)
+    teacher.move(m, NOW, False)
+    # The learner cancels before step 3, and that step never comes (the worker died).
+    mine = learner.cancel(b.id, LEARNER, "", NOW)
+    assert teacher.take_cancel(mine)
+    assert [x.id for x in learner.moves_in_flight()] == [b.id]  # what read repair looks for
+    learner.resolve_move(b.id, teacher.bookings[b.id])
+    assert learner.bookings[b.id].start == teacher.bookings[b.id].start == o.slots[1].start
+    assert learner.bookings[b.id].status == teacher.bookings[b.id].status == "cancelled"
+    assert learner.moves_in_flight() == []
 
 
 def test_an_export_caught_between_the_copies_of_a_move_is_mended() -> None:

@@ -15,6 +15,7 @@ from wtforms.validators import (
     Length,
 )
 
+from skillswap.domain.reschedule import MAX_NOTE
 from skillswap.domain.reviews import MAX_FEEDBACK
 from skillswap.web.forms import (
     LINES,
@@ -58,7 +59,10 @@ class RescheduleForm(BaseForm):
     message = TextAreaField(
         "Message (optional)",
         filters=[normalised],
-        validators=[LINES, Length(max=500, message="Keep the message to 500 characters")],
+        validators=[
+            LINES,
+            Length(max=MAX_NOTE, message=f"Keep the message to {MAX_NOTE} characters"),
+        ],
         description="Sent to the other person with the new time",
         render_kw={"rows": 3},
     )
