@@ -8,7 +8,8 @@ the profile can show the address again whenever its owner looks. Regenerating dr
 nonce; revoking clears both, and the old address answers 404.
 
 Every event's UID is the booking's, so a calendar that already has the session updates it in
-place; a cancelled session keeps its UID with STATUS:CANCELLED and a higher SEQUENCE.
+place: a moved session keeps its UID, its SEQUENCE the booking's `sequence` (one more per
+move), and a cancelled session keeps its UID with STATUS:CANCELLED and a SEQUENCE one higher.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def booking_event(booking: Booking, viewer: str, names: dict[str, str], stamp: d
     lines.append(f"On SkillSwap: {dashboard}")
     event = Event.new(
         uid=event_uid(booking),
-        sequence=1 if cancelled else 0,
+        sequence=booking.sequence + (1 if cancelled else 0),
         status="CANCELLED" if cancelled else "CONFIRMED",
         summary=f"Cancelled: {summary}" if cancelled else summary,
         start=booking.start_at,
