@@ -7,11 +7,14 @@ Booking takes three steps over two people's documents (DESIGN.md "Booking"), eac
      (across all of the teacher's offers, and the sessions they attend);
   3. learner: `confirm` the hold, or `release` it when step 2 refused.
 A crash leaves at most a pending hold, which `resolve_hold` settles against the teacher's copy.
-`claim` is the one place a slot becomes taken.
+`claim` is the one place a slot becomes taken, and where the teacher's booking rules
+(domain/teacher_rules.py) are checked. Moving a session to another time is in
+domain/reschedule.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from skillswap.domain import limits
@@ -25,6 +28,7 @@ from skillswap.domain.refusals import (
     SlotTaken,
     SlotUnknown,
 )
+from skillswap.domain.teacher_rules import SlotCheck, TeacherRules, is_late
 from skillswap.domain.times import iso_utc, overlaps
 
 
@@ -34,6 +38,10 @@ class BookingRules:
     owner: str
     bookings: dict[str, Booking]
     offers: dict[str, Offer]
+    teacher_rules: TeacherRules
+    slot_check: Callable[..., SlotCheck]
+    count_late: Callable[[str, datetime], None]
+    booked_slot_ids: Callable[[str], set[str]]
 
     def hold(self, booking: Booking, now: datetime) -> None:
         """Step 1, on the learner's document."""
@@ -68,14 +76,19 @@ class BookingRules:
         if booking.slot_id in self.booked_slot_ids(offer.id):
             raise SlotTaken("That slot was just booked by someone else.")
         self._refuse_overlap(booking, "the teacher")
+        refusal = self.slot_check(now).refusal(booking.start_at, booking.end_at)
+        if refusal is not None:
+            raise refusal
+        booking.cancel_hours = self.teacher_rules.cancel_hours
         booking.status = "confirmed"
         self.bookings[booking.id] = booking
 
-    def confirm(self, booking_id: str) -> None:
-        """Step 3, on the learner's document."""
+    def confirm(self, booking_id: str, cancel_hours: int = 0) -> None:
+        """Step 3, on the learner's document, with the cancel deadline the claim agreed."""
         booking = self.bookings.get(booking_id)
         if booking is not None and booking.status == "pending":
             booking.status = "confirmed"
+            booking.cancel_hours = cancel_hours
 
     def release(self, booking_id: str) -> None:
         booking = self.bookings.get(booking_id)
@@ -93,22 +106,28 @@ class BookingRules:
     def resolve_hold(self, booking_id: str, teacher_copy: Booking | None) -> None:
         """After a crash between steps: the teacher's document is the truth."""
         if teacher_copy is not None and teacher_copy.active:
-            self.confirm(booking_id)
+            self.confirm(booking_id, teacher_copy.cancel_hours)
         else:
             self.release(booking_id)
 
-    def _refuse_overlap(self, booking: Booking, who: str) -> None:
+    def clash(self, booking_id: str, start: datetime, end: datetime) -> Booking | None:
+        """A live session of this person's (other than `booking_id`) at that time, counting the
+        new time of a move in flight."""
         for other in self.bookings.values():
-            if (
-                other.active
-                and other.id != booking.id
-                and overlaps(booking.start_at, booking.end_at, other.start_at, other.end_at)
-            ):
-                mine = "you are" if who == "you" else "the teacher is"
-                raise Overlap(
-                    f"At that time {mine} already in a session "
-                    f"({other.skill} with {other.other_name(self.owner)})."
-                )
+            if other.active and other.id != booking_id:
+                for a, b in other.held_times():
+                    if overlaps(start, end, a, b):
+                        return other
+        return None
+
+    def _refuse_overlap(self, booking: Booking, who: str) -> None:
+        other = self.clash(booking.id, booking.start_at, booking.end_at)
+        if other is not None:
+            mine = "you are" if who == "you" else "the teacher is"
+            raise Overlap(
+                f"At that time {mine} already in a session "
+                f"({other.skill} with {other.other_name(self.owner)})."
+            )
 
     def cancel(self, booking_id: str, by: str, reason: str, now: datetime) -> Booking:
         booking = self.bookings.get(booking_id)
@@ -118,13 +137,39 @@ class BookingRules:
             return booking  # cancelling twice is harmless: both documents end up the same
         if booking.start_at <= now:
             raise CancelRefused("This session has started, so it can no longer be cancelled.")
-        # A cancel is a change calendars must see: the invite's CANCEL carries a higher SEQUENCE.
-        booking.sequence += 1
         booking.status = "cancelled"
         booking.cancelled_by = by
         booking.cancel_reason = reason
         booking.cancelled_at = iso_utc(now)
+        booking.cancelled_late = is_late(booking.start_at, booking.cancel_hours, now)
+        # A move in flight stays noted: its last step, or read repair, still gives this copy
+        # the teacher's time, so both people see the cancelled session at the same time.
+        if booking.cancelled_late and by == self.owner:
+            self.count_late("cancel", now)
         return booking
+
+    def take_cancel(self, source: Booking) -> bool:
+        """The other person's cancel, copied into this copy exactly as it was made (lateness
+        included, and the later time if the session moved meanwhile). False when there was
+        nothing to copy: a hold never claimed, or copied already."""
+        copy = self.bookings.get(source.id)
+        if copy is None or not copy.active:
+            return False
+        if source.sequence > copy.sequence:
+            take_time(copy, source)
+        copy.status = "cancelled"
+        copy.cancelled_by = source.cancelled_by
+        copy.cancel_reason = source.cancel_reason
+        copy.cancelled_at = source.cancelled_at
+        copy.cancelled_late = source.cancelled_late
+        return True
+
+
+def take_time(copy: Booking, source: Booking) -> None:
+    """Give `copy` the time (and the move that set it) of a later copy of the same session."""
+    for name in ("offer_id", "slot_id", "start", "end", "mode", "sequence"):
+        setattr(copy, name, getattr(source, name))
+    copy.moved = dict(source.moved)
 
 
 def session_state(booking: Booking, me: str, now: datetime) -> str:

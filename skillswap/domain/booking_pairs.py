@@ -9,7 +9,8 @@ hold left to repair from). These rules find such pairs and mend them from the co
 holds the later state.
 
 States a read repair finishes are not torn: a pending hold (the teacher's copy decides), a
-cancel not yet copied (`synced` False), a review not yet copied (`copied` False). Sessions that
+move in flight (`moving`; likewise), a cancel not yet copied (`synced` False), a review not
+yet copied (`copied` False). Sessions that
 ended more than REVIEW_WINDOW ago are left alone too: one copy may have moved to an
 archive document while the other has not yet.
 """
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from skillswap.domain.booking import take_time
 from skillswap.domain.limits import REVIEW_WINDOW
 from skillswap.domain.records import Booking, Review
 from skillswap.domain.schedule import Schedule
@@ -30,7 +32,7 @@ class Torn:
     booking_id: str
     source: str  # whose copy holds the later state
     target: str  # whose copy is mended from it
-    problem: str  # "missing" | "not cancelled" | "review missing"
+    problem: str  # "missing" | "not cancelled" | "not moved" | "review missing"
 
 
 def torn_pairs(schedules: Mapping[str, Schedule], now: datetime) -> list[Torn]:
@@ -50,6 +52,8 @@ def torn_pairs(schedules: Mapping[str, Schedule], now: datetime) -> list[Torn]:
                 continue
             if booking.status == "cancelled" and booking.synced and theirs.active:
                 found.append(Torn(booking.id, owner, other, "not cancelled"))
+            if booking.sequence > theirs.sequence and not theirs.moving:
+                found.append(Torn(booking.id, owner, other, "not moved"))
             mine = booking.reviews.get(owner)
             if mine is not None and mine.copied and owner not in theirs.reviews:
                 found.append(Torn(booking.id, owner, other, "review missing"))
@@ -72,7 +76,9 @@ def mend(schedules: Mapping[str, Schedule], torn: list[Torn]) -> set[str]:
             copy.cancelled_by = source.cancelled_by
             copy.cancel_reason = source.cancel_reason
             copy.cancelled_at = source.cancelled_at
-            copy.sequence = max(copy.sequence, source.sequence)
+            copy.cancelled_late = source.cancelled_late
+        elif pair.problem == "not moved":
+            take_time(target.bookings[pair.booking_id], source)
         else:
             review = source.reviews[pair.source]
             target.bookings[pair.booking_id].reviews[pair.source] = Review(

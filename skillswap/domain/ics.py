@@ -3,8 +3,8 @@ calendar feed (web/feeds/) and the invites in booking mail (services/notify.py, 
 Pure: no Flask; the links an event carries are passed in.
 
 Every event's UID is the booking's, so a calendar that already has the session updates it in
-place. Its SEQUENCE is the booking's `sequence`, which every change of the session raises (a
-cancel too), so calendar apps take a cancellation or a new time over what they hold.
+place. Its SEQUENCE rises with every change of the session, a move or the cancel
+(event_sequence), so calendar apps take a new time or a cancellation over what they hold.
 """
 
 from __future__ import annotations
@@ -51,11 +51,9 @@ def event_uid(booking: Booking) -> str:
 
 
 def event_sequence(booking: Booking) -> int:
-    """The booking's sequence; at least 1 once cancelled (copies cancelled before the field
-    existed read as 0, the same as the booking they cancel)."""
-    if booking.status == "cancelled":
-        return max(booking.sequence, 1)
-    return booking.sequence
+    """The booking's sequence (one more per move), and one more once cancelled, so a CANCEL is
+    newer than the REQUEST of the session's latest time."""
+    return booking.sequence + (1 if booking.status == "cancelled" else 0)
 
 
 def _profile_address(url: str, name: str, role: str) -> vCalAddress:

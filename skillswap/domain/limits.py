@@ -22,6 +22,11 @@ Why these numbers (the arithmetic is in the README's "Limits" section):
 - SCHEDULE_GROWTH_SHARE 0.8: changes that add to a person's document (offers, requests,
   bookings) stop at 80 % of the store's value limit; the rest is kept for what completes a
   change already begun (confirming a hold, copying a cancel, a review, a notification).
+- LATE_WINDOW 90 days, MAX_LATE_WEEKS 14: late cancels and moves are counted per week in the
+  person's live document (never a scan of history); the weeks that reach into the last 90
+  days are at most 14, so each kind of counter holds at most 14 numbers.
+- A session moving to another time holds at most one move in flight (domain/reschedule.py),
+  so a document's moves are bounded by its bookings.
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ MAX_REMINDER_OFFSETS = 4
 # Beyond that a session's reminders are not indexed (logged), and the booking still stands.
 DUE_PIECE_ENTRIES = 4_000
 DUE_MAX_PIECES = 25
+# Late cancels and moves (domain/teacher_rules.py): counted per week, shown for the last 90 days.
+LATE_WINDOW = timedelta(days=90)
+MAX_LATE_WEEKS = 14
 
 
 class PieceFull(Exception):

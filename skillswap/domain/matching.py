@@ -101,7 +101,8 @@ def match_person(
     if not near:
         return None
     inside = slots_in_windows([slot for _, slot in near], merged)
-    free = set(free_slots(inside, schedule.busy(), now))
+    rules = schedule.slot_check(now)  # the teacher's booking rules (domain/teacher_rules.py)
+    free = {s for s in free_slots(inside, schedule.busy(), now) if rules.allows(s.start, s.end)}
     fitting = sorted(
         ((offer, slot) for offer, slot in near if slot in free),
         key=lambda pair: (pair[1].start, pair[1].end, pair[0].id),

@@ -177,6 +177,15 @@ class Booking:
     synced: bool = True
     # Rises with every move to another time; calendars see it as the event's SEQUENCE.
     sequence: int = 0
+    # The teacher's cancel deadline when the slot was claimed (domain/teacher_rules.py): a
+    # cancel or move later than this many hours before the start is late. 0: never late.
+    cancel_hours: int = 0
+    cancelled_late: bool = False
+    # The last move: {"by": user id, "at", "from": [start, end], "late": bool, "note"}.
+    moved: dict[str, Any] = field(default_factory=dict)
+    # On the learner's copy only, while a move is in flight (domain/reschedule.py): the new
+    # time, held beside the old one until the teacher's copy has decided.
+    moving: dict[str, Any] = field(default_factory=dict)
 
     @property
     def start_at(self) -> datetime:
@@ -189,6 +198,15 @@ class Booking:
     @property
     def active(self) -> bool:
         return self.status != "cancelled"
+
+    def held_times(self) -> list[tuple[datetime, datetime]]:
+        """The time this session keeps its people from anything else: its own, and while a
+        move is in flight, the new time as well."""
+        if not self.moving:
+            return [(self.start_at, self.end_at)]
+        moving = self.moving
+        new = (parse_iso_utc(moving["start"]), parse_iso_utc(moving["end"]))
+        return [(self.start_at, self.end_at), new]
 
     def other(self, uid: str) -> str:
         return self.learner if uid == self.teacher else self.teacher
@@ -225,16 +243,20 @@ class Notification:
     Facts only (who, what, when as UTC); pages word them in the reader's zone."""
 
     id: str
-    kind: str  # "booked" | "cancelled" | "invited" | "reviewed"
+    kind: str  # "booked" | "cancelled" | "moved" | "invited" | "reviewed"
     actor: str  # the other person's username
     skill: str
     created: str
     booking_id: str = ""
     start: str = ""
     end: str = ""
-    note: str = ""  # cancel reason, or the invitation's slot summary
+    note: str = ""  # cancel reason, the mover's message, or the invitation's slot summary
     link: str = ""  # a path inside the app
     read: bool = False
+    # A move: the time it had before ("start"/"end" are the new one).
+    was_start: str = ""
+    was_end: str = ""
+    late: bool = False  # a cancel or move after the session's cancel deadline
 
 
 @dataclass

@@ -51,3 +51,24 @@ class LimitReached(ScheduleRefusal):
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+
+
+class MoveRefused(ScheduleRefusal):
+    """A session cannot be moved: cancelled, started, being moved already, or changed since
+    the page was opened."""
+
+
+class RuleRefusal(ScheduleRefusal):
+    """The teacher's booking rules (domain/teacher_rules.py) refuse this time."""
+
+
+class TooSoon(RuleRefusal):
+    pass
+
+
+class InBuffer(RuleRefusal):
+    pass
+
+
+class DayFull(RuleRefusal):
+    pass

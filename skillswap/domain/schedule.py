@@ -5,8 +5,10 @@ A Schedule is stored as one document per person and changed only inside the stor
 applied in one indivisible step. Pure: no Flask, no I/O; `now` is always passed in.
 
 This module holds the document (its sections, read lazily, and when its upkeep is due), free
-time, and offers and requests with their limits; the booking steps are in domain/booking.py
-and the reviews and statistics in domain/reviews.py, both mixed into Schedule.
+time, and offers and requests with their limits; the booking steps are in domain/booking.py,
+moves in domain/reschedule.py and the reviews and statistics in domain/reviews.py, all mixed
+into Schedule. The person's booking rules as a teacher (domain/teacher_rules.py) decide which
+of their free slots can be booked.
 """
 
 from __future__ import annotations
@@ -26,8 +28,15 @@ from skillswap.domain.records import (
     fields_of,
     from_fields,
 )
+from skillswap.domain.reschedule import MoveRules
 from skillswap.domain.reviews import ReviewRules
 from skillswap.domain.skills import normalise_skill
+from skillswap.domain.teacher_rules import (
+    SlotCheck,
+    TeacherRules,
+    count_late,
+    late_in_window,
+)
 from skillswap.domain.times import Slot, iso_utc, overlaps
 from skillswap.domain.upkeep import section_due
 
@@ -67,7 +76,7 @@ def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
 
 
-class Schedule(OfferRules, BookingRules, ReviewRules):
+class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
     """Offers, requests, bookings (with their reviews) and notifications of one person, plus
     what their archived history adds up to (`counters`, `highlights`; domain/archive.py)."""
 
@@ -97,6 +106,12 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
     highlights = _Section(_copy_dicts, _copy_dicts, list)
     # A batch of records on its way to the archive (domain/archive.py), or {}.
     archiving = _Section(dict, dict, dict)
+    # The person's booking rules as a teacher, as TeacherRules.stored() wrote them; {} for the
+    # defaults (so documents written before rules existed need no conversion).
+    booking_rules = _Section(dict, dict, dict)
+    # Late cancels and moves this person made: {"cancel"|"move": {week: count}}, bounded
+    # (domain/teacher_rules.py count_late).
+    late = _Section(dict, dict, dict)
 
     SECTIONS = (
         "offers",
@@ -106,6 +121,8 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
         "counters",
         "highlights",
         "archiving",
+        "booking_rules",
+        "late",
     )
     # Written even when empty, as every earlier version did.
     ALWAYS_WRITTEN = ("offers", "requests", "bookings", "notifications")
@@ -130,6 +147,8 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
             "counters": counters or {},
             "highlights": highlights or [],
             "archiving": {},
+            "booking_rules": {},
+            "late": {},
         }
         self._due: dict[str, str] | None = {}
 
@@ -213,10 +232,44 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
     def unread(self) -> int:
         return sum(1 for n in self.notifications if not n.read)
 
+    # --- booking rules -------------------------------------------------------------------
+
+    @property
+    def teacher_rules(self) -> TeacherRules:
+        return TeacherRules.from_stored(self.booking_rules)
+
+    def set_rules(self, rules: TeacherRules) -> None:
+        self.booking_rules = rules.stored()
+
+    def slot_check(self, now: datetime, exclude: str | None = None) -> SlotCheck:
+        """This person's booking rules as a teacher, at `now`; `exclude`: a session being
+        moved, which does not stand in its own way."""
+
+        def live() -> list[Booking]:
+            return [b for b in self.bookings.values() if b.active and b.id != exclude]
+
+        return SlotCheck(self.teacher_rules, now, live, self.owner)
+
+    def count_late(self, kind: str, now: datetime) -> None:
+        """One more late cancel or move ("cancel" | "move") made by this person."""
+        self.late = {**self.late, kind: count_late(self.late.get(kind, {}), now)}
+
+    def late_counts(self, now: datetime) -> tuple[int, int]:
+        """(late cancels, late moves) this person made in the last 90 days."""
+        late = self.late
+        return (
+            late_in_window(late.get("cancel", {}), now),
+            late_in_window(late.get("move", {}), now),
+        )
+
     def busy(self, exclude: str | None = None) -> list[tuple[datetime, datetime]]:
-        """Time this person has promised: every live booking, teaching or attending."""
+        """Time this person has promised: every live booking, teaching or attending (and the
+        new time of a move in flight)."""
         return [
-            (b.start_at, b.end_at) for b in self.bookings.values() if b.active and b.id != exclude
+            times
+            for b in self.bookings.values()
+            if b.active and b.id != exclude
+            for times in b.held_times()
         ]
 
     def booked_slot_ids(self, offer_id: str) -> set[str]:
@@ -226,11 +279,15 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
             if b.active and b.teacher == self.owner and b.offer_id == offer_id
         }
 
-    def free_slots(self, now: datetime, skill_key: str | None = None) -> list[tuple[Offer, Slot]]:
+    def free_slots(
+        self, now: datetime, skill_key: str | None = None, exclude: str | None = None
+    ) -> list[tuple[Offer, Slot]]:
         """Offered slots still bookable: in the future, not booked, not overlapping a booking
-        (a teacher booked through one offer is not free in an overlapping one)."""
+        (a teacher booked through one offer is not free in an overlapping one), and allowed
+        by the booking rules. `exclude`: a session being moved, whose own time is free to it."""
         # Only booked time still ahead can overlap a slot that starts after now.
-        busy = [(start, end) for start, end in self.busy() if end > now]
+        busy = [(start, end) for start, end in self.busy(exclude) if end > now]
+        rules = self.slot_check(now, exclude)
         free: list[tuple[Offer, Slot]] = []
         for offer in self.offers.values():
             if skill_key is not None and offer.skill_key != skill_key:
@@ -240,6 +297,8 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
                 if slot.start <= now:
                     continue
                 if any(overlaps(slot.start, slot.end, a, b) for a, b in busy):
+                    continue
+                if not rules.allows(slot.start, slot.end):
                     continue
                 free.append((offer, slot))
         free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
@@ -253,7 +312,11 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
         return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
 
     def teachable_slots(
-        self, teach_tags: Iterable[str], skill_key: str, now: datetime
+        self,
+        teach_tags: Iterable[str],
+        skill_key: str,
+        now: datetime,
+        exclude: str | None = None,
     ) -> list[tuple[Offer, Slot]]:
         """Free slots in which this person can teach `skill_key`: the slots of their offers of
         that skill, or all their published free time when the skill is among their teach tags
@@ -261,7 +324,7 @@ class Schedule(OfferRules, BookingRules, ReviewRules):
         tagged = skill_key in {normalise_skill(t) for t in teach_tags}
         return [
             (offer, slot)
-            for offer, slot in self.free_slots(now)
+            for offer, slot in self.free_slots(now, exclude=exclude)
             if tagged or offer.skill_key == skill_key
         ]
 

@@ -4,6 +4,16 @@ The rules they apply live in domain/, the keys and documents in repo/; views cal
 render: `services.booking.book(repo, booking)`."""
 
 from skillswap.services import upkeep  # noqa: I001 (the others build on upkeep)
-from skillswap.services import accounts, backup, booking, mail, matching, offers
+from skillswap.services import accounts, backup, booking, mail, matching, offers, reschedule, rules
 
-__all__ = ["accounts", "backup", "booking", "mail", "matching", "offers", "upkeep"]
+__all__ = [
+    "accounts",
+    "backup",
+    "booking",
+    "mail",
+    "matching",
+    "offers",
+    "reschedule",
+    "rules",
+    "upkeep",
+]

@@ -3,8 +3,12 @@
 Booking is hold (learner) -> claim (teacher; the one place a slot becomes taken) -> confirm
 (domain/booking.py). A cancel and a review are written in the acting person's copy first,
 marked not yet copied, then copied to the other person's and marked done; read repair
-(`resolve_pending`) finishes whatever a crash or an outage left half done. Before the first
-write, the other person's copy is checked to fit their document.
+(`resolve_pending`) finishes whatever a crash or an outage left half done, moves
+(services/reschedule.py) included. Before the first write, the other person's copy is checked
+to fit their document.
+
+Notices: each kind of notice is made by one function here (`notice` for booked, cancelled and
+reviewed; `moved_notice`), and only there, so mail (issues 18/19) can hook in at one place.
 """
 
 from __future__ import annotations
@@ -50,13 +54,14 @@ def book(repo: Repository, booking: Booking) -> Booking:
             raise
         # Any other failure (an outage, a lost answer) may have claimed the slot or not:
         # the hold stays, and resolve_pending settles it against the teacher's copy.
-        repo.change_schedule(booking.learner, lambda s: s.confirm(booking.id))
+        repo.change_schedule(booking.learner, lambda s: s.confirm(booking.id, booking.cancel_hours))
         repo.count_unread(booking.teacher, +1)
     booking.status = "confirmed"
     return booking
 
 
 def notice(kind: str, booking: Booking, actor: str, now: datetime, note: str = "") -> Notification:
+    """A booked, cancelled or reviewed notice (the in-app path; mail hooks in here later)."""
     return Notification(
         id=new_id(),
         kind=kind,
@@ -68,7 +73,40 @@ def notice(kind: str, booking: Booking, actor: str, now: datetime, note: str = "
         end=booking.end,
         note=note,
         link=f"/dashboard#booking-{booking.id}",
+        late=kind == "cancelled" and booking.cancelled_late,
     )
+
+
+def moved_notice(booking: Booking, actor: str, now: datetime) -> Notification:
+    """A session moved to another time: the new time and the one it had, which the page
+    words in the reader's zone, with the mover's message. The one place a move notice is
+    made: mail (issue 19) hooks in here, as for `notice`."""
+    moved = booking.moved
+    was_start, was_end = moved.get("from") or ["", ""]
+    return Notification(
+        id=new_id(),
+        kind="moved",
+        actor=actor,
+        skill=booking.skill,
+        created=iso_utc(now),
+        booking_id=booking.id,
+        start=booking.start,
+        end=booking.end,
+        note=moved.get("note", ""),
+        link=f"/dashboard#booking-{booking.id}",
+        was_start=was_start,
+        was_end=was_end,
+        late=bool(moved.get("late")),
+    )
+
+
+def take_move_and_tell(s: Schedule, moved: Booking, now: datetime) -> bool:
+    """Step 3 of a move on the learner's document (and its read repair): the teacher's new
+    time, and a notice when the teacher moved it. True when the learner was told."""
+    if s.take_move(moved) and moved.moved.get("by") != s.owner:
+        s.notify(moved_notice(moved, moved.teacher_name, now))
+        return True
+    return False
 
 
 def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
@@ -84,6 +122,7 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
         for h in schedule.pending_holds()
         if not h.created or parse_iso_utc(h.created) <= now - HOLD_GRACE
     ]
+    moves = stale_moves(schedule, now)
     unsynced = [b for b in schedule.bookings.values() if not b.active and not b.synced]
     uncopied = [
         b
@@ -91,17 +130,21 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
         if (mine := b.reviews.get(schedule.owner)) is not None and not mine.copied
     ]
     due = schedule.maintenance_due(now) or bool(schedule.archiving)
-    if not holds and not unsynced and not uncopied and not due:
+    if not holds and not moves and not unsynced and not uncopied and not due:
         return schedule
     try:
-        if holds:
-            teachers = repo.store.get_many({schedule_key(b.teacher) for b in holds})
+        if holds or moves:
+            teachers = repo.store.get_many({schedule_key(b.teacher) for b in holds + moves})
             for hold in holds:
                 teacher = Schedule.from_doc(hold.teacher, teachers.get(schedule_key(hold.teacher)))
                 copy = teacher.bookings.get(hold.id)
                 repo.change_schedule(
                     schedule.owner, lambda s, h=hold, c=copy: s.resolve_hold(h.id, c)
                 )
+            for moving in moves:
+                doc = teachers.get(schedule_key(moving.teacher))
+                copy = Schedule.from_doc(moving.teacher, doc).bookings.get(moving.id)
+                resolve_move(repo, schedule.owner, moving.id, copy)
         for booking in unsynced:
             copy_cancel(repo, schedule.owner, booking)
         for booking in uncopied:
@@ -110,6 +153,30 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
         log.error("read repair of %s refused (%s): %s", schedule.owner, exc.key, exc)
     upkeep.maintain(repo, schedule.owner)
     return repo.schedule(schedule.owner)
+
+
+def stale_moves(schedule: Schedule, now: datetime) -> list[Booking]:
+    """Moves in flight on this person's copies for longer than HOLD_GRACE: a crash or an
+    outage between the steps of a move, which the teacher's copy settles."""
+    return [
+        b
+        for b in schedule.moves_in_flight()
+        if parse_iso_utc(b.moving.get("created") or b.created) <= now - HOLD_GRACE
+    ]
+
+
+def resolve_move(repo: Repository, uid: str, booking_id: str, teacher_copy: Booking | None) -> None:
+    """Settle a move in flight on `uid`'s copy against the teacher's copy (the truth)."""
+    now = repo.clock()
+
+    def settle(s: Schedule) -> bool:
+        if teacher_copy is None:  # the teacher's account is gone: the session stays put
+            s.resolve_move(booking_id, None)
+            return False
+        return take_move_and_tell(s, teacher_copy, now)
+
+    if repo.change_schedule(uid, settle):
+        repo.count_unread(uid, +1)
 
 
 def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> Booking:
@@ -167,10 +234,11 @@ def copy_cancel(repo: Repository, owner: str, booking: Booking) -> None:
     now = repo.clock()
 
     def cancel_and_tell(s: Schedule) -> bool:
-        copy = s.bookings.get(booking.id)
-        if copy is None or not copy.active:
-            return False  # a hold the teacher never claimed, or already copied
-        s.cancel(booking.id, booking.cancelled_by, booking.cancel_reason, now)
+        # Copied as it was made (a repair may run after the session started, or after a
+        # move of it reached this copy first); False: a hold the teacher never claimed, or
+        # copied already.
+        if not s.take_cancel(booking):
+            return False
         actor = booking.other_name(other)
         s.notify(notice("cancelled", booking, actor, now, note=booking.cancel_reason))
         return True

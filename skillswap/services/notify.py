@@ -148,7 +148,21 @@ class Notifier:
             self.repo.unindex_reminders(due_entries(booking, self.offsets, now))
         with never_fails(f"cancel mail for {booking.id}"):
             extra = {"reason": booking.cancel_reason, "by": booking.cancelled_by}
-            self._tell_both(booking, "booking_cancelled", extra, now)
+            newest = replace(booking, sequence=self._newest_sequence(booking))
+            self._tell_both(newest, "booking_cancelled", extra, now)
+
+    def _newest_sequence(self, booking: Booking) -> int:
+        """The highest sequence either copy of the session has: a cancel made on a copy that
+        had not yet taken a move (services/reschedule.py) must still be newer, for both
+        people's calendars, than the invite the move sent."""
+        docs = self.repo.store.get_many(
+            [schedule_key(booking.teacher), schedule_key(booking.learner)]
+        )
+        found = [booking.sequence]
+        for doc in docs.values():
+            copy = (doc.get("bookings") or {}).get(booking.id) or {}
+            found.append(int(copy.get("sequence") or 0))
+        return max(found)
 
     def review_received(self, booking: Booking, rater: str) -> None:
         """`rater` reviewed the session: the other person is told. The rating and words show

@@ -161,6 +161,7 @@ def test_logged_in_pages_pass_axe(live_app: LiveApp, world: World, page: Page) -
         ("/book/tess", "Book a session with tess"),
         ("/dashboard", "Cancelled by you: “Something came up”"),
         (f"/booking/{world.upcoming}/cancel", "Yes, cancel the session"),
+        (f"/booking/{world.upcoming}/reschedule", "Confirm new time"),
         (f"/booking/{world.past}/review", "Your rating (1 = poor, 10 = excellent)"),
         ("/notifications", "tess booked Guitar with you"),
         ("/learners", "Wants to learn Guitar"),

@@ -22,6 +22,7 @@ from skillswap.domain.refusals import (
     SlotUnknown,
 )
 from skillswap.domain.schedule import Schedule, next_session, sessions
+from skillswap.domain.teacher_rules import TeacherRules
 from skillswap.domain.times import iso_utc
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -212,7 +213,9 @@ def test_claim_and_hold_refuse_a_slot_that_has_started(minutes_after_start: int)
     with pytest.raises(SlotInPast):
         learner.hold(booking(o, s), now)
     assert teacher.bookings == {} and learner.bookings == {}
-    # One minute before the start it is still bookable.
+    # One minute before the start it is still bookable, by a teacher who asks for no notice
+    # (the default is two hours: tests/domain/test_teacher_rules.py).
+    teacher.set_rules(TeacherRules(notice_hours=0))
     book(teacher, learner, booking(o, s), at(9) - timedelta(minutes=1))
 
 

@@ -1,14 +1,20 @@
 """A Hypothesis state machine over the Repository (no Flask), on SQLite and the fake Replit DB.
 
 People sign up, publish (overlapping) offers in four zones around the spring DST changes, ask
-to learn, book (their own slot, a past one, a taken one, an overlapping one, an unknown one),
-cancel (as a participant or an outsider), let time pass and rate each other. A plain-Python
-model predicts every outcome; after every step the store must agree with the model and with
-itself:
+to learn, set their booking rules (notice, buffer, daily cap, cancel deadline), book (their own
+slot, a past one, a taken one, an overlapping one, an unknown one, one the rules refuse),
+reschedule (to a free time, an overlapping one, a taken one, with a stale form, as an outsider),
+cancel (as a participant or an outsider, in time or late), let time pass and rate each other. A
+plain-Python model predicts every outcome; after every step the store must agree with the model
+and with itself:
 
 - no slot is booked twice, and nobody has two overlapping live sessions (teaching or attending);
-- every booking is in both people's documents with the same status, times and reviews;
-- no pending hold outlives a completed call; a refusal leaves both documents byte-for-byte;
+- every booking is in both people's documents with the same status, times, slot, sequence
+  (one more per move), lateness and reviews;
+- no pending hold or move in flight outlives a completed call; a refusal leaves both
+  documents byte-for-byte;
+- no free slot is one the teacher's rules refuse (checked against the model's own reading of
+  the rules), and the counters of late cancels stay within their ceiling;
 - `stats()` equals a recomputation from the model (visible reviews only; taught/attended), and
   the archived history's counters equal a recomputation from the archive's records;
 - every record is in exactly one place, the live document or the archive, and once a person's
@@ -31,7 +37,7 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -58,6 +64,7 @@ from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.reviews import MAX_FEEDBACK, RATING_MAX, RATING_MIN
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.slot_index import bucket_rows, epoch, row_uid
+from skillswap.domain.teacher_rules import TeacherRules
 from skillswap.domain.times import expand_slots, expand_windows, iso_utc, overlaps, parse_iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.indexes import (
@@ -79,7 +86,9 @@ SESSION_CHOICES = [None, 30, 45, 60, 90]
 OUTSIDER = "nobody-at-all"
 
 # SQLite (in /dev/shm) costs ~0.1 s an example, the fake Replit DB (every read and write an
-# HTTP round trip, the invariants included) ~1.5 s: each gets what fits ~30 s on 2 loaded cores.
+# HTTP round trip, the invariants included) ~1.5 s: each gets what fits ~30-50 s on 2 loaded
+# cores. With the booking-rule and reschedule steps (issue 20), the Replit DB run needs 24
+# examples of 28 steps to reach every outcome of MUST_HAPPEN.
 SQLITE_SETTINGS = settings(
     max_examples=300,
     stateful_step_count=30,
@@ -89,7 +98,7 @@ SQLITE_SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-REPLIT_SETTINGS = settings(SQLITE_SETTINGS, max_examples=20, stateful_step_count=25)
+REPLIT_SETTINGS = settings(SQLITE_SETTINGS, max_examples=24, stateful_step_count=28)
 # The limits, shrunk so that a few steps reach them (restored after each run).
 LIMITS = {
     "MAX_OPEN_OFFERS": 4,
@@ -110,8 +119,19 @@ MUST_HAPPEN = {
     "book refused: own slot",
     "offer refused: limit",
     "history archived",
+    "rescheduled",
 }
 MUST_HAPPEN_ON_SQLITE = MUST_HAPPEN | {
+    "book refused: too soon",
+    "book refused: buffer",
+    "book refused: day full",
+    "reschedule refused: changed",
+    "reschedule refused: taken",
+    "reschedule again: nothing moved",
+    "reschedule refused: cancelled",
+    "reschedule refused: outsider",
+    "rescheduled over its own time",
+    "cancel: late",
     "book refused: taken slot",
     "book refused: past slot",
     "book refused: unknown slot",
@@ -143,6 +163,10 @@ class Model:
     offers: dict[str, Offer] = field(default_factory=dict)  # id -> offer
     requests: dict[str, LearnRequest] = field(default_factory=dict)
     bookings: dict[str, dict] = field(default_factory=dict)  # id -> facts
+    rules: dict[str, TeacherRules] = field(default_factory=dict)  # the defaults when absent
+
+    def rules_of(self, uid: str) -> TeacherRules:
+        return self.rules.get(uid) or TeacherRules()
 
 
 class RepoMachine(RuleBasedStateMachine):
@@ -163,6 +187,7 @@ class RepoMachine(RuleBasedStateMachine):
         self.model = Model()
         self.counts: dict[str, int] = {}
         self.teacher_pieces: dict[tuple[str, str, str], set[str]] = {}
+        self.cancelled_soon = False
 
     def teardown(self) -> None:
         type(self).dispose_store(self.store)
@@ -209,6 +234,40 @@ class RepoMachine(RuleBasedStateMachine):
 
     def live_offer_ids(self, uid: str) -> set[str]:
         return set(self.repo.schedule(uid).offers)
+
+    def rule_refusal(
+        self, teacher: str, start: datetime, end: datetime, now: datetime, exclude: str = ""
+    ) -> str:
+        """The model's own reading of the teacher's booking rules: "" or what refuses."""
+        rules = self.model.rules_of(teacher)
+        if start < now + timedelta(hours=rules.notice_hours):
+            return "too soon"
+        others = [b for bid, b in self.active_ids(teacher) if bid != exclude]
+        pad = timedelta(minutes=rules.buffer_minutes)
+        if pad and any(
+            overlaps(start, end, parse_iso_utc(b["start"]) - pad, parse_iso_utc(b["end"]) + pad)
+            for b in others
+        ):
+            return "buffer"
+        if rules.daily_cap:
+            zone = ZoneInfo(rules.zone)
+            day = start.astimezone(zone).date()
+            taught = sum(
+                1
+                for b in others
+                if b["teacher"] == teacher
+                and parse_iso_utc(b["start"]).astimezone(zone).date() == day
+            )
+            if taught >= rules.daily_cap:
+                return "day full"
+        return ""
+
+    def active_ids(self, uid: str) -> list[tuple[str, dict]]:
+        return [
+            (bid, b)
+            for bid, b in self.model.bookings.items()
+            if b["status"] != "cancelled" and uid in (b["teacher"], b["learner"])
+        ]
 
     def add_user(self, zone: str) -> None:
         n = len(self.model.users)
@@ -455,21 +514,22 @@ class RepoMachine(RuleBasedStateMachine):
 
     @precondition(
         lambda self: any(
-            b["status"] == "confirmed" and parse_iso_utc(b["end"]) + REVIEW_WINDOW <= self.clock.now
+            b["status"] == "confirmed" and parse_iso_utc(b["end"]) <= self.clock.now
             for b in self.model.bookings.values()
         )
     )
     @rule(booking_index=st.integers(0, 50), teacher_rates=st.booleans())
     def rate_too_late(self, booking_index: int, teacher_rates: bool) -> None:
-        """Reviews close 14 days after a session."""
-        late = [
+        """Reviews close 14 days after a session: time passes until they have (for one
+        finished session), then someone tries to rate it."""
+        ended = [
             bid
             for bid, b in self.model.bookings.items()
-            if b["status"] == "confirmed"
-            and parse_iso_utc(b["end"]) + REVIEW_WINDOW <= self.clock.now
+            if b["status"] == "confirmed" and parse_iso_utc(b["end"]) <= self.clock.now
         ]
-        bid = late[booking_index % len(late)]
+        bid = ended[booking_index % len(ended)]
         facts = self.model.bookings[bid]
+        self.clock.now = max(self.clock.now, parse_iso_utc(facts["end"]) + REVIEW_WINDOW)
         rater = facts["teacher"] if teacher_rates else facts["learner"]
         self.review(list(self.model.bookings).index(bid), self.model.users.index(rater), 7, False)
 
@@ -589,7 +649,7 @@ class RepoMachine(RuleBasedStateMachine):
         elif clashes(teacher):
             expected = "teacher overlap"
         else:
-            expected = "booked"
+            expected = self.rule_refusal(teacher, s_at, e_at, now) or "booked"
         before = self.docs(learner, teacher)
         try:
             services.booking.book(self.repo, booking)
@@ -608,8 +668,313 @@ class RepoMachine(RuleBasedStateMachine):
             "end": end,
             "status": "confirmed",
             "reviews": {},
+            "skill": offer.skill,
+            "sequence": 0,
+            "cancel_hours": self.model.rules_of(teacher).cancel_hours,
+            "cancelled_late": False,
+            "moved_by": "",
         }
         self.tally("booked")
+
+    # Three times an example at most: rules change rarely, and the other steps need the time.
+    @precondition(lambda self: len(self.model.rules) < 3)
+    @rule(
+        who=st.integers(0, 4),
+        notice=st.sampled_from([0, 1, 2, 6, 24, 48]),
+        buffer=st.sampled_from([0, 0, 15, 60]),
+        cap=st.sampled_from([0, 1, 1, 2]),
+        deadline=st.sampled_from([0, 24, 24, 72]),
+    )
+    def set_booking_rules(
+        self, who: int, notice: int, buffer: int, cap: int, deadline: int
+    ) -> None:
+        # Someone whose sessions are booked, when there is one (three times in four): there
+        # the rules have work to do.
+        booked = sorted({self.model.bookings[bid]["teacher"] for bid in self.upcoming()})
+        uid = booked[who % len(booked)] if booked and who % 4 else self.pick_user(who)
+        rules = TeacherRules(notice, buffer, cap, deadline, zone=self.model.zones[uid])
+        services.rules.save_rules(self.repo, uid, rules)
+        self.model.rules[uid] = rules
+        self.tally("rules set")
+
+    @precondition(lambda self: self.model.bookings)
+    @rule(
+        moves=st.lists(
+            st.tuples(
+                st.integers(0, 50),  # session
+                st.integers(0, 4),  # who moves it: teacher, learner, or an outsider
+                st.integers(0, 500),  # to which slot
+                st.sampled_from(
+                    ["any time"] * 3 + ["a free time"] * 4 + ["stale", "overlapping", "booked"]
+                ),
+                st.sampled_from(["", "sorry <b>!</b>"]),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    def reschedule(self, moves: list[tuple[int, int, int, str, str]]) -> None:
+        """A few moves in a row, so that a session moved once is soon moved again."""
+        for move in moves:
+            self.reschedule_one(*move)
+
+    def upcoming(self) -> list[str]:
+        now = self.clock.now
+        return [
+            bid
+            for bid, b in self.model.bookings.items()
+            if b["status"] == "confirmed" and parse_iso_utc(b["start"]) > now
+        ]
+
+    @precondition(lambda self: self.upcoming())
+    @rule(
+        booking_index=st.integers(0, 50),
+        learner_index=st.integers(0, 4),
+        pick=st.integers(0, 500),
+        tighten=st.sampled_from([None, None, ("daily_cap", 1), ("buffer_minutes", 90)]),
+    )
+    def book_same_day(
+        self,
+        booking_index: int,
+        learner_index: int,
+        pick: int,
+        tighten: tuple[str, int] | None,
+    ) -> None:
+        """Book another session of a booked teacher on the same day in their zone, half the
+        time after the teacher sets a daily cap or a long buffer: what those refuse."""
+        upcoming = self.upcoming()
+        facts = self.model.bookings[upcoming[booking_index % len(upcoming)]]
+        teacher = facts["teacher"]
+        if tighten is not None:
+            rules = replace(self.model.rules_of(teacher), zone=self.model.zones[teacher])
+            rules = replace(rules, **{tighten[0]: tighten[1]})
+            services.rules.save_rules(self.repo, teacher, rules)
+            self.model.rules[teacher] = rules
+        zone = ZoneInfo(self.model.zones[teacher])
+        f_start, f_end = parse_iso_utc(facts["start"]), parse_iso_utc(facts["end"])
+        near = timedelta(minutes=90)
+
+        def wanted(slot: StoredSlot) -> bool:
+            start, end = parse_iso_utc(slot.start), parse_iso_utc(slot.end)
+            if tighten is not None and tighten[0] == "buffer_minutes":
+                # Close to the session without overlapping it: what a buffer refuses.
+                return not overlaps(start, end, f_start, f_end) and overlaps(
+                    start, end, f_start - near, f_end + near
+                )
+            return start.astimezone(zone).date() == f_start.astimezone(zone).date()
+
+        offers = list(self.model.offers.values())
+        candidates = [
+            (offer_index, slot_index)
+            for offer_index, offer in enumerate(offers)
+            if offer.owner == teacher
+            for slot_index, slot in enumerate(offer.slots)
+            if (offer.id, slot.id) != (facts["offer"], facts["slot"]) and wanted(slot)
+        ]
+        if candidates:
+            self.book_one(learner_index, *candidates[pick % len(candidates)], "as offered")
+
+    @precondition(lambda self: self.upcoming())
+    @rule(
+        booking_index=st.integers(0, 50),
+        shift=st.sampled_from([15, 30, -30]),
+        by_teacher=st.booleans(),
+    )
+    def move_over_its_own_time(self, booking_index: int, shift: int, by_teacher: bool) -> None:
+        """The teacher publishes the session's time shifted by a quarter or half an hour, and
+        the session moves there: its own time must not stand in its way."""
+        upcoming = self.upcoming()
+        bid = upcoming[booking_index % len(upcoming)]
+        facts = self.model.bookings[bid]
+        source = self.model.offers.get(facts["offer"])
+        if source is None:
+            return
+        moved = timedelta(minutes=shift)
+        start, end = parse_iso_utc(facts["start"]) + moved, parse_iso_utc(facts["end"]) + moved
+        zone = ZoneInfo(source.timezone)
+        local = start.astimezone(zone)
+        offer = Offer(
+            **{
+                **source.to_dict(),
+                "id": new_id(),
+                "dates": [local.date().isoformat()],
+                "slots": [],
+            }
+        )
+        offer.slots = [StoredSlot(f"{local:%Y-%m-%dT%H%M}-shifted", iso_utc(start), iso_utc(end))]
+        self.save_new_offer(offer)
+        if offer.id not in self.model.offers:
+            return
+        actor = facts["teacher"] if by_teacher else facts["learner"]
+        seen, was = facts["sequence"], (source, facts["slot"])
+        self.attempt_move(bid, actor, offer, offer.slots[0], seen, "")
+        if facts["sequence"] > seen:
+            # The same form sent again moves nothing; an old form to another time is refused.
+            self.attempt_move(bid, actor, offer, offer.slots[0], seen, "")
+            old = next((s for s in was[0].slots if s.id == was[1]), None)
+            if old is not None:
+                self.attempt_move(bid, actor, was[0], old, seen, "")
+
+    @precondition(lambda self: len(self.upcoming()) >= 2)
+    @rule(first=st.integers(0, 50), second=st.integers(0, 50), by_teacher=st.booleans())
+    def move_into_a_taken_time(self, first: int, second: int, by_teacher: bool) -> None:
+        """Move a session into the time of another session of the same teacher."""
+        upcoming = self.upcoming()
+        bid = upcoming[first % len(upcoming)]
+        facts = self.model.bookings[bid]
+        others = [
+            other
+            for other in upcoming
+            if self.model.bookings[other]["teacher"] == facts["teacher"]
+            and self.model.bookings[other]["learner"] != facts["learner"]
+        ]
+        if not others:
+            return
+        taken = self.model.bookings[others[second % len(others)]]
+        offer = self.model.offers.get(taken["offer"])
+        slot = next((s for s in offer.slots if s.id == taken["slot"]), None) if offer else None
+        if slot is not None:
+            actor = facts["teacher"] if by_teacher else facts["learner"]
+            self.attempt_move(bid, actor, offer, slot, facts["sequence"], "")
+
+    def reschedule_one(
+        self, booking_index: int, actor_index: int, pick: int, variant: str, note: str
+    ) -> None:
+        """Move a session (an upcoming one, two times in three) to one of its teacher's slots:
+        any of them (so that taken, busy, refused and other-skill times come up), one the app
+        lists as free for it, another session's, or one overlapping its own time."""
+        now = self.clock.now
+        upcoming = self.upcoming()
+        ids = upcoming if upcoming and booking_index % 3 else list(self.model.bookings)
+        bid = ids[booking_index % len(ids)]
+        facts = self.model.bookings[bid]
+        teacher, learner = facts["teacher"], facts["learner"]
+        actor = [teacher, learner, teacher, learner, OUTSIDER][actor_index]
+        f_start, f_end = parse_iso_utc(facts["start"]), parse_iso_utc(facts["end"])
+        if variant == "a free time":
+            # Chosen with the app's own list; what happens is still the model's to predict.
+            listed = self.repo.schedule(teacher).teachable_slots(
+                self.model.teach[teacher], normalise_skill(facts["skill"]), now, exclude=bid
+            )
+            candidates = [(self.model.offers[o.id], o.slot(s.id)) for o, s in listed]
+        elif variant == "booked":
+            # The time of another of the teacher's sessions.
+            candidates = [
+                (offer, slot)
+                for other_id, b in self.active_ids(teacher)
+                if other_id != bid and b["teacher"] == teacher
+                for offer in [self.model.offers.get(b["offer"])]
+                if offer is not None
+                for slot in offer.slots
+                if slot.id == b["slot"]
+            ]
+        else:
+            candidates = [
+                (offer, slot)
+                for offer in self.model.offers.values()
+                if offer.owner == teacher
+                for slot in offer.slots
+                if variant != "overlapping"
+                or (
+                    overlaps(f_start, f_end, parse_iso_utc(slot.start), parse_iso_utc(slot.end))
+                    and (offer.id, slot.id) != (facts["offer"], facts["slot"])
+                )
+            ]
+        if not candidates:
+            return
+        offer, slot = candidates[pick % len(candidates)]
+        seen = facts["sequence"] + (3 if variant == "stale" else 0)
+        if variant == "stale" and facts["sequence"]:
+            seen = facts["sequence"] - 1
+        self.attempt_move(bid, actor, offer, slot, seen, note)
+
+    def attempt_move(
+        self, bid: str, actor: str, offer: Offer, slot: StoredSlot, seen: int, note: str
+    ) -> None:
+        """`actor` moves session `bid`, seen at sequence `seen`, to `slot` of `offer`: the
+        model predicts the outcome, the service must agree."""
+        now = self.clock.now
+        facts = self.model.bookings[bid]
+        teacher, learner = facts["teacher"], facts["learner"]
+        f_start, f_end = parse_iso_utc(facts["start"]), parse_iso_utc(facts["end"])
+        start, end = parse_iso_utc(slot.start), parse_iso_utc(slot.end)
+        target = (offer.id, slot.id)
+        tagged = normalise_skill(facts["skill"]) in {
+            normalise_skill(t) for t in self.model.teach[teacher]
+        }
+
+        def others(uid: str) -> list[dict]:
+            return [b for other_id, b in self.active_ids(uid) if other_id != bid]
+
+        def busy(uid: str) -> bool:
+            return any(
+                overlaps(start, end, parse_iso_utc(b["start"]), parse_iso_utc(b["end"]))
+                for b in others(uid)
+            )
+
+        if actor not in (teacher, learner):
+            expected = "outsider"
+        elif any(bid not in self.repo.schedule(uid).bookings for uid in (teacher, learner)):
+            expected = "archived"
+        elif (
+            seen < facts["sequence"]
+            and target == (facts["offer"], facts["slot"])
+            and facts["moved_by"] == actor
+            and facts["status"] == "confirmed"
+        ):
+            expected = "again"
+        elif (live_offer := self.repo.schedule(teacher).offers.get(offer.id)) is None or (
+            live_offer.slot(slot.id) is None  # archived, or a past slot dropped by upkeep
+        ):
+            expected = "unknown"
+        elif facts["status"] == "cancelled":
+            expected = "cancelled"
+        elif f_start <= now:
+            expected = "started"
+        elif seen != facts["sequence"]:
+            expected = "changed"
+        elif not tagged and offer.skill_key != normalise_skill(facts["skill"]):
+            expected = "other skill"
+        elif target == (facts["offer"], facts["slot"]):
+            expected = "same time"
+        elif start <= now:
+            expected = "past"
+        elif busy(learner):
+            expected = "learner busy"
+        elif any((b["offer"], b["slot"]) == target for b in others(teacher)):
+            expected = "taken"
+        elif busy(teacher):
+            expected = "teacher busy"
+        else:
+            expected = self.rule_refusal(teacher, start, end, now, exclude=bid) or "moved"
+        before = self.docs(teacher, learner)
+        try:
+            moved = services.reschedule.reschedule(
+                self.repo, actor, bid, offer.id, slot.id, seen, note
+            )
+        except ScheduleRefusal:
+            assert expected not in ("moved", "again"), f"a move was refused ({expected})"
+            if expected != "archived":
+                assert self.docs(teacher, learner) == before, f"refused ({expected}) but changed"
+            self.tally(f"reschedule refused: {expected}")
+            return
+        assert expected in ("moved", "again"), f"moved although {expected}"
+        assert moved.id == bid
+        if expected == "again":
+            assert self.docs(teacher, learner) == before
+            self.tally("reschedule again: nothing moved")
+            return
+        if overlaps(start, end, f_start, f_end):
+            self.tally("rescheduled over its own time")
+        facts.update(
+            offer=offer.id,
+            slot=slot.id,
+            start=slot.start,
+            end=slot.end,
+            sequence=facts["sequence"] + 1,
+            moved_by=actor,
+        )
+        self.tally("rescheduled")
 
     @precondition(lambda self: self.model.bookings)
     @rule(
@@ -644,8 +1009,63 @@ class RepoMachine(RuleBasedStateMachine):
         assert expected in ("cancelled", "again"), f"cancelled although {expected}"
         if expected == "again":
             assert self.docs(facts["teacher"], facts["learner"]) == before
+        else:
+            hours = facts["cancel_hours"]
+            deadline = parse_iso_utc(facts["start"]) - timedelta(hours=hours)
+            facts["cancelled_late"] = bool(hours) and self.clock.now > deadline
+            if facts["cancelled_late"]:
+                expected = "late"
         facts["status"] = "cancelled"
         self.tally(f"cancel: {expected}")
+
+    def starting_within(self, hours: int) -> list[str]:
+        now = self.clock.now
+        return [
+            bid
+            for bid, b in self.model.bookings.items()
+            if b["status"] == "confirmed"
+            and now < parse_iso_utc(b["start"]) <= now + timedelta(hours=hours)
+        ]
+
+    @precondition(lambda self: not self.cancelled_soon and self.starting_within(24))
+    @rule(booking_index=st.integers(0, 50), by_teacher=st.booleans())
+    def cancel_soon(self, booking_index: int, by_teacher: bool) -> None:
+        """Cancel a session starting within a day, inside the default cancel deadline; then
+        the other person, whose page still showed it, tries to move it. Once an example:
+        sessions that stay booked are what reviews need."""
+        self.cancelled_soon = True
+        soon = self.starting_within(24)
+        bid = soon[booking_index % len(soon)]
+        facts = self.model.bookings[bid]
+        actor, other = facts["teacher"], facts["learner"]
+        if not by_teacher:
+            actor, other = other, actor
+        people = [*self.model.users, OUTSIDER]
+        self.cancel(list(self.model.bookings).index(bid), people.index(actor), "late, sorry")
+        offer = self.model.offers.get(facts["offer"])
+        if offer is not None:
+            slot = next((s for s in offer.slots if s.id != facts["slot"]), offer.slots[0])
+            self.attempt_move(bid, other, offer, slot, facts["sequence"], "")
+
+    @precondition(
+        lambda self: any(
+            self.clock.now < parse_iso_utc(s.start) <= self.clock.now + timedelta(hours=2)
+            for o in self.model.offers.values()
+            for s in o.slots
+        )
+    )
+    @rule(learner_index=st.integers(0, 4), pick=st.integers(0, 500))
+    def book_soon(self, learner_index: int, pick: int) -> None:
+        """Book a slot starting within two hours: what the default notice refuses."""
+        now = self.clock.now
+        offers = list(self.model.offers.values())
+        soon = [
+            (offer_index, slot_index)
+            for offer_index, offer in enumerate(offers)
+            for slot_index, s in enumerate(offer.slots)
+            if now < parse_iso_utc(s.start) <= now + timedelta(hours=2)
+        ]
+        self.book_one(learner_index, *soon[pick % len(soon)], "as offered")
 
     @rule(hours=st.sampled_from([1, 2, 6, 24, 72, 24 * 15, 24 * 40]))
     def advance_clock(self, hours: int) -> None:
@@ -747,8 +1167,11 @@ class RepoMachine(RuleBasedStateMachine):
 
         taken: dict[tuple[str, str, str], str] = {}
         for uid, schedule in schedules.items():
-            # No pending hold survives a completed call.
+            # No pending hold or move in flight survives a completed call.
             assert not schedule.pending_holds(), f"pending hold left in {uid}'s schedule"
+            assert not schedule.moves_in_flight(), f"move in flight left in {uid}'s schedule"
+            for kind, weeks in schedule.late.items():
+                assert len(weeks) <= limits.MAX_LATE_WEEKS, (uid, kind)
             # Exactly the model's bookings of this person, with the same facts.
             mine = {
                 bid for bid, b in self.model.bookings.items() if uid in (b["teacher"], b["learner"])
@@ -765,12 +1188,30 @@ class RepoMachine(RuleBasedStateMachine):
                     facts["slot"],
                 )
                 assert {r: (v.rating, v.created) for r, v in b.reviews.items()} == facts["reviews"]
+                assert (b.sequence, b.cancel_hours, b.cancelled_late) == (
+                    facts["sequence"],
+                    facts["cancel_hours"],
+                    facts["cancelled_late"],
+                )
                 # The other person's copy (live or archived) says the same.
                 other = copies[b.other(uid)][bid]
-                assert (other.status, other.start, other.end, other.reviews) == (
+                assert (
+                    other.status,
+                    other.start,
+                    other.end,
+                    other.offer_id,
+                    other.slot_id,
+                    other.sequence,
+                    other.cancelled_late,
+                    other.reviews,
+                ) == (
                     b.status,
                     b.start,
                     b.end,
+                    b.offer_id,
+                    b.slot_id,
+                    b.sequence,
+                    b.cancelled_late,
                     b.reviews,
                 )
                 if b.active and b.teacher == uid:
@@ -781,10 +1222,12 @@ class RepoMachine(RuleBasedStateMachine):
             live = sorted((b.start_at, b.end_at, b.id) for b in every.values() if b.active)
             for (_, end_a, a), (start_b, _, b) in itertools.pairwise(live):
                 assert end_a <= start_b, f"{uid} has overlapping sessions {a} and {b}"
-            # Free slots never include a slot overlapping this person's live time.
+            # Free slots never include a slot overlapping this person's live time, nor one
+            # their booking rules refuse.
             for _offer, slot in schedule.free_slots(now):
                 assert slot.start > now
                 assert not any(overlaps(slot.start, slot.end, s, e) for s, e, _ in live)
+                assert not self.rule_refusal(uid, slot.start, slot.end, now), slot
 
         # Stats: recomputed from the model, visible reviews only.
         for uid, schedule in schedules.items():

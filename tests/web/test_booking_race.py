@@ -11,7 +11,11 @@ Races (DESIGN.md "Booking"):
 - same slot: ten learners, one slot a round, twenty rounds: exactly one booking a round;
 - overlapping offers: one teacher, two offers whose slots overlap (10:00-11:00 and
   10:30-11:30), five learners on each slot: exactly one booking a round;
-- one learner in ten processes booking two overlapping slots of two teachers: exactly one.
+- one learner in ten processes booking two overlapping slots of two teachers: exactly one;
+- rescheduling (issue 20): two learners moving into one slot (one wins, the other's session
+  stays); a move racing new bookings of its target (one holder; a losing move leaves the
+  session as it was); a move racing a cancel of the same session (cancelled, and both
+  people's copies, so both dashboards, agree).
 
 Each round also records when each request was sent and answered: a round in which the requests
 did not overlap in time proves nothing, so the test asserts that they did.
@@ -453,3 +457,234 @@ def test_one_learner_cannot_book_two_overlapping_teachers(
         assert claimed == {b.id for b in active}, "a teacher holds a booking the learner lacks"
     finally:
         store.close()
+
+
+# --- rescheduling races (issue 20) ---------------------------------------------------------
+
+MOVE_ROUNDS = 5
+SEQUENCE_RE = re.compile(r'name="sequence" type="hidden" value="(\d+)"')
+
+
+def _book(site: Site, learner: Person, teacher: str, skill: str, slot: str) -> str:
+    """Book over HTTP, as a person would: the new session's id."""
+    form = {"csrf_token": learner.csrf, "skill": skill, "slot": slot}
+    response = learner.http.post(
+        f"{site.base}/book/{teacher}", data=form, allow_redirects=False, timeout=30
+    )
+    assert response.status_code == 302, response.text[-2000:]
+    return response.headers["Location"].rpartition("#booking-")[2]
+
+
+def _move_task(site: Site, person: Person, booking_id: str, slot: str) -> Task:
+    """The reschedule form as the page gives it (its sequence), with `slot` picked."""
+    page = person.http.get(f"{site.base}/booking/{booking_id}/reschedule", timeout=30)
+    assert page.status_code == 200, page.text[-2000:]
+    match = SEQUENCE_RE.search(page.text)
+    assert match, "no sequence on the reschedule page"
+    form = {
+        "csrf_token": person.csrf,
+        "slot": slot,
+        "message": "race",
+        "sequence": match.group(1),
+    }
+    return person.cookie, f"{site.base}/booking/{booking_id}/reschedule", form
+
+
+def _cancel_task(site: Site, person: Person, booking_id: str) -> Task:
+    form = {"csrf_token": person.csrf, "reason": "race"}
+    return person.cookie, f"{site.base}/booking/{booking_id}/cancel", form
+
+
+def _mover_day(offset: int) -> str:
+    return _day(20 + offset)
+
+
+def _movers(site: Site, tag: str, learners: int) -> tuple[Person, list[Person]]:
+    """A teacher with twenty one-hour Yoga slots a day on five days, and some learners."""
+    teacher = site.signup(f"yogi-{tag}")
+    site.publish(
+        teacher, "Yoga", [_mover_day(i) for i in range(MOVE_ROUNDS)], "02:00", "22:00", "60"
+    )
+    return teacher, [site.signup(f"{tag}{i}") for i in range(learners)]
+
+
+def _copies(repo: Repository, booking_id: str, teacher: str, learner: str) -> list[Booking]:
+    return [repo.schedule(uid).bookings[booking_id] for uid in (teacher, learner)]
+
+
+def _assert_same_copies(repo: Repository, booking_id: str, teacher: str, learner: str) -> Booking:
+    """Both copies of a session agree (what both dashboards show), nothing left in flight."""
+    mine, theirs = _copies(repo, booking_id, teacher, learner)
+    assert (mine.status, mine.start, mine.end, mine.sequence) == (
+        theirs.status,
+        theirs.start,
+        theirs.end,
+        theirs.sequence,
+    ), booking_id
+    assert not mine.moving and not theirs.moving, "a move left in flight"
+    return mine
+
+
+def _check_answers(round_no: int, outcomes: list[dict[str, Any] | None]) -> list[str]:
+    problems = []
+    for o in outcomes:
+        if o is not None and o["status"] not in (302, 409):
+            problems.append(f"round {round_no}: HTTP {o['status']}\n{o['text'][-3000:]}")
+    return problems
+
+
+@pytest.mark.timeout(180)
+def test_two_learners_rescheduling_into_one_slot_one_wins(
+    site: Site, race_pool: HttpRacePool
+) -> None:
+    """Five tabs of learner A and five of learner B move their sessions into the same free
+    slot at once: exactly one session ends there, the other is where it was."""
+    teacher, (a, b) = _movers(site, "swap", 2)
+    problems: list[str] = []
+    rounds: list[list[dict[str, Any]]] = []
+    sessions: list[tuple[str, str, str, str, str]] = []
+    for round_no in range(MOVE_ROUNDS):
+        slots = site.free_slots(a, teacher.username, "yoga")
+        slot_a, slot_b, target = slots[0], slots[1], slots[2]
+        id_a = _book(site, a, teacher.username, "yoga", slot_a)
+        id_b = _book(site, b, teacher.username, "yoga", slot_b)
+        tasks = [_move_task(site, a, id_a, target)] * 5 + [_move_task(site, b, id_b, target)] * 5
+        outcomes = race_pool.run_round(tasks)
+        rounds.append([o for o in outcomes if o is not None])
+        problems += _check_answers(round_no, outcomes)
+        sessions.append((id_a, id_b, slot_a, slot_b, target))
+    assert not problems, "\n".join(problems) + "\n" + site.server.log_tail()
+    _assert_contention(rounds)
+    _assert_quiet_server(site)
+
+    store = site.open_store()
+    try:
+        repo = Repository(store, lambda: datetime.now(UTC))
+        t = repo.find_user(teacher.username)
+        ua, ub = repo.find_user(a.username), repo.find_user(b.username)
+        assert t is not None and ua is not None and ub is not None
+        starts = {
+            f"{o.id}:{s.id}": s.start for o in repo.schedule(t.id).offers.values() for s in o.slots
+        }
+        for id_a, id_b, slot_a, slot_b, target in sessions:
+            copy_a = _assert_same_copies(repo, id_a, t.id, ua.id)
+            copy_b = _assert_same_copies(repo, id_b, t.id, ub.id)
+            at_target = [c for c in (copy_a, copy_b) if c.start == starts[target]]
+            assert len(at_target) == 1, (copy_a.start, copy_b.start)
+            loser = copy_b if at_target[0] is copy_a else copy_a
+            assert loser.start == starts[slot_b if loser is copy_b else slot_a]
+            assert (at_target[0].sequence, loser.sequence) == (1, 0)
+            assert copy_a.status == copy_b.status == "confirmed"
+        active = [x for x in repo.schedule(t.id).bookings.values() if x.active]
+        assert len(active) == 2 * MOVE_ROUNDS, "a move made or lost a session"
+    finally:
+        store.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_reschedule_racing_a_new_booking_of_the_target_slot(
+    site: Site, race_pool: HttpRacePool
+) -> None:
+    """Five tabs of learner A move A's session into a slot that five other learners book at
+    the same moment: exactly one of them gets it; if a booking wins, A's session is intact."""
+    teacher, (a, *others) = _movers(site, "vie", 6)
+    problems: list[str] = []
+    rounds: list[list[dict[str, Any]]] = []
+    played: list[tuple[str, str, str]] = []
+    for round_no in range(MOVE_ROUNDS):
+        slots = site.free_slots(a, teacher.username, "yoga")
+        original, target = slots[0], slots[1]
+        id_a = _book(site, a, teacher.username, "yoga", original)
+        move = _move_task(site, a, id_a, target)
+        tasks = [move] * 5 + [
+            site.booking_task(p, teacher.username, "yoga", target) for p in others
+        ]
+        outcomes = race_pool.run_round(tasks)
+        rounds.append([o for o in outcomes if o is not None])
+        problems += _check_answers(round_no, outcomes)
+        played.append((id_a, original, target))
+    assert not problems, "\n".join(problems) + "\n" + site.server.log_tail()
+    _assert_contention(rounds)
+    _assert_quiet_server(site)
+
+    store = site.open_store()
+    try:
+        repo = Repository(store, lambda: datetime.now(UTC))
+        t = repo.find_user(teacher.username)
+        ua = repo.find_user(a.username)
+        assert t is not None and ua is not None
+        teaching = repo.schedule(t.id).bookings
+        moved_wins = 0
+        for id_a, original, target in played:
+            copy = _assert_same_copies(repo, id_a, t.id, ua.id)
+            holders = [
+                x for x in teaching.values() if x.active and f"{x.offer_id}:{x.slot_id}" == target
+            ]
+            assert len(holders) == 1, f"{len(holders)} sessions hold {target}"
+            if holders[0].id == id_a:
+                moved_wins += 1
+                assert copy.sequence == 1
+            else:
+                assert f"{copy.offer_id}:{copy.slot_id}" == original and copy.sequence == 0
+                assert copy.status == "confirmed"
+        for person in others:
+            user = repo.find_user(person.username)
+            assert user is not None
+            theirs = repo.schedule(user.id)
+            assert not theirs.pending_holds()
+            for booking in theirs.bookings.values():
+                _assert_same_copies(repo, booking.id, t.id, user.id)
+        print(f"{site.backend}: the move won {moved_wins} of {MOVE_ROUNDS} rounds")
+    finally:
+        store.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_reschedule_racing_a_cancel_of_the_same_session(
+    site: Site, race_pool: HttpRacePool
+) -> None:
+    """Five tabs move a session while five cancel it (the teacher in even rounds, the learner
+    in odd ones): it ends cancelled, and both dashboards show it at the same time."""
+    teacher, (a,) = _movers(site, "stop", 1)
+    problems: list[str] = []
+    rounds: list[list[dict[str, Any]]] = []
+    played: list[str] = []
+    for round_no in range(MOVE_ROUNDS):
+        slots = site.free_slots(a, teacher.username, "yoga")
+        booking_id = _book(site, a, teacher.username, "yoga", slots[0])
+        canceller = teacher if round_no % 2 == 0 else a
+        tasks = [_move_task(site, a, booking_id, slots[1])] * 5 + [
+            _cancel_task(site, canceller, booking_id)
+        ] * 5
+        outcomes = race_pool.run_round(tasks)
+        rounds.append([o for o in outcomes if o is not None])
+        problems += _check_answers(round_no, outcomes)
+        cancels = outcomes[5:]
+        if any(o is None or o["status"] != 302 for o in cancels):
+            problems.append(f"round {round_no}: a cancel was refused ({_describe(outcomes)})")
+        played.append(booking_id)
+    assert not problems, "\n".join(problems) + "\n" + site.server.log_tail()
+    _assert_contention(rounds)
+    _assert_quiet_server(site)
+
+    store = site.open_store()
+    try:
+        repo = Repository(store, lambda: datetime.now(UTC))
+        t = repo.find_user(teacher.username)
+        ua = repo.find_user(a.username)
+        assert t is not None and ua is not None
+        for booking_id in played:
+            copy = _assert_same_copies(repo, booking_id, t.id, ua.id)
+            assert copy.status == "cancelled"
+    finally:
+        store.close()
+    # What the two dashboards show: the same sessions, cancelled, at the same times.
+    for booking_id in played:
+        seen = []
+        for person in (teacher, a):
+            html = person.http.get(site.base + "/dashboard", timeout=30).text
+            item = html.split(f'id="booking-{booking_id}"', 1)[1].split("</li>", 1)[0]
+            assert 'class="session cancelled"' in item
+            seen.append(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)))
+        when = [re.search(r"\w{3} \d+ \w{3} \d{4}, [0-9:–]+", s) for s in seen]
+        assert all(when) and when[0].group(0) == when[1].group(0), seen

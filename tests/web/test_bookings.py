@@ -111,6 +111,24 @@ def active(app: Flask, username: str) -> list:
     return [b for b in schedule(app, username).bookings.values() if b.active]
 
 
+def set_rules(
+    client: FlaskClient, notice: str = "2", buffer: str = "0", cap: str = "", deadline: str = "24"
+):
+    """Save booking rules through the form on /profile (the defaults unless given)."""
+    response = client.post(
+        "/profile/booking-rules",
+        data={
+            "csrf_token": csrf_token(client, "/profile"),
+            "notice_hours": notice,
+            "buffer_minutes": buffer,
+            "daily_cap": cap,
+            "cancel_hours": deadline,
+        },
+    )
+    assert response.status_code == 302, text(response)[-2000:]
+    return response
+
+
 def stats_text(response) -> str:
     """The three stats lines, as read."""
     body = response.get_data(as_text=True)
@@ -193,6 +211,7 @@ def test_booking_a_slot_that_has_started_is_refused(
     app: Flask, clock: Clock, tess: FlaskClient, leo: FlaskClient
 ) -> None:
     slots = free_slots(leo, "tess")
+    set_rules(tess, notice="0")  # so the slot an hour ahead is bookable (the default: 2 h)
     clock.set(datetime(2026, 12, 1, 14, 0, tzinfo=UTC))  # the first slot starts now
     response = book(leo, "tess", slots[0])
     assert response.status_code == 409
@@ -296,6 +315,7 @@ def test_the_booking_page_lists_only_future_free_slots(
     assert "15:00–16:00 (Europe/Berlin)" in page
     assert "16:00–17:00 (Europe/Berlin)" in page
 
+    set_rules(tess, notice="0")  # the default 2 hours' notice: tests/web/test_booking_rules.py
     clock.set(datetime(2026, 12, 1, 14, 30, tzinfo=UTC))  # the first session is under way
     response = leo.get("/book/tess")
     assert len(SLOT_RE.findall(response.get_data(as_text=True))) == 1

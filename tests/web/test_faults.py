@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -353,6 +354,25 @@ def test_a_cancel_that_fails_halfway_is_not_half_cancelled(
     assert response.status_code == 503
     assert UNAVAILABLE in text(response)
     leo.get("/dashboard")
+    assert_consistent(fapp, "tess", "leo", "xia")
+
+
+def test_a_cancel_left_halfway_is_finished_even_after_the_session_started(
+    fapp: Flask, faulty: FaultyStore, clock: Clock, three
+) -> None:
+    """Read repair copies the cancel as it was made: the other copy is not cancelled anew
+    (which a started session refuses), so the canceller's page does not fail for good."""
+    _tess, leo, _xia = three
+    booking_id = booked_id(
+        post_booking(leo, "tess", free_slots(leo, "tess")[0], csrf_token(leo, "/dashboard"))
+    )
+    path = f"/booking/{booking_id}/cancel"
+    token = csrf_token(leo, path)
+    faulty.fail_on("update", 2, key_prefix="schedule/")  # the teacher's side
+    assert leo.post(path, data={"csrf_token": token, "reason": "ill"}).status_code == 503
+    clock.set(datetime(2026, 12, 1, 14, 30, tzinfo=UTC))  # the session would be under way
+    assert leo.get("/dashboard").status_code == 200  # the read that finishes the cancel
+    assert statuses(fapp, "tess") == statuses(fapp, "leo") == {booking_id: "cancelled"}
     assert_consistent(fapp, "tess", "leo", "xia")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from tests.support.app_fixtures import Clock, csrf_token
@@ -371,3 +371,10 @@ def test_offer_for_tomorrow_is_past_a_week_later(
         "Upcoming": [],
         "Past": ["Tomorrow's class"],
     }
+
+
+def test_the_profile_links_to_its_editing_page(app: Flask, ada: FlaskClient) -> None:
+    html = ada.get("/profile").get_data(as_text=True)
+    assert 'href="/profile/edit"' in html
+    with app.test_request_context():
+        assert url_for("profile.edit") == "/profile/edit"

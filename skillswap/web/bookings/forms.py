@@ -1,9 +1,11 @@
-"""Cancelling a session, and rating it afterwards."""
+"""Cancelling or moving a session, and rating it afterwards."""
 
 from __future__ import annotations
 
 from wtforms import (
+    HiddenField,
     RadioField,
+    StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -13,6 +15,7 @@ from wtforms.validators import (
     Length,
 )
 
+from skillswap.domain.reschedule import MAX_NOTE
 from skillswap.domain.reviews import MAX_FEEDBACK
 from skillswap.web.forms import (
     LINES,
@@ -47,3 +50,22 @@ class ReviewForm(BaseForm):
         validators=[LINES, Length(max=MAX_FEEDBACK, message="Keep feedback to 1,000 characters")],
         render_kw={"rows": 4},
     )
+
+
+class RescheduleForm(BaseForm):
+    # The free times are listed as radio buttons by the template (each with its wording
+    # worked out in the view); the field only carries the choice, "offer_id:slot_id".
+    slot = StringField("New time", validators=[InputRequired("Pick a new time")])
+    message = TextAreaField(
+        "Message (optional)",
+        filters=[normalised],
+        validators=[
+            LINES,
+            Length(max=MAX_NOTE, message=f"Keep the message to {MAX_NOTE} characters"),
+        ],
+        description="Sent to the other person with the new time",
+        render_kw={"rows": 3},
+    )
+    # The session's sequence when this page was shown: a second send of the same form, or
+    # one sent after the session changed, moves nothing.
+    sequence = HiddenField()

@@ -40,6 +40,10 @@ class SessionItem:
     profile_path: str
     action_path: str  # the cancel or review page; "" when there is none
     ics_path: str  # "" for archived sessions
+    move_path: str = ""  # the reschedule page of an upcoming session
+    # The last move, as read: "you" or the other person's name, and the time it had before.
+    moved_by: str = ""
+    moved_from: str = ""
 
 
 def session_items(
@@ -51,15 +55,21 @@ def session_items(
     review_url = url_maker("bookings.review", "booking_id")
     profile_url = url_maker("profile.public", "username")
     ics_url = url_maker("ics.booking", "booking_id")
+    move_url = url_maker("bookings.reschedule", "booking_id")
 
     def item(b: Booking) -> SessionItem:
         other = b.other_name(me)
         state = session_state(b, me, moment)
-        action = ""
+        action = move = ""
         if state == "upcoming":
             action = cancel_url(b.id)
+            move = move_url(b.id)
         elif state == "to rate":
             action = review_url(b.id)
+        moved_by = moved_from = ""
+        if b.moved:
+            moved_by = "you" if b.moved.get("by") == me else other
+            moved_from = when(*b.moved["from"], zone)
         return SessionItem(
             booking=b,
             other=other,
@@ -70,6 +80,9 @@ def session_items(
             profile_path=profile_url(other),
             action_path=action,
             ics_path="" if archived else ics_url(b.id),
+            move_path=move,
+            moved_by=moved_by,
+            moved_from=moved_from,
         )
 
     return {name: [item(b) for b in bookings] for name, bookings in lists.items()}

@@ -8,8 +8,9 @@ the profile can show the address again whenever its owner looks. Regenerating dr
 nonce; revoking clears both, and the old address answers 404.
 
 Every event's UID is the booking's, so a calendar that already has the session updates it in
-place; a cancelled session keeps its UID with STATUS:CANCELLED and a higher SEQUENCE. The
-events are built in domain/ics.py, as are the invites in booking mail.
+place: a moved session keeps its UID, its SEQUENCE the booking's `sequence` (one more per
+move), and a cancelled session keeps its UID with STATUS:CANCELLED and a SEQUENCE one higher.
+The events are built in domain/ics.py, as are the invites in booking mail.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""In-app notifications: new bookings, cancellations, invitations, reviews received."""
+"""In-app notifications: new bookings, cancellations, moved sessions, invitations, reviews
+received."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""The profile form: name, bio, skills taught and wanted, links, time zone."""
+"""The profile's forms: name, bio, skills taught and wanted, links, time zone; and the booking
+rules of the sessions one teaches."""
 
 from __future__ import annotations
+
+import re
 
 from wtforms import (
     StringField,
@@ -13,6 +16,7 @@ from wtforms.validators import (
 
 from skillswap.domain.limits import MAX_LINKS, MAX_TAG_LENGTH, MAX_TAGS, skill_key_problem
 from skillswap.domain.skills import normalise_skill
+from skillswap.domain.teacher_rules import BOUNDS, TeacherRules
 from skillswap.domain.users import (
     MAX_BIO,
     link_problem,
@@ -102,3 +106,69 @@ class ProfileForm(BaseForm):
             problem = link_problem(link)
             if problem:
                 raise ValidationError(f"{link[:80]}: {problem}")
+
+
+def _whole_number(field: StringField, name: str, empty_means: int | None = None) -> None:
+    """A whole number within the rule's bounds (domain/teacher_rules.py), else the rule's
+    message; what was typed stays in the field."""
+    text = (field.data or "").strip()
+    low, high, message = BOUNDS[name]
+    if not text and empty_means is not None:
+        return
+    if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
+        raise ValidationError(message)
+
+
+class BookingRulesForm(BaseForm):
+    notice_hours = StringField(
+        "Minimum notice (hours)",
+        description="Nobody can book a session that starts sooner than this. 0: any time ahead",
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    buffer_minutes = StringField(
+        "Buffer between sessions (minutes)",
+        description="Kept free before and after every booked session",
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    daily_cap = StringField(
+        "Sessions a day at most",
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    cancel_hours = StringField(
+        "Cancel deadline (hours before the start)",
+        description="A later cancel or move is allowed but marked late on both dashboards and "
+        "counted on the profile of whoever made it. 0: never late",
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+    def validate_notice_hours(self, field: StringField) -> None:
+        _whole_number(field, "notice_hours")
+
+    def validate_buffer_minutes(self, field: StringField) -> None:
+        _whole_number(field, "buffer_minutes")
+
+    def validate_daily_cap(self, field: StringField) -> None:
+        _whole_number(field, "daily_cap", empty_means=0)
+
+    def validate_cancel_hours(self, field: StringField) -> None:
+        _whole_number(field, "cancel_hours")
+
+    def fill(self, rules: TeacherRules) -> None:
+        self.notice_hours.data = str(rules.notice_hours)
+        self.buffer_minutes.data = str(rules.buffer_minutes)
+        self.daily_cap.data = str(rules.daily_cap) if rules.daily_cap else ""
+        self.cancel_hours.data = str(rules.cancel_hours)
+
+    def rules(self, zone: str) -> TeacherRules:
+        """The rules as typed (call once the form has validated)."""
+
+        def number(field: StringField) -> int:
+            return int((field.data or "").strip() or 0)
+
+        return TeacherRules(
+            notice_hours=number(self.notice_hours),
+            buffer_minutes=number(self.buffer_minutes),
+            daily_cap=number(self.daily_cap),
+            cancel_hours=number(self.cancel_hours),
+            zone=zone,
+        )

@@ -11,11 +11,12 @@ from werkzeug.wrappers import Response
 
 from skillswap import services
 from skillswap.domain.schedule import Schedule
+from skillswap.domain.teacher_rules import late_record
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User, split_tags
 from skillswap.domain.zones import is_valid_zone, picker_zone_names
 from skillswap.web.common import now, repo, validates_own_csrf, viewer_zone, when
-from skillswap.web.profiles.forms import ProfileForm
+from skillswap.web.profiles.forms import BookingRulesForm, ProfileForm
 
 bp = Blueprint("profile", __name__)
 REVIEWS_SHOWN = 20
@@ -57,35 +58,67 @@ def _fill_form(form: ProfileForm, user: User) -> None:
     form.timezone.data = user.timezone
 
 
+def _own_profile() -> tuple[User, Schedule]:
+    user, schedule = repo().user_and_schedule(current_user.id)
+    if user is None:
+        abort(404)
+    return user, services.booking.resolve_pending(repo(), schedule)
+
+
 @bp.get("/profile")
 @login_required
 def show() -> str:
     """Your profile as you see it: what others see, your offers and requests, your week."""
-    user, schedule = repo().user_and_schedule(current_user.id)
-    if user is None:
-        abort(404)
-    schedule = services.booking.resolve_pending(repo(), schedule)
+    user, schedule = _own_profile()
+    moment = now()
     return render_template(
         "profile/show.html",
         user=user,
         schedule=schedule,  # the "This week" calendar block reuses it: no second read
-        stats=schedule.stats(now()),
+        stats=schedule.stats(moment),
+        late_record=late_record(*schedule.late_counts(moment)),
         **_split_by_time(schedule),
     )
 
 
+def _edit_page(
+    user: User,
+    schedule: Schedule,
+    form: ProfileForm | None = None,
+    rules_form: BookingRulesForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The editing page: the profile and the booking rules; a form given is shown as sent
+    (errors and typed values kept), the other as saved."""
+    if form is None:
+        form = ProfileForm(formdata=None)
+        _fill_form(form, user)
+    if rules_form is None:
+        rules_form = BookingRulesForm(formdata=None)
+        rules_form.fill(schedule.teacher_rules)
+    page = render_template(
+        "profile/edit.html",
+        user=user,
+        form=form,
+        zone_list=zone_datalist(),
+        csrf_expired=form.csrf_failed(),
+        rules_form=rules_form,
+        rules_csrf_expired=rules_form.csrf_failed(),
+    )
+    return page, status
+
+
 # POST /profile: what a profile form opened before editing had its own page still sends.
-@bp.route("/profile/edit", methods=["GET", "POST"])
+# Registered second (decorators apply bottom-up), so url_for("profile.edit") names the page.
 @bp.post("/profile")
+@bp.route("/profile/edit", methods=["GET", "POST"])
 @login_required
 @validates_own_csrf
 def edit() -> Response | tuple[str, int]:
-    user = repo().get_user(current_user.id)
-    if user is None:
-        abort(404)
+    user, schedule = _own_profile()
     form = ProfileForm()
     if form.validate_on_submit():
-        old_teach = user.teach
+        old_teach, old_zone = user.teach, user.timezone
         user.display_name = (form.display_name.data or "").strip()
         user.bio = (form.bio.data or "").strip()
         user.teach = split_tags(form.teach.data or "")
@@ -94,18 +127,26 @@ def edit() -> Response | tuple[str, int]:
         if is_valid_zone(form.timezone.data or ""):
             user.timezone = form.timezone.data
         services.offers.save_profile(repo(), user, old_teach)
+        if user.timezone != old_zone and schedule.booking_rules:
+            services.rules.follow_zone(repo(), user.id, user.timezone)
         flash("Your profile is saved.", "success")
         return redirect(url_for("profile.show"))
     if not form.is_submitted():
-        _fill_form(form, user)
-    page = render_template(
-        "profile/edit.html",
-        user=user,
-        form=form,
-        zone_list=zone_datalist(),
-        csrf_expired=form.csrf_failed(),
-    )
-    return page, 400 if form.errors else 200
+        return _edit_page(user, schedule)
+    return _edit_page(user, schedule, form=form, status=400)
+
+
+@bp.post("/profile/booking-rules")
+@login_required
+@validates_own_csrf
+def save_rules() -> Response | tuple[str, int]:
+    user, schedule = _own_profile()
+    rules_form = BookingRulesForm()
+    if rules_form.validate_on_submit():
+        services.rules.save_rules(repo(), user.id, rules_form.rules(user.timezone))
+        flash("Your booking rules are saved.", "success")
+        return redirect(url_for("profile.edit") + "#booking-rules")
+    return _edit_page(user, schedule, rules_form=rules_form, status=400)
 
 
 @bp.get("/user/<username>")
@@ -121,6 +162,7 @@ def public(username: str) -> str:
         "profile/public.html",
         user=user,
         stats=schedule.stats(moment, received),
+        late_record=late_record(*schedule.late_counts(moment)),
         # Worded here, not by a call from the template for each.
         free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free[:12]],
         free_count=len(free),

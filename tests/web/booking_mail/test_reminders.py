@@ -30,6 +30,7 @@ from tests.web.booking_mail.conftest import (
     send_due_mail,
 )
 from tests.web.test_bookings import book, booked_id, cancel, free_slots, person, publish, rate, uid
+from tests.web.test_reschedule import move, slot_at
 
 DAY_BEFORE = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # the 24-hour reminder
 HOUR_BEFORE = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)  # the 1-hour reminder
@@ -377,3 +378,40 @@ def test_without_public_url_a_reminder_still_links_somewhere_and_the_log_says_wh
     at(clock, DAY_BEFORE, smtp_server, mail_app)
     assert link_in(mail_to(smtp_server, LEO), "/dashboard").startswith("http://127.0.0.1:5000/")
     assert "PUBLIC_URL is not set" in caplog.text
+
+
+def test_a_reschedule_mails_both_the_moved_invite_and_moves_the_reminders(
+    mail_app: Flask,
+    booked: str,
+    tess: FlaskClient,
+    leo: FlaskClient,
+    clock: Clock,
+    smtp_server: SMTPServer,
+) -> None:
+    """Issue 20's reschedule, through the page: booking_changed is its mail."""
+    first = invite_of(mail_to(smtp_server, TESS))[1]
+    smtp_server.received.clear()
+
+    later = slot_at(mail_app, "2026-12-01T15:00:00Z")  # 10:00 in New York
+    assert move(tess, booked, later, "Running late, sorry").status_code == 302
+
+    for address in (TESS, LEO):
+        method, event, raw = invite_of(mail_to(smtp_server, address))
+        assert (method, event["UID"]) == ("REQUEST", first["UID"])
+        assert event["SEQUENCE"] > first["SEQUENCE"]
+        assert "DTSTART:20261201T150000Z" in raw
+    moved = invite_of(mail_to(smtp_server, LEO))[1]
+    leo_mail = text_of(mail_to(smtp_server, LEO))
+    assert "tess moved your session to another time." in leo_mail
+    assert "Now:     Tue 1 Dec 2026, 16:00–17:00 (Europe/Berlin)" in leo_mail
+
+    # The day-before reminder follows the session to 15:00 UTC; nothing at the old 14:00.
+    assert "reminders: 0 mailed" in at(clock, DAY_BEFORE, smtp_server, mail_app)
+    assert "reminders: 2 mailed" in at(clock, DAY_BEFORE.replace(hour=15), smtp_server, mail_app)
+
+    # Then cancelled: the CANCEL is newer than the move's REQUEST.
+    smtp_server.received.clear()
+    cancel(leo, booked, "")
+    method, event, _ = invite_of(mail_to(smtp_server, TESS))
+    assert method == "CANCEL"
+    assert event["SEQUENCE"] > moved["SEQUENCE"]
