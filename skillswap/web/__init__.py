@@ -84,6 +84,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.jinja_env.globals["nav_links"] = common.nav_links
     app.jinja_env.globals["when"] = common.when
     app.jinja_env.globals["at"] = common.at
+    app.jinja_env.globals["shared_time"] = common.shared_time
     # A global (not only Flask-Login's context processor) so imported macros see it too.
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["viewer_zone"] = common.viewer_zone
