@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import to_zone
 from skillswap.domain.zones import zone_label
 
@@ -68,3 +69,13 @@ def format_part(start: datetime, end: datetime, zone: tzinfo, on: date) -> str:
     if local_end.date() != local_start.date():
         end_text = f"{_day_label(local_end.date())}, {end_text}"
     return f"{start_text}–{end_text}"
+
+
+def title_and_skill(title: str, skill: str) -> tuple[str, str]:
+    """What a session is called, and the skill to show beside it: ("Intro to Figma",
+    "Figma"). A title that is empty (records from before titles were copied) or only repeats
+    the skill ("Python" for Python) gives the skill alone: (skill, "")."""
+    title = " ".join(title.split())
+    if not title or normalise_skill(title) == normalise_skill(skill):
+        return skill, ""
+    return title, skill

@@ -229,6 +229,7 @@ class Notification:
     note: str = ""  # cancel reason, or the invitation's slot summary
     link: str = ""  # a path inside the app
     read: bool = False
+    title: str = ""  # the session's title, for notices about a session
 
 
 @dataclass

@@ -62,6 +62,7 @@ def notice(kind: str, booking: Booking, actor: str, now: datetime, note: str = "
         kind=kind,
         actor=actor,
         skill=booking.skill,
+        title=booking.title,
         created=iso_utc(now),
         booking_id=booking.id,
         start=booking.start,

@@ -157,7 +157,7 @@ def test_logged_in_pages_pass_axe(live_app: LiveApp, world: World, page: Page) -
     login(page, live_app.url, "leo")
     problems: list[Finding] = []
     for path, shows in [
-        ("/", "Your next session: Python with tess"),
+        ("/", "Your next session: Intro to Python · Python with tess"),
         ("/profile", "Guitar chords"),
         ("/offer", "Offer a skill session"),
         (f"/offer/{world.offer_id}/edit", "Delete this offer"),
@@ -169,7 +169,7 @@ def test_logged_in_pages_pass_axe(live_app: LiveApp, world: World, page: Page) -
         ("/dashboard", "Cancelled by you: “Something came up”"),
         (f"/booking/{world.upcoming}/cancel", "Yes, cancel the session"),
         (f"/booking/{world.past}/review", "Your rating (1 = poor, 10 = excellent)"),
-        ("/notifications", "tess booked Guitar with you"),
+        ("/notifications", "tess booked “Guitar chords” (Guitar) with you"),
         ("/learners", "Wants to learn Guitar"),
         ("/calendar", "November 2026"),  # month and week at both widths: test_calendar.py
         ("/skills", "Skills on SkillSwap"),
