@@ -228,13 +228,13 @@ def match_person(
 def gap(start: datetime, end: datetime, merged: list[Window]) -> timedelta:
     """How far [start, end) is from the nearest of the merged windows (zero when it overlaps
     one)."""
+    # Windows before `pos` end by the slot's start; the one at `pos` is the first after.
     pos = bisect.bisect_right(merged, start, key=lambda window: window[1])
-    after = merged[pos - 1][1] if pos else None  # the last window ending at or before start
     if pos < len(merged) and merged[pos][0] < end:
         return timedelta(0)
     distances = []
-    if after is not None:
-        distances.append(start - after)
+    if pos:
+        distances.append(start - merged[pos - 1][1])
     if pos < len(merged):
         distances.append(merged[pos][0] - end)
     return min(distances)

@@ -430,7 +430,7 @@ def test_property_the_index_walk_bounds_the_ranking_and_is_exact_when_nothing_is
 def test_gap_is_the_distance_to_the_nearest_window() -> None:
     merged = [(at(10), at(12)), (at(20), at(22))]
     assert gap(at(8), at(9), merged) == timedelta(hours=1)
-    assert gap(at(12), at(13), merged) == timedelta(0) + timedelta(0)  # touching the end
+    assert gap(at(12), at(13), merged) == timedelta(0)  # touching the end: no gap, no overlap
     assert gap(at(13), at(14), merged) == timedelta(hours=1)
     assert gap(at(17), at(19), merged) == timedelta(hours=1)  # nearer the second window
     assert gap(at(11), at(13), merged) == timedelta(0)
