@@ -64,8 +64,19 @@ def slots_in_windows(slots: Iterable[Slot], windows: list[Window]) -> list[Slot]
 def shared_parts(start: datetime, end: datetime, merged: list[Window]) -> tuple[Part, ...]:
     """The parts of [start, end) inside the merged (sorted, disjoint) windows: one part, the
     slot itself, when it fits wholly; none when it overlaps no window."""
+    return _parts(start, end, merged, [high for _, high in merged])
+
+
+def _parts(
+    start: datetime, end: datetime, merged: list[Window], ends: list[datetime]
+) -> tuple[Part, ...]:
     # The first window that ends after the slot starts is the first it can overlap.
-    pos = bisect.bisect_right(merged, start, key=lambda window: window[1])
+    pos = bisect.bisect_right(ends, start)
+    if pos == len(merged) or merged[pos][0] >= end:
+        return ()
+    low, high = merged[pos]
+    if low <= start and end <= high:
+        return ((start, end),)  # the usual case: wholly inside one window
     parts = []
     while pos < len(merged) and merged[pos][0] < end:
         low, high = merged[pos]
@@ -78,9 +89,10 @@ def slots_overlapping(slots: Iterable[Slot], windows: list[Window]) -> dict[Slot
     """Each slot that overlaps one of the windows (merged first, as in `slots_in_windows`),
     with the parts of it that lie inside them."""
     merged = merge_intervals(windows)
+    ends = [high for _, high in merged]
     found = {}
     for slot in slots:
-        if parts := shared_parts(slot.start, slot.end, merged):
+        if parts := _parts(slot.start, slot.end, merged, ends):
             found[slot] = parts
     return found
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
@@ -344,35 +345,33 @@ def teachers_in_order(
     ends = [b for _, b in merged]
     floor = epoch(now) + 1
     seen: set[str] = set()
-    partial: dict[str, int] = {}  # teachers with only overlaps so far: their first one
-    # The rows starting inside the windows' span: whole fits go out as they come, and
-    # whoever only overlaps waits until every whole fit is known.
+    overlapping: list[str] = []  # rows that only overlap a window, kept for later
+    # The rows starting inside the windows' span: whole fits go out as they come, and rows
+    # that only overlap wait (unsplit) until every whole fit is known.
     for line in _rows_between(buckets, max(floor, merged[0][0]), merged[-1][1]):
         start, end = int(line[:10]), int(line[11:21])
         pos = bisect.bisect_right(ends, start)  # the first window ending after the row starts
         if pos == len(merged) or merged[pos][0] >= end:
             continue
-        _, _, uid, _, mode = line.split(" ")
-        if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
-            continue
-        if merged[pos][0] <= start and end <= merged[pos][1]:
-            seen.add(uid)
-            yield (WHOLE, start), uid
-        elif uid not in partial:
-            partial[uid] = start
-    # Then the overlaps, soonest first: rows that start before the first window and run
-    # into it (only read now: a page of whole fits never needs them), then the rest.
-    for line in _rows_between(buckets, max(floor, merged[0][0] - _LONGEST), merged[0][0]):
-        if int(line[11:21]) <= merged[0][0]:
+        if start < merged[pos][0] or end > merged[pos][1]:
+            overlapping.append(line)
             continue
         _, _, uid, _, mode = line.split(" ")
         if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
             continue
         seen.add(uid)
+        yield (WHOLE, start), uid
+    # Then the overlaps, soonest first: rows that start before the first window and run
+    # into it (only read now: a page of whole fits never needs them), then the rest.
+    early = _rows_between(buckets, max(floor, merged[0][0] - _LONGEST), merged[0][0])
+    for line in itertools.chain(early, overlapping):
+        if int(line[11:21]) <= merged[0][0]:
+            continue  # an early row that ends before the first window starts
+        _, _, uid, _, mode = line.split(" ")
+        if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
+            continue
+        seen.add(uid)
         yield (PARTIAL, int(line[:10])), uid
-    for uid, start in partial.items():
-        if uid not in seen:
-            yield (PARTIAL, start), uid
 
 
 def _gap(start: int, end: int, merged: list[tuple[int, int]], ends: list[int]) -> int:
