@@ -130,7 +130,8 @@ def test_the_learner_moves_the_session_and_the_teacher_is_told_in_their_zone(
     assert "Tue 1 Dec 2026, 12:00–13:00 (America/New_York)" in teacher_page
     assert "Moved by leo from Tue 1 Dec 2026, 09:00–10:00 (America/New_York)" in teacher_page
     assert (
-        "leo moved “Intro to Python” (Python) from Tue 1 Dec 2026, 09:00–10:00 (America/New_York) to "
+        "leo moved “Intro to Python” (Python) from "
+        "Tue 1 Dec 2026, 09:00–10:00 (America/New_York) to "
         "Tue 1 Dec 2026, 12:00–13:00 (America/New_York): “Work ran late, sorry”"
     ) in text(tess.get("/notifications"))
     # The old time is free again; the new one is taken.
@@ -146,7 +147,8 @@ def test_the_teacher_moves_it_and_the_learner_is_told_in_theirs(
         text(tess.get("/dashboard"))
     )
     assert (
-        "tess moved “Intro to Python” (Python) from Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin) to "
+        "tess moved “Intro to Python” (Python) from "
+        "Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin) to "
         "Tue 1 Dec 2026, 18:00–19:00 (Europe/Berlin)."
     ) in text(leo.get("/notifications"))
     assert "Moved by tess from" in text(leo.get("/dashboard"))
