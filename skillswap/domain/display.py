@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import to_zone
 from skillswap.domain.zones import zone_label
 
@@ -54,3 +55,27 @@ def format_instant(instant: datetime, zone: ZoneInfo) -> str:
     """One moment in the viewer's zone: "Tue 1 Dec 2026, 09:00 (Europe/Berlin)"."""
     local = to_zone(instant, zone)
     return f"{_day_label(local.date())}, {_clock_label(local)} ({zone_label(zone)})"
+
+
+def format_part(start: datetime, end: datetime, zone: tzinfo, on: date) -> str:
+    """Part of a time already dated as `on` (a slot's day), in the viewer's zone: "11:00–12:00",
+    the day added to an end that falls on another date ("23:00–Wed 2 Dec 2026, 01:00")."""
+    local_start = to_zone(start, zone)
+    local_end = to_zone(end, zone)
+    start_text = _clock_label(local_start)
+    if local_start.date() != on:
+        start_text = f"{_day_label(local_start.date())}, {start_text}"
+    end_text = _clock_label(local_end)
+    if local_end.date() != local_start.date():
+        end_text = f"{_day_label(local_end.date())}, {end_text}"
+    return f"{start_text}–{end_text}"
+
+
+def title_and_skill(title: str, skill: str) -> tuple[str, str]:
+    """What a session is called, and the skill to show beside it: ("Intro to Figma",
+    "Figma"). A title that is empty (records from before titles were copied) or only repeats
+    the skill ("Python" for Python) gives the skill alone: (skill, "")."""
+    title = " ".join(title.split())
+    if not title or normalise_skill(title) == normalise_skill(skill):
+        return skill, ""
+    return title, skill

@@ -257,6 +257,7 @@ class Notification:
     was_start: str = ""
     was_end: str = ""
     late: bool = False  # a cancel or move after the session's cancel deadline
+    title: str = ""  # the session's title, for notices about a session
 
 
 @dataclass

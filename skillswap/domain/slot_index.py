@@ -2,8 +2,9 @@
 
 The skill index says who teaches and who wants to learn each skill (search, the directory, the
 learners page). The slot index says *when*: for every skill, every published future slot of
-everyone who teaches it, sorted by start, so a match reads the rows of the request's window and
-stops after a page of teachers instead of opening every teacher's documents.
+everyone who teaches it, sorted by start, so a match reads the rows that can overlap the
+request's windows (from LONGEST_SLOT before the first: a slot may start before a window and run
+into it) and stops after a page of teachers instead of opening every teacher's documents.
 
 A slot-index row is one line, "<start> <end> <uid> <offer id> <mode>", with start and end as
 ten-digit Unix seconds: sorting the lines as text sorts them by start, and a bisect on the text
@@ -32,15 +33,17 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
 from skillswap.domain.limits import PieceFull
+from skillswap.domain.matching import NEARBY, PARTIAL, WHOLE
 from skillswap.domain.records import Offer
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import mode_compatible, normalise_skill
-from skillswap.domain.times import merge_intervals, parse_iso_utc
+from skillswap.domain.times import LONGEST_SLOT, merge_intervals, parse_iso_utc
 from skillswap.domain.users import User
 
 ALL_WEEKS = "all"
@@ -49,6 +52,7 @@ _EPOCH_DATE = date(1970, 1, 1)
 _DAY = 86400
 _WEEK = 7 * _DAY
 _MONDAY_OFFSET = 3 * _DAY  # 1970-01-01 was a Thursday: shift so buckets start on Mondays
+_LONGEST = int(LONGEST_SLOT.total_seconds())
 
 
 # --- the skill index ------------------------------------------------------------------------
@@ -285,49 +289,129 @@ def _day_rows(pieces: list[dict], day: str, first: str) -> Iterable[str]:
     return streams[0] if len(streams) == 1 else heapq.merge(*streams)
 
 
+def _rows_between(buckets: list[list[dict]], first: int, stop: int) -> Iterator[str]:
+    """The rows starting in [first, stop), in start order, read lazily: a day's rows are split
+    only when the walk reaches that day."""
+    if first >= stop:
+        return
+    low, high, first_day = f"{first:010d}", f"{stop:010d}", _day(first // _DAY)
+    for pieces in buckets:
+        for day in sorted({day for doc in pieces for day in doc["days"]}):
+            if day < first_day:
+                continue
+            for line in _day_rows(pieces, day, low):
+                if line >= high:
+                    return
+                yield line
+
+
+def match_reach(windows: list[tuple[datetime, datetime]], now: datetime) -> tuple[int, int] | None:
+    """The first and last start of a row that can overlap the windows after `now` (a slot
+    starts at most LONGEST_SLOT before a window it runs into), or None when none can."""
+    if not windows:
+        return None
+    first = max(epoch(now) + 1, epoch(min(a for a, _ in windows) - LONGEST_SLOT))
+    last = epoch(max(b for _, b in windows)) - 1
+    return (first, last) if first <= last else None
+
+
+def nearby_reach(windows: list[tuple[datetime, datetime]], now: datetime) -> tuple[int, int] | None:
+    """The first and last start of a row within NEARBY of the windows after `now`."""
+    if not windows:
+        return None
+    first = max(epoch(now) + 1, epoch(min(a for a, _ in windows) - NEARBY - LONGEST_SLOT))
+    last = epoch(max(b for _, b in windows) + NEARBY)
+    return (first, last) if first <= last else None
+
+
 def teachers_in_order(
     buckets: list[list[dict]],
     windows: list[tuple[datetime, datetime]],
     wanted_mode: str,
     exclude: str,
     now: datetime,
-) -> Iterator[tuple[int, str]]:
-    """(first fitting row's start, uid) for each teacher, soonest first, read lazily.
+) -> Iterator[tuple[tuple[int, int], str]]:
+    """((group, start), uid) for each teacher, in the order domain/matching.py ranks them,
+    read lazily: first everyone with a row lying wholly inside one of the merged windows
+    (WHOLE, at their first such row), soonest first; then everyone else with a row that
+    overlaps one (PARTIAL, at their first such row), soonest first. Rows must start after
+    `now` and suit the request's mode.
 
-    `buckets` follow each other in time, each given as its pieces. A row fits when it starts
-    after `now`, lies entirely inside one of the merged windows (as `slots_in_windows` says)
-    and its mode suits the request. Each teacher's first fitting row is a lower bound of their
-    first free fitting slot: a booking can only push it later.
+    `buckets` follow each other in time, each given as its pieces. Each pair is a lower bound
+    of the teacher's `placement` once confirmed against their records: a booking can only
+    take slots away, so their first whole fit can only come later or be gone (then they
+    rank among the overlaps, further down).
     """
     merged = [(epoch(a), epoch(b)) for a, b in merge_intervals(windows)]
     if not merged:
         return
-    starts = [a for a, _ in merged]
-    last_end = merged[-1][1]
-    first_start = max(epoch(now) + 1, merged[0][0])
-    first, first_day = f"{first_start:010d}", _day(first_start // _DAY)
+    ends = [b for _, b in merged]
+    floor = epoch(now) + 1
     seen: set[str] = set()
-    for pieces in buckets:
-        for day in sorted({day for doc in pieces for day in doc["days"]}):
-            if day < first_day:
-                continue
-            for line in _day_rows(pieces, day, first):
-                start = int(line[:10])
-                if start >= last_end:
-                    return
-                end = int(line[11:21])
-                pos = bisect.bisect_right(starts, start) - 1
-                if pos < 0 or end > merged[pos][1]:
-                    continue
-                _, _, uid, _, mode = line.split(" ")
-                if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
-                    continue
-                seen.add(uid)
-                yield start, uid
+    overlapping: list[str] = []  # rows that only overlap a window, kept for later
+    # The rows starting inside the windows' span: whole fits go out as they come, and rows
+    # that only overlap wait (unsplit) until every whole fit is known.
+    for line in _rows_between(buckets, max(floor, merged[0][0]), merged[-1][1]):
+        start, end = int(line[:10]), int(line[11:21])
+        pos = bisect.bisect_right(ends, start)  # the first window ending after the row starts
+        if pos == len(merged) or merged[pos][0] >= end:
+            continue
+        if start < merged[pos][0] or end > merged[pos][1]:
+            overlapping.append(line)
+            continue
+        _, _, uid, _, mode = line.split(" ")
+        if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
+            continue
+        seen.add(uid)
+        yield (WHOLE, start), uid
+    # Then the overlaps, soonest first: rows that start before the first window and run
+    # into it (only read now: a page of whole fits never needs them), then the rest.
+    early = _rows_between(buckets, max(floor, merged[0][0] - _LONGEST), merged[0][0])
+    for line in itertools.chain(early, overlapping):
+        if int(line[11:21]) <= merged[0][0]:
+            continue  # an early row that ends before the first window starts
+        _, _, uid, _, mode = line.split(" ")
+        if uid == exclude or uid in seen or not mode_compatible(mode, wanted_mode):
+            continue
+        seen.add(uid)
+        yield (PARTIAL, int(line[:10])), uid
 
 
-def window_bounds(windows: list[tuple[datetime, datetime]]) -> tuple[int, int] | None:
-    """First and last start a fitting row can have, or None for no windows."""
-    if not windows:
-        return None
-    return epoch(min(a for a, _ in windows)), epoch(max(b for _, b in windows))
+def _gap(start: int, end: int, merged: list[tuple[int, int]], ends: list[int]) -> int:
+    """Seconds from [start, end) to the nearest merged window; 0 when it overlaps one (the
+    rule of `matching.gap`, on the index's Unix seconds)."""
+    pos = bisect.bisect_right(ends, start)
+    if pos < len(merged) and merged[pos][0] < end:
+        return 0
+    before = start - ends[pos - 1] if pos else None
+    after = merged[pos][0] - end if pos < len(merged) else None
+    return min(d for d in (before, after) if d is not None)
+
+
+def teachers_nearby(
+    buckets: list[list[dict]],
+    windows: list[tuple[datetime, datetime]],
+    wanted_mode: str,
+    exclude: str,
+    now: datetime,
+) -> list[tuple[int, str]]:
+    """(seconds from the windows, uid) for every teacher with a row starting after `now`,
+    suiting the mode and within NEARBY of the windows, nearest first (then by uid). Each is a
+    lower bound of how near the teacher's free time really comes (bookings only take away)."""
+    merged = [(epoch(a), epoch(b)) for a, b in merge_intervals(windows)]
+    reach = nearby_reach(windows, now)
+    if not merged or reach is None:
+        return []
+    ends = [b for _, b in merged]
+    limit = int(NEARBY.total_seconds())
+    nearest: dict[str, int] = {}
+    for line in _rows_between(buckets, reach[0], reach[1] + 1):
+        distance = _gap(int(line[:10]), int(line[11:21]), merged, ends)
+        if distance > limit:
+            continue
+        _, _, uid, _, mode = line.split(" ")
+        if uid == exclude or not mode_compatible(mode, wanted_mode):
+            continue
+        if distance < nearest.get(uid, limit + 1):
+            nearest[uid] = distance
+    return sorted((distance, uid) for uid, distance in nearest.items())

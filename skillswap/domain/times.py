@@ -166,6 +166,13 @@ def merge_intervals(
 # Availability: validation and expansion
 
 
+#: The longest a slot can last. A time range stays within one local date, and the longest
+#: date in the time-zone database is 26 hours (Antarctica/Troll falls back two hours), so a
+#: slot that overlaps an instant started at most this long before it: how far back matching
+#: looks for slots that begin before a learner's window and run into it.
+LONGEST_SLOT = timedelta(hours=26)
+
+
 @dataclass(frozen=True, order=True)
 class Slot:
     """One bookable session. Ordered by start, then end, then id."""

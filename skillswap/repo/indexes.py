@@ -224,32 +224,43 @@ class Indexes(RepositoryBase):
                 )
 
     def slot_buckets(
-        self, skill: str, windows: list[tuple[datetime, datetime]]
+        self,
+        skill: str,
+        reach: tuple[int, int] | None,
+        known: dict[str, list[dict]] | None = None,
+        overflow: bool = True,
     ) -> list[list[dict]]:
-        """The slot-index buckets the windows reach, in time order, each as its pieces: one
-        round trip, and a second only for buckets in several pieces."""
-        bounds = slot_index.window_bounds(windows)
-        if not bounds or not skill:
+        """The slot-index buckets holding rows that start in `reach` (first and last start,
+        Unix seconds), in time order, each as its pieces: one round trip, and a second only
+        for buckets in several pieces (none when not `overflow`: then a bucket in pieces gives
+        its piece 0 only).
+
+        `known` carries buckets between calls of one page: those in it are not read again,
+        and those read are added to it (an absent bucket as [])."""
+        if not reach or not skill:
             return []
-        buckets = slot_index.buckets_between(*bounds, weekly=self.weekly_slots)
-        heads = self.store.get_many([slots_key(skill, bucket) for bucket in buckets])
-        more = [
-            slots_key(skill, bucket, n)
-            for bucket in buckets
-            for n in range(1, slot_index.piece_count(heads.get(slots_key(skill, bucket))))
-        ]
-        extra = self.store.get_many(more) if more else {}
-        found = []
-        for bucket in buckets:
-            head = heads.get(slots_key(skill, bucket))
-            if head is None:
-                continue
-            pieces = [head]
-            for n in range(1, slot_index.piece_count(head)):
-                if (piece := extra.get(slots_key(skill, bucket, n))) is not None:
-                    pieces.append(piece)
-            found.append(pieces)
-        return found
+        known = {} if known is None else known
+        buckets = slot_index.buckets_between(*reach, weekly=self.weekly_slots)
+        wanted = [bucket for bucket in buckets if bucket not in known]
+        found = {bucket: known[bucket] for bucket in buckets if bucket in known}
+        if wanted:
+            heads = self.store.get_many([slots_key(skill, bucket) for bucket in wanted])
+            more = [
+                slots_key(skill, bucket, n)
+                for bucket in wanted
+                for n in range(1, slot_index.piece_count(heads.get(slots_key(skill, bucket))))
+            ]
+            extra = self.store.get_many(more) if more and overflow else {}
+            for bucket in wanted:
+                head = heads.get(slots_key(skill, bucket))
+                pieces = [head] if head is not None else []
+                for n in range(1, slot_index.piece_count(head)):
+                    if (piece := extra.get(slots_key(skill, bucket, n))) is not None:
+                        pieces.append(piece)
+                found[bucket] = pieces
+                if overflow or slot_index.piece_count(head) == 1:
+                    known[bucket] = pieces  # only whole buckets are kept for later calls
+        return [found[bucket] for bucket in buckets if found[bucket]]
 
     def skill_index(self, skill: str) -> dict:
         return self.store.get(skill_key(skill)) or {"teachers": {}, "learners": {}, "taggers": {}}

@@ -4,7 +4,7 @@ safe redirects, links, mail, and the CSRF policy."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g, request, url_for
 from flask_login import current_user
 
-from skillswap.domain.display import format_instant, format_range
-from skillswap.domain.times import parse_iso_utc
+from skillswap.domain.display import format_instant, format_part, format_range
+from skillswap.domain.times import parse_iso_utc, to_zone
 from skillswap.domain.users import User
 from skillswap.domain.zones import zone_or_utc
 from skillswap.mail import Outcome
@@ -173,6 +173,16 @@ def when(start: datetime | str, end: datetime | str, zone: ZoneInfo | None = Non
     """A time range in the viewer's zone (or `zone`), the zone named: for templates, and for
     views that word a long list of times once rather than from the template."""
     return _range_text(start, end, zone or viewer_zone())
+
+
+def shared_time(
+    slot_start: datetime, parts: Iterable[tuple[datetime, datetime]], zone: ZoneInfo | None = None
+) -> str:
+    """The parts of a slot inside a learner's windows, in the viewer's zone (or `zone`), the
+    slot's own day left out: "11:00–12:00", or "10:00–10:30 and 11:30–12:00"."""
+    zone = zone or viewer_zone()
+    day = to_zone(slot_start, zone).date()
+    return " and ".join(format_part(start, end, zone, day) for start, end in parts)
 
 
 def at(instant: datetime | str) -> str:

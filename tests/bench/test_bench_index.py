@@ -16,7 +16,14 @@ from datetime import timedelta
 import pytest
 
 from bench import generate as gen
-from bench.naive import load_everyone, naive_find_teachers, scan, signature
+from bench.naive import (
+    load_everyone,
+    naive_find_teachers,
+    nearby_signature,
+    scan,
+    scan_nearby,
+    signature,
+)
 from skillswap import services
 from skillswap.repo import Repository
 from skillswap.store.sqlite import SQLiteStore
@@ -69,6 +76,13 @@ def _windows() -> dict[str, list]:
         "mornings, split": [(now + n * day, now + n * day + timedelta(hours=6)) for n in range(10)],
         "touching windows": [(now + 3 * day, now + 4 * day), (now + 4 * day, now + 5 * day)],
         "the past": [(now - 20 * day, now - day)],
+        # Slots start before these, run into them and past them (overlaps, issue 20).
+        "an hour a day": [
+            (now + n * day + timedelta(hours=2.5), now + n * day + timedelta(hours=3.5))
+            for n in range(1, 8)
+        ],
+        # Early on a Monday: slots of the Sunday before (the week before's bucket) run in.
+        "early monday": [(now + 6 * day + timedelta(hours=12.5), now + 7 * day)],
     }
 
 
@@ -80,7 +94,7 @@ def test_index_and_scan_agree(community: gen.Community, repo: Repository) -> Non
         .window_instants()
     )
     everyone = load_everyone(repo.store)  # read once; `scan` is the naive matcher's filter
-    checked = nonempty = 0
+    checked = nonempty = partial = 0
     for skill in _skills(community):
         for label, windows in _windows().items():
             windows = windows or viewer_windows
@@ -91,6 +105,7 @@ def test_index_and_scan_agree(community: gen.Community, repo: Repository) -> Non
                 )
                 scanned = scan(everyone, gen.NOW, skill, windows, mode, exclude)
                 assert signature(indexed) == signature(scanned), (skill, label, mode)
+                partial += any(m.shared for m in indexed)
                 # A page is the start of the whole answer, however short.
                 for limit in (0, 1, 3, 10, 11):
                     page = services.matching.find_teachers(
@@ -99,8 +114,30 @@ def test_index_and_scan_agree(community: gen.Community, repo: Repository) -> Non
                     assert signature(page) == signature(scanned[:limit]), (skill, label, limit)
                 checked += 1
                 nonempty += bool(indexed)
-    # The comparison is not vacuous: most queries found teachers.
+    # The comparison is not vacuous: most queries found teachers, some only overlapping.
     assert nonempty >= 20, (nonempty, checked)
+    assert partial >= 5, partial
+
+
+def test_the_nearest_teachers_are_the_scans(community: gen.Community, repo: Repository) -> None:
+    """The suggestion shown when nobody overlaps (read through the index, a bounded number of
+    candidates confirmed) equals the plain rule applied to everyone, on this community."""
+    viewer = community.meta["viewer"]["id"]
+    everyone = load_everyone(repo.store)
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    suggested = 0
+    for skill in _skills(community):
+        for windows in (
+            [(gen.NOW + 3 * day + 3 * hour, gen.NOW + 3 * day + 4 * hour)],
+            [(gen.NOW + 10 * day, gen.NOW + 10 * day + 2 * hour)],
+            [(gen.NOW + 60 * day, gen.NOW + 61 * day)],  # past the offers: a week before only
+        ):
+            for mode in ("online", "either"):
+                found = services.matching.nearest_teachers(repo, skill, windows, mode, viewer)
+                scanned = scan_nearby(everyone, gen.NOW, skill, windows, mode, viewer, 5)
+                assert nearby_signature(found) == nearby_signature(scanned), (skill, windows)
+                suggested += bool(found)
+    assert suggested >= 10, suggested
 
 
 def test_a_booking_removes_the_slot_from_both_answers(

@@ -31,6 +31,8 @@ class World:
     past: str  # leo attended tess's Python, Tue 24 Nov 10:00: ended, not rated yet
     cancelled: str  # leo cancelled tess's Python, Tue 1 Dec 11:00
     offer_id: str  # leo's Guitar offer
+    overlap_request_id: str  # leo's request that tess's free hours only overlap
+    nearest_request_id: str  # leo's request nobody overlaps: the nearest teachers are named
 
 
 def ask(client: FlaskClient, skill: str, day: str, start: str, end: str) -> str:
@@ -68,10 +70,14 @@ def world(live_app: LiveApp) -> World:
     booked_id(book(tess, "leo", free_slots(tess, "leo", "guitar")[0], "guitar"))
     ask(tess, "Guitar", "2026-12-02", "17:00", "21:00")
     request_id = ask(leo, "Python", "2026-12-01", "09:00", "13:00")
+    overlap_request_id = ask(leo, "Python", "2026-12-01", "11:30", "12:30")
+    nearest_request_id = ask(leo, "Python", "2026-12-03", "10:00", "11:00")
     live_app.clock.set(datetime(2026, 11, 24, 12, tzinfo=UTC))
     repo = live_app.repo
     (offer_id,) = repo.schedule(repo.find_user("leo").id).offers
-    return World(request_id, upcoming, past, cancelled, offer_id)
+    return World(
+        request_id, upcoming, past, cancelled, offer_id, overlap_request_id, nearest_request_id
+    )
 
 
 # --- axe ------------------------------------------------------------------------------------
@@ -152,18 +158,20 @@ def test_logged_in_pages_pass_axe(live_app: LiveApp, world: World, page: Page) -
     login(page, live_app.url, "leo")
     problems: list[Finding] = []
     for path, shows in [
-        ("/", "Your next session: Python with tess"),
+        ("/", "Your next session: Intro to Python · Python with tess"),
         ("/profile", "Guitar chords"),
         ("/offer", "Offer a skill session"),
         (f"/offer/{world.offer_id}/edit", "Delete this offer"),
         ("/request", "Find someone to learn from"),
         (f"/request/{world.request_id}", "1 teacher free when you are."),
+        (f"/request/{world.overlap_request_id}", "overlaps your window 11:30–12:00"),
+        (f"/request/{world.nearest_request_id}", "Book this time"),
         ("/book/tess", "Book a session with tess"),
         ("/dashboard", "Cancelled by you: “Something came up”"),
         (f"/booking/{world.upcoming}/cancel", "Yes, cancel the session"),
         (f"/booking/{world.upcoming}/reschedule", "Confirm new time"),
         (f"/booking/{world.past}/review", "Your rating (1 = poor, 10 = excellent)"),
-        ("/notifications", "tess booked Guitar with you"),
+        ("/notifications", "tess booked “Guitar chords” (Guitar) with you"),
         ("/learners", "Wants to learn Guitar"),
         ("/calendar", "November 2026"),  # month and week at both widths: test_calendar.py
         ("/skills", "Skills on SkillSwap"),

@@ -239,14 +239,18 @@ def test_booking_cancel_and_review_notifications_then_mark_all_read(
     # In tess's own zone, newest first.
     expect(items).to_contain_text(
         [
-            "New leo rated your Python session. Rate them too to see it",
-            "New leo cancelled Python on Tue 1 Dec 2026, 10:00–11:00 (America/New_York): "
-            "“I'm ill this week.”",
-            "New leo booked Python with you: Tue 1 Dec 2026, 10:00–11:00 (America/New_York).",
-            "New leo booked Python with you: Tue 1 Dec 2026, 09:00–10:00 (America/New_York).",
+            "New leo rated your “Intro to Python” (Python) session. Rate them too to see it",
+            "New leo cancelled “Intro to Python” (Python) on Tue 1 Dec 2026, 10:00–11:00"
+            " (America/New_York): “I'm ill this week.”",
+            "New leo booked “Intro to Python” (Python) with you: Tue 1 Dec 2026, 10:00–11:00"
+            " (America/New_York).",
+            "New leo booked “Intro to Python” (Python) with you: Tue 1 Dec 2026, 09:00–10:00"
+            " (America/New_York).",
         ]
     )
-    expect(main).to_contain_text("New leo rated your Python session. Rate them too to see it")
+    expect(main).to_contain_text(
+        "New leo rated your “Intro to Python” (Python) session. Rate them too to see it"
+    )
     expect(main).not_to_contain_text("Clear and patient.")  # the review itself stays hidden
     at_both_widths(page, "notifications")
 

@@ -152,7 +152,9 @@ def test_request_match_book_race_notify_and_rate(
     expect(session(under(teaching, "Upcoming"), "Python with leo")).to_contain_text(TEN)
     screenshot(teacher, "journey-teacher-dashboard-desktop")
     nav(teacher).get_by_role("link", name="Notifications").click()
-    expect(teacher.get_by_role("main")).to_contain_text(f"New leo booked Python with you: {TEN}.")
+    expect(teacher.get_by_role("main")).to_contain_text(
+        f"New leo booked “Python for beginners” (Python) with you: {TEN}."
+    )
 
     # After the session (10:00 UTC) both rate each other from their dashboards.
     live_app.clock.set(datetime(2026, 12, 1, 10, 30, tzinfo=UTC))
@@ -233,7 +235,7 @@ def test_learner_cancels_with_a_reason_and_the_teacher_sees_it(
     screenshot(teacher, "journey-teacher-sees-cancel-desktop")
     nav(teacher).get_by_role("link", name="Notifications").click()
     expect(teacher.get_by_role("main")).to_contain_text(
-        f"leo cancelled Python on {TEN}: “I caught a cold, sorry!”"
+        f"leo cancelled “Intro to Python” (Python) on {TEN}: “I caught a cold, sorry!”"
     )
 
     # The cancelled hour is free to book again.

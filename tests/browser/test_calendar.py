@@ -83,7 +83,9 @@ def test_each_kind_on_its_day_and_hour_for_two_zones(
     expect(page.get_by_role("heading", name="December 2026", exact=True)).to_be_visible()
 
     tuesday = day_cell(page, "Tuesday 1 December 2026")
-    expect(tuesday.get_by_role("link")).to_have_text(["Attending: 15:00–16:00 Python with tess"])
+    expect(tuesday.get_by_role("link")).to_have_text(
+        ["Attending: 15:00–16:00 Intro to Python · Python with tess"]
+    )
     thursday = day_cell(page, "Thursday 3 December 2026")
     expect(thursday.get_by_role("link")).to_have_text(["Request: 14:00–18:00 Cooking"])
     screenshot(page, "calendar-month-desktop")
@@ -111,7 +113,10 @@ def test_each_kind_on_its_day_and_hour_for_two_zones(
     ny.goto(f"{live_app.url}/calendar?month=2026-12")
     expect(ny.get_by_text("Times are in America/New_York")).to_be_visible()
     expect(day_cell(ny, "Tuesday 1 December 2026").get_by_role("link")).to_have_text(
-        ["Teaching: 09:00–10:00 Python with leo", "Free slot: 10:00–11:00 Intro to Python"]
+        [
+            "Teaching: 09:00–10:00 Intro to Python · Python with leo",
+            "Free slot: 10:00–11:00 Intro to Python",
+        ]
     )
     ny.goto(f"{live_app.url}/calendar?week=2026-W49")
     expect(hour_cell(ny, "2026-12-01", "09:00")).to_contain_text("Teaching: 09:00–10:00")
@@ -131,10 +136,10 @@ def test_a_session_at_2330_shows_on_both_days(live_app: LiveApp, page: Page) -> 
     login(page, live_app.url, "leo")
     page.goto(f"{live_app.url}/calendar?month=2026-12")
     expect(day_cell(page, "Tuesday 1 December 2026").get_by_role("link")).to_have_text(
-        ["Attending: 23:30–Wed 00:30 Python with nia"]
+        ["Attending: 23:30–Wed 00:30 Intro to Python · Python with nia"]
     )
     expect(day_cell(page, "Wednesday 2 December 2026").get_by_role("link")).to_have_text(
-        ["Attending: Tue 23:30–00:30 Python with nia"]
+        ["Attending: Tue 23:30–00:30 Intro to Python · Python with nia"]
     )
     page.goto(f"{live_app.url}/calendar?week=2026-W49")
     expect(hour_cell(page, "2026-12-01", "23:00")).to_contain_text("23:30–Wed 00:30")
@@ -195,7 +200,7 @@ def test_phone_shows_the_month_as_a_day_list(
     days = page.locator("td.cal-day:visible")
     expect(days).to_have_count(2)
     expect(days.nth(0)).to_contain_text("Tue 1 Dec")
-    expect(days.nth(0)).to_contain_text("Attending: 15:00–16:00 Python with tess")
+    expect(days.nth(0)).to_contain_text("Attending: 15:00–16:00 Intro to Python · Python with tess")
     expect(days.nth(1)).to_contain_text("Thu 3 Dec")
     expect(page.locator("thead")).to_be_hidden()
     screenshot(page, "calendar-month-phone")
@@ -205,7 +210,9 @@ def test_phone_shows_the_month_as_a_day_list(
     assert_fits_width(page)
     expect(page.locator("table.cal-week")).to_be_hidden()
     tuesday = page.get_by_role("region", name="Tuesday 1 December 2026")
-    expect(tuesday.get_by_role("link")).to_have_text(["Attending: 15:00–16:00 Python with tess"])
+    expect(tuesday.get_by_role("link")).to_have_text(
+        ["Attending: 15:00–16:00 Intro to Python · Python with tess"]
+    )
     screenshot(page, "calendar-week-phone")
 
     page.goto(f"{live_app.url}/profile")
@@ -225,7 +232,7 @@ def test_keyboard_reaches_navigation_and_items(
         reached.append(" ".join(text.split()))
     assert "‹ Previous month" in reached
     assert "Next month ›" in reached
-    assert "Attending: 15:00–16:00 Python with tess" in reached
+    assert "Attending: 15:00–16:00 Intro to Python · Python with tess" in reached
     # Focus is visible: the outline from style.css is drawn.
     page.get_by_role("link", name="Next month").focus()
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
@@ -331,7 +338,9 @@ def test_calendar_pages_pass_accessibility_checks(
     live_app.clock.set(datetime(2026, 12, 1, 8, tzinfo=UTC))  # the week of leo's session
     page.goto(f"{live_app.url}/profile")
     week = page.get_by_role("region", name="This week")
-    expect(week.get_by_role("link", name="Attending: 15:00–16:00 Python with tess")).to_be_visible()
+    expect(
+        week.get_by_role("link", name="Attending: 15:00–16:00 Intro to Python · Python with tess")
+    ).to_be_visible()
     check_accessibility(page)
     screenshot(page, f"profile-this-week-{device}")
     week.screenshot(path=str(SCREENSHOTS / f"profile-this-week-block-{device}.png"))

@@ -12,6 +12,7 @@ from itertools import islice
 import pytest
 
 from skillswap.domain import slot_index
+from skillswap.domain.matching import PARTIAL, WHOLE
 from skillswap.domain.slot_index import (
     ALL_WEEKS,
     bucket_of,
@@ -102,13 +103,17 @@ def test_teachers_come_once_each_soonest_first_across_buckets() -> None:
     )
     windows = [(NOW, NOW + timedelta(days=14))]
     found = list(teachers_in_order(rows, windows, "either", "", NOW))
-    assert found == [(at(1, 9), "ada"), (at(1, 10), "bob"), (at(8, 9), "cy")]
+    assert found == [
+        ((WHOLE, at(1, 9)), "ada"),
+        ((WHOLE, at(1, 10)), "bob"),
+        ((WHOLE, at(8, 9)), "cy"),
+    ]
 
 
-def test_rows_must_fit_a_window_suit_the_mode_and_not_be_the_viewer() -> None:
+def test_rows_must_meet_a_window_suit_the_mode_and_not_be_the_viewer() -> None:
     rows = _buckets(
         row(at(0, 11), at(0, 13), "past", "p", "online"),  # started before NOW
-        row(at(1, 8), at(1, 10), "spills", "s", "online"),  # 08-10 over a 09-12 window
+        row(at(1, 8), at(1, 10), "spills", "s", "online"),  # 08-10 overlaps a 09-12 window
         row(at(1, 9), at(1, 10), "offline", "f", "offline"),
         row(at(1, 10), at(1, 11), "me", "m", "online"),
         row(at(1, 11), at(1, 12), "fits", "t", "online"),
@@ -120,10 +125,15 @@ def test_rows_must_fit_a_window_suit_the_mode_and_not_be_the_viewer() -> None:
         (NOW + timedelta(days=1, hours=-3), NOW + timedelta(days=1)),  # 09:00-12:00
         (NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1)),  # 12:00-13:00
     ]
-    found = [uid for _, uid in teachers_in_order(rows, windows, "online", "me", NOW)]
-    assert found == ["fits", "touching"]
+    found = list(teachers_in_order(rows, windows, "online", "me", NOW))
+    # Whole fits first, then the row that only overlaps (issue 20).
+    assert found == [
+        ((WHOLE, at(1, 11)), "fits"),
+        ((WHOLE, at(1, 12)), "touching"),
+        ((PARTIAL, at(1, 8)), "spills"),
+    ]
     either = [uid for _, uid in teachers_in_order(rows, windows, "either", "", NOW)]
-    assert either == ["offline", "me", "fits", "touching"]
+    assert either == ["offline", "me", "fits", "touching", "spills"]
     assert list(teachers_in_order(rows, [], "either", "", NOW)) == []
 
 

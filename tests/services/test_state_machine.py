@@ -456,14 +456,24 @@ class RepoMachine(RuleBasedStateMachine):
             return
         assert open_requests < limits.MAX_OPEN_REQUESTS, "a request over the limit was saved"
         self.model.requests[request.id] = request
-        # Whoever is found teaches that skill, has a free slot inside a window, and is not me.
+        # Whoever is found teaches that skill, has a free slot overlapping a window, and is
+        # not me; slots wholly inside a window come first, the others carry the shared time.
         for match in services.matching.find_teachers(
             self.repo, request.skill_key, windows, "either", exclude=uid
         ):
             assert match.user.id != uid
-            for _offer, slot in match.slots:
+            whole_so_far = True
+            for offer, slot in match.slots:
                 assert slot.start > self.clock.now
-                assert any(a <= slot.start and slot.end <= b for a, b in windows)
+                assert any(overlaps(slot.start, slot.end, a, b) for a, b in windows)
+                whole = any(a <= slot.start and slot.end <= b for a, b in windows)
+                parts = match.overlap(offer, slot)
+                assert whole == (not parts)
+                assert not (whole and not whole_so_far), "a whole fit after an overlap"
+                whole_so_far = whole
+                for a, b in parts:
+                    assert slot.start <= a < b <= slot.end
+                    assert any(w_start <= a and b <= w_end for w_start, w_end in windows)
                 assert not any(
                     overlaps(
                         slot.start, slot.end, parse_iso_utc(b["start"]), parse_iso_utc(b["end"])
@@ -1322,14 +1332,18 @@ class RepoMachine(RuleBasedStateMachine):
         }
         if self.store.name == "replit":
             return  # its one-bucket layout is matched in test_bench_index.py, far cheaper
-        windows = [(now, now + timedelta(days=12))]
-        for skill in sorted({normalise_skill(s) for s in SKILLS}):
-            scanned = scan(people, now, skill, windows, "either", "")
-            for limit in (None, 1):
-                found = services.matching.find_teachers(
-                    self.repo, skill, windows, "either", "", limit=limit
-                )
-                assert signature(found) == signature(scanned[:limit]), (skill, limit)
+        # One long window, and short ones that slots start before, run into and past.
+        for windows in (
+            [(now, now + timedelta(days=12))],
+            [(now + timedelta(days=d, hours=9), now + timedelta(days=d, hours=11)) for d in (1, 4)],
+        ):
+            for skill in sorted({normalise_skill(s) for s in SKILLS}):
+                scanned = scan(people, now, skill, windows, "either", "")
+                for limit in (None, 1):
+                    found = services.matching.find_teachers(
+                        self.repo, skill, windows, "either", "", limit=limit
+                    )
+                    assert signature(found) == signature(scanned[:limit]), (skill, limit)
 
 
 # --- running it on each backend ---------------------------------------------------------

@@ -394,8 +394,8 @@ def test_deleting_an_account_cancels_tells_and_forgets(app: Flask, clock: Clock)
     assert "account deleted" in dashboard
     assert "Python with ada" in dashboard
     notices = text(leo.get("/notifications"))
-    assert "ada cancelled Python" in notices
-    assert "ada cancelled Guitar" in notices
+    assert "ada cancelled “More Python” (Python)" in notices
+    assert "ada cancelled “Guitar basics” (Guitar)" in notices
     assert "“account deleted”" in notices
 
     # The public profile is gone, and the username cannot be used again (the email can:

@@ -149,7 +149,8 @@ class Site:
         attend = html.split('id="attend-heading"', 1)[1].split('id="received-heading"', 1)[0]
         entry = re.compile(
             r'<li id="booking-([0-9a-f]+)" class="session">\s*<p class="session-title">'
-            r"<strong>[^<]*</strong> with <a [^>]*>([^<]+)</a>"
+            r'<strong>[^<]*</strong>(?: <span class="session-skill">[^<]*</span>)?'
+            r" with <a [^>]*>([^<]+)</a>"
         )
         return entry.findall(teach), entry.findall(attend)
 

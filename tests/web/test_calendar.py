@@ -134,7 +134,7 @@ def test_month_shows_each_kind_on_its_day_for_each_viewer(
     teacher = page(tess.get("/calendar?month=2026-12"))
     assert "Times are in America/New_York" in teacher.main_text
     assert items(day_cell(teacher, "2026-12-01")) == [
-        "Teaching: 09:00–10:00 Python with leo",
+        "Teaching: 09:00–10:00 Intro to Python · Python with leo",
         "Free slot: 10:00–11:00 Intro to Python",
     ]
     assert links(day_cell(teacher, "2026-12-01")) == [
@@ -143,7 +143,9 @@ def test_month_shows_each_kind_on_its_day_for_each_viewer(
     ]
 
     learner = page(leo.get("/calendar?month=2026-12"))
-    assert items(day_cell(learner, "2026-12-01")) == ["Attending: 15:00–16:00 Python with tess"]
+    assert items(day_cell(learner, "2026-12-01")) == [
+        "Attending: 15:00–16:00 Intro to Python · Python with tess"
+    ]
     assert items(day_cell(learner, "2026-12-03")) == ["Request: 14:00–18:00 Cooking"]
     assert links(day_cell(learner, "2026-12-03")) == [f"/request/{request_id}"]
     assert sum(len(items(day_cell(learner, f"2026-12-{d:02d}"))) for d in range(1, 32)) == 2
@@ -153,7 +155,9 @@ def test_month_shows_each_kind_on_its_day_for_each_viewer(
     set_zone(app, "tess", "Asia/Tokyo")
     tokyo = page(tess.get("/calendar?month=2026-12"))
     assert "Times are in Asia/Tokyo" in tokyo.main_text
-    assert items(day_cell(tokyo, "2026-12-01")) == ["Teaching: 23:00–00:00 Python with leo"]
+    assert items(day_cell(tokyo, "2026-12-01")) == [
+        "Teaching: 23:00–00:00 Intro to Python · Python with leo"
+    ]
     assert items(day_cell(tokyo, "2026-12-02")) == ["Free slot: 00:00–01:00 Intro to Python"]
 
 
@@ -165,7 +169,7 @@ def test_week_shows_each_item_at_its_hour_for_each_viewer(
     teacher = page(tess.get("/calendar?week=2026-W49"))
     assert teacher.by_id("week-heading").text == "Week 49: 30 November – 6 December 2026"
     assert items(hour_cell(teacher, "2026-12-01", "09:00")) == [
-        "Teaching: 09:00–10:00 Python with leo"
+        "Teaching: 09:00–10:00 Intro to Python · Python with leo"
     ]
     assert items(hour_cell(teacher, "2026-12-01", "10:00")) == [
         "Free slot: 10:00–11:00 Intro to Python"
@@ -173,7 +177,7 @@ def test_week_shows_each_item_at_its_hour_for_each_viewer(
 
     learner = page(leo.get("/calendar?week=2026-W49"))
     assert items(hour_cell(learner, "2026-12-01", "15:00")) == [
-        "Attending: 15:00–16:00 Python with tess"
+        "Attending: 15:00–16:00 Intro to Python · Python with tess"
     ]
     assert items(hour_cell(learner, "2026-12-03", "14:00")) == ["Request: 14:00–18:00 Cooking"]
     assert items(hour_cell(learner, "2026-12-03", "15:00")) == []
@@ -181,7 +185,7 @@ def test_week_shows_each_item_at_its_hour_for_each_viewer(
     set_zone(app, "leo", "America/Los_Angeles")
     pacific = page(leo.get("/calendar?week=2026-W49"))
     assert items(hour_cell(pacific, "2026-12-01", "06:00")) == [
-        "Attending: 06:00–07:00 Python with tess"
+        "Attending: 06:00–07:00 Intro to Python · Python with tess"
     ]
     assert items(hour_cell(pacific, "2026-12-03", "05:00")) == ["Request: 05:00–09:00 Cooking"]
 
@@ -192,19 +196,25 @@ def test_a_session_across_midnight_shows_on_both_days(app: Flask, leo: FlaskClie
     booked_id(book(leo, "nia", free_slots(leo, "nia")[0]))
 
     month = page(leo.get("/calendar?month=2026-12"))
-    assert items(day_cell(month, "2026-12-01")) == ["Attending: 23:30–Wed 00:30 Python with nia"]
-    assert items(day_cell(month, "2026-12-02")) == ["Attending: Tue 23:30–00:30 Python with nia"]
+    assert items(day_cell(month, "2026-12-01")) == [
+        "Attending: 23:30–Wed 00:30 Intro to Python · Python with nia"
+    ]
+    assert items(day_cell(month, "2026-12-02")) == [
+        "Attending: Tue 23:30–00:30 Intro to Python · Python with nia"
+    ]
 
     week = page(leo.get("/calendar?week=2026-W49"))
     assert items(hour_cell(week, "2026-12-01", "23:00")) == [
-        "Attending: 23:30–Wed 00:30 Python with nia"
+        "Attending: 23:30–Wed 00:30 Intro to Python · Python with nia"
     ]
     assert items(hour_cell(week, "2026-12-02", "00:00")) == [
-        "Attending: Tue 23:30–00:30 Python with nia"
+        "Attending: Tue 23:30–00:30 Intro to Python · Python with nia"
     ]
     # In New York it is one evening session.
     ny = page(teacher.get("/calendar?month=2026-12"))
-    assert items(day_cell(ny, "2026-12-01")) == ["Teaching: 17:30–18:30 Python with leo"]
+    assert items(day_cell(ny, "2026-12-01")) == [
+        "Teaching: 17:30–18:30 Intro to Python · Python with leo"
+    ]
     assert items(day_cell(ny, "2026-12-02")) == []
 
 
@@ -215,14 +225,16 @@ def test_cancelled_sessions_are_struck_through_and_the_slot_is_free_again(
 
     teacher = day_cell(page(tess.get("/calendar?month=2026-12")), "2026-12-01")
     assert items(teacher) == [
-        "Teaching, cancelled: 09:00–10:00 Python with leo",
+        "Teaching, cancelled: 09:00–10:00 Intro to Python · Python with leo",
         "Free slot: 09:00–10:00 Intro to Python",
         "Free slot: 10:00–11:00 Intro to Python",
     ]
     (struck,) = [n for n in teacher.walk() if "is-cancelled" in n.attrs.get("class", "")]
     assert "Python with leo" in struck.text
     learner = day_cell(page(leo.get("/calendar?month=2026-12")), "2026-12-01")
-    assert items(learner) == ["Attending, cancelled: 15:00–16:00 Python with tess"]
+    assert items(learner) == [
+        "Attending, cancelled: 15:00–16:00 Intro to Python · Python with tess"
+    ]
 
 
 def test_past_sessions_are_marked_and_past_slots_are_gone(
@@ -230,7 +242,9 @@ def test_past_sessions_are_marked_and_past_slots_are_gone(
 ) -> None:
     clock.set(clock.now.replace(month=12, day=2))
     p = page(tess.get("/calendar?month=2026-12"))
-    assert items(day_cell(p, "2026-12-01")) == ["Teaching, past: 09:00–10:00 Python with leo"]
+    assert items(day_cell(p, "2026-12-01")) == [
+        "Teaching, past: 09:00–10:00 Intro to Python · Python with leo"
+    ]
     (muted,) = [
         n for n in day_cell(p, "2026-12-01").walk() if "is-past" in n.attrs.get("class", "")
     ]
@@ -392,10 +406,11 @@ def test_calendar_round_trips_do_not_grow_with_the_community(
             store = community.store
             seen[size] = (store.total, store.keys_read, store.summary())
             assert set(store.calls) <= {"get", "get_many"}, store.summary()  # reads only
-            html = response.get_data(as_text=True)
-            # The viewer's own sessions are there: teaching cookfan, attending pyteacher1.
+            shown = page(response).main_text
+            # The viewer's own sessions are there, by title and skill: teaching cookfan,
+            # attending pyteacher1.
             if "2026-11" in path or path == "/calendar":
-                assert "Cooking with cookfan" in html
-                assert "Python with pyteacher1" in html
+                assert "Cooking with viewer · Cooking with cookfan" in shown
+                assert "Python with pyteacher1 · Python with pyteacher1" in shown
         assert seen[SMALL][:2] == seen[LARGE][:2], (path, seen)
         assert seen[LARGE][0] <= 3, (path, seen[LARGE][2])

@@ -6,10 +6,21 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.app_fixtures import Clock
-from tests.web.test_bookings import book, booked_id, cancel, free_slots, rate, text
+from tests.web.test_auth import page
+from tests.web.test_bookings import (
+    book,
+    booked_id,
+    cancel,
+    free_slots,
+    person,
+    publish,
+    rate,
+    text,
+)
 
 
 def entry(client: FlaskClient, booking_id: str) -> str:
@@ -72,3 +83,44 @@ def test_upcoming_sessions_are_listed_soonest_first(
         order = re.findall(r'<li id="booking-([0-9a-f]+)"', section)
         assert order[:2] == [session, later]
     assert "No upcoming sessions to teach." in text(leo.get("/dashboard"))
+
+
+# --- what a session is called (issue 20, part 2) ---------------------------------------------
+
+
+def test_every_session_row_shows_its_title_with_the_skill_beside_it(
+    app: Flask, tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    """tess's offer is titled "Intro to Python": her dashboard, leo's, both calendars, the
+    cancel page and the notification say so, with the skill beside the title."""
+    for client, other in ((leo, "tess"), (tess, "leo")):
+        assert words(entry(client, session)).startswith(f"Intro to Python · Python with {other}")
+    month = page(leo.get("/calendar?month=2026-12"))
+    assert "Attending: 15:00–16:00 Intro to Python · Python with tess" in month.main_text
+    assert "Intro to Python · Python with tess" in text(leo.get(f"/booking/{session}/cancel"))
+    assert "Your next session: Intro to Python · Python with tess" in text(leo.get("/"))
+    assert "leo booked “Intro to Python” (Python) with you" in text(tess.get("/notifications"))
+
+
+def test_a_title_that_is_only_the_skills_name_is_not_said_twice(
+    app: Flask, leo: FlaskClient
+) -> None:
+    nia = person(app, "nia", "America/New_York")
+    publish(nia, title="python")
+    booking = booked_id(book(leo, "nia", free_slots(leo, "nia")[0]))
+    row = words(entry(leo, booking))
+    assert row.startswith("Python with nia Tue 1 Dec 2026")  # the skill's name, once
+    assert "leo booked Python with you" in text(nia.get("/notifications"))
+
+
+def test_a_notice_from_before_titles_were_kept_finds_the_title_in_the_booking(
+    app: Flask, tess: FlaskClient, session: str
+) -> None:
+    """Notices written by an earlier version have no title; the booking they point at has."""
+    repo = app.extensions["skillswap.repo"]
+    tess_id = repo.find_user("tess").id
+    raw = repo.store.get(f"schedule/{tess_id}")
+    for notice in raw["notifications"]:
+        notice.pop("title", None)
+    repo.store.put(f"schedule/{tess_id}", raw)
+    assert "leo booked “Intro to Python” (Python) with you" in text(tess.get("/notifications"))

@@ -21,7 +21,10 @@ def test_the_teacher_is_told_of_a_new_booking_in_their_zone(
 ) -> None:
     assert unread_badge(tess) == "1"
     page = text(tess.get("/notifications"))
-    assert "leo booked Python with you: Tue 1 Dec 2026, 09:00–10:00 (America/New_York)" in page
+    assert (
+        "leo booked “Intro to Python” (Python) with you: Tue 1 Dec 2026, 09:00–10:00"
+        " (America/New_York)"
+    ) in page
     assert "New" in page
 
 
@@ -31,7 +34,8 @@ def test_marking_read_clears_the_badge_and_needs_csrf(tess: FlaskClient, session
     token = csrf_token(tess, "/notifications")
     assert tess.post("/notifications/read", data={"csrf_token": token}).status_code == 302
     assert unread_badge(tess) == ""
-    assert "leo booked Python" in text(tess.get("/notifications"))  # kept, now read
+    notices = text(tess.get("/notifications"))
+    assert "leo booked “Intro to Python” (Python)" in notices  # kept, now read
 
 
 def test_the_other_side_is_told_of_a_cancellation_with_the_reason(
@@ -41,8 +45,8 @@ def test_the_other_side_is_told_of_a_cancellation_with_the_reason(
     assert cancel(tess, session, "I am ill").status_code == 302
     assert unread_badge(leo) == "1"
     assert (
-        "tess cancelled Python on Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin): “I am ill”"
-        in text(leo.get("/notifications"))
+        "tess cancelled “Intro to Python” (Python) on Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin):"
+        " “I am ill”" in text(leo.get("/notifications"))
     )
     # Cancelling again tells nobody twice.
     cancel(leo, session)
@@ -55,7 +59,7 @@ def test_a_review_is_announced_without_giving_it_away(
     clock.advance(days=10)
     assert rate(leo, session, "9", "Brilliant").status_code == 302
     page = text(tess.get("/notifications"))
-    assert "leo rated your Python session. Rate them too to see it" in page
+    assert "leo rated your “Intro to Python” (Python) session. Rate them too to see it" in page
     assert "Brilliant" not in page and "9/10" not in page
 
 
@@ -120,3 +124,39 @@ def test_inviting_for_a_request_that_does_not_fit_is_404(
     response = tess.post("/learners/invite", data={"csrf_token": token, "request_id": "nope"})
     assert response.status_code == 404
     assert unread_badge(xia) == ""
+
+
+def test_a_teacher_sees_learners_whose_window_their_free_time_only_overlaps(
+    tess: FlaskClient, leo: FlaskClient
+) -> None:
+    """leo (Berlin) wants Python on 1 Dec 15:30-16:30 Berlin = 14:30-15:30 UTC: each of
+    tess's sessions (14:00 and 15:00 UTC) shares half an hour with it. The rule of the
+    matches page: they are listed, with the shared time in tess's zone, and the invitation
+    says how they meet the request."""
+    response = leo.post(
+        "/request",
+        data={
+            "csrf_token": csrf_token(leo, "/request"),
+            "skill": "python",
+            "mode": "either",
+            "dates-0": "2026-12-01",
+            "ranges-0-start": "15:30",
+            "ranges-0-end": "16:30",
+        },
+    )
+    assert response.status_code == 302, text(response)[-2000:]
+    page = text(tess.get("/learners"))
+    assert "leo" in page
+    assert "Your free times that overlap their window (2)" in page
+    assert (
+        "free Tue 1 Dec 2026, 09:00–10:00 (America/New_York), overlaps their window 09:30–10:00"
+        in page
+    )
+    request_id = re.search(
+        r'name="request_id" value="([^"]+)"', tess.get("/learners").get_data(as_text=True)
+    ).group(1)
+    token = csrf_token(tess, "/learners")
+    tess.post("/learners/invite", data={"csrf_token": token, "request_id": request_id})
+    assert "(2 overlap, the first Tue 1 Dec 2026, 15:00 (Europe/Berlin))" in text(
+        leo.get("/notifications")
+    )

@@ -14,6 +14,7 @@ from tests.web.test_auth import assert_field_error, location, page
 from tests.web.test_offers import (
     assert_group_error,
     assert_kept,
+    book,
     errors_at,
     form_values,
     grouped,
@@ -311,6 +312,103 @@ def test_matches_come_a_page_at_a_time_soonest_then_by_name(app: Flask, lea: Fla
     assert "Previous" in second.main_text and "Next" not in second.main_text
     stale = page(lea.get(location(response) + "?page=9"))
     assert "12 teachers free when you are (page 2)." in stale.main_text
+
+
+# --- overlap (issue 20, part 1) -------------------------------------------------------------
+
+
+def test_a_teacher_sharing_part_of_the_window_is_listed_with_the_shared_time(
+    app: Flask, lea: FlaskClient
+) -> None:
+    """The issue's example, across zones: free 04:00-06:00 in New York (10:00-12:00 in
+    Berlin, one two-hour session); the learner in Berlin asks for 11:00-13:00."""
+    tess = person(app, "tessteacher", "America/New_York")
+    assert post_offer(tess, {"ranges-0-start": "04:00", "ranges-0-end": "06:00"}).status_code == 302
+    response = post_request(lea, {"ranges-0-start": "11:00", "ranges-0-end": "13:00"})
+    assert _match_names(lea, response) == ["tessteacher"]
+    p = page(lea.get(location(response)))
+    assert "No teachers are free then yet" not in p.main_text
+    assert (
+        "free Tue 1 Dec 2026, 10:00–12:00 (Europe/Berlin), overlaps your window 11:00–12:00"
+        " · Online" in p.main_text
+    )
+    assert "Free times that overlap your window (1)" in p.main_text
+    # The slot is bookable from the card like any other.
+    radios = p.all("input", name="slot")
+    assert len(radios) == 1 and "checked" in radios[0].attrs
+
+
+def test_whole_fits_come_before_teachers_who_only_overlap_sooner(
+    app: Flask, lea: FlaskClient
+) -> None:
+    """Window 14:00-18:00 Berlin (13:00-17:00 UTC): the first teacher's 12:00-14:00 UTC
+    session starts inside it but runs past; the second's 15:00-16:00 UTC lies inside. The
+    whole fit ranks first although it starts later."""
+    early = person(app, "earlyteacher")
+    later = person(app, "laterteacher")
+    assert post_offer(early, {"ranges-0-start": "12:00", "ranges-0-end": "14:00"}).status_code
+    assert post_offer(later, {"ranges-0-start": "15:00", "ranges-0-end": "16:00"}).status_code
+    response = post_request(lea)
+    assert _match_names(lea, response) == ["laterteacher", "earlyteacher"]
+    p = page(lea.get(location(response)))
+    assert "2 teachers free when you are." in p.main_text
+    assert "those whose free time only overlaps it follow" in p.main_text
+    assert "overlaps your window 14:00–15:00" in p.main_text  # 13:00-14:00 UTC, in Berlin
+
+
+def test_a_card_lists_its_whole_fits_before_its_overlaps(app: Flask, lea: FlaskClient) -> None:
+    both = person(app, "bothteacher")
+    fields = {"ranges-0-start": "12:00", "ranges-0-end": "14:00", "session_minutes": "60"}
+    assert post_offer(both, fields).status_code == 302
+    # Window 13:30-18:00 Berlin = 12:30-17:00 UTC: 12:00-13:00 overlaps, 13:00-14:00 fits.
+    response = post_request(lea, {"ranges-0-start": "13:30"})
+    p = page(lea.get(location(response)))
+    labels = [li.text for li in p.all("li") if "Online" in li.text]
+    assert labels == [
+        "Tue 1 Dec 2026, 14:00–15:00 (Europe/Berlin) · Online",
+        "free Tue 1 Dec 2026, 13:00–14:00 (Europe/Berlin), overlaps your window 13:30–14:00"
+        " · Online",
+    ]
+    assert "Free times that fit (1) or overlap your window (1)" in p.main_text
+
+
+# --- nothing overlaps: the nearest free times ------------------------------------------------
+
+
+def test_when_nothing_overlaps_the_nearest_teachers_are_suggested(
+    app: Flask, lea: FlaskClient
+) -> None:
+    soon = person(app, "soonteacher")
+    far = person(app, "farteacher")
+    assert post_offer(soon, {"dates-0": "2026-12-03"}).status_code == 302  # 09:00-10:00 UTC
+    assert post_offer(far, {"dates-0": "2026-12-10"}).status_code == 302  # 9 days after
+    response = post_request(lea)  # Tue 1 Dec 14:00-18:00 Berlin
+    p = page(lea.get(location(response)))
+    assert "No teachers are free then yet" in p.main_text
+    assert "These teachers are free nearest to it, within a week before or after" in p.main_text
+    assert "soonteacher" in p.main_text and "farteacher" not in p.main_text
+    assert "Thu 3 Dec 2026, 10:00–11:00 (Europe/Berlin) · Online · Book this time" in p.main_text
+    (only,) = repo(app).schedule(uid(app, "soonteacher")).offers.values()
+    (link,) = [a for a in p.all("a") if a.text.startswith("Book this time")]
+    assert link.text == "Book this time with soonteacher"  # each link says whose time it is
+    assert link.attrs["href"].startswith("/book/soonteacher?skill=python&slot=")
+    # The link opens the booking page with that time chosen.
+    booking_page = page(lea.get(link.attrs["href"]))
+    chosen = [r for r in booking_page.all("input", name="slot") if "checked" in r.attrs]
+    assert [r.attrs["value"] for r in chosen] == [f"{only.id}:{only.slots[0].id}"]
+
+
+def test_a_taken_slot_is_never_suggested_as_the_nearest(app: Flask, lea: FlaskClient) -> None:
+    soon = person(app, "soonteacher")
+    assert post_offer(soon, {"dates-0": "2026-12-03"}).status_code == 302
+    only = next(iter(repo(app).schedule(uid(app, "soonteacher")).offers.values()))
+    other = person(app, "otherlearner")
+    assert book(app, other, "soonteacher", "python", only.id, only.slots[0].id).status_code == 302
+    response = post_request(lea)
+    p = page(lea.get(location(response)))
+    assert "soonteacher" not in p.main_text
+    assert "or within a week of it" in p.main_text
+    assert "Make a wider request" in p.main_text
 
 
 # --- access and delete ---------------------------------------------------------------------

@@ -130,7 +130,8 @@ def test_the_learner_moves_the_session_and_the_teacher_is_told_in_their_zone(
     assert "Tue 1 Dec 2026, 12:00–13:00 (America/New_York)" in teacher_page
     assert "Moved by leo from Tue 1 Dec 2026, 09:00–10:00 (America/New_York)" in teacher_page
     assert (
-        "leo moved Python from Tue 1 Dec 2026, 09:00–10:00 (America/New_York) to "
+        "leo moved “Intro to Python” (Python) from "
+        "Tue 1 Dec 2026, 09:00–10:00 (America/New_York) to "
         "Tue 1 Dec 2026, 12:00–13:00 (America/New_York): “Work ran late, sorry”"
     ) in text(tess.get("/notifications"))
     # The old time is free again; the new one is taken.
@@ -146,7 +147,8 @@ def test_the_teacher_moves_it_and_the_learner_is_told_in_theirs(
         text(tess.get("/dashboard"))
     )
     assert (
-        "tess moved Python from Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin) to "
+        "tess moved “Intro to Python” (Python) from "
+        "Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin) to "
         "Tue 1 Dec 2026, 18:00–19:00 (Europe/Berlin)."
     ) in text(leo.get("/notifications"))
     assert "Moved by tess from" in text(leo.get("/dashboard"))
@@ -191,7 +193,7 @@ def test_sending_the_form_twice_moves_once(
     assert [(c.start, c.sequence) for c in copies(app, session)] == [(NOON_NY, 1)] * 2
     assert len(schedule(app, "tess").bookings) == 1
     # The teacher was told once.
-    assert text(tess.get("/notifications")).count("leo moved Python") == 1
+    assert text(tess.get("/notifications")).count("leo moved “Intro to Python”") == 1
 
 
 def test_an_old_form_to_another_time_is_refused_and_shows_the_session_as_it_is(

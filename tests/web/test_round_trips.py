@@ -46,6 +46,9 @@ PASSWORD_HASH = (
 )
 UTC_ZONE = ZoneInfo("UTC")
 REQUEST_ID = "0123456789abcdef"  # the viewer's learning request, the same in both communities
+# A second one, a day after the Python teachers' time: nobody overlaps it, so its page
+# suggests the teachers free nearest to it.
+NEARBY_REQUEST_ID = "fedcba9876543210"
 MATCHED_TEACHERS = 3
 SMALL, LARGE = 10, 1000
 MAX_ROUND_TRIPS = 6
@@ -56,6 +59,7 @@ PAGES = [
     pytest.param("/profile", id="profile"),
     pytest.param("/user/pyteacher0", id="public-profile"),
     pytest.param(f"/request/{REQUEST_ID}", id="matches"),
+    pytest.param(f"/request/{NEARBY_REQUEST_ID}", id="matches-nearest"),
     pytest.param("/book/pyteacher0", id="book"),
     pytest.param("/book/pyteacher0?skill=python", id="book-skill"),
     pytest.param("/dashboard", id="dashboard"),
@@ -87,8 +91,10 @@ def _offer(owner: User, skill: str, day: date, start: int, end: int, minutes: in
     )
 
 
-def _request(owner: User, skill: str, day: date, request_id: str) -> LearnRequest:
-    windows = expand_windows([day], [(time(8), time(20))], UTC_ZONE)
+def _request(
+    owner: User, skill: str, day: date, request_id: str, hours: tuple[int, int] = (8, 20)
+) -> LearnRequest:
+    windows = expand_windows([day], [(time(hours[0]), time(hours[1]))], UTC_ZONE)
     return LearnRequest(
         id=request_id,
         owner=owner.id,
@@ -97,7 +103,7 @@ def _request(owner: User, skill: str, day: date, request_id: str) -> LearnReques
         mode="either",
         timezone="UTC",
         dates=[day.isoformat()],
-        time_ranges=[["08:00", "20:00"]],
+        time_ranges=[[f"{hours[0]:02d}:00", f"{hours[1]:02d}:00"]],
         timestamp=iso_utc(START),
         windows=[[iso_utc(a), iso_utc(b)] for a, b in windows],
     )
@@ -155,6 +161,9 @@ def _build_core(repo: Repository, clock: Clock) -> None:
         if i == 1:
             services.booking.book(repo, _booking(offer, viewer, 2))
     services.offers.save_request(repo, _request(viewer, "Python", _day(7), REQUEST_ID))
+    services.offers.save_request(
+        repo, _request(viewer, "Python", _day(8), NEARBY_REQUEST_ID, hours=(18, 20))
+    )
 
 
 def _add_members(repo: Repository, count: int, bulk: bool) -> None:
@@ -302,4 +311,21 @@ def test_matches_page_lists_the_matched_teachers(communities: dict[int, Communit
         html, _ = _visit(community, f"/request/{REQUEST_ID}")
         for i in range(MATCHED_TEACHERS):
             assert f"pyteacher{i}" in html
+        assert "member" not in html
+
+
+def test_the_nearest_teachers_cost_at_most_two_more_round_trips(
+    communities: dict[int, Community],
+) -> None:
+    """Issue 20: when nobody overlaps the window, the page names the teachers free nearest to
+    it, for at most two store calls more than a page of matches, in either community."""
+    for community in communities.values():
+        _, store = _visit(community, f"/request/{REQUEST_ID}")
+        matches_calls = store.total
+        html, store = _visit(community, f"/request/{NEARBY_REQUEST_ID}")
+        assert store.total <= matches_calls + 2, store.summary()
+        assert "No teachers are free then yet" in html
+        # Their free hours end at 17:00 the day before the window: within the week.
+        for i in range(MATCHED_TEACHERS):
+            assert f"@pyteacher{i}" in html
         assert "member" not in html

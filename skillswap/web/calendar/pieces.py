@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
+from skillswap.domain.display import title_and_skill
 from skillswap.domain.schedule import Schedule
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -48,6 +49,7 @@ class Item:
     target: tuple[str, str]
     uid: str  # unique among the items of one schedule
     other: str = ""  # the other person's name, for sessions
+    skill: str = ""  # a session's skill, beside its title; "" when the title says it already
     cancelled: bool = False
     past: bool = False
 
@@ -110,15 +112,17 @@ def items_of(schedule: Schedule, now: datetime) -> list[Item]:
         if booking.status == "pending":
             continue
         teaching = booking.teacher == schedule.owner
+        title, skill = title_and_skill(booking.title, booking.skill)
         items.append(
             Item(
                 Kind.TEACH if teaching else Kind.ATTEND,
                 booking.start_at,
                 booking.end_at,
-                booking.skill,
+                title,
                 ("booking", booking.id),
                 f"booking:{booking.id}",
                 other=booking.other_name(schedule.owner),
+                skill=skill,
                 cancelled=booking.status == "cancelled",
                 past=booking.end_at <= now,
             )

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from skillswap import services
 from skillswap.domain.booking import session_state
+from skillswap.domain.display import title_and_skill
 from skillswap.domain.records import Booking
 from skillswap.domain.schedule import sessions
 from skillswap.domain.times import iso_utc
@@ -30,6 +31,8 @@ class SessionItem:
     lists dozens, and each call made from Jinja costs several times what it costs here."""
 
     booking: Booking
+    title: str  # what the session is called ("Intro to Figma")
+    skill: str  # the skill, beside the title; "" when the title is the skill's name
     other: str  # the other person's username
     when: str
     # "cancelled", "upcoming" (can be cancelled), "in progress", "to rate", "rated" or
@@ -70,8 +73,11 @@ def session_items(
         if b.moved:
             moved_by = "you" if b.moved.get("by") == me else other
             moved_from = when(*b.moved["from"], zone)
+        title, skill = title_and_skill(b.title, b.skill)
         return SessionItem(
             booking=b,
+            title=title,
+            skill=skill,
             other=other,
             when=when(b.start, b.end, zone),
             state=state,

@@ -8,10 +8,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from skillswap.domain.matching import match_person
-from skillswap.domain.records import LearnRequest, Notification, Offer
+from skillswap.domain.matching import Match, match_person, placement
+from skillswap.domain.records import LearnRequest, Notification
 from skillswap.domain.schedule import Schedule
-from skillswap.domain.times import Slot, iso_utc
+from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
 from skillswap.web.common import now, repo
@@ -24,7 +24,7 @@ MAX_LEARNERS = 60  # per page view: the page stays bounded however popular a ski
 class Lead:
     learner: User
     request: LearnRequest
-    slots: list[tuple[Offer, Slot]]
+    match: Match  # my free times meeting their request: whole fits first, then overlaps
     invited: bool
 
 
@@ -51,10 +51,9 @@ def _leads(user: User, schedule: Schedule) -> list[Lead]:
                 user, schedule, learn.skill_key, learn.window_instants(), learn.mode, moment
             )
             if match:
-                leads.append(
-                    Lead(learner, learn, match.slots, _invite_link(user, learn) in invited)
-                )
-    leads.sort(key=lambda lead: (lead.slots[0][1].start, lead.learner.username))
+                leads.append(Lead(learner, learn, match, _invite_link(user, learn) in invited))
+    # Whole fits first, then the soonest: the order of the matches page.
+    leads.sort(key=lambda lead: (placement(lead.match), lead.learner.username))
     return leads
 
 
@@ -90,8 +89,10 @@ def invite() -> Response:
     if lead.invited:
         flash(f"You have already invited {lead.learner.name} for this request.", "info")
         return redirect(url_for("learners.show"))
-    first = lead.slots[0][1]
-    count = len(lead.slots)
+    first = lead.match.slots[0][1]
+    count, whole = len(lead.match.slots), lead.match.whole_count
+    fit = f"{whole} time{'s' if whole != 1 else ''} fit" if whole else ""
+    overlap = f"{count - whole} overlap{'s' if count - whole == 1 else ''}"
     sent = repo().invite(
         lead.learner.id,
         Notification(
@@ -103,7 +104,7 @@ def invite() -> Response:
             start=iso_utc(first.start),
             end=iso_utc(first.end),
             # Facts only: the page words the first time in the reader's zone, not mine.
-            note=f"{count} time{'s' if count != 1 else ''} fit",
+            note=", ".join(part for part in (fit, overlap if count > whole else "") if part),
             link=_invite_link(user, lead.request),
         ),
     )

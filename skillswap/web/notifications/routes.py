@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from skillswap.domain.display import title_and_skill
 from skillswap.web.common import repo
 
 bp = Blueprint("notifications", __name__)
@@ -16,7 +17,13 @@ bp = Blueprint("notifications", __name__)
 @login_required
 def show() -> str:
     schedule = repo().schedule(current_user.id)
-    return render_template("notifications/show.html", notifications=schedule.notifications)
+    shown = []
+    for n in schedule.notifications:
+        title = n.title
+        if not title and (booking := schedule.bookings.get(n.booking_id)):
+            title = booking.title  # a notice from before notices kept the title
+        shown.append((n, *title_and_skill(title, n.skill)))
+    return render_template("notifications/show.html", notifications=shown)
 
 
 @bp.post("/notifications/read")

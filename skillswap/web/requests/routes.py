@@ -80,21 +80,26 @@ def matches(request_id: str) -> str:
     # Page p needs the first p pages of teachers, plus one to know whether another page
     # follows: the slot index yields them soonest first, so nobody further down is read.
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
-    found = services.matching.find_teachers(
+    question = (
         repo(),
         learn_request.skill_key,
         learn_request.window_instants(),
         learn_request.mode,
-        exclude=current_user.id,
-        limit=page * PAGE_SIZE + 1,
+        current_user.id,
     )
+    index: services.matching.IndexRead = {}  # the slot index this page has read
+    found = services.matching.find_teachers(*question, limit=page * PAGE_SIZE + 1, index=index)
     while page > 1 and len(found) <= (page - 1) * PAGE_SIZE:
         page -= 1  # past the last page (a stale link): show the last one
     more = len(found) > page * PAGE_SIZE
+    shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return render_template(
         "requests/matches.html",
         learn_request=learn_request,
-        matches=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        matches=shown,
+        partly=any(match.shared for match in shown),
+        # Nobody overlaps: who is free nearest to the window instead (two reads at most).
+        nearby=[] if found else services.matching.nearest_teachers(*question, index=index),
         # Counted only when the last page is reached: counting further pages would mean
         # confirming every teacher of a popular skill.
         total=None if more else len(found),
