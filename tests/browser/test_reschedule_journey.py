@@ -66,7 +66,8 @@ def test_the_learner_and_then_the_teacher_move_a_session(
     login(phone_page, live_app.url, "tess")
     phone_page.goto(f"{live_app.url}/notifications")
     expect(phone_page.get_by_role("main")).to_contain_text(
-        f"leo moved Python from {TEN} to {ELEVEN}: “Can we start an hour later?”"
+        f"leo moved “Intro to Python” (Python) from {TEN} to {ELEVEN}: "
+        "“Can we start an hour later?”"
     )
     assert_fits_width(phone_page)
     reschedule(phone_page, live_app.url, "leo", NOON)
@@ -84,7 +85,9 @@ def test_the_learner_and_then_the_teacher_move_a_session(
     expect(session(page, "Python with tess")).to_contain_text(NOON)
     expect(session(page, "Python with tess")).to_contain_text(f"Moved by tess from {ELEVEN}")
     page.goto(f"{live_app.url}/notifications")
-    expect(page.get_by_role("main")).to_contain_text(f"tess moved Python from {ELEVEN} to {NOON}.")
+    expect(page.get_by_role("main")).to_contain_text(
+        f"tess moved “Intro to Python” (Python) from {ELEVEN} to {NOON}."
+    )
 
     # One session, the same id in both documents, moved twice.
     for name in ("tess", "leo"):
