@@ -113,6 +113,9 @@ PIECE_ROWS = 40
 ARCHIVE_PIECE_BYTES = 6000  # archive pieces spill after a few records
 # Outcomes a run must have reached, or it proved less than it claims (the rest are counted and
 # printed with -s; the rarer ones need more examples than the budget allows to be certain).
+# Record ids are random, so the trajectory differs from run to run: "book refused: buffer"
+# was reached in most runs but not all (0 in one full-suite run), so it is counted, not
+# required; tests/domain/test_teacher_rules.py and tests/web/test_booking_rules.py pin it.
 MUST_HAPPEN = {
     "booked",
     "offer published",
@@ -123,7 +126,6 @@ MUST_HAPPEN = {
 }
 MUST_HAPPEN_ON_SQLITE = MUST_HAPPEN | {
     "book refused: too soon",
-    "book refused: buffer",
     "book refused: day full",
     "reschedule refused: changed",
     "reschedule refused: taken",
