@@ -47,9 +47,12 @@ def post_worker_init(worker: object) -> None:
     requests)."""
     import gc
 
-    from skillswap import compile_templates
+    from skillswap import compile_templates, start_mail_sender
 
     app = getattr(worker, "wsgi", None)
     if hasattr(app, "jinja_env"):  # a Flask app (main:app, bench.wsgi:app)
         compile_templates(app)
+        # Each worker's sender thread, started after the fork: reminders go out even before
+        # the first request (the queue and the claims make several senders safe).
+        start_mail_sender(app)
     gc.freeze()

@@ -7,7 +7,7 @@ import os
 
 from werkzeug.serving import WSGIRequestHandler
 
-from skillswap import compile_templates, create_app, refuse_to_abandon_data
+from skillswap import compile_templates, create_app, refuse_to_abandon_data, start_mail_sender
 from skillswap.web.logs import RedactFeedTokens
 
 
@@ -27,6 +27,8 @@ if __name__ == "__main__":
     # Replit must bind every interface so its proxy can reach us; locally stay on loopback.
     host = os.environ.get("HOST", "0.0.0.0" if os.environ.get("REPL_ID") else "127.0.0.1")
     compile_templates(app)
+    # Reminders and retries go out from a thread of this process (README: Mail).
+    start_mail_sender(app)
     # The development server logs each request line: no feed secrets in them.
     logging.getLogger("werkzeug").addFilter(RedactFeedTokens())
     app.run(

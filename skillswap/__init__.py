@@ -17,7 +17,9 @@ from skillswap.extensions import csrf, login_manager
 from skillswap.mail import OutboxTransport, SMTPTransport, mailer_from_config
 from skillswap.repo import Repository
 from skillswap.services.mail import MailSender
+from skillswap.services.notify import Notifier
 from skillswap.store import Store, open_store
+from skillswap.web.links import PublicLinks
 
 log = logging.getLogger("skillswap")
 
@@ -117,11 +119,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         log.info("mail: SMTP via %s:%d (%s)", transport.host, transport.port, transport.security)
     sender = None
     if app.config["MAIL_SENDER_THREAD"]:
-        # Sends queued mail (retries) when due: started by the first request of each server
-        # process, so never before gunicorn forks and never by a CLI command.
+        # Sends reminders and queued mail (retries) when due: started as each server process
+        # starts (main.py, gunicorn.conf.py) or by its first request, so never before gunicorn
+        # forks and never by a CLI command.
         sender = MailSender(app.extensions["skillswap.repo"], mailer)
         app.before_request(sender.start)
     app.extensions["skillswap.mail_sender"] = sender
+    # Mail about sessions, and the reminders (services/notify.py), with links that work
+    # outside a request too (web/links.py: PUBLIC_URL).
+    notifier = Notifier(
+        app.extensions["skillswap.repo"],
+        mailer,
+        sender,
+        PublicLinks(app),
+        str(app.config["SECRET_KEY"]),
+        app.config["REMINDER_OFFSETS"],
+    )
+    app.extensions["skillswap.notifier"] = notifier
+    if sender is not None:
+        sender.notifier = notifier
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
@@ -142,3 +158,11 @@ def compile_templates(app: Flask) -> None:
     everyone queued behind. Not in create_app: CLI commands and tests render few or none."""
     for name in app.jinja_env.list_templates(extensions=["html"]):
         app.jinja_env.get_template(name)
+
+
+def start_mail_sender(app: Flask) -> None:
+    """Start this process's background sender now (a server process, after any fork), so
+    reminders go out even before anyone opens a page; a no-op with MAIL_SENDER_THREAD=false."""
+    sender = app.extensions.get("skillswap.mail_sender")
+    if sender is not None:
+        sender.start()

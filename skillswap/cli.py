@@ -14,6 +14,7 @@ from skillswap.domain.slot_index import ALL_WEEKS
 from skillswap.repo import Repository
 from skillswap.repo.archive import relayout_archives
 from skillswap.repo.indexes import reindex, weekly_slot_buckets
+from skillswap.repo.reminders import due_layout_differs, reindex_due
 from skillswap.services.backup import export_records, import_records
 from skillswap.services.mail import send_due_mail
 from skillswap.store import REPLIT_BUDGET, Store
@@ -34,6 +35,8 @@ def register(app: Flask) -> None:
         """Rebuild the skill and slot indexes from users, offers and requests."""
         written, removed = reindex(_store(), now(), cap=_repo().slot_piece_rows)
         click.echo(f"indexes rebuilt: {written} documents written, {removed} stale removed")
+        written, removed = reindex_due(_store(), current_app.config["REMINDER_OFFSETS"], now())
+        click.echo(f"due index rebuilt: {written} pieces written, {removed} stale removed")
 
     @app.cli.command("migrate")
     def migrate_command() -> None:
@@ -50,13 +53,19 @@ def register(app: Flask) -> None:
 
     @app.cli.command("send-due-mail")
     def send_due_mail_command() -> None:
-        """Send the mail that is due: retries of mail the server did not take. For cron or
-        Replit Scheduled Deployments, every minute or so, where MAIL_SENDER_THREAD=false."""
-        done = send_due_mail(_repo(), current_app.extensions["skillswap.mailer"], now())
-        waiting = len(current_app.extensions["skillswap.mailer"].queue)
+        """Send the mail that is due: reminders, and retries of mail the server did not take.
+        For cron or Replit Scheduled Deployments, every minute or so, where
+        MAIL_SENDER_THREAD=false."""
+        extensions = current_app.extensions
+        mailer = extensions["skillswap.mailer"]
+        done = send_due_mail(_repo(), mailer, now(), extensions["skillswap.notifier"])
+        reminders, sent = done.reminders, done.delivery
         click.echo(
-            f"mail: {done.sent} sent, {done.retrying} to retry later, {done.dropped} dropped; "
-            f"{waiting} waiting in the queue"
+            f"reminders: {reminders.sent} mailed, {reminders.late} too late to send (dropped)"
+        )
+        click.echo(
+            f"mail: {sent.sent} sent, {sent.retrying} to retry later, {sent.dropped} dropped; "
+            f"{len(mailer.queue)} waiting in the queue"
         )
 
     @app.cli.command("store-stats")
@@ -71,6 +80,7 @@ def register(app: Flask) -> None:
         click.echo(f"slot-index pieces: {sum(1 for k in keys if k.startswith('slots/'))} ")
         click.echo(f"  of which overflow pieces: {len(overflow)}")
         click.echo(f"archive pieces: {sum(1 for k in keys if k.startswith('archive/'))}")
+        click.echo(f"due-index pieces (reminders): {sum(1 for k in keys if k.startswith('due/'))}")
         budget = store.budget or REPLIT_BUDGET
         label = "this store's" if store.budget else "Replit's"
         stop = int(STORE_CEILING_SHARE * 100)
@@ -127,5 +137,8 @@ def register(app: Flask) -> None:
         if any((key.split("/")[2] == ALL_WEEKS) == weekly for key in store.keys("slots/")):
             rebuilt, _ = reindex(store, now(), skills=False, cap=_repo().slot_piece_rows)
             click.echo(f"slot index laid out for {store.name}: {rebuilt} written", err=True)
+        if due_layout_differs(store):
+            rebuilt, _ = reindex_due(store, current_app.config["REMINDER_OFFSETS"], now())
+            click.echo(f"due index laid out for {store.name}: {rebuilt} written", err=True)
         if moved := relayout_archives(store, _repo().archive_piece_bytes):
             click.echo(f"archive laid out for {store.name}: {moved} pieces written", err=True)

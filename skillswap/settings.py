@@ -11,7 +11,9 @@ import secrets
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from skillswap.domain.reminders import parse_offsets
 from skillswap.mail import settings_from_environment as mail_settings
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,24 @@ def trusted_hosts(replit: bool) -> list[str] | None:
     return hosts or None
 
 
+def public_url(replit: bool) -> str:
+    """PUBLIC_URL: the address people reach the site at ("https://skillswap.example.org"),
+    used for every link in mails and calendars, and the only way reminders, sent with no
+    request to take a host from, link back. On Replit it defaults to the deployment's first
+    domain (REPLIT_DOMAINS). Empty: links use the host of the request being answered."""
+    url = os.environ.get("PUBLIC_URL", "").strip().rstrip("/")
+    if not url and replit:
+        domains = [d.strip() for d in os.environ.get("REPLIT_DOMAINS", "").split(",")]
+        url = f"https://{domains[0]}" if domains and domains[0] else ""
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(
+                f"PUBLIC_URL must be an address like https://skillswap.example.org, not {url!r}"
+            )
+    return url
+
+
 def default_limit_storage(instance_path: str) -> str:
     return f"skillswap-sqlite:///{os.path.join(os.path.abspath(instance_path), 'ratelimits.db')}"
 
@@ -155,9 +175,15 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "TRUSTED_HOSTS": trusted_hosts(replit),
         "ON_REPLIT": replit,
         "REPLIT_PREVIEW": preview,
-        # A thread in each server process that sends queued mail (retries) when it is due; off
-        # where a scheduler runs `flask send-due-mail` instead (README: Mail).
+        # A thread in each server process that sends queued mail (retries) and reminders when
+        # they are due; off where a scheduler runs `flask send-due-mail` instead (README: Mail).
         "MAIL_SENDER_THREAD": _env_bool("MAIL_SENDER_THREAD", True),
+        # Links in mails and calendars (web/links.py). Without PUBLIC_URL and outside a
+        # request (reminders), LOCAL_URL is the last resort, with a warning in the log.
+        "PUBLIC_URL": public_url(replit),
+        "LOCAL_URL": f"http://127.0.0.1:{_env_int('PORT', 5000)}",
+        # How long before a session both people are reminded (domain/reminders.py).
+        "REMINDER_OFFSETS": parse_offsets(os.environ.get("REMINDER_OFFSETS", "24h,1h")),
         # MAIL_SERVER, MAIL_PORT, ... MAIL_FROM, MAIL_OUTBOX, MAIL_QUEUE (skillswap/mail/config.py)
         **mail_settings(os.environ, instance_path),
     }

@@ -41,6 +41,10 @@ ENV = (
     "MAIL_OUTBOX",
     "MAIL_QUEUE",
     "MAIL_SENDER_THREAD",
+    "PUBLIC_URL",
+    "REPLIT_DOMAINS",
+    "REMINDER_OFFSETS",
+    "PORT",
 )
 
 
@@ -300,3 +304,49 @@ def test_mail_comes_from_the_environment(monkeypatch, instance: Path) -> None:
     assert config["MAIL_FROM"] == "SkillSwap <hello@example.org>"
     assert config["MAIL_SENDER_THREAD"] is False
     assert config["RESET_ACCOUNT_RATE_LIMIT"] == "1 per day"
+
+
+# --- links and reminders ------------------------------------------------------------------
+
+
+def test_public_url_is_unset_locally_and_the_deployment_domain_on_replit(
+    monkeypatch: pytest.MonkeyPatch, instance: Path
+) -> None:
+    config = settings.from_environment(str(instance))
+    assert config["PUBLIC_URL"] == ""
+    assert config["LOCAL_URL"] == "http://127.0.0.1:5000"
+
+    monkeypatch.setenv("REPL_ID", "x")
+    monkeypatch.setenv("REPLIT_DOMAINS", "skillswap.replit.app,other.example")
+    assert settings.from_environment(str(instance))["PUBLIC_URL"] == "https://skillswap.replit.app"
+
+    monkeypatch.setenv("PUBLIC_URL", "https://skillswap.example.org/")
+    assert settings.from_environment(str(instance))["PUBLIC_URL"] == "https://skillswap.example.org"
+
+
+@pytest.mark.parametrize(
+    "url", ["skillswap.example.org", "ftp://x.org", "https://", "https://x?a=1"]
+)
+def test_a_public_url_that_is_no_site_address_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, instance: Path, url: str
+) -> None:
+    monkeypatch.setenv("PUBLIC_URL", url)
+    with pytest.raises(ValueError, match="PUBLIC_URL must be an address like"):
+        settings.from_environment(str(instance))
+
+
+def test_reminders_default_to_a_day_and_an_hour_before(
+    monkeypatch: pytest.MonkeyPatch, instance: Path
+) -> None:
+    assert settings.from_environment(str(instance))["REMINDER_OFFSETS"] == (
+        timedelta(hours=24),
+        timedelta(hours=1),
+    )
+    monkeypatch.setenv("REMINDER_OFFSETS", "2d, 30m")
+    assert settings.from_environment(str(instance))["REMINDER_OFFSETS"] == (
+        timedelta(days=2),
+        timedelta(minutes=30),
+    )
+    monkeypatch.setenv("REMINDER_OFFSETS", "soon")
+    with pytest.raises(ValueError, match="REMINDER_OFFSETS"):
+        settings.from_environment(str(instance))

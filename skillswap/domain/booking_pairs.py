@@ -67,7 +67,9 @@ def mend(schedules: Mapping[str, Schedule], torn: list[Torn]) -> set[str]:
         source = schedules[pair.source].bookings[pair.booking_id]
         target = schedules[pair.target]
         if pair.problem == "missing":
-            target.bookings[pair.booking_id] = Booking.from_dict(source.to_dict())
+            copy = Booking.from_dict(source.to_dict())
+            copy.reminded = []  # the marks are the source owner's reminders, not the target's
+            target.bookings[pair.booking_id] = copy
         elif pair.problem == "not cancelled":
             copy = target.bookings[pair.booking_id]
             copy.status = "cancelled"

@@ -64,6 +64,14 @@ ARCHIVE_PIECE_BYTES = 1024 * 1024
 SHARED_ARCHIVE_PIECE_BYTES = 256 * 1024
 MAX_HIGHLIGHTS = 20  # reviews received in archived sessions that profiles keep showing
 
+# Reminders (domain/reminders.py). At most this many times before a session (REMINDER_OFFSETS).
+MAX_REMINDER_OFFSETS = 4
+# The due index: one bucket per hour (per day where keys are scarce) of reminders, each entry
+# about 100 bytes. A bucket piece holds at most DUE_PIECE_ENTRIES (~400 KB) and a full one
+# spills into a numbered piece, up to DUE_MAX_PIECES: 100,000 reminders in one hour (or day).
+# Beyond that a session's reminders are not indexed (logged), and the booking still stands.
+DUE_PIECE_ENTRIES = 4_000
+DUE_MAX_PIECES = 25
 # Late cancels and moves (domain/teacher_rules.py): counted per week, shown for the last 90 days.
 LATE_WINDOW = timedelta(days=90)
 MAX_LATE_WEEKS = 14

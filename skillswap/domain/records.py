@@ -168,6 +168,10 @@ class Booking:
     cancel_reason: str = ""
     cancelled_at: str = ""
     reviews: dict[str, Review] = field(default_factory=dict)  # by the rater's user id
+    # Reminders mailed to this copy's owner ("<kind>@<moment>", domain/reminders.py): marked
+    # here, in one atomic step on the owner's document, before the mail goes, so of several
+    # senders exactly one sends each. Only the current session's marks are kept (bounded).
+    reminded: list[str] = field(default_factory=list)
     # False between the two writes of a cancel: this copy is cancelled, the other person's
     # may not be yet (read repair copies it).
     synced: bool = True

@@ -75,6 +75,9 @@ class User:
     # `email` (one at a time: asking for another replaces it), and since when (ISO UTC).
     pending_email: str = ""
     pending_since: str = ""
+    # Kinds of optional mail this person turned off (MAIL_CHOICES keys), on /account or with
+    # a mail's unsubscribe link; empty: all on.
+    mail_off: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -111,6 +114,40 @@ def may_mail(user: User, kind: str, address: str) -> bool:
     if kind in UNVERIFIED_MAIL:
         return True
     return address == user.email and user.email_verified
+
+
+#: The kinds of optional mail a person can turn off, as /account words them. Every other mail
+#: (confirming an address, resetting or changing a password, a change of address) is about the
+#: account itself and always goes out.
+MAIL_CHOICES = {
+    "bookings": "Sessions booked or moved, with a calendar invite",
+    "cancellations": "Sessions cancelled, with a calendar update that removes them",
+    "reminders": "Reminders before a session, and to rate it afterwards",
+    "reviews": "Reviews you receive",
+}
+#: Which choice each optional kind of mail belongs to.
+MAIL_CHOICE_OF = {
+    "booking_confirmed": "bookings",
+    "booking_changed": "bookings",
+    "booking_cancelled": "cancellations",
+    "session_reminder": "reminders",
+    "review_reminder": "reminders",
+    "review_received": "reviews",
+}
+
+
+def wants_mail(user: User, kind: str) -> bool:
+    """Whether `user` left this kind of mail on (mail about the account always goes)."""
+    choice = MAIL_CHOICE_OF.get(kind)
+    return choice is None or choice not in user.mail_off
+
+
+def mail_off_after(current: list[str], choice: str, on: bool) -> list[str]:
+    """`current` with one choice turned on or off; unknown names are dropped, so the list is
+    bounded by MAIL_CHOICES whatever was stored or sent."""
+    off = {name for name in current if name in MAIL_CHOICES}
+    off = off - {choice} if on else off | {choice}
+    return [name for name in MAIL_CHOICES if name in off]
 
 
 def address_to_verify(user: User) -> str | None:

@@ -39,6 +39,7 @@ KINDS = frozenset(
         "verify_email",
         "email_change_notice",
         "booking_confirmed",
+        "booking_changed",
         "booking_cancelled",
         "session_reminder",
         "review_reminder",

@@ -9,11 +9,12 @@ from skillswap.repo.archive import Archive
 from skillswap.repo.emails import Emails
 from skillswap.repo.indexes import Indexes
 from skillswap.repo.people import EmailTaken, People, UsernameTaken
+from skillswap.repo.reminders import DueIndex
 from skillswap.repo.schedules import Schedules, ScheduleTooBig
 
 __all__ = ["EmailTaken", "Repository", "ScheduleTooBig", "UsernameTaken"]
 
 
-class Repository(People, Emails, Schedules, Indexes, Archive):
-    """Accounts and logins, addresses, schedules, the skill and slot indexes, and the
-    archive."""
+class Repository(People, Emails, Schedules, Indexes, Archive, DueIndex):
+    """Accounts and logins, addresses, schedules, the skill and slot indexes, the archive,
+    and the due index of reminders."""

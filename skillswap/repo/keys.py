@@ -22,6 +22,12 @@ Replit DB's 5,000):
                          series of pieces per person, or per quarter shared by everyone
                          (owner "all") where keys are scarce
     feedtoken/<sha256>   {"uid": id}   whose calendar feed a secret address opens
+    due/<bucket>[/<piece>]
+                         index: reminders to send, one bucket per UTC hour ("2026-12-01T09";
+                         one per day, "2026-12-01", where keys are scarce), each entry
+                         {"<booking id> <kind>": [moment, teacher, learner]}, in pieces of at
+                         most DUE_PIECE_ENTRIES; emptied and removed as the hours pass.
+                         Derived: `flask reindex` rebuilds it (domain/reminders.py)
 """
 
 from __future__ import annotations
@@ -83,3 +89,17 @@ def archive_prefix(owner: str, period: str = "") -> str:
 
 def feedtoken_key(token_hash: str) -> str:
     return f"feedtoken/{token_hash}"
+
+
+DUE_PREFIX = "due/"
+
+
+def due_key(bucket: str, piece: int = 0) -> str:
+    """Piece 0 of a bucket is the bucket's own key; overflow pieces are numbered after it."""
+    base = f"{DUE_PREFIX}{bucket}"
+    return base if piece == 0 else f"{base}/{piece}"
+
+
+def due_bucket_of(key: str) -> str:
+    """The bucket a `due/` key (any piece) belongs to."""
+    return key.removeprefix(DUE_PREFIX).split("/", 1)[0]

@@ -12,7 +12,7 @@ from datetime import datetime
 from skillswap.domain import limits, logins
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
-from skillswap.domain.users import User, reset_fingerprint
+from skillswap.domain.users import User, mail_off_after, reset_fingerprint
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import (
     deleted_email_key,
@@ -139,6 +139,17 @@ class People(RepositoryBase):
             return {**data, **{name: getattr(user, name) for name in editable}}
 
         self.store.update(user_key(user.id), merge)
+
+    def set_mail_choice(self, uid: str, choice: str, on: bool) -> User | None:
+        """Turn one kind of optional mail on or off (domain/users.py: MAIL_CHOICES), in one
+        atomic step on the record; the record as written, None when there is no such person."""
+        return self.change_user(
+            uid,
+            lambda data: {
+                **data,
+                "mail_off": mail_off_after(list(data.get("mail_off") or []), choice, on),
+            },
+        )
 
     def bump_session_version(self, uid: str) -> None:
         """End every login of this person ("log out everywhere", account deletion)."""

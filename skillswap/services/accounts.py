@@ -14,8 +14,9 @@ from skillswap.services.booking import copy_cancel
 ACCOUNT_DELETED = "account deleted"  # the reason the other person sees on cancelled sessions
 
 
-def delete_account(repo: Repository, uid: str) -> None:
-    """Remove a person, telling the people they had sessions with.
+def delete_account(repo: Repository, uid: str) -> list[Booking]:
+    """Remove a person, telling the people they had sessions with; returns the sessions it
+    cancelled (for their mail: services/notify.py).
 
     1. bump the session version: their other devices stop acting for them at once;
     2. in one atomic step on their schedule: drop offers and requests (no new booking can
@@ -31,21 +32,25 @@ def delete_account(repo: Repository, uid: str) -> None:
     """
     user = repo.get_user(uid)
     if user is None:
-        return
+        return []
     repo.bump_session_version(uid)
     now = repo.clock()
     removed: list[Schedule] = []
+    confirmed: set[str] = set()
 
     def empty(s: Schedule) -> list[Booking]:
         removed[:] = [Schedule(uid, offers=dict(s.offers), requests=dict(s.requests))]
         s.offers.clear()
         s.requests.clear()
         upcoming = [b for b in s.bookings.values() if b.active and b.start_at > now]
+        confirmed.clear()
+        confirmed.update(b.id for b in upcoming if b.status == "confirmed")
         for booking in upcoming:
             s.cancel(booking.id, uid, ACCOUNT_DELETED, now)
         return upcoming
 
-    for booking in repo.change_schedule(uid, empty):
+    cancelled = repo.change_schedule(uid, empty)
+    for booking in cancelled:
         # Refused when the other account is gone too; a never-claimed hold is skipped.
         with contextlib.suppress(ScheduleRefusal):
             copy_cancel(repo, uid, booking)
@@ -59,3 +64,4 @@ def delete_account(repo: Repository, uid: str) -> None:
     repo.retire_names(user, now)
     repo.delete_archive(uid)
     repo.delete_person(uid)
+    return [booking for booking in cancelled if booking.id in confirmed]

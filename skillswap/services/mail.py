@@ -1,6 +1,7 @@
-"""Mail as the app sends it: to a person (only where they may be mailed), handed on without
-keeping a page waiting, and what is due sent by one entry point, `send_due_mail`, which the
-background sender and `flask send-due-mail` both call.
+"""Mail as the app sends it: to a person (only where they may be mailed, and only the kinds they
+left on), handed on without keeping a page waiting, and what is due (reminders, retries) sent
+by one entry point, `send_due_mail`, which the background sender and `flask send-due-mail` both
+call.
 
 The mail core (building, transports, the retry queue, tokens) is `skillswap.mail`; this module
 decides who may be mailed (domain/users.py: may_mail) and when sending happens.
@@ -11,15 +12,20 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skillswap.domain.users import User, may_mail
-from skillswap.mail import Delivery, Mailer, OutboxTransport, Outcome, Recipient
+from skillswap.domain.users import User, may_mail, wants_mail
+from skillswap.mail import CalendarInvite, Delivery, Mailer, OutboxTransport, Outcome, Recipient
 from skillswap.mail.retry import MAX_QUEUED
 from skillswap.mail.sending import BATCH
 from skillswap.repo import Repository
+
+if TYPE_CHECKING:
+    from skillswap.services.notify import Notifier
 
 log = logging.getLogger("skillswap.mail")
 
@@ -28,12 +34,43 @@ log = logging.getLogger("skillswap.mail")
 SENDER_INTERVAL = 30.0
 
 
-def send_due_mail(repo: Repository, mailer: Mailer, now: datetime) -> Delivery:
-    """Send everything due at `now`: the retry queue, batch by batch, until a batch finds
-    nothing more to send. The one entry point for whatever sends on a schedule (the background
-    sender, `flask send-due-mail`); reminders join here (issue 19).
+@dataclass
+class Reminded:
+    """What one round of reminders did."""
+
+    sent: int = 0  # reminder mails handed on
+    late: int = 0  # reminders whose moment passed while no sender ran: dropped, not sent
+
+
+@dataclass
+class DueMail:
+    """What one `send_due_mail` did: reminders, then the retry queue."""
+
+    reminders: Reminded = field(default_factory=Reminded)
+    delivery: Delivery = field(default_factory=Delivery)
+
+
+def send_due_mail(
+    repo: Repository, mailer: Mailer, now: datetime, notifier: Notifier | None = None
+) -> DueMail:
+    """Send everything due at `now`: the reminders due (services/notify.py, when there is a
+    `notifier`), then the retry queue, batch by batch, until a batch finds nothing more to
+    send. The one entry point for whatever sends on a schedule (the background sender, `flask
+    send-due-mail`): any number of them may run at once, each reminder and each queued mail
+    goes out once.
 
     Bounded: at most MAX_QUEUED mails can be waiting, so at most that many batches' worth."""
+    done = DueMail()
+    if notifier is not None:
+        try:
+            done.reminders = notifier.send_reminders(now)
+        except Exception:  # the queue must still go out; reminders try again next round
+            log.exception("reminders: sending failed; trying again next round")
+    done.delivery = _deliver_queue(mailer, now)
+    return done
+
+
+def _deliver_queue(mailer: Mailer, now: datetime) -> Delivery:
     total = Delivery()
     for _ in range(MAX_QUEUED // BATCH + 1):
         done = mailer.deliver_due(now)
@@ -48,18 +85,28 @@ def send_due_mail(repo: Repository, mailer: Mailer, now: datetime) -> Delivery:
 
 
 class MailSender:
-    """A daemon thread in this process that calls `send_due_mail` every SENDER_INTERVAL, and
-    at once when woken (a page just queued a mail). For the single-instance default; where
-    a scheduler runs `flask send-due-mail`, set MAIL_SENDER_THREAD=false.
+    """A daemon thread in this process that calls `send_due_mail` (reminders and the retry
+    queue) every SENDER_INTERVAL, and at once when woken (a page just queued a mail). For the
+    single-instance default; where a scheduler runs `flask send-due-mail`, set
+    MAIL_SENDER_THREAD=false.
 
-    Started on first use in each process, never before gunicorn forks (a thread does not
-    survive a fork). Several processes each running one is fine: the queue hands each mail to
-    exactly one of them (mail/retry.py: claim_due)."""
+    Started as each server process starts (main.py, gunicorn.conf.py) or on its first request,
+    never before gunicorn forks (a thread does not survive a fork). Several processes, even on
+    several machines, each running one is fine: the queue hands each mail to exactly one of
+    them (mail/retry.py: claim_due), and each reminder is claimed in the person's schedule
+    before it is sent (domain/reminders.py: claim)."""
 
-    def __init__(self, repo: Repository, mailer: Mailer, interval: float = SENDER_INTERVAL):
+    def __init__(
+        self,
+        repo: Repository,
+        mailer: Mailer,
+        interval: float = SENDER_INTERVAL,
+        notifier: Notifier | None = None,
+    ):
         self.repo = repo
         self.mailer = mailer
         self.interval = interval
+        self.notifier = notifier  # set once the app has one: reminders are sent too
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -98,7 +145,7 @@ class MailSender:
             if self._stop.is_set():
                 break
             try:
-                send_due_mail(self.repo, self.mailer, self.mailer.clock())
+                send_due_mail(self.repo, self.mailer, self.mailer.clock(), self.notifier)
             except Exception:  # the thread must outlive a bad round (a full disk, a bug)
                 log.exception("mail sender: sending due mail failed; trying again later")
 
@@ -121,16 +168,22 @@ def mail_person(
     sender: MailSender | None,
     user: User,
     kind: str,
-    context: dict[str, Any],
+    context: Mapping[str, Any],
     *,
     address: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    invite: CalendarInvite | None = None,
 ) -> Outcome | None:
     """Mail `user` a `kind` of mail at `address` (default: their address), in their name and
-    zone. None, and nothing sent, where they may not be mailed: an unconfirmed address gets
-    only verification and reset mail."""
+    zone. None, and nothing sent, where they may not be mailed (an unconfirmed address gets
+    only verification and reset mail) or turned that kind of mail off (domain/users.py)."""
     to = address or user.email
     if not may_mail(user, kind, to):
         log.info("no %s mail for account %s: its address is not confirmed", kind, user.id)
         return None
-    message = mailer.compose(kind, Recipient(user.name, to, user.timezone), context)
+    if not wants_mail(user, kind):
+        log.info("no %s mail for account %s: turned off in its mail settings", kind, user.id)
+        return None
+    recipient = Recipient(user.name, to, user.timezone)
+    message = mailer.compose(kind, recipient, context, headers=headers, invite=invite)
     return hand_on(mailer, message, sender)

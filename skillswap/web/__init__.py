@@ -27,6 +27,7 @@ from skillswap.web import (
     recovery,
     requests,
     skills,
+    unsubscribe,
 )
 from skillswap.web.auth.routes import apply_rate_limits
 
@@ -46,6 +47,7 @@ AREAS = (
     learners,
     feeds,
     skills,
+    unsubscribe,
 )
 
 

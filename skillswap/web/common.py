@@ -21,6 +21,7 @@ from skillswap.domain.zones import zone_or_utc
 from skillswap.mail import Outcome
 from skillswap.repo import Repository
 from skillswap.services.mail import mail_person
+from skillswap.services.notify import Notifier
 
 ZONE_COOKIE = "tz"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,6 +50,17 @@ def send_mail(
         context,
         address=address,
     )
+
+
+def notifier() -> Notifier:
+    """Mail about sessions (services/notify.py): the views call its hooks once a change is
+    done; none of them can fail the page."""
+    return current_app.extensions["skillswap.notifier"]
+
+
+def public_link(endpoint: str, **values: Any) -> str:
+    """An absolute link for a mail: from PUBLIC_URL when set, else this request's host."""
+    return notifier().links(endpoint, **values)
 
 
 def viewer_zone() -> ZoneInfo:
@@ -87,6 +99,15 @@ def validates_own_csrf(view: F) -> F:
     form, so an expired token re-renders the form with everything typed kept instead of a bare
     400.
     """
+    view.validates_own_csrf = True  # type: ignore[attr-defined]
+    return view
+
+
+def authorised_by_link(view: F) -> F:
+    """Mark a view whose POST is authorised by the signed token in its address, not by a
+    session: RFC 8058 one-click unsubscribe requests come from mail providers with no
+    cookies and no CSRF token. The token is unguessable and names what it may change, which
+    is what a CSRF token would prove."""
     view.validates_own_csrf = True  # type: ignore[attr-defined]
     return view
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, url_for
+from flask import current_app
 
 from skillswap.domain.users import User, address_to_verify, reset_fingerprint
 from skillswap.mail import MAX_AGE, Outcome, Token, make_token, read_token
 from skillswap.web.auth.throttle import Counter
-from skillswap.web.common import now, repo, send_mail
+from skillswap.web.common import now, public_link, repo, send_mail
 
 RESET = "reset-password"
 VERIFY = "verify-email"
@@ -62,7 +62,7 @@ def send_verification(user: User) -> Outcome | None:
     token = make_token(_secret(), VERIFY, user.id, address, moment)
     context = {
         "address": address,
-        "link": url_for("addresses.verify", token=token, _external=True),
+        "link": public_link("addresses.verify", token=token),
         "expires_at": moment + MAX_AGE[VERIFY],
     }
     return send_mail(user, "verify_email", context, address=address)
@@ -90,7 +90,7 @@ def send_change_notice(user: User, new_address: str) -> Outcome | None:
     context = {
         "new_address": new_address,
         "requested_at": now(),
-        "reset_url": url_for("recovery.forgot", _external=True),
+        "reset_url": public_link("recovery.forgot"),
     }
     return send_mail(user, "email_change_notice", context)
 
@@ -104,7 +104,7 @@ def send_reset(user: User) -> Outcome | None:
     moment = now()
     token = make_token(_secret(), RESET, user.id, reset_fingerprint(user), moment)
     context = {
-        "link": url_for("recovery.reset", token=token, _external=True),
+        "link": public_link("recovery.reset", token=token),
         "expires_at": moment + MAX_AGE[RESET],
     }
     return send_mail(user, "password_reset", context)
@@ -124,5 +124,5 @@ def read_reset(token: str) -> tuple[User, str]:
 
 
 def send_password_changed(user: User) -> Outcome | None:
-    context = {"changed_at": now(), "reset_url": url_for("recovery.forgot", _external=True)}
+    context = {"changed_at": now(), "reset_url": public_link("recovery.forgot")}
     return send_mail(user, "password_changed", context)

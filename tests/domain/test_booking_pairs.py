@@ -82,3 +82,12 @@ def test_long_past_sessions_and_deleted_people_are_left_alone() -> None:
     """One copy of an old session may be archived already; a deleted person has no copy."""
     assert torn_pairs(people([session(days=-20)], []), NOW) == []
     assert torn_pairs({T: Schedule(T, bookings={"b1": session()})}, NOW) == []
+
+
+def test_a_mended_copy_has_none_of_the_other_persons_reminder_marks() -> None:
+    # Marks say which reminders the copy's owner got: the other person got none of them.
+    reminded = session(reminded=["before-60@2026-11-26T11:00:00Z"])
+    schedules = people([reminded], [])
+    mend(schedules, torn_pairs(schedules, NOW))
+    assert schedules[L].bookings["b1"].reminded == []
+    assert schedules[T].bookings["b1"].reminded == ["before-60@2026-11-26T11:00:00Z"]

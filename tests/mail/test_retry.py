@@ -24,7 +24,10 @@ def reminder(mailer: Mailer, number: int = 0) -> EmailMessage:
         "session_reminder",
         ANN,
         {
+            "title": f"{BODY_WORD} {number}",
             "skill": f"{BODY_WORD} {number}",
+            "mode": "Online",
+            "teaching": False,
             "other_name": "Ben",
             "start": START + timedelta(days=1),
             "end": START + timedelta(days=1, hours=1),

@@ -28,7 +28,9 @@ AFTER = START.replace(day=30, hour=9)  # 11:00 in Berlin (CEST), 05:00 in New Yo
 
 def booking(start=BEFORE, **extra: object) -> dict[str, object]:
     return {
+        "title": "Watercolour for beginners",
         "skill": "Watercolour",
+        "mode": "Online",
         "other_name": "Ann",
         "teaching": False,
         "start": start,
@@ -95,7 +97,7 @@ def test_headers_name_the_recipient_encoded_and_date_the_mail(
     assert got.message["Message-ID"].endswith("@skillswap.test>")
     assert got.message["Auto-Submitted"] == "auto-generated"
     assert got.message["Subject"] == (
-        "Booked: Watercolour with Ann, Sat 28 Mar 2026, 10:00 (Europe/Berlin)"
+        "Booked: Watercolour for beginners with Ann, Sat 28 Mar 2026, 10:00 (Europe/Berlin)"
     )
 
 
@@ -164,7 +166,7 @@ def test_an_invite_travels_as_text_calendar_with_its_method(
             assert f"METHOD:{method}" in part.get_content()
             assert "UID:booking-b1@skillswap.test" in part.get_content()
         assert found["attachment:text/calendar"].get_filename() == "invite.ics"
-    assert "Reason: Ill, sorry" in cancelled.get_body(("plain",)).get_content()
+    assert "Reason:  Ill, sorry" in cancelled.get_body(("plain",)).get_content()
     assert "removes the session from your calendar" in cancelled.get_body(("plain",)).get_content()
 
 

@@ -140,7 +140,7 @@ def test_profile_links_to_the_account_page(client: FlaskClient, auth: AuthAction
     main = account.all("main")[0]
     tokens = [n for n in main.walk() if n.tag == "input" and n.attrs.get("name") == "csrf_token"]
     forms = [n for n in main.walk() if n.tag == "form"]
-    assert len(tokens) == len(forms) == 6
+    assert len(tokens) == len(forms) == 7
     ids = [n.attrs["id"] for n in account.root.walk() if "id" in n.attrs]
     assert len(ids) == len(set(ids))
 

@@ -32,6 +32,7 @@ POST_PATHS = [
     "/account/email/resend",
     "/account/email/cancel",
     "/account/password",
+    "/account/mail",
     "/account/logout-everywhere",
     "/account/logins/0123456789abcdef/logout",
     "/account/delete",
@@ -51,6 +52,7 @@ POST_PATHS = [
     "/learners/invite",
     "/calendar/feed",
     "/calendar/feed/revoke",
+    "/unsubscribe/0123456789abcdef",
 ]
 JSON_BODIES = [7, [1, 2], "text", {"username": 7, "password": ["x"], "csrf_token": 1}, None]
 

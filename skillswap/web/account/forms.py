@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import (
+    BooleanField,
     EmailField,
     PasswordField,
     StringField,
@@ -15,7 +16,9 @@ from wtforms.validators import (
 )
 
 from skillswap.domain.users import (
+    MAIL_CHOICES,
     PASSWORD_MIN,
+    User,
 )
 from skillswap.web.forms import (
     BaseForm,
@@ -85,3 +88,20 @@ class ChangeEmailForm(BaseForm):
         validators=[InputRequired("Enter your password to change your email address")],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class MailSettingsForm(BaseForm):
+    """Which optional mail to get (domain/users.py: MAIL_CHOICES): a box each, ticked = on."""
+
+    bookings = BooleanField(MAIL_CHOICES["bookings"])
+    cancellations = BooleanField(MAIL_CHOICES["cancellations"])
+    reminders = BooleanField(MAIL_CHOICES["reminders"])
+    reviews = BooleanField(MAIL_CHOICES["reviews"])
+
+    @classmethod
+    def of(cls, user: User) -> MailSettingsForm:
+        """The form as the person's settings stand (nothing submitted)."""
+        return cls(formdata=None, data={c: c not in user.mail_off for c in MAIL_CHOICES})
+
+    def choices(self) -> dict[str, bool]:
+        return {choice: bool(self[choice].data) for choice in MAIL_CHOICES}

@@ -16,10 +16,15 @@ from wtforms import Field
 from skillswap import services
 from skillswap.domain.logins import LOGIN_ID, MAX_LOGINS, find_login
 from skillswap.domain.users import User
-from skillswap.web.account.forms import ChangeEmailForm, ChangePasswordForm, DeleteAccountForm
+from skillswap.web.account.forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    DeleteAccountForm,
+    MailSettingsForm,
+)
 from skillswap.web.auth import throttle
 from skillswap.web.auth.routes import end_session, start_session
-from skillswap.web.common import repo, validates_own_csrf
+from skillswap.web.common import notifier, repo, validates_own_csrf
 from skillswap.web.forms import ActionForm
 from skillswap.web.mails import send_password_changed
 from skillswap.web.passwords import hash_password, verify_password
@@ -42,17 +47,21 @@ def render_account(
     delete_form: DeleteAccountForm | None = None,
     email_form: ChangeEmailForm | None = None,
     status: int = 200,
+    mail_form: MailSettingsForm | None = None,
 ) -> tuple[str, int]:
     """/account, with the form that was sent (errors and what was typed kept) in its place."""
     password_form = password_form or _password_form(user)
     delete_form = delete_form or DeleteAccountForm(formdata=None)
     email_form = email_form or ChangeEmailForm(formdata=None)
+    mail_form = mail_form or MailSettingsForm.of(user)
     page = render_template(
         "account/show.html",
         user=user,
         password_form=password_form,
         delete_form=delete_form,
         email_form=email_form,
+        mail_form=mail_form,
+        mail_csrf_expired=mail_form.csrf_failed(),
         logout_form=ActionForm(formdata=None),
         logins=user.logins,
         this_login=current_user.login_id,
@@ -110,6 +119,23 @@ def change_password() -> Response | tuple[str, int]:
     return render_account(user, password_form=form, status=400)
 
 
+@bp.post("/account/mail")
+@login_required
+@validates_own_csrf
+def mail_settings() -> Response | tuple[str, int]:
+    """Which optional mail to get; no password needed (turning mail on or off gives nothing
+    away and the owner may undo it at once)."""
+    user = _me()
+    form = MailSettingsForm()
+    if not form.validate_on_submit():
+        return render_account(user, mail_form=form, status=400)
+    for choice, on in form.choices().items():
+        if (choice not in user.mail_off) != on:
+            repo().set_mail_choice(user.id, choice, on)
+    flash("Your mail settings are saved.", "success")
+    return redirect(url_for("account.show") + "#mail")
+
+
 @bp.post("/account/logout-everywhere")
 @login_required
 @validates_own_csrf
@@ -160,7 +186,10 @@ def delete() -> Response | tuple[str, int]:
                 f"Type your username, {user.username}, exactly as shown"
             )
         elif password_confirmed(user, form.delete_password, form.delete_password.data or ""):
-            services.accounts.delete_account(repo(), user.id)
+            cancelled = services.accounts.delete_account(repo(), user.id)
+            for booking in cancelled:
+                # To the other people only: this account is gone. Never fails.
+                notifier().booking_cancelled(booking)
             logout_user()
             session.clear()
             flash(

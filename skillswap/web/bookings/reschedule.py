@@ -15,7 +15,7 @@ from skillswap.domain.skills import normalise_skill
 from skillswap.domain.teacher_rules import is_late
 from skillswap.web.bookings.forms import RescheduleForm
 from skillswap.web.bookings.routes import bp
-from skillswap.web.common import now, repo, validates_own_csrf, viewer_zone, when
+from skillswap.web.common import notifier, now, repo, validates_own_csrf, viewer_zone, when
 
 
 def _why_not(booking: Booking) -> str:
@@ -83,6 +83,11 @@ def reschedule(booking_id: str) -> Response | tuple[str, int]:
                 mine = repo().schedule(current_user.id)
                 booking = mine.bookings.get(booking_id, booking)
             else:
+                was_start, was_end = moved.moved.get("from") or (booking.start, booking.end)
+                if moved.sequence > booking.sequence:  # moved now, not a form sent twice
+                    # Both people, with the invite moved (same UID, higher SEQUENCE), and the
+                    # reminders moved with it. Never fails: the move is done.
+                    notifier().booking_changed(moved, was_start, was_end, current_user.id)
                 other = moved.other_name(current_user.id)
                 flash(
                     f"Moved: {moved.skill} with {other} is now {when(moved.start, moved.end)}. "

@@ -15,7 +15,7 @@ from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
 from skillswap.web.bookings.forms import CancelForm, ReviewForm
-from skillswap.web.common import now, repo, validates_own_csrf, viewer_zone, when
+from skillswap.web.common import notifier, now, repo, validates_own_csrf, viewer_zone, when
 from skillswap.web.forms import action_csrf_valid
 
 bp = Blueprint("bookings", __name__)
@@ -135,6 +135,7 @@ def book(username: str) -> Response | tuple[str, int]:
         teacher, schedule = _teacher(username)
         message = TAKEN if isinstance(exc, SlotTaken) else str(exc)
         return _page(teacher, schedule, skill, "", message, 409)
+    notifier().booking_confirmed(booking)  # never fails: the booking is done
     flash(f"Booked: {booking.skill} with {teacher.name}. It is on your dashboard.", "success")
     return redirect(url_for("dashboard.show") + f"#booking-{booking.id}")
 
@@ -154,7 +155,7 @@ def cancel(booking_id: str) -> Response | tuple[str, int]:
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            services.booking.cancel(
+            cancelled = services.booking.cancel(
                 repo(), current_user.id, booking_id, (form.reason.data or "").strip()
             )
         except NotParticipant:
@@ -162,6 +163,8 @@ def cancel(booking_id: str) -> Response | tuple[str, int]:
         except ScheduleRefusal as exc:
             form.form_errors.append(str(exc))
         else:
+            if booking.active and not cancelled.active:
+                notifier().booking_cancelled(cancelled)  # never fails: the cancel is done
             flash(f"Cancelled: {booking.skill} with {booking.other_name(current_user.id)}.", "info")
             return redirect(url_for("dashboard.show"))
     status = 400 if form.is_submitted() else 200
@@ -178,7 +181,7 @@ def review(booking_id: str) -> Response | tuple[str, int]:
     form = ReviewForm()
     if form.validate_on_submit():
         try:
-            services.booking.review(
+            reviewed = services.booking.review(
                 repo(),
                 current_user.id,
                 booking_id,
@@ -190,6 +193,7 @@ def review(booking_id: str) -> Response | tuple[str, int]:
         except ScheduleRefusal as exc:
             form.form_errors.append(str(exc))
         else:
+            notifier().review_received(reviewed, current_user.id)  # never fails
             flash(
                 f"Thank you: your rating of {booking.other_name(current_user.id)} is saved.",
                 "success",

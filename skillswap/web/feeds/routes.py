@@ -10,6 +10,7 @@ nonce; revoking clears both, and the old address answers 404.
 Every event's UID is the booking's, so a calendar that already has the session updates it in
 place: a moved session keeps its UID, its SEQUENCE the booking's `sequence` (one more per
 move), and a cancelled session keeps its UID with STATUS:CANCELLED and a SEQUENCE one higher.
+The events are built in domain/ics.py, as are the invites in booking mail.
 """
 
 from __future__ import annotations
@@ -21,92 +22,32 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from icalendar import Calendar, Event, vCalAddress
 
-from skillswap.domain.records import Booking
+from skillswap.domain.ics import EventLinks, as_calendar, booking_event
 from skillswap.domain.users import User
-from skillswap.web.common import now, repo
+from skillswap.web.common import now, repo, url_maker
 
 bp = Blueprint("ics", __name__)
 
-PRODID = "-//SkillSwap//SkillSwap calendar//EN"
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, base64url without padding
-MODES = {"online": "Online", "offline": "In person"}
 
 
-# --- events --------------------------------------------------------------------------------
+# --- events ---------------------------------------------------------------------------------
 
 
-def event_uid(booking: Booking) -> str:
-    return f"booking-{booking.id}@skillswap"
-
-
-def _address(username: str, name: str, role: str) -> vCalAddress:
-    # A profile address rather than an email: emails stay private, and calendar apps will not
-    # try to mail replies to it.
-    address = vCalAddress(url_for("profile.public", username=username, _external=True))
-    address.params["CN"] = name
-    address.params["ROLE"] = role
-    return address
-
-
-def booking_event(booking: Booking, viewer: str, names: dict[str, str], stamp: datetime) -> Event:
-    """One session as `viewer` sees it. `names` maps user ids to display names (usernames are
-    the fallback). Times are UTC; a calendar shows them in its own zone."""
-    teacher = names.get(booking.teacher) or booking.teacher_name
-    learner = names.get(booking.learner) or booking.learner_name
-    cancelled = booking.status == "cancelled"
-    mode = MODES.get(booking.mode, booking.mode.capitalize())
-    if booking.role(viewer) == "teacher":
-        summary = f"Teaching {booking.skill} to {learner}"
-    else:
-        summary = f"{booking.skill} with {teacher}"
-    lines = [
-        f"{booking.skill} · {mode}",
-        f"Teacher: {teacher} (@{booking.teacher_name})",
-        f"Learner: {learner} (@{booking.learner_name})",
-    ]
-    if cancelled:
-        who = teacher if booking.cancelled_by == booking.teacher else learner
-        reason = f": {booking.cancel_reason}" if booking.cancel_reason else ""
-        lines.append(f"Cancelled by {who}{reason}")
-    dashboard = url_for("dashboard.show", _external=True) + f"#booking-{booking.id}"
-    lines.append(f"On SkillSwap: {dashboard}")
-    event = Event.new(
-        uid=event_uid(booking),
-        sequence=booking.sequence + (1 if cancelled else 0),
-        status="CANCELLED" if cancelled else "CONFIRMED",
-        summary=f"Cancelled: {summary}" if cancelled else summary,
-        start=booking.start_at,
-        end=booking.end_at,
-        stamp=stamp,
-        location=mode,
-        description="\n".join(lines),
-        categories=["SkillSwap", booking.skill],
-        url=dashboard,
-        organizer=_address(booking.teacher_name, teacher, "CHAIR"),
-        transparency="TRANSPARENT" if cancelled else "OPAQUE",
+def event_links() -> EventLinks:
+    """Profile and session addresses for this request's events (domain/ics.py)."""
+    dashboard = url_for("dashboard.show", _external=True)
+    profile = url_maker("profile.public", "username")
+    root = request.host_url.rstrip("/")
+    return EventLinks(
+        profile=lambda username: root + profile(username),
+        session=lambda booking_id: f"{dashboard}#booking-{booking_id}",
     )
-    attendee = _address(booking.learner_name, learner, "REQ-PARTICIPANT")
-    attendee.params["PARTSTAT"] = "DECLINED" if cancelled else "ACCEPTED"
-    event.add("attendee", attendee)
-    return event
-
-
-def as_calendar(events: Iterable[Event], name: str | None = None, uid: str | None = None) -> bytes:
-    cal = Calendar.new(prodid=PRODID, method="PUBLISH", name=name, uid=uid)
-    if name:
-        # Apple and Google poll a subscription at their own pace; this is a hint, not a rule.
-        cal.refresh_interval = timedelta(hours=1)
-        cal.add("x-published-ttl", "PT1H")
-    for event in events:
-        cal.add_component(event)
-    return cal.to_ical()
 
 
 def _names(uids: Iterable[str]) -> dict[str, str]:
@@ -128,7 +69,8 @@ def booking(booking_id: str) -> Response:
     found = repo().schedule(current_user.id).bookings.get(booking_id)
     if found is None or found.status == "pending":
         abort(403)  # someone else's session, or none at all, as on the other booking pages
-    event = booking_event(found, current_user.id, _names([found.teacher, found.learner]), now())
+    names = _names([found.teacher, found.learner])
+    event = booking_event(found, current_user.id, names, now(), event_links())
     filename = f"skillswap-{found.start_at:%Y-%m-%d}-{found.id}.ics"
     return _ics_response(as_calendar([event]), filename)
 
@@ -188,7 +130,8 @@ def feed(token: str) -> Response:
     )
     names = {**_names(b.other(user.id) for b in bookings), user.id: user.name}
     moment = now()
-    events = [booking_event(b, user.id, names, moment) for b in bookings]
+    links = event_links()
+    events = [booking_event(b, user.id, names, moment, links) for b in bookings]
     body = as_calendar(events, name=f"SkillSwap · {user.name}", uid=f"feed-{user.id}@skillswap")
     return _ics_response(body)
 
