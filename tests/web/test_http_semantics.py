@@ -189,6 +189,14 @@ def test_feed_secrets_are_redacted_from_logged_request_lines() -> None:
     assert "/calendar/[redacted].ics" in record.getMessage()
 
 
+@pytest.mark.parametrize("path", ["/reset-password", "/verify-email", "/unsubscribe"])
+def test_mailed_link_tokens_are_redacted_from_logged_request_lines(path: str) -> None:
+    # A reset link is a password for an hour; the others act for the person without a login.
+    token = "eyJ1IjoiYWJjIn0.Zx9k" + "B" * 30
+    line = f'127.0.0.1 - - "POST {path}/{token}?x=1 HTTP/1.1" 302 -'
+    assert redact(line) == f'127.0.0.1 - - "POST {path}/[redacted]?x=1 HTTP/1.1" 302 -'
+
+
 def test_the_development_server_names_no_versions(app: Flask) -> None:
     from main import QuietRequestHandler
 
