@@ -82,7 +82,8 @@ def _register_request_hooks(app: Flask) -> None:
         # A login lasts PERMANENT_SESSION_LIFETIME from the last day it was used: the cookie
         # is re-sent (with a new expiry) on the first request of each UTC day, not on every
         # response. Who the cookie belongs to is still checked on every request.
-        if session.permanent:
+        # Static files never read the session (reading it would add "Vary: Cookie").
+        if request.endpoint != "static" and session.permanent:
             today = common.now().date().isoformat()
             if session.get("renewed") != today:
                 session["renewed"] = today
