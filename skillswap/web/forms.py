@@ -10,6 +10,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import (
+    EqualTo,
     InputRequired,
     Length,
     StopValidation,
@@ -114,3 +115,35 @@ def check_new_password(field: PasswordField, username: str, email: str) -> None:
     problem = password_problem(field.data or "", username, email)
     if problem:
         raise ValidationError(problem)
+
+
+def new_password_pair() -> tuple[PasswordField, PasswordField]:
+    """`new_password` and `new_password_again`, as the password change and the reset ask for
+    them (made where the form declares them, so they keep their place in its field order)."""
+    return (
+        new_password_field(
+            "New password",
+            "Choose a new password",
+            f"At least {PASSWORD_MIN} characters, not a common password",
+        ),
+        PasswordField(
+            "New password again",
+            validators=[
+                InputRequired("Type the new password a second time"),
+                EqualTo("new_password", "The two new passwords differ: type the same one twice"),
+            ],
+            render_kw={"autocomplete": "new-password"},
+        ),
+    )
+
+
+class ChoosesNewPassword:
+    """For a form with `new_password`: checked against the account's own names, given as
+    `username=` and `email=` when the form is made."""
+
+    def __init__(self, *args: object, username: str = "", email: str = "", **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.account_names = (username, email)
+
+    def validate_new_password(self, field: PasswordField) -> None:
+        check_new_password(field, *self.account_names)

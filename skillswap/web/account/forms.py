@@ -10,50 +10,29 @@ from wtforms import (
 )
 from wtforms.validators import (
     Email,
-    EqualTo,
     InputRequired,
     Length,
 )
 
 from skillswap.domain.users import (
     MAIL_CHOICES,
-    PASSWORD_MIN,
     User,
 )
 from skillswap.web.forms import (
     BaseForm,
-    check_new_password,
-    new_password_field,
+    ChoosesNewPassword,
+    new_password_pair,
     strip_text,
 )
 
 
-class ChangePasswordForm(BaseForm):
+class ChangePasswordForm(ChoosesNewPassword, BaseForm):
     current_password = PasswordField(
         "Current password",
         validators=[InputRequired("Enter your current password")],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = new_password_field(
-        "New password",
-        "Choose a new password",
-        f"At least {PASSWORD_MIN} characters, not a common password",
-    )
-    new_password_again = PasswordField(
-        "New password again",
-        validators=[
-            InputRequired("Type the new password a second time"),
-            EqualTo("new_password", "The two new passwords differ: type the same one twice"),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-
-    def __init__(self, *args: object, username: str = "", email: str = "", **kwargs: object):
-        super().__init__(*args, **kwargs)
-        self.account_names = (username, email)
-
-    def validate_new_password(self, field: PasswordField) -> None:
-        check_new_password(field, *self.account_names)
+    new_password, new_password_again = new_password_pair()
 
 
 class DeleteAccountForm(BaseForm):

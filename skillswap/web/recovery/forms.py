@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import EmailField, PasswordField
-from wtforms.validators import Email, EqualTo, InputRequired, Length
+from wtforms import EmailField
+from wtforms.validators import Email, InputRequired, Length
 
-from skillswap.domain.users import PASSWORD_MIN
-from skillswap.web.forms import BaseForm, check_new_password, new_password_field, strip_text
+from skillswap.web.forms import BaseForm, ChoosesNewPassword, new_password_pair, strip_text
 
 
 class ForgotPasswordForm(BaseForm):
@@ -23,26 +22,7 @@ class ForgotPasswordForm(BaseForm):
     )
 
 
-class ResetPasswordForm(BaseForm):
+class ResetPasswordForm(ChoosesNewPassword, BaseForm):
     """The same rules as choosing a password at sign-up (web/forms.py)."""
 
-    new_password = new_password_field(
-        "New password",
-        "Choose a new password",
-        f"At least {PASSWORD_MIN} characters, not a common password",
-    )
-    new_password_again = PasswordField(
-        "New password again",
-        validators=[
-            InputRequired("Type the new password a second time"),
-            EqualTo("new_password", "The two new passwords differ: type the same one twice"),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-
-    def __init__(self, *args: object, username: str = "", email: str = "", **kwargs: object):
-        super().__init__(*args, **kwargs)
-        self.account_names = (username, email)
-
-    def validate_new_password(self, field: PasswordField) -> None:
-        check_new_password(field, *self.account_names)
+    new_password, new_password_again = new_password_pair()
