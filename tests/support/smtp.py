@@ -22,8 +22,10 @@ from typing import Any, cast
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from flask import Flask
 
 from skillswap.mail import SMTPTransport
+from tests.support.app_fixtures import Clock, close_app, make_app
 
 USERNAME = "skillswap"
 PASSWORD = "s3cret-pässword"  # smtplib alone cannot send this one
@@ -161,6 +163,14 @@ def smtp_server() -> Iterator[SMTPServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def mail_app(tmp_path: Path, clock: Clock, smtp_server: SMTPServer) -> Iterator[Flask]:
+    """The app sending its mail to `smtp_server`."""
+    app = make_app(tmp_path, clock, **smtp_server.app_config())
+    yield app
+    close_app(app)
 
 
 # --- reading mails as a person would -------------------------------------------------------

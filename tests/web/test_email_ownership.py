@@ -7,7 +7,6 @@ someone else's address from them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,13 +22,6 @@ from tests.web.test_auth import PASSWORD, assert_field_error, location, page, re
 
 NEW_PASSWORD = "Zq7!a-new-pass-phrase"
 BANNER = "Please confirm your email address"
-
-
-@pytest.fixture
-def mail_app(tmp_path: Path, clock: Clock, smtp_server: SMTPServer) -> Iterator[Flask]:
-    app = make_app(tmp_path, clock, **smtp_server.app_config())
-    yield app
-    close_app(app)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ the instance's outbox folder with a log line saying where.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,13 +18,6 @@ from tests.support.smtp import SMTPServer, link_in, outbox_mails, text_of
 from tests.web.test_auth import location, page, repo
 
 NEW_PASSWORD = "Zq7!a-new-pass-phrase"
-
-
-@pytest.fixture
-def mail_app(tmp_path: Path, clock: Clock, smtp_server: SMTPServer) -> Iterator[Flask]:
-    app = make_app(tmp_path, clock, **smtp_server.app_config())
-    yield app
-    close_app(app)
 
 
 def ask_for_reset(app: Flask, email: str):

@@ -31,13 +31,6 @@ NEW_PASSWORD = "Zq7!a-new-pass-phrase"
 
 
 @pytest.fixture
-def mail_app(tmp_path: Path, clock: Clock, smtp_server: SMTPServer) -> Iterator[Flask]:
-    app = make_app(tmp_path, clock, **smtp_server.app_config())
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
 def client(mail_app: Flask) -> FlaskClient:
     return mail_app.test_client()
 

@@ -3,28 +3,18 @@ with confirmed addresses, on an app that mails a real SMTP server in-process (ai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from icalendar import Calendar, Event
 
-from tests.support.app_fixtures import Clock, close_app, make_app
 from tests.support.smtp import SMTPServer
 from tests.web.test_bookings import book, booked_id, free_slots, person, publish, uid
 
 TESS = "tess@example.com"  # teaches from New York
 LEO = "leo@example.com"  # learns from Berlin
-
-
-@pytest.fixture
-def mail_app(tmp_path: Path, clock: Clock, smtp_server: SMTPServer) -> Iterator[Flask]:
-    app = make_app(tmp_path, clock, **smtp_server.app_config())
-    yield app
-    close_app(app)
 
 
 def confirm_address(app: Flask, username: str) -> None:
