@@ -195,10 +195,8 @@ def _slots_between(
     tagged = skill in {normalise_skill(tag) for tag in user.teach}
     return [
         (offer, stored.as_slot())
-        for offer in schedule.offers.values()
-        if (tagged or offer.skill_key == skill) and mode_compatible(offer.mode, wanted_mode)
-        for stored in offer.slots
-        if low_text <= stored.start <= high_text
+        for offer, stored in schedule.slots_to_read(skill, tagged, low_text, high_text)
+        if mode_compatible(offer.mode, wanted_mode)
     ]
 
 

@@ -25,6 +25,7 @@ from skillswap.domain.records import (
     LearnRequest,
     Notification,
     Offer,
+    StoredSlot,
     fields_of,
     from_fields,
 )
@@ -217,6 +218,31 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
             return any(self._raw.get(name) for name in ("offers", "requests", "bookings"))
         moment = iso_utc(now)
         return any(when <= moment for when in self.due_map().values())
+
+    def slots_to_read(
+        self, skill: str, every: bool, low: str, high: str
+    ) -> list[tuple[Offer, StoredSlot]]:
+        """(offer, slot) for the slots of `skill`'s offers (of every offer when `every`) that
+        start between `low` and `high` (ISO UTC), for reading only. When nothing has parsed the
+        offers yet, only these slots are, and their offers come without the rest of their
+        slots: a match confirms each teacher by the few slots near one request, and parsing
+        all of them was a fifth of its cost. Never change what this returns."""
+        if "offers" in self._parsed:
+            return [
+                (offer, slot)
+                for offer in self.offers.values()
+                if every or offer.skill_key == skill
+                for slot in offer.slots
+                if low <= slot.start <= high
+            ]
+        found = []
+        for raw in (self._raw.get("offers") or {}).values():
+            if every or normalise_skill(raw["skill"]) == skill:
+                near = [s for s in raw.get("slots", ()) if low <= s["start"] <= high]
+                if near:
+                    offer = Offer.from_dict({**raw, "slots": []})
+                    found.extend((offer, StoredSlot(**s)) for s in near)
+        return found
 
     def notify(self, notification: Notification) -> None:
         """Keep the newest MAX_NOTIFICATIONS: a bounded document on every backend."""

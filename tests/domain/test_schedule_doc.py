@@ -177,6 +177,31 @@ def test_every_generated_schedule_reads_the_same_section_by_section() -> None:
         assert Schedule.from_doc(uid, doc).stats(gen.NOW) == reference.stats(gen.NOW)
 
 
+def slot_ids(pairs: list) -> list[tuple[str, str]]:
+    return [(offer.id, slot.id) for offer, slot in pairs]
+
+
+def test_a_match_reads_only_the_slots_it_needs_and_the_same_ones() -> None:
+    """`slots_to_read` parses only the offers and slots near a request when nothing has read
+    the offers, and answers exactly what the parsed offers answer."""
+    community = gen.generate(60)
+    low, high = iso_utc(gen.NOW), iso_utc(gen.NOW + timedelta(days=5))
+    checked = 0
+    for uid, schedule in community.schedules.items():
+        doc = schedule.to_doc()
+        for skill in {offer.skill_key for offer in schedule.offers.values()}:
+            for every in (False, True):
+                lazy = Schedule.from_doc(uid, copy.deepcopy(doc))
+                found = lazy.slots_to_read(skill, every, low, high)
+                assert "offers" not in lazy._parsed  # nothing else was parsed
+                parsed = Schedule.from_doc(uid, copy.deepcopy(doc))
+                _ = parsed.offers
+                assert slot_ids(found) == slot_ids(parsed.slots_to_read(skill, every, low, high))
+                assert all(low <= slot.start <= high for _, slot in found)
+                checked += len(found)
+    assert checked  # the generated community has slots in the range
+
+
 def test_a_document_says_when_its_upkeep_is_due_without_parsing_a_section() -> None:
     """Checking whether history must move reads only the small `due` map; the map is worked
     out anew only for sections that were read (only those can have changed)."""
