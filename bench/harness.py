@@ -47,6 +47,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.users import User
 from skillswap.repo import Repository
 from skillswap.store.sqlite import SQLiteStore
+from skillswap.web.common import ZONE_COOKIE
 from skillswap.web.requests.routes import PAGE_SIZE as MATCH_PAGE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -437,10 +438,11 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(wrk: str, url: str, seconds: int, cookie: str | None) -> dict[str, Any]:
+    """wrk on one URL; `cookie`: the Cookie header to send, if any."""
     cmd = [wrk, "-t2", "-c16", f"-d{seconds}s", "--latency", "--timeout", "30s"]
     cmd += ["-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
-        cmd += ["-H", f"Cookie: session={cookie}"]
+        cmd += ["-H", f"Cookie: {cookie}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
@@ -463,7 +465,7 @@ def settle(url: str, cookie: str | None) -> None:
     request a previous wrk run left queued (sync workers serve them in turn)."""
     headers = {"User-Agent": USER_AGENT}
     if cookie:
-        headers["Cookie"] = f"session={cookie}"
+        headers["Cookie"] = cookie
     requests.get(url, headers=headers, timeout=300).close()
 
 
@@ -501,18 +503,25 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
     out["reference_before"] = reference()
     log(f"reference: {out['reference_before']['rps']} req/s")
 
+    store = SQLiteStore(str(built.db))
+    app = make_app(store, work / "instance-login")
+    viewer = built.meta["viewer"]
+    cookie = "session=" + cookie_of(real_login(app, viewer["username"]))
+    with app.app_context():
+        zone = app.extensions["skillswap.repo"].get_user(viewer["id"]).timezone
+    targets = pages(built.meta, "popular")
+    targets["match_mid"] = f"/request/{built.meta['skills']['mid']['request_id']}"
+    targets = {("match_popular" if k == "match" else k): v for k, v in targets.items()}
     app_env = {
         **env,
         "SKILLSWAP_STORE": f"sqlite:///{built.db}",
         "BENCH_INSTANCE": str(work / "instance-http"),
         "PYTHONPATH": str(ROOT),
+        # Each targeted page's rendering alone, served beside it (bench/rendering.py).
+        "BENCH_RENDERING": json.dumps(
+            {"viewer": viewer["id"], "paths": {k: targets[k] for k in HTTP_TARGETS}}
+        ),
     }
-    store = SQLiteStore(str(built.db))
-    app = make_app(store, work / "instance-login")
-    cookie = cookie_of(real_login(app, built.meta["viewer"]["username"]))
-    targets = pages(built.meta, "popular")
-    targets["match_mid"] = f"/request/{built.meta['skills']['mid']['request_id']}"
-    targets = {("match_popular" if k == "match" else k): v for k, v in targets.items()}
     server = GunicornServer(app_env, work / "gunicorn.log", workers=2, app="bench.wsgi:app")
     server.start()
     try:
@@ -522,6 +531,16 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
             settle(server.url + path, cookie)
             results[name] = run_wrk(wrk, server.url + path, seconds, cookie)
             log(f"http {name}: {results[name]['rps']} req/s p99 {results[name]['p99_ms']} ms")
+        # No session (so no store read), the viewer's zone from the cookie anonymous
+        # visitors' browsers set: the same times written the same way.
+        rendering_cookie = f"{ZONE_COOKIE}={zone}"
+        for name in HTTP_TARGETS:
+            path = f"/rendering/{name}"
+            settle(server.url + path, rendering_cookie)
+            results[name]["rendering"] = run_wrk(
+                wrk, server.url + path, max(seconds // 2, 2), rendering_cookie
+            )
+            log(f"http {name}, rendering alone: {results[name]['rendering']['rps']} req/s")
         out["pages"] = results
         settle(server.url + "/login", None)
         peaks = worker_peaks(master)
@@ -543,7 +562,9 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
     ref_rps = sum(r["rps"] for r in runs) / len(runs)
     out["reference_rps"] = round(ref_rps, 1)
     for result in out["pages"].values():
-        result["ratio"] = round(result["rps"] / ref_rps, 3) if ref_rps else 0.0
+        for run in (result, result.get("rendering")):
+            if run:
+                run["ratio"] = round(run["rps"] / ref_rps, 3) if ref_rps else 0.0
     missed = [
         name
         for name, limit in HTTP_TARGETS.items()
@@ -979,13 +1000,16 @@ def table(results: dict[str, Any], checks: list[Target]) -> str:
             )
             + " req/s (before / after the pages):",
             "",
-            "| page | req/s | p50 ms | p99 ms | ratio to reference | non-2xx/3xx |",
-            "|---|---|---|---|---|---|",
+            "| page | req/s | p50 ms | p99 ms | ratio to reference | rendering alone: ratio "
+            "| non-2xx/3xx |",
+            "|---|---|---|---|---|---|---|",
         ]
         for page, f in http["pages"].items():
+            alone = f.get("rendering")
+            errors = sum(r["non_2xx"] + r["socket_errors"] for r in (f, alone) if r)
             lines.append(
                 f"| {page} | {f['rps']} | {f['p50_ms']} | {f['p99_ms']} | {f['ratio']} | "
-                f"{f['non_2xx'] + f['socket_errors']} |"
+                f"{alone['ratio'] if alone else '–'} | {errors} |"
             )
         b = http["booking"]
         lines += [

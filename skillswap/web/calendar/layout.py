@@ -280,6 +280,13 @@ def week_days(schedule: Schedule, zone: tzinfo, year: int, week: int, now: datet
     return Week(year, week, zone, days_view(monday, 7, zone, items_of(schedule, now), now), [])
 
 
+def this_week(schedule: Schedule, zone: tzinfo, now: datetime) -> Week:
+    """The days of the week holding `now` in `zone`, without the hour grid (the profile's
+    "This week")."""
+    year, number = now.astimezone(zone).date().isocalendar()[:2]
+    return week_days(schedule, zone, year, number, now)
+
+
 def week_view(schedule: Schedule, zone: tzinfo, year: int, week: int, now: datetime) -> Week:
     """Seven local days (Monday first) with their real hours, each piece in the hour it starts."""
     days = week_days(schedule, zone, year, week, now).days

@@ -6,7 +6,7 @@ JavaScript and every view has a URL to share. The page reads one document: my sc
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,6 @@ from skillswap.web.calendar.layout import (
     month_view,
     parse_month,
     parse_week,
-    week_days,
     week_view,
 )
 from skillswap.web.calendar.pieces import KIND_LABELS, Item, Kind
@@ -99,23 +98,8 @@ def show() -> tuple[str, int]:
     return render_template("calendar/month.html", month=month, **context), 200
 
 
-def glance(schedule: Schedule | None = None) -> dict[str, Any] | None:
-    """This week for the profile page (a template global). Pass the schedule the page has
-    already read to save a store round trip; without it, one `get` reads it."""
-    if not current_user.is_authenticated:
-        return None
-    zone = viewer_zone()
-    moment: datetime = now()
-    today = moment.astimezone(zone).date()
-    year, number = today.isocalendar()[:2]
-    # The glance lists the busy days; it never draws the hour grid.
-    week = week_days(schedule or _schedule(), zone, year, number, moment)
-    return {"week": week, "zone": zone}
-
-
 def _register_globals(app: Flask) -> None:
     app.jinja_env.globals["calendar_item_url"] = item_url
-    app.jinja_env.globals["calendar_glance"] = glance
 
 
 bp.record_once(lambda state: _register_globals(state.app))

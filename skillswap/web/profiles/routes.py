@@ -15,6 +15,7 @@ from skillswap.domain.teacher_rules import late_record
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User, split_tags
 from skillswap.domain.zones import is_valid_zone, picker_zone_names
+from skillswap.web.calendar.layout import this_week
 from skillswap.web.common import now, repo, validates_own_csrf, viewer_zone, when
 from skillswap.web.profiles.forms import BookingRulesForm, ProfileForm
 
@@ -74,7 +75,7 @@ def show() -> str:
     return render_template(
         "profile/show.html",
         user=user,
-        schedule=schedule,  # the "This week" calendar block reuses it: no second read
+        this_week=this_week(schedule, viewer_zone(), moment),
         stats=schedule.stats(moment),
         late_record=late_record(*schedule.late_counts(moment)),
         **_split_by_time(schedule),
