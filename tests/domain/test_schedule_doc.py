@@ -202,6 +202,31 @@ def test_a_match_reads_only_the_slots_it_needs_and_the_same_ones() -> None:
     assert checked  # the generated community has slots in the range
 
 
+def test_the_first_free_slots_are_the_first_teachable_ones() -> None:
+    """`first_free` (search results) answers the head of `teachable_slots`, read lazily or
+    not, for tagged teachers (all their time) and for one offer's skill."""
+    community = gen.generate(60)
+    moment = gen.NOW + timedelta(hours=5)
+    compared = 0
+    tags_of = {user.id: user.teach for user in community.users}
+    for uid, schedule in community.schedules.items():
+        doc = schedule.to_doc()
+        tags = tags_of[uid]
+        for skill in {offer.skill_key for offer in schedule.offers.values()} | {"nobody"}:
+            everything = Schedule.from_doc(uid, copy.deepcopy(doc)).teachable_slots(
+                tags, skill, moment
+            )
+            for count in (1, 4):
+                lazy = Schedule.from_doc(uid, copy.deepcopy(doc))
+                first = lazy.first_free(tags, skill, moment, count)
+                # The offers read lazily come without their other slots: compare by id.
+                assert [(o.id, slot) for o, slot in first] == [
+                    (o.id, slot) for o, slot in everything[:count]
+                ]
+                compared += len(everything[:count])
+    assert compared
+
+
 def test_a_document_says_when_its_upkeep_is_due_without_parsing_a_section() -> None:
     """Checking whether history must move reads only the small `due` map; the map is worked
     out anew only for sections that were read (only those can have changed)."""

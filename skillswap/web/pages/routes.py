@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
@@ -25,7 +27,9 @@ def _search(query: str) -> list[dict]:
     entries = repo().skill_entries(prefix, limit=MAX_SKILLS)
     wanted: list[str] = []
     for entry in entries.values():
-        for uid in sorted(entry.teachers):
+        # The first MAX_TEACHERS by id not already wanted: no need to sort a popular skill's
+        # thousands of teachers on every search.
+        for uid in heapq.nsmallest(MAX_TEACHERS + len(wanted), entry.teachers):
             if uid not in wanted and len(wanted) < MAX_TEACHERS:
                 wanted.append(uid)
     people = repo().people(wanted)
@@ -33,17 +37,16 @@ def _search(query: str) -> list[dict]:
     results = []
     for key, entry in sorted(entries.items()):
         teachers = []
-        for uid in sorted(entry.teachers):
-            if uid not in people:
-                continue
+        for uid in sorted(uid for uid in people if uid in entry.teachers):
             user, schedule = people[uid]
-            free = schedule.teachable_slots(user.teach, key, moment)
+            # One more than shown, to know whether to say there are more.
+            free = schedule.first_free(user.teach, key, moment, SLOTS_SHOWN + 1)
             teachers.append(
                 {
                     "user": user,
                     "stats": schedule.stats(moment),
                     "free": free[:SLOTS_SHOWN],
-                    "more": max(0, len(free) - SLOTS_SHOWN),
+                    "more": len(free) > SLOTS_SHOWN,
                 }
             )
         # Teachers with free time first, soonest first; then the rest by name.
