@@ -353,6 +353,12 @@ def pages(meta: dict[str, Any], level: str = "popular") -> dict[str, str]:
     }
 
 
+def http_pages(meta: dict[str, Any]) -> dict[str, str]:
+    """The pages the HTTP part times, with both match pages named by their skill."""
+    named = {("match_popular" if k == "match" else k): v for k, v in pages(meta).items()}
+    return {**named, "match_mid": pages(meta, "mid")["match"]}
+
+
 # Throughput targets: req/s as a share of the reference page's. A form with the zone picker
 # is heavier; search and matching do real work per request.
 HTTP_TARGETS = {
@@ -509,9 +515,7 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
     cookie = "session=" + cookie_of(real_login(app, viewer["username"]))
     with app.app_context():
         zone = app.extensions["skillswap.repo"].get_user(viewer["id"]).timezone
-    targets = pages(built.meta, "popular")
-    targets["match_mid"] = f"/request/{built.meta['skills']['mid']['request_id']}"
-    targets = {("match_popular" if k == "match" else k): v for k, v in targets.items()}
+    targets = http_pages(built.meta)
     app_env = {
         **env,
         "SKILLSWAP_STORE": f"sqlite:///{built.db}",
