@@ -14,7 +14,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from skillswap import cli, demo, settings, web
 from skillswap.domain import limits
 from skillswap.extensions import csrf, login_manager
-from skillswap.mail import OutboxTransport, SMTPTransport, mailer_from_config
+from skillswap.mail import (
+    OutboxTransport,
+    SMTPTransport,
+    compile_mail_templates,
+    mailer_from_config,
+)
 from skillswap.repo import Repository
 from skillswap.services.mail import MailSender
 from skillswap.services.notify import Notifier
@@ -157,7 +162,9 @@ def compile_templates(app: Flask) -> None:
     first use, a page costs its first visitor in each worker tens of milliseconds more, and
     everyone queued behind. Not in create_app: CLI commands and tests render few or none."""
     for name in app.jinja_env.list_templates(extensions=["html"]):
-        app.jinja_env.get_template(name)
+        if not name.startswith("mail/"):  # mail has its own environment, compiled below
+            app.jinja_env.get_template(name)
+    compile_mail_templates()
 
 
 def start_mail_sender(app: Flask) -> None:

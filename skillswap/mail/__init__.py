@@ -33,7 +33,15 @@ from datetime import datetime
 from typing import Any
 
 from skillswap.mail.config import MailSettings, settings_from_environment, transport_from_config
-from skillswap.mail.message import KINDS, Attachment, CalendarInvite, Recipient, compose, render
+from skillswap.mail.message import (
+    KINDS,
+    Attachment,
+    CalendarInvite,
+    Recipient,
+    compile_mail_templates,
+    compose,
+    render,
+)
 from skillswap.mail.retry import RetryQueue
 from skillswap.mail.sending import Delivery, Mailer, Outcome
 from skillswap.mail.tokens import (
@@ -66,6 +74,7 @@ __all__ = [
     "StaleToken",
     "Token",
     "Transport",
+    "compile_mail_templates",
     "compose",
     "mailer_from_config",
     "make_token",
