@@ -154,10 +154,11 @@ def render(
     env = template_environment()
     text_template = env.get_template(f"{kind}.txt")
     html_template = env.get_template(f"{kind}.html")
+    subject = _subject(text_template, values)
     return (
-        _subject(text_template, values),
+        subject,
         _render(text_template, values),
-        _render(html_template, values | {"subject": _subject(text_template, values)}),
+        _render(html_template, values | {"subject": subject}),
     )
 
 
