@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skillswap.domain.attendance import CONFIRM_AFTER
 from skillswap.domain.records import Booking, LearnRequest, Offer, StoredSlot
 from skillswap.domain.refusals import (
     CancelRefused,
@@ -459,11 +460,12 @@ def test_stats_count_only_confirmed_sessions_that_have_ended() -> None:
     pending = booking(o, slots[3])
     learner.hold(pending, NOW)  # a hold never confirmed
 
-    moment = at(10)  # first ended, second ended at 10:00 exactly, third would be running
+    # Unconfirmed sessions count 7 days after they end (domain/attendance.py).
+    moment = at(10) + CONFIRM_AFTER  # first 7 days over, second exactly, third would be running
     t, lr = teacher.stats(moment), learner.stats(moment)
     assert (t.taught, t.attended) == (2, 0)
     assert (lr.taught, lr.attended) == (0, 2)
-    assert teacher.stats(at(9.5)).taught == 1
+    assert teacher.stats(at(9.5) + CONFIRM_AFTER).taught == 1
     assert teacher.stats(NOW).taught == 0
     assert ended.id in teacher.bookings
 
