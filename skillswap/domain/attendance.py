@@ -259,11 +259,14 @@ class AttendanceRules:
         `invitations=False` leaves the invitation figures at 0 (ranking needs none, and
         they read the notifications)."""
         counts = self.reliability
-        first = _window_start(now)
+        moment = iso_utc(now)
+        # The window's first Monday as an instant: ISO UTC strings compare as instants, and
+        # matching asks this of every teacher it shows (no parsing of every start).
+        first = _window_start(now) + "T00:00:00Z"
         held = in_window(counts, "held", now)
         no_shows = in_window(counts, "no_shows", now)
         for b in self.bookings.values():
-            if b.status != "confirmed" or week_of(b.start_at) < first:
+            if b.status != "confirmed" or b.start < first or b.end > moment:
                 continue
             result = outcome(b, now)
             if result == HELD:
