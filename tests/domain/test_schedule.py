@@ -691,3 +691,20 @@ def test_no_two_active_bookings_of_one_schedule_overlap(operations: list) -> Non
     active = [b for b in teacher.bookings.values() if b.active]
     for _, free in teacher.free_slots(NOW):
         assert all(not (free.start < b.end_at and b.start_at < free.end) for b in active)
+
+
+def test_a_learner_at_the_upcoming_limit_is_refused_a_hold() -> None:
+    """Pinned here as well as in the state machine, whose steps reach it in most runs only."""
+    from skillswap.domain import limits
+
+    learner = Schedule(LEARNER)
+    day = DAY
+    for n in range(limits.MAX_UPCOMING_ATTENDING):
+        s = slot(9, 10, day + timedelta(days=n))
+        learner.hold(booking(offer(f"o{n}", s), s), NOW)
+    extra = slot(9, 10, day + timedelta(days=limits.MAX_UPCOMING_ATTENDING))
+    with pytest.raises(limits.LimitReached, match="the most SkillSwap keeps at once"):
+        learner.hold(booking(offer("extra", extra), extra), NOW)
+    # Once one has taken place, there is room again.
+    later = at(10, day)
+    learner.hold(booking(offer("extra", extra), extra), later)

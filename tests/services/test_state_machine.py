@@ -97,7 +97,8 @@ OUTSIDER = "nobody-at-all"
 # HTTP round trip, the invariants included) ~1.5 s: each gets what fits ~30-50 s on 2 loaded
 # cores. With the booking-rule and reschedule steps (issue 20), the Replit DB run needs 24
 # examples of 28 steps to reach every outcome of MUST_HAPPEN. The did-it-happen and invitation
-# steps (issue 21) take a share of the steps: SQLite runs 400 examples (~60-90 s loaded).
+# steps (issue 21) take a share of the steps: SQLite runs 400 examples (45-75 s measured), the
+# Replit DB 48 ("history archived" was missed in some runs of 24 and 32).
 SQLITE_SETTINGS = settings(
     max_examples=400,
     stateful_step_count=30,
@@ -107,7 +108,7 @@ SQLITE_SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-REPLIT_SETTINGS = settings(SQLITE_SETTINGS, max_examples=24, stateful_step_count=28)
+REPLIT_SETTINGS = settings(SQLITE_SETTINGS, max_examples=48, stateful_step_count=28)
 # The limits, shrunk so that a few steps reach them (restored after each run).
 LIMITS = {
     "MAX_OPEN_OFFERS": 4,
@@ -125,8 +126,9 @@ ARCHIVE_PIECE_BYTES = 6000  # archive pieces spill after a few records
 # Record ids are random, so the trajectory differs from run to run: "book refused: buffer"
 # was reached in most runs but not all (0 in one full-suite run), so it is counted, not
 # required; tests/domain/test_teacher_rules.py and tests/web/test_booking_rules.py pin it. So
-# is "book refused: day full" since the did-it-happen and invitation steps (issue 21) share
-# the steps (0 in some runs); the same two files pin it.
+# are "book refused: day full" (pinned by the same two files) and "book refused: learner
+# limit" (tests/domain/test_schedule.py) since the did-it-happen and invitation steps (issue
+# 21) share the steps: each was 0 in some runs.
 MUST_HAPPEN = {
     "booked",
     "offer published",
@@ -151,7 +153,6 @@ MUST_HAPPEN_ON_SQLITE = MUST_HAPPEN | {
     "offer delete refused (booked)",
     "cancel refused: outsider",
     "review refused: window closed",
-    "book refused: learner limit",
     "request refused: limit",
     # Did it happen and invitations (issue 21).
     "mark: happened",
@@ -1177,8 +1178,7 @@ class RepoMachine(RuleBasedStateMachine):
                     [attendance.HAPPENED, attendance.THEY_MISSED, attendance.I_MISSED, "maybe"]
                 ),
                 # None: no time passes (advance_clock's 15 and 40 days reach past the 7
-                # days and the 14); 0: just after the session's end, keeping time near
-                # the offers so that the booking steps still find future slots.
+                # days and the 14); 0: just after the session's end.
                 st.sampled_from([None, None, None, 0]),
             ),
             min_size=1,
