@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from skillswap.domain.attendance import HELD, final_outcome
 from skillswap.domain.limits import LIVE_PAST, MAX_HIGHLIGHTS, PieceFull
 from skillswap.domain.records import Booking, LearnRequest, Offer
 from skillswap.domain.schedule import Schedule
@@ -169,8 +170,11 @@ def finish(schedule: Schedule, batch: dict, now: datetime) -> Finished:
     ids = batch_ids(schedule, batch, now)
     counters = dict(schedule.counters)
     highlights = list(schedule.highlights)
-    for rid in ids["bookings"]:
-        add_booking(counters, highlights, schedule.bookings.pop(rid), schedule.owner)
+    leaving = [schedule.bookings.pop(rid) for rid in ids["bookings"]]
+    for booking in leaving:
+        add_booking(counters, highlights, booking, schedule.owner)
+    # Their outcomes are final now (marks closed after 14 days): counted once, here.
+    schedule.archive_outcomes(leaving, now)
     offers = [schedule.offers.pop(rid) for rid in ids["offers"]]
     requests = [schedule.requests.pop(rid) for rid in ids["requests"]]
     highlights.sort(key=lambda h: h["created"], reverse=True)
@@ -182,12 +186,14 @@ def finish(schedule: Schedule, batch: dict, now: datetime) -> Finished:
 
 
 def add_booking(counters: dict[str, int], highlights: list[dict], b: Booking, owner: str) -> None:
-    """What one archived session adds: taught or attended when it took place, and the other
-    person's rating of the owner (visible by now: reviews show after 14 days at the latest)."""
+    """What one archived session adds: taught or attended when it was held (its final outcome,
+    domain/attendance.py), and the other person's rating of the owner (visible by now: reviews
+    show after 14 days at the latest; a disputed session may still carry one)."""
     if b.status != "confirmed":
         return
-    role = "taught" if b.teacher == owner else "attended"
-    counters[role] = counters.get(role, 0) + 1
+    if final_outcome(b) == HELD:
+        role = "taught" if b.teacher == owner else "attended"
+        counters[role] = counters.get(role, 0) + 1
     other = b.other(owner)
     review = b.reviews.get(other)
     if review is None:

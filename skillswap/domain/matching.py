@@ -9,7 +9,8 @@ The ranking is one rule, here, for the match page, its pages and the benchmark's
 1. teachers with a slot lying wholly inside a window come first, teachers whose slots only
    overlap a window follow (each such slot is shown with the time it shares with the window);
 2. within each group, the soonest such slot first;
-3. then the better rated, then by username.
+3. then the better rated, then the more reliable (fewer no-shows and late cancellations in
+   the last 90 days, then more sessions held: domain/attendance.py), then by username.
 
 `placement` is the part of that key the slot index can bound from below (group, start), which
 is how services/matching.py stops reading after a page of teachers. On each card the slots that
@@ -26,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from skillswap.domain.attendance import ranking_key
 from skillswap.domain.records import Offer, Stats
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import mode_compatible, normalise_skill
@@ -171,12 +173,19 @@ def placement(match: Match) -> tuple[int, datetime]:
     return (WHOLE if match.whole_count else PARTIAL, match.slots[0][1].start)
 
 
-def rank_key(match: Match) -> tuple[int, datetime, float, str]:
-    return (*placement(match), -match.stats.rating_average, match.user.username)
+def rank_key(match: Match) -> tuple[int, datetime, float, int, int, str]:
+    stats = match.stats
+    return (
+        *placement(match),
+        -stats.rating_average,
+        *ranking_key(stats.reliability),
+        match.user.username,
+    )
 
 
 def rank_matches(matches: Iterable[Match]) -> list[Match]:
-    """Whole fits before overlaps, then the soonest, then the better rated, then by name."""
+    """Whole fits before overlaps, then the soonest, then the better rated, then the more
+    reliable, then by name."""
     return sorted(matches, key=rank_key)
 
 

@@ -186,6 +186,10 @@ class Booking:
     # On the learner's copy only, while a move is in flight (domain/reschedule.py): the new
     # time, held beside the old one until the teacher's copy has decided.
     moving: dict[str, Any] = field(default_factory=dict)
+    # Did it happen (domain/attendance.py), by the marker's user id: {"mark", "at", "n" (rises
+    # with each change, so a late copy of an older mark loses), "copied" (False on the
+    # marker's own copy until the other person's has it; read repair finishes it)}.
+    attendance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def start_at(self) -> datetime:
@@ -233,6 +237,8 @@ class Booking:
     def from_dict(cls, data: dict[str, Any]) -> Booking:
         booking = from_fields(cls, data)
         booking.reviews = {k: Review(**v) for k, v in data.get("reviews", {}).items()}
+        # Its own dicts: a copy never changes the record it came from.
+        booking.attendance = {k: dict(v) for k, v in data.get("attendance", {}).items()}
         return booking
 
 
@@ -258,6 +264,21 @@ class Notification:
     was_end: str = ""
     late: bool = False  # a cancel or move after the session's cancel deadline
     title: str = ""  # the session's title, for notices about a session
+    # An invitation's answer (domain/attendance.py): "booked" or "declined"; "" while open.
+    answered: str = ""
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """A person's record over the last 90 days (domain/attendance.py): sessions held, late
+    cancellations, no-shows against them that nobody contradicted, and invitations settled
+    (answered, or open for more than 7 days) and answered within 7 days."""
+
+    held: int = 0
+    late_cancels: int = 0
+    no_shows: int = 0
+    invitations: int = 0
+    answered: int = 0
 
 
 @dataclass
@@ -266,6 +287,8 @@ class Stats:
     attended: int
     rating_count: int
     rating_average: float  # 0.0 when there are no ratings: show rating_count, not this
+    # For ranking (domain/matching.py); its invitation figures are left at 0 there.
+    reliability: Reliability = field(default_factory=Reliability)
 
 
 @dataclass(frozen=True)

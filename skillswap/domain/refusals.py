@@ -72,3 +72,7 @@ class InBuffer(RuleRefusal):
 
 class DayFull(RuleRefusal):
     pass
+
+
+class AttendanceRefused(ScheduleRefusal):
+    """A mark of whether a session happened, or an answer to an invitation, is refused."""

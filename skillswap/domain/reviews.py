@@ -7,10 +7,12 @@ add the archived history's counters to the live window (domain/archive.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
+from skillswap.domain.attendance import HELD, outcome, reported_no_show
 from skillswap.domain.limits import REVIEW_WINDOW
-from skillswap.domain.records import Booking, Review, ShownReview, Stats
+from skillswap.domain.records import Booking, Reliability, Review, ShownReview, Stats
 from skillswap.domain.refusals import NotParticipant, ReviewRefused
 from skillswap.domain.times import iso_utc
 
@@ -25,6 +27,7 @@ class ReviewRules:
     bookings: dict[str, Booking]
     counters: dict[str, int]
     highlights: list[dict]
+    reliability_record: Callable[..., Reliability]
 
     def add_review(
         self, booking_id: str, rater: str, rating: int, feedback: str, now: datetime
@@ -43,6 +46,10 @@ class ReviewRules:
             )
         if rater in booking.reviews:
             raise ReviewRefused("You have already rated this session.")
+        if reported_no_show(booking, rater):
+            raise ReviewRefused(
+                "You reported that this session did not take place, so you cannot rate it."
+            )
         if not RATING_MIN <= rating <= RATING_MAX:
             raise ReviewRefused(f"Choose a rating from {RATING_MIN} to {RATING_MAX}.")
         if len(feedback) > MAX_FEEDBACK:
@@ -96,7 +103,9 @@ class ReviewRules:
         counters = self.counters
         taught, attended = counters.get("taught", 0), counters.get("attended", 0)
         for b in self.bookings.values():
-            if b.status != "confirmed" or b.end_at > now:
+            # Only sessions held count (domain/attendance.py): confirmed by one, no no-show
+            # reported, or unconfirmed for 7 days.
+            if b.status != "confirmed" or b.end_at > now or outcome(b, now) != HELD:
                 continue
             if b.teacher == self.owner:
                 taught += 1
@@ -108,4 +117,5 @@ class ReviewRules:
         count = counters.get("rating_count", 0) + len(received)
         total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
         average = round(total / count, 1) if count else 0.0
-        return Stats(taught, attended, count, average)
+        record = self.reliability_record(now, invitations=False)
+        return Stats(taught, attended, count, average, record)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from skillswap.domain.attendance import AttendanceRules
 from skillswap.domain.booking import BookingRules
 from skillswap.domain.limits import MAX_NOTIFICATIONS
 from skillswap.domain.offers import OfferRules
@@ -77,7 +78,7 @@ def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
 
 
-class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
+class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules):
     """Offers, requests, bookings (with their reviews) and notifications of one person, plus
     what their archived history adds up to (`counters`, `highlights`; domain/archive.py)."""
 
@@ -113,6 +114,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
     # Late cancels and moves this person made: {"cancel"|"move": {week: count}}, bounded
     # (domain/teacher_rules.py count_late).
     late = _Section(dict, dict, dict)
+    # Per-week reliability counters {week: {"held", "no_shows", "invitations", "answered"}},
+    # bounded (domain/attendance.py).
+    reliability = _Section(dict, dict, dict)
 
     SECTIONS = (
         "offers",
@@ -124,6 +128,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
         "archiving",
         "booking_rules",
         "late",
+        "reliability",
     )
     # Written even when empty, as every earlier version did.
     ALWAYS_WRITTEN = ("offers", "requests", "bookings", "notifications")
@@ -150,6 +155,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
             "archiving": {},
             "booking_rules": {},
             "late": {},
+            "reliability": {},
         }
         self._due: dict[str, str] | None = {}
 

@@ -122,7 +122,8 @@ class Schedules(RepositoryBase):
                 for n in s.notifications
             ):
                 return False
-            s.notify(notification)
+            # Told and counted in one step (domain/attendance.py: the share answered).
+            s.receive_invitation(notification, self.clock())
             return True
 
         sent = self.change_schedule(uid, add_once)

@@ -4,10 +4,12 @@ The rules they apply live in domain/, the keys and documents in repo/; views cal
 render: `services.booking.book(repo, booking)`."""
 
 from skillswap.services import upkeep  # noqa: I001 (the others build on upkeep)
-from skillswap.services import accounts, backup, booking, mail, matching, offers, reschedule, rules
+from skillswap.services import accounts, attendance, backup, booking, mail, matching, offers
+from skillswap.services import reschedule, rules
 
 __all__ = [
     "accounts",
+    "attendance",
     "backup",
     "booking",
     "mail",

@@ -24,7 +24,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.keys import new_id, schedule_key
-from skillswap.services import upkeep
+from skillswap.services import attendance, upkeep
 from skillswap.store import StoreLimitError
 from skillswap.store.codec import encoded_size
 
@@ -54,7 +54,13 @@ def book(repo: Repository, booking: Booking) -> Booking:
             raise
         # Any other failure (an outage, a lost answer) may have claimed the slot or not:
         # the hold stays, and resolve_pending settles it against the teacher's copy.
-        repo.change_schedule(booking.learner, lambda s: s.confirm(booking.id, booking.cancel_hours))
+
+        def confirm(s: Schedule) -> None:
+            s.confirm(booking.id, booking.cancel_hours)
+            # Booking answers this teacher's invitations for the skill (domain/attendance.py).
+            s.answer_invitations(booking.teacher_name, booking.skill, now)
+
+        repo.change_schedule(booking.learner, confirm)
         repo.count_unread(booking.teacher, +1)
     booking.status = "confirmed"
     return booking
@@ -131,8 +137,9 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
         for b in schedule.bookings.values()
         if (mine := b.reviews.get(schedule.owner)) is not None and not mine.copied
     ]
+    unmarked = schedule.uncopied_marks()  # did-it-happen marks (services/attendance.py)
     due = schedule.maintenance_due(now) or bool(schedule.archiving)
-    if not holds and not moves and not unsynced and not uncopied and not due:
+    if not holds and not moves and not unsynced and not uncopied and not unmarked and not due:
         return schedule
     try:
         if holds or moves:
@@ -151,6 +158,8 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
             copy_cancel(repo, schedule.owner, booking)
         for booking in uncopied:
             copy_review(repo, schedule.owner, booking)
+        for booking in unmarked:
+            attendance.copy_mark(repo, schedule.owner, booking)
     except StoreLimitError as exc:
         log.error("read repair of %s refused (%s): %s", schedule.owner, exc.key, exc)
     upkeep.maintain(repo, schedule.owner)

@@ -12,6 +12,7 @@ from skillswap.extensions import csrf
 from skillswap.web import (
     account,
     addresses,
+    attendance,
     auth,
     bookings,
     calendar,
@@ -45,6 +46,7 @@ AREAS = (
     calendar,
     notifications,
     learners,
+    attendance,
     feeds,
     skills,
     unsubscribe,

@@ -30,6 +30,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_calendar import request_skill
 from tests.support.app_fixtures import csrf_token
+from tests.web.test_attendance import mark
 from tests.web.test_bookings import book, booked_id, cancel, free_slots, person, publish, rate
 
 TEN_BERLIN = "Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin)"
@@ -273,6 +274,7 @@ def test_a_review_waits_for_the_other_side_or_fourteen_days(
     _, leo, booking = teacher_and_booked_learner(live_app)
     live_app.clock.set(datetime(2026, 12, 1, 15, 30, tzinfo=UTC))
     assert rate(leo, booking, "9", "Clear and patient.").status_code == 302
+    assert mark(leo, booking, "happened").status_code == 302  # held: it counts at once
 
     visitor = new_page()  # anyone, not logged in
     visitor.goto(f"{live_app.url}/user/tess")

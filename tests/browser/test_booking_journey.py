@@ -170,6 +170,16 @@ def test_request_match_book_race_notify_and_rate(
     expect(session(under(attending, "Past"), "Python with tess")).to_contain_text(
         "You rated this 9/10."
     )
+    # Not counted until someone says it happened (or 7 days pass): leo says so.
+    expect(stats(learner)).to_contain_text("0 sessions attended")
+    attended = session(under(attending, "Past"), "Python with tess")
+    attended.get_by_role("button", name="It happened").click()
+    expect(learner.get_by_role("status")).to_have_text("Thank you: the session is marked as held.")
+    attended = session(under(attending, "Past"), "Python with tess")
+    expect(attended).to_contain_text("You said: “It happened”.")
+    expect(attended.get_by_role("button", name="It happened")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     expect(stats(learner)).to_contain_text("1 session attended")
 
     go(teacher, "Dashboard")

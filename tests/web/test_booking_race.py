@@ -16,6 +16,8 @@ Races (DESIGN.md "Booking"):
   stays); a move racing new bookings of its target (one holder; a losing move leaves the
   session as it was); a move racing a cancel of the same session (cancelled, and both
   people's copies, so both dashboards, agree).
+- did it happen (issue 21): both people of a session mark it at the same instant, each from
+  five processes: both marks survive on both copies and both dashboards show one outcome.
 
 Each round also records when each request was sent and answered: a round in which the requests
 did not overlap in time proves nothing, so the test asserts that they did.
@@ -36,6 +38,7 @@ import requests
 
 from skillswap.domain.records import Booking
 from skillswap.repo import Repository
+from skillswap.repo.keys import new_id
 from skillswap.store import Store, open_store
 from tests.support.app_fixtures import CSRF_RE
 from tests.support.gunicorn_server import GunicornServer, HttpRacePool, Task
@@ -689,3 +692,101 @@ def test_a_reschedule_racing_a_cancel_of_the_same_session(
             seen.append(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item)))
         when = [re.search(r"\w{3} \d+ \w{3} \d{4}, [0-9:–]+", s) for s in seen]
         assert all(when) and when[0].group(0) == when[1].group(0), seen
+
+
+# --- did it happen (issue 21) --------------------------------------------------------------
+
+MARK_ROUNDS = 4
+
+
+def _ended_session(site: Site, teacher: Person, learner: Person) -> str:
+    """A session that ended an hour ago, written into both documents as booking would have
+    (the server runs on the real clock, and nobody can book the past)."""
+    store = site.open_store()
+    try:
+        now = datetime.now(UTC)
+        repo = Repository(store, lambda: now)
+        t, lr = repo.find_user(teacher.username), repo.find_user(learner.username)
+        assert t is not None and lr is not None
+        start, end = now - timedelta(hours=2), now - timedelta(hours=1)
+        booking = Booking(
+            id=new_id(),
+            teacher=t.id,
+            teacher_name=t.username,
+            learner=lr.id,
+            learner_name=lr.username,
+            offer_id="race-offer",
+            slot_id=new_id(),
+            title="Marking race",
+            skill="Python",
+            mode="online",
+            start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            end=end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            created=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            status="confirmed",
+        )
+        for uid in (t.id, lr.id):
+            copy = Booking.from_dict(booking.to_dict())
+            repo.change_schedule(uid, lambda s, c=copy: s.bookings.__setitem__(c.id, c))
+        return booking.id
+    finally:
+        store.close()
+
+
+def _mark_task(site: Site, person: Person, booking_id: str, what: str) -> Task:
+    form = {"csrf_token": person.csrf, "mark": what}
+    return person.cookie, f"{site.base}/booking/{booking_id}/attendance", form
+
+
+def _row(site: Site, person: Person, booking_id: str) -> str:
+    """The session as listed in the recent history (the dashboard lists the last ten)."""
+    html = person.http.get(site.base + "/history", timeout=30).text
+    item = html.split(f'id="booking-{booking_id}"', 1)[1].split("</li>", 1)[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item))
+
+
+@pytest.mark.timeout(180)
+def test_both_people_marking_at_once_keeps_both_marks_on_both_copies(
+    site: Site, race_pool: HttpRacePool
+) -> None:
+    """Each round five sessions of one pair: each is marked once by each person, all ten at
+    once, so every request writes one of the same two documents while the others do. One
+    press per person and session: a lost mark would not be healed by a repeated press."""
+    teacher, learner = site.signup("markt"), site.signup("markl")
+    rounds: list[list[dict[str, Any]]] = []
+    played: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for round_no in range(MARK_ROUNDS):
+        sessions = [_ended_session(site, teacher, learner) for _ in range(5)]
+        # The learner agrees on some sessions and disputes the others.
+        theirs = ["happened" if (round_no + i) % 2 else "they_missed" for i in range(5)]
+        tasks = [_mark_task(site, teacher, b, "happened") for b in sessions] + [
+            _mark_task(site, learner, b, mark) for b, mark in zip(sessions, theirs, strict=True)
+        ]
+        outcomes = race_pool.run_round(tasks)
+        rounds.append([o for o in outcomes if o is not None])
+        for i, o in enumerate(outcomes):
+            if o is None or o["status"] != 302:
+                problems.append(f"round {round_no}, racer {i}: {o and o['status']}")
+        played += zip(sessions, theirs, strict=True)
+    assert not problems, "\n".join(problems) + "\n" + site.server.log_tail()
+    _assert_contention(rounds)
+    _assert_quiet_server(site)
+
+    store = site.open_store()
+    try:
+        repo = Repository(store, lambda: datetime.now(UTC))
+        t, lr = repo.find_user(teacher.username), repo.find_user(learner.username)
+        assert t is not None and lr is not None
+        for booking_id, theirs in played:
+            copies = [repo.schedule(uid).bookings[booking_id] for uid in (t.id, lr.id)]
+            seen = [{uid: (m["mark"], m["n"]) for uid, m in c.attendance.items()} for c in copies]
+            assert seen[0] == seen[1] == {t.id: ("happened", 1), lr.id: (theirs, 1)}, booking_id
+            # Nothing left for read repair: each person's own mark is marked copied.
+            assert copies[0].attendance[t.id]["copied"] and copies[1].attendance[lr.id]["copied"]
+    finally:
+        store.close()
+    # Both people's pages show the same outcome of every session.
+    for booking_id, theirs in played:
+        rows = [_row(site, p, booking_id) for p in (teacher, learner)]
+        assert ["Disputed" in r for r in rows] == [theirs != "happened"] * 2, rows

@@ -465,7 +465,7 @@ def test_cancelled_sessions_do_not_count_as_taught_or_attended(
 ) -> None:
     second = booked_id(book(leo, "tess", free_slots(leo, "tess")[0]))
     assert cancel(leo, second).status_code == 302
-    clock.set(datetime(2026, 12, 2, tzinfo=UTC))
+    clock.set(datetime(2026, 12, 9, tzinfo=UTC))  # unconfirmed sessions count after 7 days
     assert stats_text(tess.get("/dashboard")).startswith("1 session taught | 0 sessions attended")
     assert stats_text(leo.get("/dashboard")).startswith("0 sessions taught | 1 session attended")
     assert stats_text(leo.get("/user/tess")).startswith("1 session taught")
@@ -555,7 +555,8 @@ def test_a_cancelled_session_cannot_be_rated(
 def test_once_both_rated_the_profile_and_dashboards_show_the_average(
     clock: Clock, tess: FlaskClient, leo: FlaskClient, xia: FlaskClient, session: str
 ) -> None:
-    clock.set(datetime(2026, 12, 1, 16, tzinfo=UTC))
+    # A week after it: unconfirmed, the session counts as held (domain/attendance.py).
+    clock.set(datetime(2026, 12, 8, 16, tzinfo=UTC))
     assert rate(leo, session, "9", "Clear and patient").status_code == 302
     assert rate(tess, session, "7", "Well prepared").status_code == 302
 

@@ -25,6 +25,7 @@ from skillswap.store import Store
 from skillswap.store.sqlite import SQLiteStore
 from tests.support.app_fixtures import TEMPLATE_CODE, Clock, make_app
 from tests.support.faulty_store import Crash, FaultyStore
+from tests.web.test_attendance import mark
 from tests.web.test_bookings import (
     book,
     booked_id,
@@ -67,6 +68,7 @@ def test_the_past_moves_to_the_history_and_every_figure_stays(app: Flask, clock:
     clock.set(SESSION_END + timedelta(hours=1))
     assert rate(leo, booking, "9", "Clear and patient").status_code == 302
     assert rate(tess, booking, "7").status_code == 302
+    assert mark(tess, booking, "happened").status_code == 302  # held at once, not in 7 days
     before = tess.get("/user/tess").get_data(as_text=True)
     assert "Clear and patient" in before
     now_stats = {name: schedule(app, name).stats(clock()) for name in ("tess", "leo")}

@@ -48,8 +48,10 @@ POST_PATHS = [
     "/booking/0123456789abcdef/cancel",
     "/booking/0123456789abcdef/review",
     "/booking/0123456789abcdef/reschedule",
+    "/booking/0123456789abcdef/attendance",
     "/notifications/read",
     "/learners/invite",
+    "/invitations/0123456789abcdef/decline",
     "/calendar/feed",
     "/calendar/feed/revoke",
     "/unsubscribe/0123456789abcdef",
@@ -70,6 +72,7 @@ def test_every_post_route_is_listed(app: Flask) -> None:
         .replace("<username>", "<x>")
         .replace("<login_id>", "<x>")
         .replace("<token>", "<x>")
+        .replace("<notification_id>", "<x>")
         for r in routes
     }
     assert normalised == listed

@@ -63,6 +63,7 @@ PAGES = [
     pytest.param("/book/pyteacher0", id="book"),
     pytest.param("/book/pyteacher0?skill=python", id="book-skill"),
     pytest.param("/dashboard", id="dashboard"),
+    pytest.param("/notifications", id="notifications"),  # invitations, with Decline
 ]
 
 

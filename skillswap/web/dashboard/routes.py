@@ -11,6 +11,14 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
 from skillswap import services
+from skillswap.domain.attendance import (
+    MARK_WINDOW,
+    MARKS,
+    OPEN,
+    no_show_of,
+    outcome,
+    reported_no_show,
+)
 from skillswap.domain.booking import session_state
 from skillswap.domain.display import title_and_skill
 from skillswap.domain.records import Booking
@@ -47,6 +55,35 @@ class SessionItem:
     # The last move, as read: "you" or the other person's name, and the time it had before.
     moved_by: str = ""
     moved_from: str = ""
+    # Did it happen (domain/attendance.py): the outcome ("held", "unconfirmed", "disputed",
+    # "missed"; "" before the end or when cancelled), each person's mark as worded, and the
+    # buttons (value, label, chosen) while marks are open.
+    outcome: str = ""
+    my_mark: str = ""
+    their_mark: str = ""
+    absent: str = ""  # a missed session: "you" or the other person's name
+    mark_path: str = ""
+    mark_buttons: tuple[tuple[str, str, bool], ...] = ()
+
+
+def _attendance(b: Booking, me: str, other: str, moment: datetime, mark_path: str) -> dict:
+    """The did-it-happen part of a dashboard row; `mark_path` "" for archived sessions."""
+    result = outcome(b, moment)
+    if result == OPEN:
+        return {}
+    mine = b.attendance.get(me, {}).get("mark", "")
+    theirs = b.attendance.get(b.other(me), {}).get("mark", "")
+    absent = no_show_of(b, moment)
+    fields: dict = {
+        "outcome": result,
+        "my_mark": MARKS.get(mine, ""),
+        "their_mark": MARKS.get(theirs, ""),
+        "absent": "" if absent is None else "you" if absent == me else other,
+    }
+    if mark_path and moment < b.end_at + MARK_WINDOW:
+        fields["mark_path"] = mark_path
+        fields["mark_buttons"] = tuple((v, label, v == mine) for v, label in MARKS.items())
+    return fields
 
 
 def session_items(
@@ -59,6 +96,7 @@ def session_items(
     profile_url = url_maker("profile.public", "username")
     ics_url = url_maker("ics.booking", "booking_id")
     move_url = url_maker("bookings.reschedule", "booking_id")
+    mark_url = url_maker("attendance.mark", "booking_id")
 
     def item(b: Booking) -> SessionItem:
         other = b.other_name(me)
@@ -68,7 +106,10 @@ def session_items(
             action = cancel_url(b.id)
             move = move_url(b.id)
         elif state == "to rate":
-            action = review_url(b.id)
+            if reported_no_show(b, me):
+                state = "reported"  # no rating from someone who said it did not take place
+            else:
+                action = review_url(b.id)
         moved_by = moved_from = ""
         if b.moved:
             moved_by = "you" if b.moved.get("by") == me else other
@@ -89,6 +130,7 @@ def session_items(
             move_path=move,
             moved_by=moved_by,
             moved_from=moved_from,
+            **_attendance(b, me, other, moment, "" if archived else mark_url(b.id)),
         )
 
     return {name: [item(b) for b in bookings] for name, bookings in lists.items()}

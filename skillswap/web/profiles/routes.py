@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from skillswap import services
+from skillswap.domain.attendance import record_lines
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.teacher_rules import late_record
 from skillswap.domain.times import iso_utc
@@ -78,6 +79,7 @@ def show() -> str:
         this_week=this_week(schedule, viewer_zone(), moment),
         stats=schedule.stats(moment),
         late_record=late_record(*schedule.late_counts(moment)),
+        record=record_lines(schedule.reliability_record(moment)),
         **_split_by_time(schedule),
     )
 
@@ -164,6 +166,7 @@ def public(username: str) -> str:
         user=user,
         stats=schedule.stats(moment, received),
         late_record=late_record(*schedule.late_counts(moment)),
+        record=record_lines(schedule.reliability_record(moment)),
         # Worded here, not by a call from the template for each.
         free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free[:12]],
         free_count=len(free),

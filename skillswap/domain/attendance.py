@@ -1,0 +1,313 @@
+"""Did it happen, and how reliable a person is. Pure: no Flask, no I/O; `now` is passed in.
+
+After a session ends, each of its two people may mark it "happened", "the other person did
+not come" or "I could not come" (until its review window closes, 14 days after it, so nothing
+about an archived session can change). What the marks say (`outcome`):
+
+- no mark: unconfirmed; it counts as held once 7 days have passed since it ended;
+- at least one "happened" and no no-show report: held, at once;
+- a "happened" against a no-show report, or each blaming the other: disputed, counted for
+  neither, ever (both see it as disputed);
+- only no-show reports naming the same person: missed, a no-show against that person.
+
+"Sessions taught/attended" count held sessions only (domain/reviews.py, domain/archive.py).
+A person who reported a no-show cannot rate the session, and a person who rated it cannot
+report a no-show afterwards, so a rating never sits beside its rater's "it did not happen".
+
+The reliability record covers the last 90 days: sessions held, late cancellations
+(domain/teacher_rules.py counts those), no-shows against the person, and the share of
+invitations answered (booked with that teacher for that skill, or declined, within 7 days).
+It reads only the live document: per-week counters (section `reliability`, at most
+MAX_LATE_WEEKS weeks) hold what is final, the live window is counted when read, as the
+taught/attended counters do (DESIGN.md "Stats are counters covering the archives"):
+
+- a session's outcome is final only after its marks close and its 7 days have run, which no
+  write marks, so a session adds to the counters when it leaves the live document for the
+  archive (domain/archive.py `finish`, the same atomic step), and is counted from the live
+  document until then;
+- an invitation adds to `invitations` in the atomic step that sends it, and to `answered` in
+  the step that books or declines it, both in the week it was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from skillswap.domain.limits import LATE_WINDOW, MAX_LATE_WEEKS, REVIEW_WINDOW
+from skillswap.domain.records import Booking, Notification, Reliability
+from skillswap.domain.refusals import AttendanceRefused, NotParticipant
+from skillswap.domain.skills import normalise_skill
+from skillswap.domain.teacher_rules import late_in_window, week_of
+from skillswap.domain.times import iso_utc, parse_iso_utc
+
+HAPPENED, THEY_MISSED, I_MISSED = "happened", "they_missed", "i_missed"
+#: The marks, as the dashboard's buttons word them.
+MARKS = {
+    HAPPENED: "It happened",
+    THEY_MISSED: "They didn't come",
+    I_MISSED: "I couldn't come",
+}
+# Outcomes of a session that ended (and "open": not ended, or cancelled).
+HELD, UNCONFIRMED, DISPUTED, MISSED, OPEN = "held", "unconfirmed", "disputed", "missed", "open"
+#: An unconfirmed session counts as held this long after it ended.
+CONFIRM_AFTER = timedelta(days=7)
+#: Marks close with the reviews, before anything can be archived (30 days).
+MARK_WINDOW = REVIEW_WINDOW
+#: An invitation counts as answered when booked or declined within this.
+ANSWER_WITHIN = timedelta(days=7)
+COUNTER_NAMES = ("held", "no_shows", "invitations", "answered")
+
+
+def absentee(booking: Booking, marker: str, mark: str) -> str | None:
+    """Who a mark says was not there; None for "happened"."""
+    if mark == THEY_MISSED:
+        return booking.other(marker)
+    if mark == I_MISSED:
+        return marker
+    return None
+
+
+def outcome(booking: Booking, now: datetime) -> str:
+    """What the marks on this copy make of the session at `now` (see the module's doc)."""
+    if booking.status != "confirmed" or now < booking.end_at:
+        return OPEN
+    people = (booking.teacher, booking.learner)
+    marks = {uid: m["mark"] for uid, m in booking.attendance.items() if uid in people}
+    if not marks:
+        return HELD if now >= booking.end_at + CONFIRM_AFTER else UNCONFIRMED
+    absent = {a for uid, mark in marks.items() if (a := absentee(booking, uid, mark))}
+    if not absent:
+        return HELD
+    if HAPPENED in marks.values() or len(absent) > 1:
+        return DISPUTED
+    return MISSED
+
+
+def final_outcome(booking: Booking) -> str:
+    """The outcome once nothing can change it any more (archived sessions)."""
+    return outcome(booking, max(booking.end_at + CONFIRM_AFTER, booking.end_at + MARK_WINDOW))
+
+
+def no_show_of(booking: Booking, now: datetime) -> str | None:
+    """The person a missed session counts against, or None."""
+    if outcome(booking, now) != MISSED:
+        return None
+    marker, entry = next(iter(booking.attendance.items()))
+    return absentee(booking, marker, entry["mark"])
+
+
+def reported_no_show(booking: Booking, uid: str) -> bool:
+    entry = booking.attendance.get(uid)
+    return entry is not None and entry["mark"] != HAPPENED
+
+
+# --- per-week counters, bounded ----------------------------------------------------------
+
+
+def count_week(
+    counts: Mapping[str, Mapping[str, int]], week: str, name: str, delta: int, now: datetime
+) -> dict[str, dict[str, int]]:
+    """`counts` ({week: {name: n}}) with `delta` added to one week's `name`; weeks that no
+    longer reach into the last 90 days dropped, never more than MAX_LATE_WEEKS weeks."""
+    first = week_of(now - LATE_WINDOW)
+    kept = {w: dict(c) for w, c in counts.items() if w >= first}
+    if week >= first and delta:
+        row = kept.setdefault(week, {})
+        row[name] = row.get(name, 0) + delta
+        if not row[name]:
+            del row[name]
+    kept = {w: c for w, c in kept.items() if c}
+    return {w: kept[w] for w in sorted(sorted(kept, reverse=True)[:MAX_LATE_WEEKS])}
+
+
+def in_window(counts: Mapping[str, Mapping[str, int]], name: str, now: datetime) -> int:
+    """`name` summed over the weeks in the last 90 days (whole weeks, as late cancels)."""
+    return late_in_window({w: c.get(name, 0) for w, c in counts.items()}, now)
+
+
+def _window_start(now: datetime) -> str:
+    return week_of(now - LATE_WINDOW)
+
+
+class AttendanceRules:
+    """Mixed into Schedule: marks on one person's copies, invitations they received, and
+    their reliability record."""
+
+    owner: str
+    bookings: dict[str, Booking]
+    notifications: list[Notification]
+    reliability: dict[str, dict[str, int]]
+    late: dict[str, dict[str, int]]
+    notify: Callable[[Notification], None]
+
+    def mark_attendance(self, booking_id: str, by: str, mark: str, now: datetime) -> Booking:
+        """`by`'s mark on this copy, not yet copied to the other person's. Marking the same
+        again changes nothing; a different mark replaces it."""
+        booking = self.bookings.get(booking_id)
+        if booking is None or by not in (booking.teacher, booking.learner):
+            raise NotParticipant("Only the two people in a session can say whether it happened.")
+        if mark not in MARKS:
+            raise AttendanceRefused("Choose whether the session happened, or who did not come.")
+        if booking.status != "confirmed":
+            raise AttendanceRefused("A cancelled session did not take place: nothing to mark.")
+        if now < booking.end_at:
+            raise AttendanceRefused("You can say whether this session happened once it has ended.")
+        if now >= booking.end_at + MARK_WINDOW:
+            raise AttendanceRefused(
+                "Whether this session happened could be marked until 14 days after it; "
+                "that time is over."
+            )
+        if mark != HAPPENED and by in booking.reviews:
+            raise AttendanceRefused(
+                "You have rated this session, so you cannot report that it did not take place."
+            )
+        current = booking.attendance.get(by)
+        if current is not None and current["mark"] == mark:
+            return booking
+        number = current["n"] + 1 if current else 1
+        booking.attendance[by] = {"mark": mark, "at": iso_utc(now), "n": number, "copied": False}
+        return booking
+
+    def take_mark(self, booking_id: str, by: str, entry: Mapping[str, Any]) -> bool:
+        """The other person's mark, copied into this copy unless it holds that mark or a
+        newer one already. False: nothing to copy (or no such session here)."""
+        copy = self.bookings.get(booking_id)
+        if copy is None:
+            return False
+        held = copy.attendance.get(by)
+        if held is not None and held["n"] >= entry["n"]:
+            return False
+        copy.attendance[by] = {**entry, "copied": True}
+        return True
+
+    def mark_copied(self, booking_id: str, by: str, number: int) -> None:
+        """The other person's copy has mark `number`: a newer mark stays to be copied."""
+        booking = self.bookings.get(booking_id)
+        entry = booking.attendance.get(by) if booking else None
+        if entry is not None and entry["n"] == number:
+            entry["copied"] = True
+
+    def uncopied_marks(self) -> list[Booking]:
+        """Sessions whose owner's mark has not reached the other person's copy yet."""
+        return [
+            b
+            for b in self.bookings.values()
+            if (mine := b.attendance.get(self.owner)) is not None and not mine["copied"]
+        ]
+
+    # --- invitations ---------------------------------------------------------------------
+
+    def receive_invitation(self, invitation: Notification, now: datetime) -> None:
+        """An invitation arrives: told, and counted in the week it was sent."""
+        self.notify(invitation)
+        self._count(parse_iso_utc(invitation.created), "invitations", now)
+
+    def _answer(self, invitation: Notification, answer: str, now: datetime) -> bool:
+        invitation.answered = answer
+        sent = parse_iso_utc(invitation.created)
+        if now - sent > ANSWER_WITHIN:
+            return False
+        self._count(sent, "answered", now)
+        return True
+
+    def answer_invitations(self, teacher_name: str, skill: str, now: datetime) -> int:
+        """A booking with this teacher for this skill answers their open invitations for
+        it; how many were answered in time."""
+        key = normalise_skill(skill)
+        answered = 0
+        for n in self.notifications:
+            if (
+                n.kind == "invited"
+                and not n.answered
+                and n.actor == teacher_name
+                and normalise_skill(n.skill) == key
+            ):
+                answered += self._answer(n, "booked", now)
+        return answered
+
+    def decline_invitation(self, notification_id: str, now: datetime) -> Notification:
+        found = next(
+            (n for n in self.notifications if n.id == notification_id and n.kind == "invited"),
+            None,
+        )
+        if found is None:
+            raise NotParticipant("There is no such invitation among your notifications.")
+        if found.answered:
+            word = "booked" if found.answered == "booked" else "declined"
+            raise AttendanceRefused(f"You have already {word} this invitation.")
+        self._answer(found, "declined", now)
+        return found
+
+    def _count(self, when: datetime, name: str, now: datetime, delta: int = 1) -> None:
+        self.reliability = count_week(self.reliability, week_of(when), name, delta, now)
+
+    # --- the record ----------------------------------------------------------------------
+
+    def archive_outcomes(self, leaving: Iterable[Booking], now: datetime) -> None:
+        """Sessions leaving the live document add their final outcome to the counters."""
+        for b in leaving:
+            result = final_outcome(b)
+            if result == HELD:
+                self._count(b.start_at, "held", now)
+            elif result == MISSED and no_show_of(b, b.end_at + MARK_WINDOW) == self.owner:
+                self._count(b.start_at, "no_shows", now)
+
+    def reliability_record(self, now: datetime, invitations: bool = True) -> Reliability:
+        """The last 90 days (whole weeks): counters plus the live window, counted now.
+        `invitations=False` leaves the invitation figures at 0 (ranking needs none, and
+        they read the notifications)."""
+        counts = self.reliability
+        moment = iso_utc(now)
+        # The window's first Monday as an instant: ISO UTC strings compare as instants, and
+        # matching asks this of every teacher it shows (no parsing of every start).
+        first = _window_start(now) + "T00:00:00Z"
+        held = in_window(counts, "held", now)
+        no_shows = in_window(counts, "no_shows", now)
+        for b in self.bookings.values():
+            if b.status != "confirmed" or b.start < first or b.end > moment:
+                continue
+            result = outcome(b, now)
+            if result == HELD:
+                held += 1
+            elif result == MISSED and no_show_of(b, now) == self.owner:
+                no_shows += 1
+        late = late_in_window(self.late.get("cancel", {}), now)
+        if not invitations:
+            return Reliability(held, late, no_shows)
+        sent = in_window(counts, "invitations", now)
+        answered = in_window(counts, "answered", now)
+        # Open invitations younger than 7 days are not settled yet: not counted as unanswered.
+        cutoff = iso_utc(now - ANSWER_WITHIN)
+        waiting = sum(
+            1
+            for n in self.notifications
+            if n.kind == "invited" and not n.answered and n.created > cutoff
+        )
+        return Reliability(held, late, no_shows, max(sent - waiting, answered), answered)
+
+
+def record_lines(record: Reliability) -> list[str]:
+    """What a profile says of a record, one line each."""
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    lines = [
+        plural(record.held, "session") + " held",
+        plural(record.late_cancels, "late cancellation"),
+        plural(record.no_shows, "no-show") + " reported and not disputed",
+    ]
+    if record.invitations:
+        share = round(100 * record.answered / record.invitations)
+        lines.append(
+            f"{share}% of invitations answered within 7 days "
+            f"({record.answered} of {record.invitations})"
+        )
+    return lines
+
+
+def ranking_key(record: Reliability) -> tuple[int, int]:
+    """Fewer no-shows and late cancellations first, then more sessions held."""
+    return (record.no_shows + record.late_cancels, -record.held)

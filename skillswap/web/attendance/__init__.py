@@ -1,0 +1,5 @@
+"""Did it happen: marking a past session, and declining an invitation."""
+
+from skillswap.web.attendance.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,69 @@
+"""Did it happen (issue 21): each person marks a past session from their dashboard; and a
+learner declines an invitation from their notifications. Refusals come back as a page that
+says why, with a 4xx status."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from skillswap import services
+from skillswap.domain.attendance import MARKS
+from skillswap.domain.refusals import NotParticipant, ScheduleRefusal
+from skillswap.web.attendance.forms import DeclineForm, MarkForm
+from skillswap.web.common import repo, validates_own_csrf
+
+bp = Blueprint("attendance", __name__)
+EXPIRED = "This page had expired, so nothing was saved: open it again and press the button again."
+SAVED = {
+    "happened": "Thank you: the session is marked as held.",
+    "they_missed": "Noted: the other person did not come.",
+    "i_missed": "Noted: you could not come.",
+}
+
+
+def _refused(message: str, back: str, status: int) -> tuple[str, int]:
+    return render_template("attendance/refused.html", message=message, back=back), status
+
+
+@bp.post("/booking/<booking_id>/attendance")
+@login_required
+@validates_own_csrf
+def mark(booking_id: str) -> Response | tuple[str, int]:
+    if booking_id not in repo().schedule(current_user.id).bookings:
+        abort(403)  # someone else's session, or none at all
+    back = url_for("dashboard.show") + f"#booking-{booking_id}"
+    form = MarkForm()
+    if not form.validate_on_submit():
+        if form.csrf_failed():
+            return _refused(EXPIRED, back, 400)
+        return _refused(form.mark.errors[0], back, 400)
+    what = form.mark.data or ""
+    try:
+        services.attendance.mark(repo(), current_user.id, booking_id, what)
+    except NotParticipant:
+        abort(403)
+    except ScheduleRefusal as refusal:
+        return _refused(str(refusal), back, 409)
+    flash(SAVED.get(what, MARKS[what]), "success")
+    return redirect(back)
+
+
+@bp.post("/invitations/<notification_id>/decline")
+@login_required
+@validates_own_csrf
+def decline(notification_id: str) -> Response | tuple[str, int]:
+    back = url_for("notifications.show")
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        return _refused(EXPIRED, back, 400)
+    try:
+        invitation = services.attendance.decline(repo(), current_user.id, notification_id)
+    except NotParticipant:
+        abort(404)  # not an invitation of mine
+    except ScheduleRefusal as refusal:
+        flash(str(refusal), "info")  # answered already: a second press, or booked meanwhile
+        return redirect(back)
+    flash(f"You declined {invitation.actor}'s invitation to learn {invitation.skill}.", "success")
+    return redirect(back)
