@@ -39,6 +39,15 @@ from skillswap.domain.teacher_rules import (
 )
 from skillswap.domain.times import Slot, iso_utc, overlaps
 from skillswap.domain.upkeep import section_due
+from skillswap.domain.waitlist import (
+    Hold,
+    MyWait,
+    Waiting,
+    WaitlistRules,
+    counts_as_held,
+    read_list,
+    write_list,
+)
 
 
 class _Section:
@@ -76,7 +85,7 @@ def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
 
 
-class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
+class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, WaitlistRules):
     """Offers, requests, bookings (with their reviews) and notifications of one person, plus
     what their archived history adds up to (`counters`, `highlights`; domain/archive.py)."""
 
@@ -112,6 +121,11 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
     # Late cancels and moves this person made: {"cancel"|"move": {week: count}}, bounded
     # (domain/teacher_rules.py count_late).
     late = _Section(dict, dict, dict)
+    # As a teacher: who waits for which skill, and the freed slots held for them
+    # (domain/waitlist.py). As a learner: the waitlists I am on.
+    waitlist = _Section(lambda raw: read_list(Waiting, raw), write_list, list)
+    holds = _Section(lambda raw: read_list(Hold, raw), write_list, list)
+    waiting = _Section(lambda raw: read_list(MyWait, raw), write_list, list)
 
     SECTIONS = (
         "offers",
@@ -123,6 +137,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
         "archiving",
         "booking_rules",
         "late",
+        "waitlist",
+        "holds",
+        "waiting",
     )
     # Written even when empty, as every earlier version did.
     ALWAYS_WRITTEN = ("offers", "requests", "bookings", "notifications")
@@ -149,6 +166,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
             "archiving": {},
             "booking_rules": {},
             "late": {},
+            "waitlist": [],
+            "holds": [],
+            "waiting": [],
         }
         self._due: dict[str, str] | None = {}
 
@@ -280,14 +300,23 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
         }
 
     def free_slots(
-        self, now: datetime, skill_key: str | None = None, exclude: str | None = None
+        self,
+        now: datetime,
+        skill_key: str | None = None,
+        exclude: str | None = None,
+        *,
+        viewer: str | None = None,
+        include_held: bool = False,
     ) -> list[tuple[Offer, Slot]]:
         """Offered slots still bookable: in the future, not booked, not overlapping a booking
-        (a teacher booked through one offer is not free in an overlapping one), and allowed
-        by the booking rules. `exclude`: a session being moved, whose own time is free to it."""
+        (a teacher booked through one offer is not free in an overlapping one), allowed by
+        the booking rules, and not held for someone on the waitlist other than `viewer`
+        (`include_held`: held ones too). `exclude`: a session being moved, whose own time is
+        free to it."""
         # Only booked time still ahead can overlap a slot that starts after now.
         busy = [(start, end) for start, end in self.busy(exclude) if end > now]
         rules = self.slot_check(now, exclude)
+        held = {} if include_held else self.effective_holds(now)
         free: list[tuple[Offer, Slot]] = []
         for offer in self.offers.values():
             if skill_key is not None and offer.skill_key != skill_key:
@@ -299,6 +328,8 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
                 if any(overlaps(slot.start, slot.end, a, b) for a, b in busy):
                     continue
                 if not rules.allows(slot.start, slot.end):
+                    continue
+                if held and counts_as_held(held, f"{offer.id}:{slot.id}", viewer):
                     continue
                 free.append((offer, slot))
         free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
@@ -317,6 +348,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
         skill_key: str,
         now: datetime,
         exclude: str | None = None,
+        viewer: str | None = None,
     ) -> list[tuple[Offer, Slot]]:
         """Free slots in which this person can teach `skill_key`: the slots of their offers of
         that skill, or all their published free time when the skill is among their teach tags
@@ -324,7 +356,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules):
         tagged = skill_key in {normalise_skill(t) for t in teach_tags}
         return [
             (offer, slot)
-            for offer, slot in self.free_slots(now, exclude=exclude)
+            for offer, slot in self.free_slots(now, exclude=exclude, viewer=viewer)
             if tagged or offer.skill_key == skill_key
         ]
 

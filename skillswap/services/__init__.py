@@ -5,6 +5,7 @@ render: `services.booking.book(repo, booking)`."""
 
 from skillswap.services import upkeep  # noqa: I001 (the others build on upkeep)
 from skillswap.services import accounts, backup, booking, mail, matching, offers, reschedule, rules
+from skillswap.services import waitlist
 
 __all__ = [
     "accounts",
@@ -16,4 +17,5 @@ __all__ = [
     "reschedule",
     "rules",
     "upkeep",
+    "waitlist",
 ]

@@ -21,6 +21,7 @@ from skillswap.domain import limits
 from skillswap.domain.records import Booking, Notification, Review
 from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.keys import new_id, schedule_key
@@ -54,7 +55,14 @@ def book(repo: Repository, booking: Booking) -> Booking:
             raise
         # Any other failure (an outage, a lost answer) may have claimed the slot or not:
         # the hold stays, and resolve_pending settles it against the teacher's copy.
-        repo.change_schedule(booking.learner, lambda s: s.confirm(booking.id, booking.cancel_hours))
+        skill_key = normalise_skill(booking.skill)
+
+        def confirm(s: Schedule) -> None:
+            s.confirm(booking.id, booking.cancel_hours)
+            # Booking this teacher for the skill ends my wait for it (domain/waitlist.py).
+            s.drop_waiting(booking.teacher, skill_key)
+
+        repo.change_schedule(booking.learner, confirm)
         repo.count_unread(booking.teacher, +1)
     booking.status = "confirmed"
     return booking
@@ -239,7 +247,7 @@ def copy_cancel(repo: Repository, owner: str, booking: Booking) -> None:
         # Copied as it was made (a repair may run after the session started, or after a
         # move of it reached this copy first); False: a hold the teacher never claimed, or
         # copied already.
-        if not s.take_cancel(booking):
+        if not s.take_cancel(booking, now):
             return False
         actor = booking.other_name(other)
         s.notify(notice("cancelled", booking, actor, now, note=booking.cancel_reason))
