@@ -33,6 +33,7 @@ from typing import Any
 from skillswap.domain import limits
 from skillswap.domain.records import Booking, Offer, fields_of, from_fields
 from skillswap.domain.refusals import LimitReached, ScheduleRefusal
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import iso_utc, parse_iso_utc
 
 HELD = (
@@ -394,6 +395,28 @@ class WaitlistRules:
                     "end": hold.end,
                     "slot": hold.ref,
                 }
+
+
+def offered_in_windows(
+    teach_tags: Iterable[str],
+    offers: Iterable[Offer],
+    skill_key: str,
+    windows: list[tuple[datetime, datetime]],
+    now: datetime,
+) -> bool:
+    """Does this teacher offer the skill at a future time overlapping the windows (free or
+    not)? For a teacher matching found nothing free with: all taken, so a waitlist helps."""
+    tagged = skill_key in {normalise_skill(t) for t in teach_tags}
+    moment = iso_utc(now)
+    for offer in offers:
+        if not tagged and offer.skill_key != skill_key:
+            continue
+        for slot in offer.slots:
+            if slot.start > moment:
+                start, end = parse_iso_utc(slot.start), parse_iso_utc(slot.end)
+                if any(start < b and a < end for a, b in windows):
+                    return True
+    return False
 
 
 def counts_as_held(holds: dict[str, Hold], ref: str, viewer: str | None) -> bool:

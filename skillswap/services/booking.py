@@ -155,8 +155,10 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
                 doc = teachers.get(schedule_key(moving.teacher))
                 copy = Schedule.from_doc(moving.teacher, doc).bookings.get(moving.id)
                 resolve_move(repo, schedule.owner, moving.id, copy)
-        for booking in unsynced:
-            copy_cancel(repo, schedule.owner, booking)
+        # A cancel copied to a teacher may hold the slot for their waitlist: `after` tells.
+        with upkeep.after(repo):
+            for booking in unsynced:
+                copy_cancel(repo, schedule.owner, booking)
         for booking in uncopied:
             copy_review(repo, schedule.owner, booking)
     except StoreLimitError as exc:

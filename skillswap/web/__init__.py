@@ -28,6 +28,7 @@ from skillswap.web import (
     requests,
     skills,
     unsubscribe,
+    waitlist,
 )
 from skillswap.web.auth.routes import apply_rate_limits
 
@@ -48,6 +49,7 @@ AREAS = (
     feeds,
     skills,
     unsubscribe,
+    waitlist,
 )
 
 
