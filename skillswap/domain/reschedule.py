@@ -98,7 +98,7 @@ class MoveRules:
     count_late: Callable[[str, datetime], None]
     booked_slot_ids: Callable[[str], set[str]]
     clash: Callable[[str, datetime, datetime], Booking | None]
-    take_hold_for: Callable[[str, str, str, str, datetime], None]
+    take_hold_for: Callable[..., None]
     grant_freed: Callable[..., list]
 
     def movable(self, move: Move, now: datetime) -> Booking:
@@ -181,7 +181,12 @@ class MoveRules:
             raise refusal
         # A time held for the waitlist is only its holder's to move into.
         self.take_hold_for(
-            booking.learner, normalise_skill(booking.skill), move.offer_id, move.slot_id, now
+            booking.learner,
+            normalise_skill(booking.skill),
+            move.offer_id,
+            move.slot_id,
+            now,
+            ends_wait=False,
         )
         freed = f"{booking.offer_id}:{booking.slot_id}"
         late = is_late(booking.start_at, booking.cancel_hours, now)

@@ -327,12 +327,18 @@ class WaitlistRules:
             self.holds, self.waitlist = saved
 
     def take_hold_for(
-        self, learner: str, skill_key: str, offer_id: str, slot_id: str, now: datetime
+        self,
+        learner: str,
+        skill_key: str,
+        offer_id: str,
+        slot_id: str,
+        now: datetime,
+        ends_wait: bool = True,
     ) -> None:
         """In the claim (or a move) of `offer_id:slot_id` for `learner`: refused (SlotHeld)
         when the slot counts as held for someone else. Otherwise the slot's hold is done
-        with, and so is the learner's wait for this skill (a hold they had on another slot
-        passes on)."""
+        with, and (`ends_wait`: a booking, not a move of a session booked already) so is the
+        learner's wait for this skill (a hold they had on another slot passes on)."""
         if not self.waitlist and not self.holds:
             return
         self.settle_holds(now)
@@ -342,7 +348,7 @@ class WaitlistRules:
             raise SlotHeld(HELD)
         waited = any(w.learner == learner and w.skill_key == skill_key for w in self.waitlist)
         self.holds = [h for h in self.holds if h.ref != ref]
-        if waited:
+        if waited and ends_wait:
             self.waitlist = [
                 w for w in self.waitlist if not (w.learner == learner and w.skill_key == skill_key)
             ]
