@@ -228,10 +228,17 @@ def match_person(
     meeting = slots_overlapping([slot for _, slot in near], merged)
     rules = schedule.slot_check(now)  # the teacher's booking rules (domain/teacher_rules.py)
     free = {s for s in free_slots(meeting, schedule.busy(), now) if rules.allows(s.start, s.end)}
+    # A time held for someone on the waitlist is nobody else's (domain/waitlist.py); its
+    # holder is sent to the booking page, which shows it to them.
+    held = schedule.effective_holds(now)
     return Match.of(
         user,
         schedule.stats(now),
-        ((offer, slot, meeting[slot]) for offer, slot in near if slot in free),
+        (
+            (offer, slot, meeting[slot])
+            for offer, slot in near
+            if slot in free and f"{offer.id}:{slot.id}" not in held
+        ),
     )
 
 
@@ -283,8 +290,13 @@ def nearest_person(
     rules = schedule.slot_check(now)
     nearby = [s for s, d in distance.items() if d <= NEARBY]
     free = {s for s in free_slots(nearby, schedule.busy(), now) if rules.allows(s.start, s.end)}
+    held = schedule.effective_holds(now)
     closest = sorted(
-        ((offer, slot) for offer, slot in near if slot in free),
+        (
+            (offer, slot)
+            for offer, slot in near
+            if slot in free and f"{offer.id}:{slot.id}" not in held
+        ),
         key=lambda pair: (distance[pair[1]], *_in_time(pair)),
     )[:NEARBY_SLOTS]
     if not closest:
