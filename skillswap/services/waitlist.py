@@ -140,6 +140,8 @@ def announce(repo: Repository, teacher_id: str, schedule: Schedule) -> int:
         notice = hold_notice(hold, teacher_name, iso_utc(now))
 
         def tell(s: Schedule, h: Hold = hold, n: Notification = notice) -> bool:
+            if s.is_empty:
+                return False  # their account is gone: no document to make for them
             s.note_hold(h, teacher_id)
             if any(x.kind == "held" and x.booking_id == h.id for x in s.notifications):
                 return False

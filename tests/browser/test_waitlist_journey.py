@@ -26,7 +26,6 @@ from tests.web.test_bookings import (
 from tests.web.test_waitlist import ask
 
 TWO = "Tue 1 Dec 2026, 14:00–15:00 (Europe/Berlin)"
-HELD_UNTIL = "held for you until Mon 23 Nov 2026, 15:00 (Europe/Berlin)"
 
 
 def test_a_learner_joins_a_waitlist_gets_the_freed_time_and_books_it(

@@ -33,6 +33,7 @@ from tests.web.test_bookings import (
     text,
     uid,
 )
+from tests.web.test_reschedule import move
 
 REQUEST = {
     "skill": "Python",
@@ -81,7 +82,7 @@ def people(mail_app: Flask) -> dict[str, FlaskClient]:
         confirm_address(mail_app, name)
     first, second = free_slots(found["bob"], "tess")
     found["bo_booking"] = booked_id(book(found["bob"], "tess", first))  # type: ignore[assignment]
-    booked_id(book(found["cyd"], "tess", second))
+    found["cyd_booking"] = booked_id(book(found["cyd"], "tess", second))  # type: ignore[assignment]
     return found
 
 
@@ -231,3 +232,34 @@ def test_an_entry_ends_with_its_window(
     clock.set(clock.now.replace(year=2026, month=12, day=1, hour=18, minute=1) + timedelta(0))
     assert "My waitlists" not in text(ann.get("/dashboard"))
     assert re.search("on your waitlist", text(people["tess"].get("/dashboard"))) is None
+
+
+def test_a_new_offer_holds_its_time_for_the_first_in_line(
+    mail_app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    ann = people["ann"]
+    join(ann, ask(ann))
+    publish(people["tess"], start="12:00", end="13:00", title="More Python")  # 17:00 UTC
+    [hold] = schedule(mail_app, "tess").holds
+    assert (hold.name, hold.start) == ("ann", "2026-12-01T17:00:00Z")
+    assert "held for you until" in text(ann.get("/notifications"))
+    assert free_slots(people["eve"], "tess") == []
+
+
+def test_a_move_cannot_take_a_held_time_and_a_move_away_frees_one_for_the_next(
+    mail_app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    ann, dan, cyd = people["ann"], people["dan"], people["cyd"]
+    join(ann, ask(ann))
+    join(dan, ask(dan))
+    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    held = free_slots(ann, "tess")[0]  # 14:00 UTC, ann's
+    refused = move(cyd, people["cyd_booking"], held)  # type: ignore[arg-type]
+    assert refused.status_code == 409 and HELD in text(refused)
+    # A time outside everyone's window: cyd moves there, freeing 15:00 for dan (ann holds
+    # one of tess's times already).
+    publish(people["tess"], start="20:00", end="21:00", title="Late Python")  # 01:00 UTC
+    late = [s for s in free_slots(cyd, "tess") if s != held]
+    assert move(cyd, people["cyd_booking"], late[0]).status_code == 302  # type: ignore[arg-type]
+    holds = {h.name: h.start for h in schedule(mail_app, "tess").holds}
+    assert holds == {"ann": FIRST, "dan": "2026-12-01T15:00:00Z"}
