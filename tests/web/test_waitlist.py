@@ -21,6 +21,7 @@ from skillswap.domain.waitlist import HELD
 from tests.support.app_fixtures import Clock, csrf_token
 from tests.support.smtp import SMTPServer, text_of
 from tests.web.booking_mail.conftest import confirm_address
+from tests.web.test_account import delete_account
 from tests.web.test_bookings import (
     book,
     booked_id,
@@ -263,3 +264,17 @@ def test_a_move_cannot_take_a_held_time_and_a_move_away_frees_one_for_the_next(
     assert move(cyd, people["cyd_booking"], late[0]).status_code == 302  # type: ignore[arg-type]
     holds = {h.name: h.start for h in schedule(mail_app, "tess").holds}
     assert holds == {"ann": FIRST, "dan": "2026-12-01T15:00:00Z"}
+
+
+def test_a_deleted_account_leaves_its_waitlists_and_its_hold_passes_on(
+    mail_app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    ann, dan = people["ann"], people["dan"]
+    join(ann, ask(ann))
+    join(dan, ask(dan))
+    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    assert delete_account(ann, confirm="ann").status_code == 302
+    tess = schedule(mail_app, "tess")
+    assert [w.name for w in tess.waitlist] == ["dan"]
+    assert [h.name for h in tess.holds] == ["dan"]
+    assert "held for you until" in text(dan.get("/notifications"))

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap import services
+from skillswap.domain import limits
 from skillswap.domain.records import LearnRequest
 from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.times import expand_windows, iso_utc
@@ -104,6 +105,7 @@ def matches(request_id: str) -> str:
         "requests/matches.html",
         learn_request=learn_request,
         taken=taken,
+        hold_hours=int(limits.WAITLIST_HOLD.total_seconds() // 3600),
         waiting_on=waiting_on,
         matches=shown,
         partly=any(match.shared for match in shown),
