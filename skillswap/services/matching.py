@@ -83,7 +83,7 @@ def find_teachers(
         for _, uid in batch:
             if uid not in people:
                 continue
-            match = match_person(*people[uid], skill, windows, wanted_mode, moment)
+            match = match_person(*people[uid], skill, windows, wanted_mode, moment, exclude)
             if match is not None:
                 found.append(match)
             elif taken is not None and len(taken) < MAX_TAKEN:
@@ -140,6 +140,6 @@ def nearest_teachers(
         near
         for uid in chosen
         if uid in people
-        and (near := nearest_person(*people[uid], skill, windows, wanted_mode, moment))
+        and (near := nearest_person(*people[uid], skill, windows, wanted_mode, moment, exclude))
     ]
     return rank_nearby(found)[:limit]

@@ -278,3 +278,17 @@ def test_a_deleted_account_leaves_its_waitlists_and_its_hold_passes_on(
     assert [w.name for w in tess.waitlist] == ["dan"]
     assert [h.name for h in tess.holds] == ["dan"]
     assert "held for you until" in text(dan.get("/notifications"))
+
+
+def test_matching_shows_a_held_time_to_its_holder_only(
+    mail_app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    ann, dan = people["ann"], people["dan"]
+    ann_request, dan_request = ask(ann), ask(dan)
+    join(ann, ann_request)
+    join(dan, dan_request)
+    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    mine = text(ann.get(f"/request/{ann_request}"))
+    assert "1 teacher free when you are" in mine and "All taken" not in mine
+    theirs = text(dan.get(f"/request/{dan_request}"))
+    assert "No teachers are free then yet" in theirs and "All taken in your window" in theirs
