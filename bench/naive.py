@@ -38,6 +38,7 @@ def reference_match(
     windows: list[tuple[datetime, datetime]],
     wanted_mode: str,
     now: datetime,
+    viewer: str | None = None,
 ) -> Match | None:
     """The matching rule stated plainly: this person's teachable free slots (every one of
     them, parsed and checked) that suit the mode and overlap the windows, each with the parts
@@ -45,7 +46,7 @@ def reference_match(
     must give the same answer with less work."""
     merged = merge_intervals(windows)
     found = []
-    for offer, slot in schedule.teachable_slots(user.teach, skill, now):
+    for offer, slot in schedule.teachable_slots(user.teach, skill, now, viewer=viewer):
         if not mode_compatible(offer.mode, wanted_mode):
             continue
         parts = tuple(
@@ -72,7 +73,11 @@ def scan(
         match
         for user, schedule in people
         if user.id != exclude
-        and (match := reference_match(user, schedule, skill, windows, wanted_mode, moment))
+        and (
+            match := reference_match(
+                user, schedule, skill, windows, wanted_mode, moment, viewer=exclude
+            )
+        )
     )
 
 
@@ -106,7 +111,7 @@ def scan_nearby(
         if user.id == exclude:
             continue
         near = []
-        for offer, slot in schedule.teachable_slots(user.teach, skill, moment):
+        for offer, slot in schedule.teachable_slots(user.teach, skill, moment, viewer=exclude):
             if not mode_compatible(offer.mode, wanted_mode):
                 continue
             distance = min(

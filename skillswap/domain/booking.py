@@ -28,6 +28,7 @@ from skillswap.domain.refusals import (
     SlotTaken,
     SlotUnknown,
 )
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.teacher_rules import SlotCheck, TeacherRules, is_late
 from skillswap.domain.times import iso_utc, overlaps
 
@@ -42,6 +43,10 @@ class BookingRules:
     slot_check: Callable[..., SlotCheck]
     count_late: Callable[[str, datetime], None]
     booked_slot_ids: Callable[[str], set[str]]
+    # The teacher's waitlist (domain/waitlist.py): a held slot is the holder's alone, and a
+    # slot freed here is held for the first in line in this same atomic step.
+    take_hold_for: Callable[[str, str, str, str, datetime], None]
+    grant_freed: Callable[..., list]
 
     def hold(self, booking: Booking, now: datetime) -> None:
         """Step 1, on the learner's document."""
@@ -79,6 +84,9 @@ class BookingRules:
         refusal = self.slot_check(now).refusal(booking.start_at, booking.end_at)
         if refusal is not None:
             raise refusal
+        self.take_hold_for(
+            booking.learner, normalise_skill(booking.skill), offer.id, booking.slot_id, now
+        )
         booking.cancel_hours = self.teacher_rules.cancel_hours
         booking.status = "confirmed"
         self.bookings[booking.id] = booking
@@ -146,12 +154,15 @@ class BookingRules:
         # the teacher's time, so both people see the cancelled session at the same time.
         if booking.cancelled_late and by == self.owner:
             self.count_late("cancel", now)
+        if booking.teacher == self.owner:
+            self.grant_freed([f"{booking.offer_id}:{booking.slot_id}"], now)
         return booking
 
-    def take_cancel(self, source: Booking) -> bool:
+    def take_cancel(self, source: Booking, now: datetime | None = None) -> bool:
         """The other person's cancel, copied into this copy exactly as it was made (lateness
         included, and the later time if the session moved meanwhile). False when there was
-        nothing to copy: a hold never claimed, or copied already."""
+        nothing to copy: a hold never claimed, or copied already. On the teacher's copy, at
+        `now`, the freed slot goes to the waitlist."""
         copy = self.bookings.get(source.id)
         if copy is None or not copy.active:
             return False
@@ -162,6 +173,8 @@ class BookingRules:
         copy.cancel_reason = source.cancel_reason
         copy.cancelled_at = source.cancelled_at
         copy.cancelled_late = source.cancelled_late
+        if now is not None and copy.teacher == self.owner:
+            self.grant_freed([f"{copy.offer_id}:{copy.slot_id}"], now)
         return True
 
 

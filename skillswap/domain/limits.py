@@ -27,6 +27,13 @@ Why these numbers (the arithmetic is in the README's "Limits" section):
   days are at most 14, so each kind of counter holds at most 14 numbers.
 - A session moving to another time holds at most one move in flight (domain/reschedule.py),
   so a document's moves are bounded by its bookings.
+- Waitlists (domain/waitlist.py, issue 21): MAX_WAITING_PER_SKILL 20 people in one teacher's
+  line for one skill (the issue's bound: a longer line would wait weeks of 2-hour holds);
+  MAX_WAITLISTS_PER_LEARNER 10 lines one person is in (the issue's bound: nobody can hog
+  every popular teacher); MAX_WAITING_PER_TEACHER 100 entries in one teacher's document,
+  whatever the number of skills, and MAX_WAITLIST_WINDOWS 30 windows an entry keeps (~1.5 KB):
+  together at most ~150 KB of a teacher's document. WAITLIST_HOLD 2 hours: the issue's
+  example, long enough to see a mail, short enough that a line of 20 moves within two days.
 """
 
 from __future__ import annotations
@@ -75,6 +82,12 @@ DUE_MAX_PIECES = 25
 # Late cancels and moves (domain/teacher_rules.py): counted per week, shown for the last 90 days.
 LATE_WINDOW = timedelta(days=90)
 MAX_LATE_WEEKS = 14
+# Waitlists (domain/waitlist.py): see the docstring above for why.
+MAX_WAITING_PER_SKILL = 20
+MAX_WAITING_PER_TEACHER = 100
+MAX_WAITLISTS_PER_LEARNER = 10
+MAX_WAITLIST_WINDOWS = 30
+WAITLIST_HOLD = timedelta(hours=2)
 
 
 class PieceFull(Exception):
@@ -144,6 +157,27 @@ def check_upcoming_attending(upcoming: int) -> None:
             f"You have {_plural(upcoming, 'upcoming session')} booked, the most SkillSwap "
             f"keeps at once ({MAX_UPCOMING_ATTENDING}). Book more once some have taken place."
         )
+
+
+def check_waitlist(in_line: int, in_document: int, skill: str) -> None:
+    """One more person joining a teacher's line for `skill`."""
+    if in_line >= MAX_WAITING_PER_SKILL:
+        raise LimitReached(
+            f"This teacher's waitlist for {skill} is full ({MAX_WAITING_PER_SKILL} people "
+            "are waiting). Try another teacher, or check back later."
+        )
+    if in_document >= MAX_WAITING_PER_TEACHER:
+        raise LimitReached(
+            f"This teacher has {MAX_WAITING_PER_TEACHER} people waiting already, the most "
+            "SkillSwap keeps for one teacher. Try another teacher, or check back later."
+        )
+
+
+def waitlists_full(count: int) -> str:
+    return (
+        f"You are on {_plural(count, 'waitlist')}, the most SkillSwap keeps at once "
+        f"({MAX_WAITLISTS_PER_LEARNER}). Leave one on your dashboard first."
+    )
 
 
 def growth_budget(max_value_bytes: int) -> int:

@@ -33,6 +33,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import mode_compatible, normalise_skill
 from skillswap.domain.times import LONGEST_SLOT, Slot, iso_utc, merge_intervals
 from skillswap.domain.users import User
+from skillswap.domain.waitlist import counts_as_held
 
 # The groups of the ranking, in order: a slot wholly inside a window, or one that overlaps it.
 WHOLE, PARTIAL = 0, 1
@@ -216,9 +217,11 @@ def match_person(
     windows: list[Window],
     wanted_mode: str,
     now: datetime,
+    viewer: str | None = None,
 ) -> Match | None:
     """This person as a teacher for the request, or None when none of their free time
-    overlaps it.
+    overlaps it. A time held for someone on their waitlist counts only for `viewer`, if it
+    is held for them.
 
     The same answer as checking every one of `schedule.teachable_slots` against the windows
     (the reference matcher in bench/naive.py does exactly that, and the tests compare the
@@ -235,10 +238,16 @@ def match_person(
     meeting = slots_overlapping([slot for _, slot in near], merged)
     rules = schedule.slot_check(now)  # the teacher's booking rules (domain/teacher_rules.py)
     free = {s for s in free_slots(meeting, schedule.busy(), now) if rules.allows(s.start, s.end)}
+    # A time held for someone on the waitlist is nobody else's (domain/waitlist.py).
+    held = schedule.effective_holds(now)
     return Match.of(
         user,
         schedule.stats(now),
-        ((offer, slot, meeting[slot]) for offer, slot in near if slot in free),
+        (
+            (offer, slot, meeting[slot])
+            for offer, slot in near
+            if slot in free and not counts_as_held(held, f"{offer.id}:{slot.id}", viewer)
+        ),
     )
 
 
@@ -278,6 +287,7 @@ def nearest_person(
     windows: list[Window],
     wanted_mode: str,
     now: datetime,
+    viewer: str | None = None,
 ) -> Nearby | None:
     """This person's free time of the skill nearest to the windows, within NEARBY of them,
     or None when they have none that near."""
@@ -290,8 +300,13 @@ def nearest_person(
     rules = schedule.slot_check(now)
     nearby = [s for s, d in distance.items() if d <= NEARBY]
     free = {s for s in free_slots(nearby, schedule.busy(), now) if rules.allows(s.start, s.end)}
+    held = schedule.effective_holds(now)
     closest = sorted(
-        ((offer, slot) for offer, slot in near if slot in free),
+        (
+            (offer, slot)
+            for offer, slot in near
+            if slot in free and not counts_as_held(held, f"{offer.id}:{slot.id}", viewer)
+        ),
         key=lambda pair: (distance[pair[1]], *_in_time(pair)),
     )[:NEARBY_SLOTS]
     if not closest:

@@ -98,6 +98,8 @@ class MoveRules:
     count_late: Callable[[str, datetime], None]
     booked_slot_ids: Callable[[str], set[str]]
     clash: Callable[[str, datetime, datetime], Booking | None]
+    take_hold_for: Callable[..., None]
+    grant_freed: Callable[..., list]
 
     def movable(self, move: Move, now: datetime) -> Booking:
         """The session to move, if it can move at all: refusals that do not depend on the
@@ -177,6 +179,16 @@ class MoveRules:
         refusal = self.slot_check(now, booking.id).refusal(start, end, yours=yours)
         if refusal is not None:
             raise refusal
+        # A time held for the waitlist is only its holder's to move into.
+        self.take_hold_for(
+            booking.learner,
+            normalise_skill(booking.skill),
+            move.offer_id,
+            move.slot_id,
+            now,
+            ends_wait=False,
+        )
+        freed = f"{booking.offer_id}:{booking.slot_id}"
         late = is_late(booking.start_at, booking.cancel_hours, now)
         booking.moved = {
             "by": move.by,
@@ -191,6 +203,7 @@ class MoveRules:
         booking.sequence = move.sequence + 1
         if late and yours:
             self.count_late("move", now)
+        self.grant_freed([freed], now)
         return booking
 
     def take_move(self, source: Booking) -> bool:

@@ -41,6 +41,15 @@ from skillswap.domain.teacher_rules import (
 )
 from skillswap.domain.times import Slot, iso_utc, overlaps
 from skillswap.domain.upkeep import section_due
+from skillswap.domain.waitlist import (
+    Hold,
+    MyWait,
+    Waiting,
+    WaitlistRules,
+    counts_as_held,
+    read_list,
+    write_list,
+)
 
 
 class _Section:
@@ -78,7 +87,7 @@ def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
 
 
-class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules):
+class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules, WaitlistRules):
     """Offers, requests, bookings (with their reviews) and notifications of one person, plus
     what their archived history adds up to (`counters`, `highlights`; domain/archive.py)."""
 
@@ -117,6 +126,11 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
     # Per-week reliability counters {week: {"held", "no_shows", "invitations", "answered"}},
     # bounded (domain/attendance.py).
     reliability = _Section(dict, dict, dict)
+    # As a teacher: who waits for which skill, and the freed slots held for them
+    # (domain/waitlist.py). As a learner: the waitlists I am on.
+    waitlist = _Section(lambda raw: read_list(Waiting, raw), write_list, list)
+    holds = _Section(lambda raw: read_list(Hold, raw), write_list, list)
+    waiting = _Section(lambda raw: read_list(MyWait, raw), write_list, list)
 
     SECTIONS = (
         "offers",
@@ -129,6 +143,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         "booking_rules",
         "late",
         "reliability",
+        "waitlist",
+        "holds",
+        "waiting",
     )
     # Written even when empty, as every earlier version did.
     ALWAYS_WRITTEN = ("offers", "requests", "bookings", "notifications")
@@ -156,6 +173,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
             "booking_rules": {},
             "late": {},
             "reliability": {},
+            "waitlist": [],
+            "holds": [],
+            "waiting": [],
         }
         self._due: dict[str, str] | None = {}
 
@@ -312,53 +332,74 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         }
 
     def free_slots(
-        self, now: datetime, skill_key: str | None = None, exclude: str | None = None
+        self,
+        now: datetime,
+        skill_key: str | None = None,
+        exclude: str | None = None,
+        *,
+        viewer: str | None = None,
+        include_held: bool = False,
     ) -> list[tuple[Offer, Slot]]:
         """Offered slots still bookable: in the future, not booked, not overlapping a booking
-        (a teacher booked through one offer is not free in an overlapping one), and allowed
-        by the booking rules. `exclude`: a session being moved, whose own time is free to it."""
-        bookable = self._bookable(now, exclude)
+        (a teacher booked through one offer is not free in an overlapping one), allowed by
+        the booking rules, and not held for someone on the waitlist other than `viewer`
+        (`include_held`: held ones too). `exclude`: a session being moved, whose own time is
+        free to it."""
+        bookable = self._bookable(now, exclude, viewer, include_held)
         free = [
             (offer, slot)
             for offer in self.offers.values()
             if skill_key is None or offer.skill_key == skill_key
             for slot in map(StoredSlot.as_slot, offer.slots)
-            if bookable(slot)
+            if bookable(offer, slot)
         ]
         free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
         return free
 
     def first_free(
-        self, teach_tags: Iterable[str], skill_key: str, now: datetime, count: int
+        self,
+        teach_tags: Iterable[str],
+        skill_key: str,
+        now: datetime,
+        count: int,
+        viewer: str | None = None,
     ) -> list[tuple[Offer, Slot]]:
-        """The first `count` of `teachable_slots`, in the same order, for reading only: the
-        slots are walked soonest first and parsed only until `count` are found, so a teacher
-        with a thousand published sessions costs what one with ten does."""
+        """The first `count` of `teachable_slots` (for `viewer`), in the same order, for
+        reading only: the slots are walked soonest first and parsed only until `count` are
+        found, so a teacher with a thousand published sessions costs what one with ten does."""
         tagged = skill_key in {normalise_skill(t) for t in teach_tags}
         candidates = self.slots_to_read(skill_key, tagged, iso_utc(now), "9999")
         candidates.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
-        bookable = self._bookable(now)
+        bookable = self._bookable(now, viewer=viewer)
         found: list[tuple[Offer, Slot]] = []
         for offer, stored in candidates:
             slot = stored.as_slot()
-            if bookable(slot):
+            if bookable(offer, slot):
                 found.append((offer, slot))
                 if len(found) == count:
                     break
         return found
 
-    def _bookable(self, now: datetime, exclude: str | None = None) -> Callable[[Slot], bool]:
-        """The test `free_slots` applies to each slot: ahead of `now`, clear of every booking
-        and allowed by the booking rules."""
+    def _bookable(
+        self,
+        now: datetime,
+        exclude: str | None = None,
+        viewer: str | None = None,
+        include_held: bool = False,
+    ) -> Callable[[Offer, Slot], bool]:
+        """The test `free_slots` applies to each slot: ahead of `now`, clear of every booking,
+        allowed by the booking rules, and not held for anyone but `viewer`."""
         # Only booked time still ahead can overlap a slot that starts after now.
         busy = [(start, end) for start, end in self.busy(exclude) if end > now]
         rules = self.slot_check(now, exclude)
+        held = {} if include_held else self.effective_holds(now)
 
-        def bookable(slot: Slot) -> bool:
+        def bookable(offer: Offer, slot: Slot) -> bool:
             return (
                 slot.start > now
                 and not any(overlaps(slot.start, slot.end, a, b) for a, b in busy)
                 and rules.allows(slot.start, slot.end)
+                and not (held and counts_as_held(held, f"{offer.id}:{slot.id}", viewer))
             )
 
         return bookable
@@ -376,6 +417,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         skill_key: str,
         now: datetime,
         exclude: str | None = None,
+        viewer: str | None = None,
     ) -> list[tuple[Offer, Slot]]:
         """Free slots in which this person can teach `skill_key`: the slots of their offers of
         that skill, or all their published free time when the skill is among their teach tags
@@ -383,7 +425,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         tagged = skill_key in {normalise_skill(t) for t in teach_tags}
         return [
             (offer, slot)
-            for offer, slot in self.free_slots(now, exclude=exclude)
+            for offer, slot in self.free_slots(now, exclude=exclude, viewer=viewer)
             if tagged or offer.skill_key == skill_key
         ]
 

@@ -129,6 +129,7 @@ MAIL_CHOICES = {
 MAIL_CHOICE_OF = {
     "booking_confirmed": "bookings",
     "booking_changed": "bookings",
+    "waitlist_hold": "bookings",
     "booking_cancelled": "cancellations",
     "session_reminder": "reminders",
     "review_reminder": "reminders",

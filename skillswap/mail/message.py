@@ -44,6 +44,7 @@ KINDS = frozenset(
         "session_reminder",
         "review_reminder",
         "review_received",
+        "waitlist_hold",
     }
 )
 

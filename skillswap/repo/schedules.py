@@ -80,7 +80,11 @@ class Schedules(RepositoryBase):
             # the store exactly as it was, and people who never offer or book cost no key.
             if schedule.is_empty:
                 return None
-            due[0] = schedule.maintenance_due(self.clock()) or bool(schedule.archiving)
+            now = self.clock()
+            # Holds to pass on or announce (domain/waitlist.py) are settled as upkeep is.
+            due[0] = (
+                schedule.maintenance_due(now) or bool(schedule.archiving) or schedule.holds_due(now)
+            )
             new = schedule.to_doc()
             if grows:
                 size = encoded_size(new)

@@ -5,7 +5,7 @@ render: `services.booking.book(repo, booking)`."""
 
 from skillswap.services import upkeep  # noqa: I001 (the others build on upkeep)
 from skillswap.services import accounts, attendance, backup, booking, mail, matching, offers
-from skillswap.services import reschedule, rules
+from skillswap.services import reschedule, rules, waitlist
 
 __all__ = [
     "accounts",
@@ -18,4 +18,5 @@ __all__ = [
     "reschedule",
     "rules",
     "upkeep",
+    "waitlist",
 ]

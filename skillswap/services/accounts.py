@@ -9,6 +9,7 @@ from skillswap.domain.records import Booking
 from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.schedule import Schedule
 from skillswap.repo import Repository
+from skillswap.services import waitlist
 from skillswap.services.booking import copy_cancel
 
 ACCOUNT_DELETED = "account deleted"  # the reason the other person sees on cancelled sessions
@@ -26,7 +27,8 @@ def delete_account(repo: Repository, uid: str) -> list[Booking]:
     4. turn the username claim into a tombstone ({"uid", "deleted"}): usernames are never
        reused, and a tombstone finds no user, so nobody can log in with it; keep the
        email only as a keyed hash (deleted-email/) and free the address for a new account;
-    5. delete schedule/<id>, then user/<id>.
+    5. leave every waitlist they are on;
+    6. delete schedule/<id>, then user/<id>.
     Past sessions stay in the other people's documents, with the names copied there.
     The user record goes last: after a crash the person can log in and delete again.
     """
@@ -50,6 +52,10 @@ def delete_account(repo: Repository, uid: str) -> list[Booking]:
         return upcoming
 
     cancelled = repo.change_schedule(uid, empty)
+    # Out of every waitlist they were on (issue 21), so no time is held for nobody; a slot
+    # one of their cancels frees is held for whoever waits for it (copy_cancel below).
+    for wait in repo.schedule(uid).waiting:
+        waitlist.leave(repo, uid, wait.teacher, wait.skill_key)
     for booking in cancelled:
         # Refused when the other account is gone too; a never-claimed hold is skipped.
         with contextlib.suppress(ScheduleRefusal):

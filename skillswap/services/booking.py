@@ -21,6 +21,7 @@ from skillswap.domain import limits
 from skillswap.domain.records import Booking, Notification, Review
 from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.schedule import Schedule
+from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.keys import new_id, schedule_key
@@ -54,11 +55,14 @@ def book(repo: Repository, booking: Booking) -> Booking:
             raise
         # Any other failure (an outage, a lost answer) may have claimed the slot or not:
         # the hold stays, and resolve_pending settles it against the teacher's copy.
+        skill_key = normalise_skill(booking.skill)
 
         def confirm(s: Schedule) -> None:
             s.confirm(booking.id, booking.cancel_hours)
-            # Booking answers this teacher's invitations for the skill (domain/attendance.py).
+            # Booking answers this teacher's invitations for the skill (domain/attendance.py)
+            # and ends my wait for them (domain/waitlist.py).
             s.answer_invitations(booking.teacher_name, booking.skill, now)
+            s.drop_waiting(booking.teacher, skill_key)
 
         repo.change_schedule(booking.learner, confirm)
         repo.count_unread(booking.teacher, +1)
@@ -154,8 +158,10 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
                 doc = teachers.get(schedule_key(moving.teacher))
                 copy = Schedule.from_doc(moving.teacher, doc).bookings.get(moving.id)
                 resolve_move(repo, schedule.owner, moving.id, copy)
-        for booking in unsynced:
-            copy_cancel(repo, schedule.owner, booking)
+        # A cancel copied to a teacher may hold the slot for their waitlist: `after` tells.
+        with upkeep.after(repo):
+            for booking in unsynced:
+                copy_cancel(repo, schedule.owner, booking)
         for booking in uncopied:
             copy_review(repo, schedule.owner, booking)
         for booking in unmarked:
@@ -248,7 +254,7 @@ def copy_cancel(repo: Repository, owner: str, booking: Booking) -> None:
         # Copied as it was made (a repair may run after the session started, or after a
         # move of it reached this copy first); False: a hold the teacher never claimed, or
         # copied already.
-        if not s.take_cancel(booking):
+        if not s.take_cancel(booking, now):
             return False
         actor = booking.other_name(other)
         s.notify(notice("cancelled", booking, actor, now, note=booking.cancel_reason))

@@ -18,6 +18,8 @@ from skillswap.domain.matching import (
     rank_matches,
     rank_nearby,
 )
+from skillswap.domain.users import User
+from skillswap.domain.waitlist import offered_in_windows
 from skillswap.repo import Repository
 
 # Teachers confirmed beyond a page in the first batch: a few may turn out booked.
@@ -27,6 +29,8 @@ CONFIRM_SLACK = 2
 # this many, as their ratings decide between them).
 NEARBY_TEACHERS = 5
 NEARBY_READ = 4 * NEARBY_TEACHERS
+# Teachers with everything taken that a match page offers the waitlist of.
+MAX_TAKEN = 10
 
 # The slot-index buckets one page has read, by bucket, so that a second question on the same
 # page (the nearest teachers, when nobody matched) does not read them again.
@@ -45,6 +49,7 @@ def find_teachers(
     exclude: str,
     limit: int | None = None,
     index: IndexRead | None = None,
+    taken: list[User] | None = None,
 ) -> list[Match]:
     """The first `limit` (default: all) other people who teach `skill` with a free future
     slot overlapping the windows, ranked by `rank_matches`.
@@ -56,6 +61,8 @@ def find_teachers(
     in batches, until the next candidate could no longer rank among the first `limit`. A page
     therefore costs about `limit` people's documents whatever the community's size: never
     every teacher. `index` keeps the buckets read for a later call on the same page.
+    `taken` collects the candidates read whose times in the windows are all taken (or
+    held): the teachers whose waitlist the page offers, at no extra read.
     """
     moment = repo.clock()
     buckets = repo.slot_buckets(skill, slot_index.match_reach(windows, moment), index)
@@ -73,12 +80,16 @@ def find_teachers(
         ):
             batch.append(upcoming)
         people = repo.people([uid for _, uid in batch])
-        found.extend(
-            match
-            for _, uid in batch
-            if uid in people
-            and (match := match_person(*people[uid], skill, windows, wanted_mode, moment))
-        )
+        for _, uid in batch:
+            if uid not in people:
+                continue
+            match = match_person(*people[uid], skill, windows, wanted_mode, moment, exclude)
+            if match is not None:
+                found.append(match)
+            elif taken is not None and len(taken) < MAX_TAKEN:
+                user, schedule = people[uid]
+                if offered_in_windows(user.teach, schedule.offers.values(), skill, windows, moment):
+                    taken.append(user)
         if upcoming is None:
             break
         # Everyone not yet confirmed places at `bound` or later, so a match placed strictly
@@ -129,6 +140,6 @@ def nearest_teachers(
         near
         for uid in chosen
         if uid in people
-        and (near := nearest_person(*people[uid], skill, windows, wanted_mode, moment))
+        and (near := nearest_person(*people[uid], skill, windows, wanted_mode, moment, exclude))
     ]
     return rank_nearby(found)[:limit]

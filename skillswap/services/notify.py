@@ -47,10 +47,11 @@ from skillswap.domain.reminders import (
 )
 from skillswap.domain.reviews import RATING_MAX
 from skillswap.domain.users import MAIL_CHOICE_OF, User, may_mail, wants_mail
+from skillswap.domain.waitlist import HOLD_END, HOLD_MAIL
 from skillswap.mail import CalendarInvite, Mailer, Outcome, make_token, read_token
 from skillswap.repo import Repository
 from skillswap.repo.keys import schedule_key
-from skillswap.services import upkeep
+from skillswap.services import upkeep, waitlist
 from skillswap.services.mail import MailSender, Reminded, mail_person
 
 log = logging.getLogger("skillswap.mail")
@@ -201,6 +202,12 @@ class Notifier:
                 for entry in entries:
                     if entry.moment_at > now:
                         continue  # later this hour
+                    if entry.kind in (HOLD_MAIL, HOLD_END):
+                        # A waitlist hold (services/waitlist.py): never too late to pass on.
+                        with never_fails(f"waitlist hold {entry.ref}"):
+                            self.waitlist_hold(entry, now)
+                            done.add(entry.ref)
+                        continue
                     if offset_of(entry.kind) and entry.kind not in wanted:
                         done.add(entry.ref)  # REMINDER_OFFSETS no longer has this one
                     elif now >= deadline(entry.kind, entry.moment_at):
@@ -216,6 +223,34 @@ class Notifier:
                             done.add(entry.ref)
                 self.repo.drop_due(key, done)
         return report
+
+    def waitlist_hold(self, entry: DueEntry, now: datetime) -> None:
+        """A hold's due entry: mail its holder (once, claimed in the teacher's document), or
+        at its end pass it on (and so tell the next in line)."""
+        if entry.kind == HOLD_END:
+            waitlist.settle(self.repo, entry.teacher)
+            return
+        hold = self.repo.change_schedule(
+            entry.teacher, lambda s: s.claim_hold_mail(entry.booking_id, now)
+        )
+        if hold is None or hold.learner != entry.learner:
+            return
+        user = self.repo.get_user(hold.learner)
+        offer = self.repo.schedule(entry.teacher).offers.get(hold.offer_id)
+        if user is None or offer is None:
+            return
+        teacher_name = offer.user  # the username, as links name people
+        context = {
+            "skill": hold.skill,
+            "teacher_name": teacher_name,
+            "start": hold.start_at,
+            "end": hold.end_at,
+            "until": hold.until_at,
+            "link": self.links(
+                "bookings.show", username=teacher_name, skill=hold.skill_key, slot=hold.ref
+            ),
+        }
+        self._mail(user, "waitlist_hold", context, now, direct=True)
 
     def remind(self, entry: DueEntry, now: datetime) -> int:
         """Send one due reminder to each of the session's people who may get it and has not:

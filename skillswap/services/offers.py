@@ -17,8 +17,13 @@ def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = 
     then bring the skill and slot indexes in step."""
 
     def put(s: Schedule) -> Offer | None:
+        now = repo.clock()
         previous = s.offers.get(offer.id)
-        s.put_offer(offer, repo.clock())
+        s.put_offer(offer, now)
+        # New times are freed slots for the waitlist: held for the first in line at once
+        # (domain/waitlist.py), and told once the operation is done (upkeep settles it).
+        before = {slot.id for slot in previous.slots} if previous else set()
+        s.grant_freed([f"{offer.id}:{x.id}" for x in offer.slots if x.id not in before], now)
         return previous
 
     with upkeep.after(repo):

@@ -17,6 +17,7 @@ from typing import TypeVar
 from skillswap.domain import archive
 from skillswap.domain.schedule import Schedule
 from skillswap.repo import Repository, ScheduleTooBig
+from skillswap.services import waitlist
 from skillswap.store import StoreError, StoreLimitError
 from skillswap.store.codec import encoded_size
 
@@ -51,6 +52,7 @@ def maintain(repo: Repository, uid: str, max_batches: int = 100) -> int:
     point. Returns how many batches moved."""
     now = repo.clock()
     moved = 0
+    waitlist.settle(repo, uid)
     for _ in range(max_batches):
         schedule = repo.schedule(uid)
         batch = schedule.archiving

@@ -29,6 +29,7 @@ from skillswap.web import (
     requests,
     skills,
     unsubscribe,
+    waitlist,
 )
 from skillswap.web.auth.routes import apply_rate_limits
 
@@ -50,6 +51,7 @@ AREAS = (
     feeds,
     skills,
     unsubscribe,
+    waitlist,
 )
 
 

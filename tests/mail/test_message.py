@@ -89,6 +89,13 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "rate_link": "https://s.test/b/1/review",
     }
     | SESSION,
+    "waitlist_hold": {
+        "skill": HOSTILE,
+        "teacher_name": HOSTILE,
+        "until": NOW + timedelta(hours=2),
+        "link": "https://s.test/book/t?skill=x&slot=o:s",
+    }
+    | SESSION,
 }
 TAG = re.compile(r"</?[a-z][a-z0-9]*[\s>/]", re.IGNORECASE)
 ANN = Recipient("Ann", "ann@example.org", "America/New_York")

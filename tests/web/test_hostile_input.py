@@ -337,6 +337,8 @@ def test_other_peoples_ids_open_nothing_and_change_nothing(
         ("GET", f"/request/{request_id}", {}),
         ("POST", f"/request/{request_id}/delete", {}),
         ("POST", "/learners/invite", {"request_id": request_id}),
+        # Joining a waitlist with leo's request (issue 21): only one's own requests count.
+        ("POST", "/waitlist/join", {"request_id": request_id, "teacher": "tess"}),
     ]
     for method, path, fields in attempts:
         if method == "GET":

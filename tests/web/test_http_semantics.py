@@ -55,6 +55,8 @@ POST_PATHS = [
     "/calendar/feed",
     "/calendar/feed/revoke",
     "/unsubscribe/0123456789abcdef",
+    "/waitlist/join",
+    "/waitlist/leave",
 ]
 JSON_BODIES = [7, [1, 2], "text", {"username": 7, "password": ["x"], "csrf_token": 1}, None]
 

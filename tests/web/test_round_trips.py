@@ -64,6 +64,7 @@ PAGES = [
     pytest.param("/book/pyteacher0?skill=python", id="book-skill"),
     pytest.param("/dashboard", id="dashboard"),
     pytest.param("/notifications", id="notifications"),  # invitations, with Decline
+    pytest.param("/book/pyteacher2?skill=python", id="book-held-for-me"),
 ]
 
 
@@ -165,6 +166,11 @@ def _build_core(repo: Repository, clock: Clock) -> None:
     services.offers.save_request(
         repo, _request(viewer, "Python", _day(8), NEARBY_REQUEST_ID, hours=(18, 20))
     )
+    # Issue 21: the viewer waits on pyteacher2's waitlist, and a cancel there freed a time
+    # that is now held for them: pages show the hold and My waitlists at the same cost.
+    taken = services.booking.book(repo, _booking(offer, fan, 0))
+    services.waitlist.join(repo, viewer, teachers[2], _request(viewer, "Python", _day(7), "w"))
+    services.booking.cancel(repo, fan.id, taken.id, "")
 
 
 def _add_members(repo: Repository, count: int, bulk: bool) -> None:
@@ -305,6 +311,14 @@ def test_round_trips_do_not_grow_with_the_community(
     assert set(large.calls) <= {"get", "get_many", "keys"}, large.summary()
     # The page shows the same thing to the viewer in both communities.
     assert small_html.count('class="session') == large_html.count('class="session')
+
+
+def test_the_held_time_and_my_waitlists_show(communities: dict[int, Community]) -> None:
+    for community in communities.values():
+        html, _ = _visit(community, "/book/pyteacher2?skill=python")
+        assert "held for you until" in html
+        html, _ = _visit(community, "/dashboard")
+        assert "My waitlists" in html and "is held for you until" in html
 
 
 def test_matches_page_lists_the_matched_teachers(communities: dict[int, Community]) -> None:

@@ -15,7 +15,7 @@ from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
 from skillswap.web.bookings.forms import CancelForm, ReviewForm
-from skillswap.web.common import notifier, now, repo, validates_own_csrf, viewer_zone, when
+from skillswap.web.common import at, notifier, now, repo, validates_own_csrf, viewer_zone, when
 from skillswap.web.forms import action_csrf_valid
 
 bp = Blueprint("bookings", __name__)
@@ -37,7 +37,10 @@ def _teacher(username: str) -> tuple[User, Schedule]:
     found = repo().find_person(username)
     if found is None:
         abort(404)
-    return found
+    teacher, schedule = found
+    # Holds whose time is up pass on when the teacher's document is read (no write, and no
+    # round trip, when none is due: domain/waitlist.py).
+    return teacher, services.waitlist.settle(repo(), teacher.id, schedule)
 
 
 def _page(
@@ -53,11 +56,20 @@ def _page(
         skills = schedule.taught_skills(teacher.teach)
     skill = skill if skill in skills else next(iter(skills), "")
     moment, zone = now(), viewer_zone()
-    free = schedule.teachable_slots(teacher.teach, skill, moment) if skill else []
+    me = current_user.id
+    free = schedule.teachable_slots(teacher.teach, skill, moment, viewer=me) if skill else []
+    # A time held for me (the waitlist) is listed, and says so; held for others, it is not.
+    held = schedule.effective_holds(moment)
     # Every free time is listed, and this is also what each refused booking shows: what the
     # template shows of each is worked out here, cheaper than calls from the template.
     slots = [
-        (f"{offer.id}:{slot.id}", when(slot.start, slot.end, zone), offer.mode.capitalize(), offer)
+        (
+            ref := f"{offer.id}:{slot.id}",
+            when(slot.start, slot.end, zone),
+            offer.mode.capitalize(),
+            offer,
+            at(held[ref].until) if ref in held else "",
+        )
         for offer, slot in free
     ]
     return render_template(

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from skillswap import services
@@ -24,7 +24,8 @@ from skillswap.domain.display import title_and_skill
 from skillswap.domain.records import Booking
 from skillswap.domain.schedule import sessions
 from skillswap.domain.times import iso_utc
-from skillswap.web.common import now, repo, url_maker, viewer_zone, when
+from skillswap.domain.waitlist import MyWait
+from skillswap.web.common import at, now, repo, url_maker, viewer_zone, when
 
 bp = Blueprint("dashboard", __name__)
 PAST_SHOWN = 10  # past sessions per role on the dashboard; the rest are on /history
@@ -142,6 +143,8 @@ def show() -> str:
     moment = now()
     me = current_user.id
     schedule = services.booking.resolve_pending(repo(), repo().schedule(me))
+    # My own holds as a teacher pass on when my document is read (no read when none is due).
+    schedule = services.waitlist.settle(repo(), me, schedule)
     teaching_upcoming, teaching_past = sessions(schedule, "teacher", moment)
     attending_upcoming, attending_past = sessions(schedule, "learner", moment)
     lists = {
@@ -160,7 +163,37 @@ def show() -> str:
         received=[(b, review, b.other_name(me)) for b, review in received],
         hidden_reviews=schedule.hidden_reviews(moment),
         stats=schedule.stats(moment, received),
+        waitlists=waitlist_items(schedule.my_waitlists(moment), moment),
+        waiting_for_me=list(schedule.waiting_counts(moment).values()),
     )
+
+
+@dataclass
+class WaitItem:
+    wait: MyWait
+    ends: str
+    profile: str
+    held: str = ""  # the time held for me, worded, while it is
+    held_until: str = ""
+    book: str = ""
+
+
+def waitlist_items(waits: list[MyWait], moment: datetime) -> list[WaitItem]:
+    """My waitlists as the dashboard lists them; a hold shows while its time lasts (the
+    booking page, which reads the teacher's document, has the last word)."""
+    zone = viewer_zone()
+    items = []
+    for w in waits:
+        item = WaitItem(w, at(w.ends), url_for("profile.public", username=w.teacher_name))
+        held = w.held
+        if held and held["until"] > iso_utc(moment):
+            item.held = when(held["start"], held["end"], zone)
+            item.held_until = at(held["until"])
+            item.book = url_for(
+                "bookings.show", username=w.teacher_name, skill=w.skill_key, slot=held["slot"]
+            )
+        items.append(item)
+    return items
 
 
 @bp.get("/history")

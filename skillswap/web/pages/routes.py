@@ -34,13 +34,14 @@ def _search(query: str) -> list[dict]:
                 wanted.append(uid)
     people = repo().people(wanted)
     moment = now()
+    viewer = current_user.id if current_user.is_authenticated else None  # sees times held for them
     results = []
     for key, entry in sorted(entries.items()):
         teachers = []
         for uid in sorted(uid for uid in people if uid in entry.teachers):
             user, schedule = people[uid]
             # One more than shown, to know whether to say there are more.
-            free = schedule.first_free(user.teach, key, moment, SLOTS_SHOWN + 1)
+            free = schedule.first_free(user.teach, key, moment, SLOTS_SHOWN + 1, viewer)
             teachers.append(
                 {
                     "user": user,

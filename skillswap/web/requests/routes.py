@@ -7,9 +7,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap import services
+from skillswap.domain import limits
 from skillswap.domain.records import LearnRequest
 from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.times import expand_windows, iso_utc
+from skillswap.domain.users import User
 from skillswap.domain.zones import zone_or_utc
 from skillswap.repo.keys import new_id
 from skillswap.web.availability import read_availability, wants_another_row
@@ -74,7 +76,8 @@ def new() -> Response | tuple[str, int]:
 @bp.get("/request/<request_id>")
 @login_required
 def matches(request_id: str) -> str:
-    learn_request = repo().schedule(current_user.id).requests.get(request_id)
+    mine = repo().schedule(current_user.id)
+    learn_request = mine.requests.get(request_id)
     if learn_request is None:
         abort(404)
     # Page p needs the first p pages of teachers, plus one to know whether another page
@@ -88,18 +91,26 @@ def matches(request_id: str) -> str:
         current_user.id,
     )
     index: services.matching.IndexRead = {}  # the slot index this page has read
-    found = services.matching.find_teachers(*question, limit=page * PAGE_SIZE + 1, index=index)
+    taken: list[User] = []  # teachers read with every time taken: their waitlists
+    found = services.matching.find_teachers(
+        *question, limit=page * PAGE_SIZE + 1, index=index, taken=taken
+    )
     while page > 1 and len(found) <= (page - 1) * PAGE_SIZE:
         page -= 1  # past the last page (a stale link): show the last one
     more = len(found) > page * PAGE_SIZE
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    nearby = [] if found else services.matching.nearest_teachers(*question, index=index)
+    waiting_on = {w.teacher for w in mine.my_waitlists(now()) if w.skill_key == question[1]}
     return render_template(
         "requests/matches.html",
         learn_request=learn_request,
+        taken=taken,
+        hold_hours=int(limits.WAITLIST_HOLD.total_seconds() // 3600),
+        waiting_on=waiting_on,
         matches=shown,
         partly=any(match.shared for match in shown),
         # Nobody overlaps: who is free nearest to the window instead (two reads at most).
-        nearby=[] if found else services.matching.nearest_teachers(*question, index=index),
+        nearby=nearby,
         # Counted only when the last page is reached: counting further pages would mean
         # confirming every teacher of a popular skill.
         total=None if more else len(found),
