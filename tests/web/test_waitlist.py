@@ -10,6 +10,7 @@ afternoon (UTC) and find everything taken.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -87,6 +88,18 @@ def people(mail_app: Flask) -> dict[str, FlaskClient]:
     return found
 
 
+def ann_and_dan_wait_and_bob_cancels(
+    people: dict[str, FlaskClient], before_cancel: Callable[[], None] = lambda: None
+) -> None:
+    """The line most tests start from: ann, then dan, wait for tess; bob cancels the session
+    that held the slot they want, so it is held for ann."""
+    join(people["ann"], ask(people["ann"]))
+    join(people["dan"], ask(people["dan"]))
+    before_cancel()
+    response = cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    assert response.status_code == 302
+
+
 def test_a_teacher_with_everything_taken_offers_a_waitlist_and_joining_twice_is_a_no_op(
     mail_app: Flask, people: dict[str, FlaskClient]
 ) -> None:
@@ -132,10 +145,7 @@ def test_a_cancel_holds_the_slot_for_the_first_in_line_who_books_it_others_are_r
     mail_app: Flask, people: dict[str, FlaskClient], smtp_server: SMTPServer
 ) -> None:
     ann, dan, eve = people["ann"], people["dan"], people["eve"]
-    join(ann, ask(ann))
-    join(dan, ask(dan))
-    smtp_server.received.clear()
-    assert cancel(people["bob"], people["bo_booking"]).status_code == 302  # type: ignore[arg-type]
+    ann_and_dan_wait_and_bob_cancels(people, before_cancel=smtp_server.received.clear)
 
     # Ann is told in the app at once...
     notices = text(ann.get("/notifications"))
@@ -168,9 +178,7 @@ def test_an_expired_hold_passes_on_when_a_page_reads_the_teacher(
     mail_app: Flask, people: dict[str, FlaskClient], clock: Clock
 ) -> None:
     ann, dan, eve = people["ann"], people["dan"], people["eve"]
-    join(ann, ask(ann))
-    join(dan, ask(dan))
-    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    ann_and_dan_wait_and_bob_cancels(people)
     clock.advance(hours=2)
     # Eve's page reads tess's document: the hold passes to dan, who is told.
     assert free_slots(eve, "tess") == []
@@ -187,10 +195,7 @@ def test_an_expired_hold_passes_on_when_a_page_reads_the_teacher(
 def test_an_expired_hold_passes_on_through_the_sender_when_nobody_reads(
     mail_app: Flask, people: dict[str, FlaskClient], clock: Clock, smtp_server: SMTPServer
 ) -> None:
-    ann, dan = people["ann"], people["dan"]
-    join(ann, ask(ann))
-    join(dan, ask(dan))
-    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    ann_and_dan_wait_and_bob_cancels(people)
     clock.advance(hours=2, minutes=1)
     smtp_server.received.clear()
     assert mail_app.test_cli_runner().invoke(args=["send-due-mail"]).exit_code == 0
@@ -205,9 +210,7 @@ def test_leaving_is_one_click_and_a_held_slot_passes_on(
     mail_app: Flask, people: dict[str, FlaskClient]
 ) -> None:
     ann, dan = people["ann"], people["dan"]
-    join(ann, ask(ann))
-    join(dan, ask(dan))
-    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    ann_and_dan_wait_and_bob_cancels(people)
     response = leave(mail_app, ann)
     assert response.status_code == 302
     assert "You left tess's waitlist for Python." in text(ann.get(location(response)))
@@ -250,10 +253,8 @@ def test_a_new_offer_holds_its_time_for_the_first_in_line(
 def test_a_move_cannot_take_a_held_time_and_a_move_away_frees_one_for_the_next(
     mail_app: Flask, people: dict[str, FlaskClient]
 ) -> None:
-    ann, dan, cyd = people["ann"], people["dan"], people["cyd"]
-    join(ann, ask(ann))
-    join(dan, ask(dan))
-    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    ann, cyd = people["ann"], people["cyd"]
+    ann_and_dan_wait_and_bob_cancels(people)
     held = free_slots(ann, "tess")[0]  # 14:00 UTC, ann's
     refused = move(cyd, people["cyd_booking"], held)  # type: ignore[arg-type]
     assert refused.status_code == 409 and HELD in text(refused)
@@ -270,9 +271,7 @@ def test_a_deleted_account_leaves_its_waitlists_and_its_hold_passes_on(
     mail_app: Flask, people: dict[str, FlaskClient]
 ) -> None:
     ann, dan = people["ann"], people["dan"]
-    join(ann, ask(ann))
-    join(dan, ask(dan))
-    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    ann_and_dan_wait_and_bob_cancels(people)
     assert delete_account(ann, confirm="ann").status_code == 302
     tess = schedule(mail_app, "tess")
     assert [w.name for w in tess.waitlist] == ["dan"]
