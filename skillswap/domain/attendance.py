@@ -32,6 +32,7 @@ taught/attended counters do (DESIGN.md "Stats are counters covering the archives
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,7 +40,7 @@ from skillswap.domain.limits import LATE_WINDOW, MAX_LATE_WEEKS, REVIEW_WINDOW
 from skillswap.domain.records import Booking, Notification, Reliability
 from skillswap.domain.refusals import AttendanceRefused, NotParticipant
 from skillswap.domain.skills import normalise_skill
-from skillswap.domain.teacher_rules import late_in_window, week_of
+from skillswap.domain.teacher_rules import week_of
 from skillswap.domain.times import iso_utc, parse_iso_utc
 
 HAPPENED, THEY_MISSED, I_MISSED = "happened", "they_missed", "i_missed"
@@ -124,11 +125,16 @@ def count_week(
 
 def in_window(counts: Mapping[str, Mapping[str, int]], name: str, now: datetime) -> int:
     """`name` summed over the weeks in the last 90 days (whole weeks, as late cancels)."""
-    return late_in_window({w: c.get(name, 0) for w, c in counts.items()}, now)
+    return _in_weeks(counts, name, _record_weeks(now))
 
 
 def _window_start(now: datetime) -> str:
     return week_of(now - LATE_WINDOW)
+
+
+def _record_weeks(now: datetime) -> tuple[str, str]:
+    """The first and last week the record covers (as teacher_rules.late_in_window)."""
+    return _window_start(now), week_of(now)
 
 
 class AttendanceRules:
@@ -254,30 +260,47 @@ class AttendanceRules:
             elif result == MISSED and no_show_of(b, b.end_at + MARK_WINDOW) == self.owner:
                 self._count(b.start_at, "no_shows", now)
 
-    def reliability_record(self, now: datetime, invitations: bool = True) -> Reliability:
-        """The last 90 days (whole weeks): counters plus the live window, counted now.
-        `invitations=False` leaves the invitation figures at 0 (ranking needs none, and
-        they read the notifications)."""
-        counts = self.reliability
+    def live_tally(self, now: datetime) -> LiveTally:
+        """One pass over the live sessions that ended: held ones taught and attended, and the
+        record's live part (held, no-shows against the owner) in the last 90 days. Profiles,
+        booking pages and every teacher a match page ranks ask for both (`stats`), so each
+        session's outcome is worked out once."""
         moment = iso_utc(now)
         # The window's first Monday as an instant: ISO UTC strings compare as instants, and
         # matching asks this of every teacher it shows (no parsing of every start).
         first = _window_start(now) + "T00:00:00Z"
-        held = in_window(counts, "held", now)
-        no_shows = in_window(counts, "no_shows", now)
+        tally = LiveTally()
         for b in self.bookings.values():
-            if b.status != "confirmed" or b.start < first or b.end > moment:
+            if b.status != "confirmed" or b.end > moment:
                 continue
             result = outcome(b, now)
+            recent = b.start >= first
             if result == HELD:
-                held += 1
-            elif result == MISSED and no_show_of(b, now) == self.owner:
-                no_shows += 1
-        late = late_in_window(self.late.get("cancel", {}), now)
+                if b.teacher == self.owner:
+                    tally.taught += 1
+                else:
+                    tally.attended += 1
+                tally.held += recent
+            elif result == MISSED and recent and no_show_of(b, now) == self.owner:
+                tally.no_shows += 1
+        return tally
+
+    def reliability_record(
+        self, now: datetime, invitations: bool = True, tally: LiveTally | None = None
+    ) -> Reliability:
+        """The last 90 days (whole weeks): counters plus the live window, counted now.
+        `invitations=False` leaves the invitation figures at 0 (ranking needs none, and
+        they read the notifications); `tally`: live_tally(now), when the caller has it."""
+        live = tally if tally is not None else self.live_tally(now)
+        weeks = _record_weeks(now)
+        counts = self.reliability
+        held = live.held + _in_weeks(counts, "held", weeks)
+        no_shows = live.no_shows + _in_weeks(counts, "no_shows", weeks)
+        late = sum(n for week, n in self.late.get("cancel", {}).items() if _within(week, weeks))
         if not invitations:
             return Reliability(held, late, no_shows)
-        sent = in_window(counts, "invitations", now)
-        answered = in_window(counts, "answered", now)
+        sent = _in_weeks(counts, "invitations", weeks)
+        answered = _in_weeks(counts, "answered", weeks)
         # Open invitations younger than 7 days are not settled yet: not counted as unanswered.
         cutoff = iso_utc(now - ANSWER_WITHIN)
         waiting = sum(
@@ -286,6 +309,25 @@ class AttendanceRules:
             if n.kind == "invited" and not n.answered and n.created > cutoff
         )
         return Reliability(held, late, no_shows, max(sent - waiting, answered), answered)
+
+
+@dataclass
+class LiveTally:
+    """What the live sessions add to a person's figures (AttendanceRules.live_tally)."""
+
+    taught: int = 0
+    attended: int = 0
+    held: int = 0  # in the record's window
+    no_shows: int = 0  # against the owner, in the record's window
+
+
+def _within(week: str, weeks: tuple[str, str]) -> bool:
+    return weeks[0] <= week <= weeks[1]
+
+
+def _in_weeks(counts: Mapping[str, Mapping[str, int]], name: str, weeks: tuple[str, str]) -> int:
+    """`name` summed over the per-week counters from weeks[0] to weeks[1] (as in_window)."""
+    return sum(c.get(name, 0) for week, c in counts.items() if _within(week, weeks))
 
 
 def record_lines(record: Reliability) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from skillswap.domain.attendance import HELD, outcome, reported_no_show
+from skillswap.domain.attendance import LiveTally, reported_no_show
 from skillswap.domain.limits import REVIEW_WINDOW
 from skillswap.domain.records import Booking, Reliability, Review, ShownReview, Stats
 from skillswap.domain.refusals import NotParticipant, ReviewRefused
@@ -28,6 +28,7 @@ class ReviewRules:
     counters: dict[str, int]
     highlights: list[dict]
     reliability_record: Callable[..., Reliability]
+    live_tally: Callable[[datetime], LiveTally]
 
     def add_review(
         self, booking_id: str, rater: str, rating: int, feedback: str, now: datetime
@@ -101,21 +102,14 @@ class ReviewRules:
         (`received`: received_reviews(now), when the caller has it already): the archived
         history's counters plus the live window, counted now."""
         counters = self.counters
-        taught, attended = counters.get("taught", 0), counters.get("attended", 0)
-        for b in self.bookings.values():
-            # Only sessions held count (domain/attendance.py): confirmed by one, no no-show
-            # reported, or unconfirmed for 7 days.
-            if b.status != "confirmed" or b.end_at > now or outcome(b, now) != HELD:
-                continue
-            if b.teacher == self.owner:
-                taught += 1
-            else:
-                attended += 1
+        tally = self.live_tally(now)
+        taught = counters.get("taught", 0) + tally.taught
+        attended = counters.get("attended", 0) + tally.attended
         # Reviews exist only after a confirmed session ended, so no further filter is needed.
         if received is None:
             received = self.received_reviews(now)
         count = counters.get("rating_count", 0) + len(received)
         total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
         average = round(total / count, 1) if count else 0.0
-        record = self.reliability_record(now, invitations=False)
+        record = self.reliability_record(now, invitations=False, tally=tally)
         return Stats(taught, attended, count, average, record)
