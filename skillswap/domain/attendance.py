@@ -1,8 +1,10 @@
 """Did it happen, and how reliable a person is. Pure: no Flask, no I/O; `now` is passed in.
 
 After a session ends, each of its two people may mark it "happened", "the other person did
-not come" or "I could not come" (until its review window closes, 14 days after it, so nothing
-about an archived session can change). What the marks say (`outcome`):
+not come" or "I could not come" (until its review window closes, 14 days after it; a person
+a no-show report names is told and may answer it for REPLY_WINDOW after the report, so at most
+21 days after the session: nothing about an archived session can change). What the marks say
+(`outcome`):
 
 - no mark: unconfirmed; it counts as held once 7 days have passed since it ended;
 - at least one "happened" and no no-show report: held, at once;
@@ -44,6 +46,8 @@ from skillswap.domain.teacher_rules import week_of
 from skillswap.domain.times import iso_utc, parse_iso_utc
 
 HAPPENED, THEY_MISSED, I_MISSED = "happened", "they_missed", "i_missed"
+#: The notice kind telling a person that the other reported they did not come.
+NO_SHOW_NOTICE = "no_show"
 #: The marks, as the dashboard's buttons word them.
 MARKS = {
     HAPPENED: "It happened",
@@ -56,6 +60,11 @@ HELD, UNCONFIRMED, DISPUTED, MISSED, OPEN = "held", "unconfirmed", "disputed", "
 CONFIRM_AFTER = timedelta(days=7)
 #: Marks close with the reviews, before anything can be archived (30 days).
 MARK_WINDOW = REVIEW_WINDOW
+#: A person a no-show report names may answer it (say it happened, or agree) this long after
+#: the report, even once marks have closed: a report in the last minute is not final unheard.
+#: A report comes at most MARK_WINDOW after the session, so answers end 21 days after it,
+#: well before the session can leave for the archive (30 days, domain/archive.py).
+REPLY_WINDOW = timedelta(days=7)
 #: An invitation counts as answered when booked or declined within this.
 ANSWER_WITHIN = timedelta(days=7)
 COUNTER_NAMES = ("held", "no_shows", "invitations", "answered")
@@ -97,6 +106,25 @@ def no_show_of(booking: Booking, now: datetime) -> str | None:
         return None
     marker, entry = next(iter(booking.attendance.items()))
     return absentee(booking, marker, entry["mark"])
+
+
+def reply_until(booking: Booking, uid: str) -> datetime | None:
+    """Until when `uid` may answer the other person's report that `uid` did not come; None
+    when there is no such report."""
+    other = booking.other(uid)
+    entry = booking.attendance.get(other)
+    if entry is None or absentee(booking, other, entry["mark"]) != uid:
+        return None
+    return parse_iso_utc(entry["at"]) + REPLY_WINDOW
+
+
+def may_mark(booking: Booking, uid: str, now: datetime) -> bool:
+    """Are marks open for `uid` at `now` (the session over): within MARK_WINDOW of its end,
+    or answering a no-show report against them (REPLY_WINDOW)."""
+    if now < booking.end_at + MARK_WINDOW:
+        return True
+    answer_by = reply_until(booking, uid)
+    return answer_by is not None and now < answer_by
 
 
 def reported_no_show(booking: Booking, uid: str) -> bool:
@@ -160,10 +188,10 @@ class AttendanceRules:
             raise AttendanceRefused("A cancelled session did not take place: nothing to mark.")
         if now < booking.end_at:
             raise AttendanceRefused("You can say whether this session happened once it has ended.")
-        if now >= booking.end_at + MARK_WINDOW:
+        if not may_mark(booking, by, now):
             raise AttendanceRefused(
-                "Whether this session happened could be marked until 14 days after it; "
-                "that time is over."
+                "Whether this session happened could be marked until 14 days after it (or "
+                "7 days after a report that you did not come); that time is over."
             )
         if mark != HAPPENED and by in booking.reviews:
             raise AttendanceRefused(
@@ -186,6 +214,25 @@ class AttendanceRules:
         if held is not None and held["n"] >= entry["n"]:
             return False
         copy.attendance[by] = {**entry, "copied": True}
+        answer_by = reply_until(copy, self.owner)
+        told = held is not None and absentee(copy, by, held["mark"]) == self.owner
+        if answer_by is not None and not told:
+            # A new report that the owner did not come: they are told, and may answer it.
+            self.notify(
+                Notification(
+                    id=f"no-show-{booking_id}-{entry['n']}",
+                    kind=NO_SHOW_NOTICE,
+                    actor=copy.other_name(self.owner),
+                    skill=copy.skill,
+                    created=entry["at"],
+                    booking_id=booking_id,
+                    start=copy.start,
+                    end=copy.end,
+                    note=iso_utc(answer_by),
+                    link=f"/dashboard#booking-{booking_id}",
+                    title=copy.title,
+                )
+            )
         return True
 
     def mark_copied(self, booking_id: str, by: str, number: int) -> None:
@@ -209,6 +256,16 @@ class AttendanceRules:
         """An invitation arrives: told, and counted in the week it was sent."""
         self.notify(invitation)
         self._count(parse_iso_utc(invitation.created), "invitations", now)
+
+    def forget_invitation(self, dropped: Notification, now: datetime) -> None:
+        """A notification pushed out of the kept ones: an invitation still open then can no
+        longer be seen, booked from or declined, so it stops counting against its receiver
+        (one left unanswered for its whole 7 days still counts)."""
+        if dropped.kind != "invited" or dropped.answered:
+            return
+        sent = parse_iso_utc(dropped.created)
+        if now - sent < ANSWER_WITHIN:
+            self._count(sent, "invitations", now, delta=-1)
 
     def _answer(self, invitation: Notification, answer: str, now: datetime) -> bool:
         invitation.answered = answer

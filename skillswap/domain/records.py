@@ -249,7 +249,7 @@ class Notification:
     Facts only (who, what, when as UTC); pages word them in the reader's zone."""
 
     id: str
-    kind: str  # "booked" | "cancelled" | "moved" | "invited" | "reviewed"
+    kind: str  # "booked" | "cancelled" | "moved" | "invited" | "reviewed" | "held" | "no_show"
     actor: str  # the other person's username
     skill: str
     created: str

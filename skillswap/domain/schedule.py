@@ -39,7 +39,7 @@ from skillswap.domain.teacher_rules import (
     count_late,
     late_in_window,
 )
-from skillswap.domain.times import Slot, iso_utc, overlaps
+from skillswap.domain.times import Slot, iso_utc, overlaps, parse_iso_utc
 from skillswap.domain.upkeep import section_due
 from skillswap.domain.waitlist import (
     Hold,
@@ -272,7 +272,11 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
 
     def notify(self, notification: Notification) -> None:
         """Keep the newest MAX_NOTIFICATIONS: a bounded document on every backend."""
-        self.notifications = [notification, *self.notifications][:MAX_NOTIFICATIONS]
+        kept = [notification, *self.notifications]
+        now = parse_iso_utc(notification.created)
+        for dropped in kept[MAX_NOTIFICATIONS:]:
+            self.forget_invitation(dropped, now)
+        self.notifications = kept[:MAX_NOTIFICATIONS]
 
     def mark_all_read(self) -> int:
         unread = [n for n in self.notifications if not n.read]

@@ -206,6 +206,15 @@ class WaitlistRules:
             w.learner == entry.learner and w.skill_key == entry.skill_key for w in self.waitlist
         ):
             return False
+        # Only a line with something to wait for: otherwise anyone could fill a teacher's
+        # places with made-up skills or far-off windows, and real learners find it full.
+        windows = [(parse_iso_utc(a), parse_iso_utc(b)) for a, b in entry.windows]
+        tags = [entry.skill] if entry.any_offer else []
+        if not offered_in_windows(tags, self.offers.values(), entry.skill_key, windows, now):
+            raise ScheduleRefusal(
+                f"This teacher has no times for {entry.skill} in your request's window, so "
+                "there is no waitlist to join: their booking page shows what they offer."
+            )
         limits.check_waitlist(len(self.line(entry.skill_key, now)), len(self.waitlist), entry.skill)
         self.waitlist = [*self.waitlist, entry]
         return True

@@ -40,7 +40,17 @@ def mark(repo: Repository, uid: str, booking_id: str, what: str) -> Booking:
 def copy_mark(repo: Repository, uid: str, booking: Booking) -> None:
     """Step two of a mark: the other person's copy, then mark it copied on `uid`'s."""
     entry = dict(booking.attendance[uid])
-    repo.change_schedule(booking.other(uid), lambda s: s.take_mark(booking.id, uid, entry))
+    other = booking.other(uid)
+
+    def take(s: Schedule) -> int:
+        # A report that `other` did not come tells them (domain/attendance.py: take_mark).
+        before = s.unread
+        s.take_mark(booking.id, uid, entry)
+        return s.unread - before
+
+    told = repo.change_schedule(other, take)
+    if told > 0:
+        repo.count_unread(other, +told)
     repo.change_schedule(uid, lambda s: s.mark_copied(booking.id, uid, entry["n"]))
 
 

@@ -4,7 +4,8 @@ for (domain/waitlist.py holds the rules).
 Joining is two atomic steps, like booking: the learner's document notes the waitlist (refused
 at the learner's cap), then the teacher's document takes the entry (refused when the line is
 full, and then the learner's note is taken back). A crash between them leaves a note in the
-learner's document only: it ends with its window, and Leave removes it.
+learner's document only: it ends with its window, and Leave removes it. A Join and a Leave in
+flight at once end with the person in both lists or in neither (see `leave`).
 
 Holds are taken inside the teacher's write that frees a slot (a cancel, a move, a new offer),
 passed on by `settle` (called when a booking page or the teacher's own pages read the
@@ -35,6 +36,9 @@ from skillswap.repo import Repository
 from skillswap.repo.keys import new_id
 
 PASSED = "The times of this request have all passed: make a new request to join a waitlist."
+LEFT_WHILE_JOINING = (
+    "You left this waitlist while joining it, so you are not on it: join again to wait."
+)
 
 
 def join(repo: Repository, learner: User, teacher: User, learn_request: LearnRequest) -> bool:
@@ -79,6 +83,13 @@ def join(repo: Repository, learner: User, teacher: User, learn_request: LearnReq
             if noted:
                 repo.change_schedule(learner.id, lambda s: s.drop_waiting(teacher.id, skill_key))
             raise
+        if joined and not any(
+            w.teacher == teacher.id and w.skill_key == skill_key
+            for w in repo.schedule(learner.id).waiting
+        ):
+            # A Leave ran between the two steps and took the note: the line follows it.
+            repo.change_schedule(teacher.id, lambda s: s.leave_waitlist(learner.id, skill_key, now))
+            raise ScheduleRefusal(LEFT_WHILE_JOINING)
     return bool(noted or joined)
 
 
@@ -89,10 +100,13 @@ def leave(repo: Repository, learner_id: str, teacher_id: str, skill_key: str) ->
 
     now = repo.clock()
     with upkeep.after(repo):
+        # The note first, then the line: with `join` checking the note after its own line
+        # step, a Join and a Leave in flight at once never leave anyone in a teacher's line
+        # without the note that shows it to them (and counts it against their cap).
+        dropped = repo.change_schedule(learner_id, lambda s: s.drop_waiting(teacher_id, skill_key))
         left = repo.change_schedule(
             teacher_id, lambda s: s.leave_waitlist(learner_id, skill_key, now)
         )
-        dropped = repo.change_schedule(learner_id, lambda s: s.drop_waiting(teacher_id, skill_key))
     return bool(left or dropped)
 
 
@@ -143,7 +157,12 @@ def announce(repo: Repository, teacher_id: str, schedule: Schedule) -> int:
             if s.is_empty:
                 return False  # their account is gone: no document to make for them
             s.note_hold(h, teacher_id)
-            if any(x.kind == "held" and x.booking_id == h.id for x in s.notifications):
+            # Once per hold: the same slot held for the same person again later (its id is
+            # the same) is a new hold, with a new end, and is told again.
+            if any(
+                x.kind == "held" and x.booking_id == h.id and x.note == h.until
+                for x in s.notifications
+            ):
                 return False
             s.notify(n)
             return True

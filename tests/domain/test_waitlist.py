@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from skillswap.domain import limits
 from skillswap.domain.records import Booking, Offer, StoredSlot
-from skillswap.domain.refusals import LimitReached
+from skillswap.domain.refusals import LimitReached, ScheduleRefusal
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.domain.waitlist import MyWait, SlotHeld, Waiting, bound_windows
@@ -96,7 +97,7 @@ def test_an_expired_hold_counts_as_held_for_the_next_in_line_then_for_nobody() -
 
 def test_a_hold_never_outlasts_the_slot_start_and_the_window_must_overlap() -> None:
     s = full_teacher()
-    s.join_waitlist(wait("far", [[f"{DAY}T15:00:00Z", f"{DAY}T16:00:00Z"]]), NOW)
+    s.join_waitlist(wait("far", [[f"{DAY}T10:00:00Z", f"{DAY}T11:00:00Z"]]), NOW)
     s.join_waitlist(wait("ann"), NOW)
     late = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)  # 3 hours before the slot
     s.cancel("b-bo-s9", "t", "", late)
@@ -127,7 +128,22 @@ def test_joining_twice_is_a_no_op_and_the_line_is_bounded() -> None:
     # An entry ends with its window, and then frees its place.
     after = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
     assert s.line("python", after) == []
+    afternoon = StoredSlot("s13", f"{DAY}T13:00:00Z", f"{DAY}T14:00:00Z")
+    s.offers["o2"] = replace(s.offers["o1"], id="o2", slots=[afternoon])
     assert s.join_waitlist(wait("late", [[f"{DAY}T13:00:00Z", f"{DAY}T14:00:00Z"]]), after)
+
+
+def test_only_a_teacher_with_time_in_the_window_for_the_skill_has_a_line_to_join() -> None:
+    s = full_teacher()
+    evening = [[f"{DAY}T18:00:00Z", f"{DAY}T20:00:00Z"]]
+    with pytest.raises(ScheduleRefusal, match="no times for Python in your request's window"):
+        s.join_waitlist(wait("ann", evening), NOW)
+    other_skill = replace(wait("ann"), skill="Go", skill_key="go")
+    with pytest.raises(ScheduleRefusal, match="no times for Go"):
+        s.join_waitlist(other_skill, NOW)
+    # A teacher who lists Go among what they teach makes all their time teachable for it.
+    assert s.join_waitlist(replace(other_skill, any_offer=True), NOW)
+    assert s.join_waitlist(wait("ann"), NOW), "taken times count: that is what a line is for"
 
 
 def test_leaving_while_holding_passes_the_hold_on_at_once() -> None:

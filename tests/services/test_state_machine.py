@@ -740,6 +740,7 @@ class RepoMachine(RuleBasedStateMachine):
             "cancelled_late": False,
             "moved_by": "",
             "marks": {},
+            "marked_at": {},
         }
         if held is not None:
             self.tally("booked: by its holder")
@@ -1244,8 +1245,17 @@ class RepoMachine(RuleBasedStateMachine):
         half an hour)."""
         ids = list(self.model.bookings)
         if days_after is None:
-            ids = [b for b in ids if parse_iso_utc(self.model.bookings[b]["end"]) <= self.clock.now]
-            ids = ids or list(self.model.bookings)
+            # Sessions open for marks first, else any that ended, else any: one CI run in
+            # three reached no mark at all when the pick ignored whether marks were open.
+            now = self.clock.now
+            ended = [b for b in ids if parse_iso_utc(self.model.bookings[b]["end"]) <= now]
+            open_ = [
+                b
+                for b in ended
+                if self.model.bookings[b]["status"] == "confirmed"
+                and now < parse_iso_utc(self.model.bookings[b]["end"]) + attendance.MARK_WINDOW
+            ]
+            ids = open_ or ended or ids
         booking_id = ids[booking_index % len(ids)]
         facts = self.model.bookings[booking_id]
         if days_after is not None:
@@ -1267,7 +1277,7 @@ class RepoMachine(RuleBasedStateMachine):
             expected = "cancelled"
         elif now < end:
             expected = "not ended"
-        elif now >= end + attendance.MARK_WINDOW:
+        elif now >= end + attendance.MARK_WINDOW and not self.answering_report(facts, actor):
             expected = "window closed"
         elif mark != attendance.HAPPENED and actor in facts["reviews"]:
             expected = "rated already"
@@ -1286,8 +1296,17 @@ class RepoMachine(RuleBasedStateMachine):
         assert expected in ("marked", "same again"), f"marked although {expected}"
         if expected == "same again":
             assert self.docs(facts["teacher"], facts["learner"]) == before
-        facts["marks"][actor] = mark
+        if expected == "marked":
+            facts["marks"][actor] = mark
+            facts["marked_at"][actor] = now
         self.tally(f"mark: {expected}" if expected != "marked" else f"mark: {mark}")
+
+    def answering_report(self, facts: dict, actor: str) -> bool:
+        """Is `actor` within a week of the other person's report that they did not come?"""
+        other = facts["learner"] if actor == facts["teacher"] else facts["teacher"]
+        if facts["marks"].get(other) != attendance.THEY_MISSED:
+            return False
+        return self.clock.now < facts["marked_at"][other] + attendance.REPLY_WINDOW
 
     # One rule for sending and declining invitations, so that they take few of the steps.
     @precondition(lambda self: self.issue21_steps)
@@ -1518,6 +1537,12 @@ class RepoMachine(RuleBasedStateMachine):
         def in_window(instant: datetime) -> bool:
             return first <= week_of(instant) <= last
 
+        # An invitation pushed out of the kept notifications while still open stops counting
+        # (domain/attendance.py: forget_invitation); the step that pushed it out ran now.
+        for inv_id, i in self.model.invitations.items():
+            shown = {n.id for n in schedules[i["learner"]].notifications}
+            if not i["answered"] and "forgotten" not in i and inv_id not in shown:
+                i["forgotten"] = now - i["created"] < attendance.ANSWER_WITHIN
         for uid, schedule in schedules.items():
             mine = [b for b in self.model.bookings.values() if uid in (b["teacher"], b["learner"])]
             held = sum(
@@ -1535,7 +1560,7 @@ class RepoMachine(RuleBasedStateMachine):
             invitations = [
                 i
                 for i in self.model.invitations.values()
-                if i["learner"] == uid and in_window(i["created"])
+                if i["learner"] == uid and in_window(i["created"]) and not i.get("forgotten")
             ]
             answered = sum(1 for i in invitations if i["in_time"])
             record = schedule.reliability_record(now)
@@ -1612,6 +1637,8 @@ class RepoMachine(RuleBasedStateMachine):
             expected = "again"
         elif len(self.live_waits_of(learner)) >= limits.MAX_WAITLISTS_PER_LEARNER:
             expected = "learner cap"
+        elif not self.offers_time_in(teacher, key, request.windows, moment):
+            expected = "nothing to wait for"
         elif len(in_line) >= limits.MAX_WAITING_PER_SKILL:
             expected = "line full"
         elif total >= limits.MAX_WAITING_PER_TEACHER:
@@ -1635,6 +1662,18 @@ class RepoMachine(RuleBasedStateMachine):
             self.model.lines.setdefault((teacher, key), []).append((learner, ends))
         self.tally(f"waitlist {expected}")
         return expected
+
+    def offers_time_in(self, teacher: str, key: str, windows: list[list[str]], moment: str) -> bool:
+        """Does `teacher` offer `key` (any offer, when their tags list it) at a future time
+        overlapping the windows, free or not: a line worth joining."""
+        tagged = key in {normalise_skill(t) for t in self.model.teach[teacher]}
+        return any(
+            slot.start > moment and slot.start < b and a < slot.end
+            for offer in self.model.offers.values()
+            if offer.owner == teacher and (tagged or offer.skill_key == key)
+            for slot in offer.slots
+            for a, b in windows
+        )
 
     # One rule for the four waitlist steps, so that they take one rule's share of the
     # steps, not four: the other outcomes of MUST_HAPPEN need theirs. Off on the fake

@@ -142,6 +142,26 @@ def test_reporting_a_no_show_rules_out_rating_and_counts_against_the_absent(
     assert stats_text(xia.get("/user/tess")).startswith("0 sessions taught")
 
 
+def test_a_no_show_report_tells_the_person_named_who_may_answer_it_for_seven_days(
+    app: Flask, clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    """Found by probing: a report one minute before marks closed (14 days after the session)
+    told leo nothing and left him no way to say it did happen."""
+    clock.set(ENDED + timedelta(days=14) - timedelta(minutes=6))
+    assert mark(tess, session, "they_missed").status_code == 302
+    notices = text(leo.get("/notifications"))
+    assert "tess said you did not come to" in notices
+    assert "If it did take place, say so on your dashboard by" in notices
+    clock.advance(days=3)  # marks have closed for tess, not for leo's answer
+    assert "It happened" in row(leo, session)
+    assert mark(tess, session, "happened").status_code == 409
+    assert mark(leo, session, "happened").status_code == 302
+    assert marks(app, "tess", session) == {"tess": "they_missed", "leo": "happened"}
+    assert "disputed" in row(tess, session).lower()
+    clock.advance(days=5)  # seven days after the report: closed for him too
+    assert mark(leo, session, "i_missed").status_code == 409
+
+
 def test_a_mark_a_crash_left_on_one_copy_is_copied_by_read_repair(
     fapp: Flask, faulty: FaultyStore, clock: Clock
 ) -> None:

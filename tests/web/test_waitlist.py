@@ -47,11 +47,10 @@ REQUEST = {
 FIRST = "2026-12-01T14:00:00Z"
 
 
-def ask(client: FlaskClient) -> str:
+def ask(client: FlaskClient, skill: str = "Python", day: str = "2026-12-01") -> str:
     """Save the request; its id (from the matches page it leads to)."""
-    response = client.post(
-        "/request", data={"csrf_token": csrf_token(client, "/request")} | REQUEST
-    )
+    wanted = REQUEST | {"skill": skill, "dates-0": day}
+    response = client.post("/request", data={"csrf_token": csrf_token(client, "/request")} | wanted)
     assert response.status_code == 302, text(response)[-2000:]
     return location(response).rsplit("/", 1)[1]
 
@@ -291,3 +290,72 @@ def test_matching_shows_a_held_time_to_its_holder_only(
     assert "1 teacher free when you are" in mine and "All taken" not in mine
     theirs = text(dan.get(f"/request/{dan_request}"))
     assert "No teachers are free then yet" in theirs and "All taken in your window" in theirs
+
+
+# --- found by probing the merged app as an outsider (each failed before its fix) -------------
+
+
+def test_a_waitlist_of_a_teacher_with_no_time_for_the_request_cannot_be_joined(
+    mail_app: Flask, people: dict[str, FlaskClient]
+) -> None:
+    """Otherwise anyone could fill a teacher's 100 places with made-up skills a year ahead,
+    and a real learner would find the line full."""
+    ann = people["ann"]
+    nothing_taught = ask(ann, skill="Underwater basket weaving")
+    response = join(ann, nothing_taught)
+    assert response.status_code == 409
+    assert "has no times for Underwater basket weaving in your request's window" in text(response)
+    a_year_ahead = ask(ann, day="2027-11-20")
+    assert join(ann, a_year_ahead).status_code == 409
+    assert schedule(mail_app, "tess").waitlist == []
+    assert schedule(mail_app, "ann").waiting == [], "the learner's note was taken back"
+
+
+def test_leave_pressed_while_join_is_between_its_two_steps_leaves_the_person_in_neither_list(
+    mail_app: Flask, people: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Join writes the learner's note, then the teacher's line; a Leave run whole between the
+    two (both requests in flight at once) used to leave ann in tess's line but off her own
+    list: held slots she could not see, a Leave button she did not have, a cap that did not
+    count it."""
+    from skillswap import services
+    from skillswap.repo import Repository
+
+    ann = people["ann"]
+    request_id = ask(ann)
+    ann_id, tess_id = uid(mail_app, "ann"), uid(mail_app, "tess")
+    original = Repository.change_schedule
+    left: list[bool] = []
+
+    def change_schedule(self: Repository, owner: str, change, **kwargs):  # type: ignore[no-untyped-def]
+        result = original(self, owner, change, **kwargs)
+        if owner == ann_id and not left and self.schedule(ann_id).waiting:
+            left.append(services.waitlist.leave(self, ann_id, tess_id, "python"))
+        return result
+
+    monkeypatch.setattr(Repository, "change_schedule", change_schedule)
+    join(ann, request_id)
+    monkeypatch.setattr(Repository, "change_schedule", original)
+    assert left == [True]
+    in_line = [w.name for w in schedule(mail_app, "tess").waitlist]
+    noted = [w.teacher_name for w in schedule(mail_app, "ann").waiting]
+    assert (in_line, noted) == ([], []), "in both lists or in neither"
+
+
+def test_a_slot_held_again_for_the_same_person_tells_them_again(
+    mail_app: Flask, people: dict[str, FlaskClient], clock: Clock
+) -> None:
+    """Ann lets a hold lapse; later the same time is booked, cancelled and held for her
+    again: a new notice (and unread count) says until when, not only the dashboard."""
+    ann, eve = people["ann"], people["eve"]
+    join(ann, ask(ann))
+    cancel(people["bob"], people["bo_booking"])  # type: ignore[arg-type]
+    clock.advance(hours=2, minutes=5)
+    slot = free_slots(eve, "tess")[0]  # the hold lapsed and nobody else waits: everyone's
+    eves = booked_id(book(eve, "tess", slot))
+    ann.post("/notifications/read", data={"csrf_token": csrf_token(ann, "/notifications")})
+    assert cancel(eve, eves).status_code == 302
+    [hold] = schedule(mail_app, "tess").holds
+    held = [n for n in schedule(mail_app, "ann").notifications if n.kind == "held"]
+    assert len(held) == 2 and max(n.note for n in held) == hold.until
+    assert mail_app.extensions["skillswap.repo"].get_user(uid(mail_app, "ann")).unread == 1

@@ -12,9 +12,9 @@ from flask_login import current_user, login_required
 
 from skillswap import services
 from skillswap.domain.attendance import (
-    MARK_WINDOW,
     MARKS,
     OPEN,
+    may_mark,
     no_show_of,
     outcome,
     reported_no_show,
@@ -81,7 +81,7 @@ def _attendance(b: Booking, me: str, other: str, moment: datetime, mark_path: st
         "their_mark": MARKS.get(theirs, ""),
         "absent": "" if absent is None else "you" if absent == me else other,
     }
-    if mark_path and moment < b.end_at + MARK_WINDOW:
+    if mark_path and may_mark(b, me, moment):
         fields["mark_path"] = mark_path
         fields["mark_buttons"] = tuple((v, label, v == mine) for v, label in MARKS.items())
     return fields
