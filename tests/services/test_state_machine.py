@@ -1697,7 +1697,20 @@ class RepoMachine(RuleBasedStateMachine):
 
     def join_waitlist(self, request_index: int, teacher_index: int) -> None:
         requests = list(self.model.requests.values())
-        self.join_one(requests[request_index % len(requests)], self.pick_user(teacher_index))
+        request = requests[request_index % len(requests)]
+        # Mostly a teacher with time in the window (the only lines open to join), sometimes
+        # anyone (refused: nothing to wait for).
+        moment = iso_utc(self.clock.now)
+        teaching = [
+            u
+            for u in self.model.users
+            if self.offers_time_in(u, request.skill_key, request.windows, moment)
+        ]
+        if teaching and teacher_index % 4:
+            teacher = teaching[teacher_index % len(teaching)]
+        else:
+            teacher = self.pick_user(teacher_index)
+        self.join_one(request, teacher)
 
     def leave_waitlist(self, pick: int) -> None:
         entries = [(t, k, who) for (t, k), line in self.model.lines.items() for who, _ in line]
@@ -1714,9 +1727,13 @@ class RepoMachine(RuleBasedStateMachine):
         upcoming = self.upcoming()
         bid = upcoming[booking_index % len(upcoming)]
         facts = self.model.bookings[bid]
-        teacher, learner = facts["teacher"], self.pick_user(learner_index)
-        if learner in (teacher, facts["learner"]):
+        teacher = facts["teacher"]
+        # Someone other than the two (returning whenever the pick was one of them left a CI
+        # run with no hold given at all).
+        others = [u for u in self.model.users if u not in (teacher, facts["learner"])]
+        if not others:
             return
+        learner = others[learner_index % len(others)]
         start, end = parse_iso_utc(facts["start"]), parse_iso_utc(facts["end"])
         request = LearnRequest(
             id=new_id(),
