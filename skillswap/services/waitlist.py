@@ -5,7 +5,8 @@ Joining is two atomic steps, like booking: the learner's document notes the wait
 at the learner's cap), then the teacher's document takes the entry (refused when the line is
 full, and then the learner's note is taken back). A crash between them leaves a note in the
 learner's document only: it ends with its window, and Leave removes it. A Join and a Leave in
-flight at once end with the person in both lists or in neither (see `leave`).
+flight at once never leave anyone in a teacher's line without that note (see `leave`); at
+worst, a Leave begun before the Join leaves a note as a crash does.
 
 Holds are taken inside the teacher's write that frees a slot (a cancel, a move, a new offer),
 passed on by `settle` (called when a booking page or the teacher's own pages read the
