@@ -603,3 +603,27 @@ def test_a_one_sided_review_stays_hidden_until_fourteen_days_pass(
     dash = text(tess.get("/dashboard"))
     assert "3/10 from leo · Python" in dash
     assert "review waiting" not in dash
+
+
+def test_the_booking_page_lists_forty_times_at_a_time_in_time_order(app: Flask) -> None:
+    """A page's cost follows what it shows: a teacher may publish 2,000 future times, and
+    every refused booking shows the page again (issue 22)."""
+    tina, lea = person(app, "tina", "UTC"), person(app, "lea", "UTC")
+    publish(tina, start="08:00", end="21:00", minutes="30")  # 26 times
+    publish(tina, start="08:00", end="21:00", minutes="30", day="2026-12-02")  # 26 more
+    publish(tina, start="07:00", end="08:00", minutes="30", title="Early Python")  # 2 before
+    first = lea.get("/book/tina").get_data(as_text=True)
+    shown = SLOT_RE.findall(first)
+    assert len(shown) == 40
+    assert "07:00–07:30" in text(lea.get("/book/tina")).split("08:00–08:30")[0], "time order"
+    later = html.unescape(re.search(r'<a href="([^"]+)">Later times</a>', first).group(1))
+    second = lea.get(later).get_data(as_text=True)
+    rest = SLOT_RE.findall(second)
+    assert len(rest) == 14 and not set(rest) & set(shown)
+    assert "Later times" not in second and "First times" in second
+    # A time linked from a notice or an invitation is shown, and chosen, wherever it falls.
+    wanted = rest[-1]
+    linked = lea.get(f"/book/tina?skill=python&slot={wanted}").get_data(as_text=True)
+    assert f'value="{wanted}" checked' in linked
+    booked_id(book(lea, "tina", rest[0]))
+    assert rest[0] not in SLOT_RE.findall(lea.get(later).get_data(as_text=True))
