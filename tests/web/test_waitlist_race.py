@@ -139,7 +139,7 @@ def test_a_cancel_racing_direct_bookings_leaves_the_slot_held_for_the_one_waitin
     slots = site.free_slots(bob, "tutor", "welsh")
     assert len(slots) == ROUNDS
     problems: list[str] = []
-    rounds: list[list[dict[str, Any]]] = []
+    raced: list[bool] = []
     for round_no, slot in enumerate(slots):
         booking_id = _book(site, bob, "tutor", "welsh", slot)
         _join(site, ann, request_id)
@@ -147,7 +147,7 @@ def test_a_cancel_racing_direct_bookings_leaves_the_slot_held_for_the_one_waitin
             site.booking_task(p, "tutor", "welsh", slot) for p in direct
         ]
         outcomes = race_pool.run_round(tasks)
-        rounds.append([o for o in outcomes if o is not None])
+        raced.append(_cancel_and_booking_in_flight(outcomes))
         problems += _problems(round_no, outcomes)
         for o in outcomes[5:]:
             if o is not None and o["status"] == 302:
@@ -172,8 +172,22 @@ def test_a_cancel_racing_direct_bookings_leaves_the_slot_held_for_the_one_waitin
         # The one waiting books it: her wait ends with it.
         _book(site, ann, "tutor", "welsh", slot)
     assert not problems, "\n".join(problems) + "\n" + site.server.log_tail()
-    _assert_contention(rounds)
+    # The race this test is about took place: in most rounds a cancel and a direct booking
+    # were both sent before any answer came back. (Half of all ten in flight, the booking
+    # races' floor, failed 2 of 19 runs today: with 5 rounds one slow start is a fifth.)
+    assert sum(raced) >= 0.8 * len(raced), f"a cancel and a booking in flight: {raced}"
     _assert_quiet_server(site)
+
+
+def _cancel_and_booking_in_flight(outcomes: list[dict[str, Any] | None]) -> bool:
+    """Were a cancel (the first five tasks) and a direct booking (the rest) both sent before
+    the first answer came back?"""
+    answered = [o for o in outcomes if o is not None]
+    if not answered:
+        return False
+    first_answer = min(o["ended"] for o in answered)
+    sent = [o is not None and o["started"] < first_answer for o in outcomes]
+    return any(sent[:5]) and any(sent[5:])
 
 
 @pytest.mark.timeout(240)

@@ -89,8 +89,8 @@ def _page(
     free, later, earlier = _window(every, after, chosen)
     # A time held for me (the waitlist) is listed, and says so; held for others, it is not.
     held = schedule.effective_holds(moment)
-    # Every free time is listed, and this is also what each refused booking shows: what the
-    # template shows of each is worked out here, cheaper than calls from the template.
+    # The times listed are also what each refused booking shows: what the template shows of
+    # each is worked out here, cheaper than calls from the template.
     slots = [
         (
             ref := f"{offer.id}:{slot.id}",
