@@ -1245,8 +1245,8 @@ class RepoMachine(RuleBasedStateMachine):
         half an hour)."""
         ids = list(self.model.bookings)
         if days_after is None:
-            # Sessions open for marks first, else any that ended, else any: one CI run in
-            # three reached no mark at all when the pick ignored whether marks were open.
+            # Sessions open for marks first, else any that ended, else any: a run of the whole
+            # file reached no mark at all when the pick ignored whether marks were open.
             now = self.clock.now
             ended = [b for b in ids if parse_iso_utc(self.model.bookings[b]["end"]) <= now]
             open_ = [
@@ -1728,8 +1728,8 @@ class RepoMachine(RuleBasedStateMachine):
         bid = upcoming[booking_index % len(upcoming)]
         facts = self.model.bookings[bid]
         teacher = facts["teacher"]
-        # Someone other than the two (returning whenever the pick was one of them left a CI
-        # run with no hold given at all).
+        # Someone other than the two (returning whenever the pick was one of them left a
+        # random-seed run with no hold given at all).
         others = [u for u in self.model.users if u not in (teacher, facts["learner"])]
         if not others:
             return
