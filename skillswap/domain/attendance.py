@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from skillswap.domain.limits import LATE_WINDOW, MAX_LATE_WEEKS, REVIEW_WINDOW
+from skillswap.domain.limits import MAX_LATE_WEEKS, REVIEW_WINDOW
 from skillswap.domain.records import Booking, Notification, Reliability
 from skillswap.domain.refusals import AttendanceRefused, NotParticipant
 from skillswap.domain.skills import normalise_skill
-from skillswap.domain.teacher_rules import week_of
+from skillswap.domain.teacher_rules import in_weeks, week_of, window_weeks
 from skillswap.domain.times import iso_utc, parse_iso_utc
 
 HAPPENED, THEY_MISSED, I_MISSED = "happened", "they_missed", "i_missed"
@@ -140,7 +140,7 @@ def count_week(
 ) -> dict[str, dict[str, int]]:
     """`counts` ({week: {name: n}}) with `delta` added to one week's `name`; weeks that no
     longer reach into the last 90 days dropped, never more than MAX_LATE_WEEKS weeks."""
-    first = week_of(now - LATE_WINDOW)
+    first = _window_start(now)
     kept = {w: dict(c) for w, c in counts.items() if w >= first}
     if week >= first and delta:
         row = kept.setdefault(week, {})
@@ -153,16 +153,11 @@ def count_week(
 
 def in_window(counts: Mapping[str, Mapping[str, int]], name: str, now: datetime) -> int:
     """`name` summed over the weeks in the last 90 days (whole weeks, as late cancels)."""
-    return _in_weeks(counts, name, _record_weeks(now))
+    return _in_weeks(counts, name, window_weeks(now))
 
 
 def _window_start(now: datetime) -> str:
-    return week_of(now - LATE_WINDOW)
-
-
-def _record_weeks(now: datetime) -> tuple[str, str]:
-    """The first and last week the record covers (as teacher_rules.late_in_window)."""
-    return _window_start(now), week_of(now)
+    return window_weeks(now)[0]
 
 
 class AttendanceRules:
@@ -349,11 +344,11 @@ class AttendanceRules:
         `invitations=False` leaves the invitation figures at 0 (ranking needs none, and
         they read the notifications); `tally`: live_tally(now), when the caller has it."""
         live = tally if tally is not None else self.live_tally(now)
-        weeks = _record_weeks(now)
+        weeks = window_weeks(now)
         counts = self.reliability
         held = live.held + _in_weeks(counts, "held", weeks)
         no_shows = live.no_shows + _in_weeks(counts, "no_shows", weeks)
-        late = sum(n for week, n in self.late.get("cancel", {}).items() if _within(week, weeks))
+        late = in_weeks(self.late.get("cancel", {}), weeks)
         if not invitations:
             return Reliability(held, late, no_shows)
         sent = _in_weeks(counts, "invitations", weeks)
@@ -378,13 +373,9 @@ class LiveTally:
     no_shows: int = 0  # against the owner, in the record's window
 
 
-def _within(week: str, weeks: tuple[str, str]) -> bool:
-    return weeks[0] <= week <= weeks[1]
-
-
 def _in_weeks(counts: Mapping[str, Mapping[str, int]], name: str, weeks: tuple[str, str]) -> int:
-    """`name` summed over the per-week counters from weeks[0] to weeks[1] (as in_window)."""
-    return sum(c.get(name, 0) for week, c in counts.items() if _within(week, weeks))
+    """`name` summed over the per-week counters in `weeks` (teacher_rules.window_weeks)."""
+    return in_weeks({week: c.get(name, 0) for week, c in counts.items()}, weeks)
 
 
 def record_lines(record: Reliability) -> list[str]:

@@ -178,19 +178,28 @@ def week_of(instant: datetime) -> str:
 def count_late(counts: Mapping[str, int], now: datetime) -> dict[str, int]:
     """`counts` (week -> late cancels or moves) with one more this week, weeks that no longer
     reach into the last 90 days dropped: never more than MAX_LATE_WEEKS numbers."""
-    first = week_of(now - LATE_WINDOW)
+    first, this_week = window_weeks(now)
     kept = {week: n for week, n in counts.items() if week >= first}
-    this_week = week_of(now)
     kept[this_week] = kept.get(this_week, 0) + 1
     newest = sorted(kept, reverse=True)[:MAX_LATE_WEEKS]
     return {week: kept[week] for week in sorted(newest)}
 
 
-def late_in_window(counts: Mapping[str, int], now: datetime) -> int:
-    """Late cancels or moves in the last 90 days, counted by whole weeks: those of the week
-    90 days ago count in full (so a late cancel is shown for 90 to 96 days)."""
-    first, last = week_of(now - LATE_WINDOW), week_of(now)
+def window_weeks(now: datetime) -> tuple[str, str]:
+    """The first and last week of the last 90 days, counted by whole weeks: the week 90 days
+    ago counts in full (so a late cancel is shown for 90 to 96 days)."""
+    return week_of(now - LATE_WINDOW), week_of(now)
+
+
+def in_weeks(counts: Mapping[str, int], weeks: tuple[str, str]) -> int:
+    """Per-week `counts` summed over `weeks` (window_weeks), both ends included."""
+    first, last = weeks
     return sum(n for week, n in counts.items() if first <= week <= last)
+
+
+def late_in_window(counts: Mapping[str, int], now: datetime) -> int:
+    """Late cancels or moves in the last 90 days, counted by whole weeks (window_weeks)."""
+    return in_weeks(counts, window_weeks(now))
 
 
 def late_record(cancels: int, moves: int) -> str:
