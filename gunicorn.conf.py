@@ -9,19 +9,17 @@ import os
 
 from gunicorn.glogging import Logger
 
-from skillswap.settings import on_replit
+from skillswap.settings import choose_store_url, replit_url_file
 from skillswap.web.logs import redact
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 
 
 def _store_is_local() -> bool:
-    """The embedded SQLite default, or SKILLSWAP_STORE/DATABASE_URL naming SQLite (the same
-    precedence as skillswap/settings.py: choose_store_url)."""
-    url = os.environ.get("SKILLSWAP_STORE") or os.environ.get("DATABASE_URL") or ""
-    if url:
-        return url.startswith("sqlite")
-    return not on_replit()
+    """Will the app use SQLite? Decided as the app decides it (settings.choose_store_url);
+    the instance folder only names the file, not the kind of store."""
+    instance = os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance")
+    return choose_store_url(instance, replit_url_file()).startswith("sqlite")
 
 
 # Sync workers, chosen by measurement (issue 22): 50 people booking one slot at once on the

@@ -130,14 +130,19 @@ def default_limit_storage(instance_path: str) -> str:
     return f"skillswap-sqlite:///{os.path.join(os.path.abspath(instance_path), 'ratelimits.db')}"
 
 
+def replit_url_file() -> str:
+    """Where Replit writes its database URL (the token in it rotates)."""
+    return os.environ.get("SKILLSWAP_REPLIT_URL_FILE", REPLIT_URL_FILE)
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     replit = on_replit()
     preview = replit and not os.environ.get("REPLIT_DEPLOYMENT")
-    replit_url_file = os.environ.get("SKILLSWAP_REPLIT_URL_FILE", REPLIT_URL_FILE)
+    url_file = replit_url_file()
     return {
         "SECRET_KEY": load_secret_key(instance_path),
-        "STORE_URL": choose_store_url(instance_path, replit_url_file),
-        "REPLIT_URL_FILE": replit_url_file,
+        "STORE_URL": choose_store_url(instance_path, url_file),
+        "REPLIT_URL_FILE": url_file,
         # Replit's own variable; the store prefers the URL file, which Replit rewrites when
         # the token rotates (the environment of a running process never changes).
         "REPLIT_DB_URL": os.environ.get("REPLIT_DB_URL", "").strip(),
