@@ -243,6 +243,15 @@ def test_invitations_answered_within_seven_days_by_booking_or_declining() -> Non
         learner.decline_invitation("nothing", NOW)
 
 
+def push_out(learner: Schedule, when: datetime) -> None:
+    """As many ordinary notices at `when` as are kept: everything older leaves."""
+    for i in range(limits.MAX_NOTIFICATIONS):
+        notice = Notification(
+            id=f"{when}-{i}", kind="booked", actor="fan", skill="Go", created=iso_utc(when)
+        )
+        learner.notify(notice)
+
+
 def test_an_invitation_pushed_out_of_the_kept_notifications_while_open_stops_counting() -> None:
     """Found by probing: 50 ordinary notices pushed an open invitation out; it could no longer
     be booked from or declined, yet it counted as unanswered (and a second invitation from
@@ -251,24 +260,14 @@ def test_an_invitation_pushed_out_of_the_kept_notifications_while_open_stops_cou
     learner.receive_invitation(invitation(NOW), NOW)
     learner.receive_invitation(invitation(NOW, "olga"), NOW)
     learner.decline_invitation("n-" + NOW.isoformat() + "-olga", NOW)
-    busy = NOW + timedelta(days=1)
-    for i in range(limits.MAX_NOTIFICATIONS):
-        learner.notify(
-            Notification(id=f"x{i}", kind="booked", actor="fan", skill="Go", created=iso_utc(busy))
-        )
+    push_out(learner, NOW + timedelta(days=1))
     assert [n for n in learner.notifications if n.kind == "invited"] == []
     later = NOW + timedelta(days=9)
     record = learner.reliability_record(later)
     assert (record.invitations, record.answered) == (1, 1), "olga's, answered; tess's forgotten"
     # Left open for its whole 7 days before it was pushed out: it still counts.
     learner.receive_invitation(invitation(later, "xia"), later)
-    for i in range(limits.MAX_NOTIFICATIONS):
-        at_last = later + timedelta(days=8)
-        learner.notify(
-            Notification(
-                id=f"y{i}", kind="booked", actor="fan", skill="Go", created=iso_utc(at_last)
-            )
-        )
+    push_out(learner, later + timedelta(days=8))
     record = learner.reliability_record(later + timedelta(days=8))
     assert (record.invitations, record.answered) == (2, 1)
 
