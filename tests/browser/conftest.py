@@ -178,6 +178,9 @@ def screenshot(page: Page, name: str) -> Path:
 
 def assert_fits_width(page: Page) -> None:
     """Nothing sticks out sideways: a person never has to scroll the page left and right."""
+    # After a click, the URL changes when the new document commits, before its stylesheets
+    # have loaded; measured then, an unstyled table is wider than the screen (seen once in CI).
+    page.wait_for_load_state("load")
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
