@@ -207,6 +207,7 @@ def tab_to(page: Page, target: Locator, limit: int = 60) -> None:
 
 def expect_visible_focus(page: Page) -> None:
     """The focused element draws a focus ring (outline or box shadow)."""
+    page.wait_for_load_state("load")  # the ring comes from style.css, which may still be loading
     style = page.evaluate(
         """() => { const s = getComputedStyle(document.activeElement);
                    return [s.outlineStyle, s.outlineWidth, s.boxShadow]; }"""
