@@ -150,14 +150,41 @@ NAV = [
 ]
 
 
+# Every page's frame (base.html) links to these besides NAV, and to these static files.
+FRAME = (
+    "pages.home",
+    "notifications.show",
+    "auth.logout",
+    "skills.directory",
+    "auth.signup",
+    "auth.login",
+)
+FRAME_FILES = ("style.css", "app.js", "calendar.css")
+#: Mount points whose frame links are kept (one in any real deployment).
+FRAME_MOUNTS = 8
+
+
+def frame_links() -> dict[str, str]:
+    """Paths of the links every page shows (the nav, the home link, the stylesheets...), by
+    endpoint or static file name, for pages that exist in this app (a link to a missing
+    page is worse than none). They depend only on the app and where it is mounted, so they
+    are built once per mount point rather than with a dozen url_for calls on every page."""
+    kept = current_app.extensions.setdefault("skillswap.frame_links", {})
+    links = kept.get(request.script_root)
+    if links is None:
+        endpoints = (*FRAME, *(endpoint for endpoint, _ in NAV))
+        links = {e: url_for(e) for e in endpoints if e in current_app.view_functions}
+        links.update({name: url_for("static", filename=name) for name in FRAME_FILES})
+        if len(kept) >= FRAME_MOUNTS:
+            kept.clear()
+        kept[request.script_root] = links
+    return links
+
+
 def nav_links() -> list[tuple[str, str, str]]:
-    """Nav entries whose pages exist in this app (a link to a missing page is worse than none),
-    as (endpoint, label, path)."""
-    return [
-        (endpoint, label, url_for(endpoint))
-        for endpoint, label in NAV
-        if endpoint in current_app.view_functions
-    ]
+    """Nav entries whose pages exist in this app, as (endpoint, label, path)."""
+    links = frame_links()
+    return [(endpoint, label, links[endpoint]) for endpoint, label in NAV if endpoint in links]
 
 
 @lru_cache(maxsize=4096)

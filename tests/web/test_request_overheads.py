@@ -113,6 +113,19 @@ def test_nav_links_follow_the_script_root(app: Flask) -> None:
     assert rooted["Dashboard"] == "/app/dashboard"
 
 
+def test_every_pages_frame_links_follow_its_own_mount(app: Flask) -> None:
+    # The frame's links are kept per mount point: a page served under /app/ after one at /
+    # (and the other way round) links within its own mount, stylesheets included.
+    for first, second in (("/", "/app/"), ("/app/", "/")):
+        app.extensions.pop("skillswap.frame_links", None)
+        for root in (first, second):
+            page = app.test_client().get("/login", base_url=f"http://localhost{root}").text
+            for path in ("static/style.css", "static/app.js", "signup", "skills"):
+                assert f'"{root}{path}"' in page
+            if root == "/":
+                assert '"/app/' not in page
+
+
 # --- security headers --------------------------------------------------------------------------
 
 
