@@ -97,12 +97,17 @@ class ReviewRules:
                 hidden += 1
         return hidden
 
-    def stats(self, now: datetime, received: list[tuple[Booking, Review]] | None = None) -> Stats:
+    def stats(
+        self,
+        now: datetime,
+        received: list[tuple[Booking, Review]] | None = None,
+        tally: LiveTally | None = None,
+    ) -> Stats:
         """Sessions taught and attended, and the average of the reviews that may be shown
-        (`received`: received_reviews(now), when the caller has it already): the archived
-        history's counters plus the live window, counted now."""
+        (`received`: received_reviews(now), `tally`: live_tally(now), when the caller has
+        them already): the archived history's counters plus the live window, counted now."""
         counters = self.counters
-        tally = self.live_tally(now)
+        tally = tally if tally is not None else self.live_tally(now)
         taught = counters.get("taught", 0) + tally.taught
         attended = counters.get("attended", 0) + tally.attended
         # Reviews exist only after a confirmed session ended, so no further filter is needed.

@@ -363,16 +363,17 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
     def first_free(
         self,
         teach_tags: Iterable[str],
-        skill_key: str,
+        skill_key: str | None,
         now: datetime,
         count: int,
         viewer: str | None = None,
     ) -> list[tuple[Offer, Slot]]:
-        """The first `count` of `teachable_slots` (for `viewer`), in the same order, for
-        reading only: the slots are walked soonest first and parsed only until `count` are
-        found, so a teacher with a thousand published sessions costs what one with ten does."""
-        tagged = skill_key in {normalise_skill(t) for t in teach_tags}
-        candidates = self.slots_to_read(skill_key, tagged, iso_utc(now), "9999")
+        """The first `count` of `teachable_slots` (for `viewer`; skill None: of `free_slots`,
+        every skill), in the same order, for reading only: the slots are walked soonest first
+        and parsed only until `count` are found, so a teacher with a thousand published
+        sessions costs what one with ten does."""
+        every = skill_key is None or skill_key in {normalise_skill(t) for t in teach_tags}
+        candidates = self.slots_to_read(skill_key or "", every, iso_utc(now), "9999")
         candidates.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
         bookable = self._bookable(now, viewer=viewer)
         found: list[tuple[Offer, Slot]] = []

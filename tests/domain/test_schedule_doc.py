@@ -203,8 +203,9 @@ def test_a_match_reads_only_the_slots_it_needs_and_the_same_ones() -> None:
 
 
 def test_the_first_free_slots_are_the_first_teachable_ones() -> None:
-    """`first_free` (search results) answers the head of `teachable_slots`, read lazily or
-    not, for tagged teachers (all their time) and for one offer's skill."""
+    """`first_free` (search results, public profiles) answers the head of `teachable_slots`,
+    read lazily or not, for tagged teachers (all their time) and for one offer's skill, and
+    with no skill the head of `free_slots`."""
     community = gen.generate(60)
     moment = gen.NOW + timedelta(hours=5)
     compared = 0
@@ -212,11 +213,14 @@ def test_the_first_free_slots_are_the_first_teachable_ones() -> None:
     for uid, schedule in community.schedules.items():
         doc = schedule.to_doc()
         tags = tags_of[uid]
-        for skill in {offer.skill_key for offer in schedule.offers.values()} | {"nobody"}:
-            everything = Schedule.from_doc(uid, copy.deepcopy(doc)).teachable_slots(
-                tags, skill, moment
+        for skill in [*{offer.skill_key for offer in schedule.offers.values()}, "nobody", None]:
+            whole = Schedule.from_doc(uid, copy.deepcopy(doc))
+            everything = (
+                whole.free_slots(moment)
+                if skill is None
+                else whole.teachable_slots(tags, skill, moment)
             )
-            for count in (1, 4):
+            for count in (1, 4, 13):
                 lazy = Schedule.from_doc(uid, copy.deepcopy(doc))
                 first = lazy.first_free(tags, skill, moment, count)
                 # The offers read lazily come without their other slots: compare by id.

@@ -299,6 +299,20 @@ def test_public_profile_lists_free_times_to_book(app: Flask, ada: FlaskClient) -
     assert not [a for a in own.all("a") if a.text == "Book a session"]
 
 
+@pytest.mark.parametrize(("end", "listed", "more"), [("15:00", 12, False), ("15:30", 12, True)])
+def test_public_profile_lists_the_soonest_twelve_free_times(
+    app: Flask, ada: FlaskClient, end: str, listed: int, more: bool
+) -> None:
+    # 30-minute sessions from 09:00: twelve end at 15:00, thirteen at 15:30.
+    post_offer(ada, {"session_minutes": "30", "ranges-0-end": end})
+    p = page(person(app, "bob", "UTC").get("/user/ada"))
+    times = [li.text for li in p.all("li") if " · Python · Online" in li.text]
+    assert len(times) == listed
+    assert times[0].startswith("Tue 1 Dec 2026, 09:00–09:30")
+    assert times[-1].startswith("Tue 1 Dec 2026, 14:30–15:00")
+    assert ("The soonest 12; the booking page lists them all." in p.main_text) is more
+
+
 # --- stats ---------------------------------------------------------------------------------
 
 

@@ -22,6 +22,8 @@ from skillswap.web.profiles.forms import BookingRulesForm, ProfileForm
 
 bp = Blueprint("profile", __name__)
 REVIEWS_SHOWN = 20
+#: Free times a public profile lists, soonest first.
+FREE_SHOWN = 12
 
 
 def _split_by_time(schedule: Schedule) -> dict[str, list]:
@@ -73,13 +75,14 @@ def show() -> str:
     """Your profile as you see it: what others see, your offers and requests, your week."""
     user, schedule = _own_profile()
     moment = now()
+    tally = schedule.live_tally(moment)  # one pass over the sessions for both figures
     return render_template(
         "profile/show.html",
         user=user,
         this_week=this_week(schedule, viewer_zone(), moment),
-        stats=schedule.stats(moment),
+        stats=schedule.stats(moment, tally=tally),
         late_record=late_record(*schedule.late_counts(moment)),
-        record=record_lines(schedule.reliability_record(moment)),
+        record=record_lines(schedule.reliability_record(moment, tally=tally)),
         **_split_by_time(schedule),
     )
 
@@ -159,16 +162,19 @@ def public(username: str) -> str:
         abort(404)
     user, schedule = found
     moment, zone = now(), viewer_zone()
-    free = schedule.free_slots(moment)
+    # The soonest free times, and one more to know there are more (the booking page lists
+    # them all): a teacher's thousand published times are not all worked out for twelve.
+    free = schedule.first_free(user.teach, None, moment, FREE_SHOWN + 1)
     received = schedule.received_reviews(moment)
+    tally = schedule.live_tally(moment)
     return render_template(
         "profile/public.html",
         user=user,
-        stats=schedule.stats(moment, received),
+        stats=schedule.stats(moment, received, tally),
         late_record=late_record(*schedule.late_counts(moment)),
-        record=record_lines(schedule.reliability_record(moment)),
+        record=record_lines(schedule.reliability_record(moment, tally=tally)),
         # Worded here, not by a call from the template for each.
-        free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free[:12]],
-        free_count=len(free),
+        free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free[:FREE_SHOWN]],
+        more_free=len(free) > FREE_SHOWN,
         reviews=schedule.latest_reviews(received, REVIEWS_SHOWN),
     )
