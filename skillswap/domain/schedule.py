@@ -13,7 +13,8 @@ of their free slots can be booked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +86,15 @@ class _Section:
 
 def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
+
+
+@dataclass(frozen=True)
+class TimesPage:
+    """One page of a teacher's free times for a skill, soonest first (the booking page)."""
+
+    times: list[tuple[Offer, Slot]]
+    later: str  # where the next page starts: after this ISO instant; "" when none
+    earlier: bool  # whether free times come before this page
 
 
 class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules, WaitlistRules):
@@ -385,6 +395,54 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
                     break
         return found
 
+    def times_page(
+        self,
+        teach_tags: Iterable[str],
+        skill_key: str,
+        now: datetime,
+        count: int,
+        *,
+        after: datetime | None = None,
+        chosen: str = "",
+        viewer: str | None = None,
+    ) -> TimesPage:
+        """`count` of `teachable_slots` (for `viewer`), in the same order: from the first
+        starting after `after`, else from the `chosen` one ("offer:slot") if it is free, else
+        from the first; when nothing is left after `after` (a stale "later" link), from the
+        first. For reading only: slots are parsed and checked only until the page is full,
+        and one more to know a next page exists, so a teacher with 2,000 published times
+        costs what one with fifty does."""
+        every = skill_key in {normalise_skill(t) for t in teach_tags}
+        candidates = self.slots_to_read(skill_key, every, iso_utc(now), "9999")
+        candidates.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
+        bookable = self._bookable(now, viewer=viewer)
+
+        def free(begin: int, end: int) -> Iterator[tuple[Offer, Slot]]:
+            for offer, stored in candidates[begin:end]:
+                slot = stored.as_slot()
+                if bookable(offer, slot):
+                    yield offer, slot
+
+        begin = 0
+        if after is not None:
+            since = iso_utc(after)  # the stored starts' own format: strings compare as instants
+            begin = next((i for i, (_, s) in enumerate(candidates) if s.start > since), 0)
+        elif chosen:
+            found = (i for i, (o, s) in enumerate(candidates) if f"{o.id}:{s.id}" == chosen)
+            begin = next(found, 0)
+            if begin and not any(free(begin, begin + 1)):
+                begin = 0  # taken or no longer offered: the first times
+        times: list[tuple[Offer, Slot]] = []
+        later = ""
+        for pair in free(begin, len(candidates)):
+            if len(times) == count:
+                later = iso_utc(times[-1][1].start)
+                break
+            times.append(pair)
+        if not times and begin:
+            return self.times_page(teach_tags, skill_key, now, count, viewer=viewer)
+        return TimesPage(times, later, any(free(0, begin)))
+
     def _bookable(
         self,
         now: datetime,
@@ -412,7 +470,11 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
     def taught_skills(self, teach_tags: Iterable[str]) -> dict[str, str]:
         """Skills this person teaches (their teach tags and the skills of their offers), as
         normalised key -> label, in label order."""
-        skills = {o.skill_key: o.skill for o in self.offers.values()}
+        if "offers" in self._parsed:
+            named = [offer.skill for offer in self.offers.values()]
+        else:  # the skills alone: a booking page need not parse every slot to name them
+            named = [raw["skill"] for raw in (self._raw.get("offers") or {}).values()]
+        skills = {normalise_skill(name): name for name in named}
         skills.update({normalise_skill(t): t for t in teach_tags})
         return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
 

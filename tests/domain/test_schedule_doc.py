@@ -5,7 +5,7 @@ code loads)."""
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -229,6 +229,55 @@ def test_the_first_free_slots_are_the_first_teachable_ones() -> None:
                 ]
                 compared += len(everything[:count])
     assert compared
+
+
+def _window_of_the_whole_list(
+    free: list, count: int, after: datetime | None, chosen: str
+) -> tuple[list, str, bool]:
+    """The booking page's window as it was first written: over every free time, parsed."""
+    begin = 0
+    if after is not None:
+        begin = next((i for i, (_, s) in enumerate(free) if s.start > after), len(free))
+    elif chosen:
+        begin = next((i for i, (o, s) in enumerate(free) if f"{o.id}:{s.id}" == chosen), 0)
+    if begin >= len(free):
+        begin = 0
+    shown = free[begin : begin + count]
+    more = begin + count < len(free)
+    return shown, iso_utc(shown[-1][1].start) if more and shown else "", begin > 0
+
+
+def test_a_page_of_free_times_is_the_window_of_every_free_time() -> None:
+    """`times_page` (the booking page) answers what windowing the whole of `teachable_slots`
+    answers: from the first, after a "later" instant (stale ones too), from a chosen time
+    (free, taken, or unknown), with the next page's start and whether earlier times exist."""
+    community = gen.generate(60)
+    moment = gen.NOW + timedelta(hours=5)
+    tags_of = {user.id: user.teach for user in community.users}
+    compared = 0
+    for uid, schedule in community.schedules.items():
+        doc = schedule.to_doc()
+        tags = tags_of[uid]
+        for skill in {offer.skill_key for offer in schedule.offers.values()}:
+            whole = Schedule.from_doc(uid, copy.deepcopy(doc))
+            free = whole.teachable_slots(tags, skill, moment)
+            every_ref = [f"{o.id}:{s.id}" for o in whole.offers.values() for s in o.slots]
+            starts = [s.start for _, s in free]
+            afters = [None, moment, *starts[::7], gen.NOW + timedelta(days=400)]
+            for count in (1, 3, 40):
+                for after in afters:
+                    for chosen in ("", "x:y", *every_ref[::9]):
+                        lazy = Schedule.from_doc(uid, copy.deepcopy(doc))
+                        page = lazy.times_page(
+                            tags, skill, moment, count, after=after, chosen=chosen
+                        )
+                        shown, later, earlier = _window_of_the_whole_list(
+                            free, count, after, chosen
+                        )
+                        assert [(o.id, s) for o, s in page.times] == [(o.id, s) for o, s in shown]
+                        assert (page.later, page.earlier) == (later, earlier)
+                        compared += 1
+    assert compared > 1000
 
 
 def test_a_document_says_when_its_upkeep_is_due_without_parsing_a_section() -> None:

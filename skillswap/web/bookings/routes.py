@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response
 from skillswap import services
 from skillswap.domain.records import Booking, Offer
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal, SlotTaken
-from skillswap.domain.schedule import Schedule
+from skillswap.domain.schedule import Schedule, TimesPage
 from skillswap.domain.skills import normalise_skill
-from skillswap.domain.times import Slot, iso_utc, parse_iso_utc
+from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
 from skillswap.web.bookings.forms import CancelForm, ReviewForm
@@ -23,30 +23,6 @@ TAKEN = "That slot was just booked by someone else. Here are the times still fre
 #: Free times a booking page lists at once, in time order; "Later times" shows the next. A
 #: teacher may publish 2,000 future times, and every refused booking shows the page again.
 TIMES_PER_PAGE = 40
-
-
-def _window(
-    free: list[tuple[Offer, Slot]], after: str, chosen: str
-) -> tuple[list[tuple[Offer, Slot]], str, bool]:
-    """The times this page lists: TIMES_PER_PAGE of them, from the first starting after
-    `after` (an ISO instant from "Later times"; none left after it: the first), else from
-    the chosen one (a link from a notice or invitation, or a choice kept after a refusal),
-    else from the first. Also the start the next page begins after ("" when none) and
-    whether earlier times exist."""
-    begin = 0
-    try:
-        since = parse_iso_utc(after) if after else None
-    except ValueError:
-        since = None  # a hand-edited link: the first times
-    if since is not None:
-        begin = next((i for i, (_, s) in enumerate(free) if s.start > since), len(free))
-    elif chosen:
-        begin = next((i for i, (o, s) in enumerate(free) if f"{o.id}:{s.id}" == chosen), 0)
-    if begin >= len(free):
-        begin = 0  # a stale link, its later times booked since: the first times, not none
-    shown = free[begin : begin + TIMES_PER_PAGE]
-    more = begin + TIMES_PER_PAGE < len(free)
-    return shown, iso_utc(shown[-1][1].start) if more and shown else "", begin > 0
 
 
 def _mine(schedule: Schedule, offer: Offer, slot_id: str) -> bool:
@@ -84,9 +60,23 @@ def _page(
         skills = schedule.taught_skills(teacher.teach)
     skill = skill if skill in skills else next(iter(skills), "")
     moment, zone = now(), viewer_zone()
-    me = current_user.id
-    every = schedule.teachable_slots(teacher.teach, skill, moment, viewer=me) if skill else []
-    free, later, earlier = _window(every, after, chosen)
+    try:
+        since = parse_iso_utc(after) if after else None
+    except ValueError:
+        since = None  # a hand-edited link: the first times
+    page = (
+        schedule.times_page(
+            teacher.teach,
+            skill,
+            moment,
+            TIMES_PER_PAGE,
+            after=since,
+            chosen=chosen,
+            viewer=current_user.id,
+        )
+        if skill
+        else TimesPage([], "", False)
+    )
     # A time held for me (the waitlist) is listed, and says so; held for others, it is not.
     held = schedule.effective_holds(moment)
     # The times listed are also what each refused booking shows: what the template shows of
@@ -99,7 +89,7 @@ def _page(
             offer,
             at(held[ref].until) if ref in held else "",
         )
-        for offer, slot in free
+        for offer, slot in page.times
     ]
     return render_template(
         "bookings/book.html",
@@ -111,8 +101,8 @@ def _page(
         # The chosen time stays selected; with none chosen, the first.
         checked=chosen or (slots[0][0] if slots else ""),
         refusal=refusal,
-        later=later,
-        earlier=earlier,
+        later=page.later,
+        earlier=page.earlier,
     ), status
 
 
