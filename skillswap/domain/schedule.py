@@ -255,6 +255,14 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         moment = iso_utc(now)
         return any(when <= moment for when in self.due_map().values())
 
+    def offer_to_read(self, offer_id: str) -> Offer | None:
+        """One offer, for reading only: parsed alone when nothing has parsed the offers yet
+        (a booking needs the one it books, not a teacher's every published slot)."""
+        if "offers" in self._parsed:
+            return self.offers.get(offer_id)
+        raw = (self._raw.get("offers") or {}).get(offer_id)
+        return None if raw is None else Offer.from_dict(raw)
+
     def slots_to_read(
         self, skill: str, every: bool, low: str, high: str
     ) -> list[tuple[Offer, StoredSlot]]:

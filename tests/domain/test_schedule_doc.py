@@ -202,6 +202,22 @@ def test_a_match_reads_only_the_slots_it_needs_and_the_same_ones() -> None:
     assert checked  # the generated community has slots in the range
 
 
+def test_one_offer_and_the_skills_are_read_without_parsing_the_offers() -> None:
+    """`offer_to_read` and `taught_skills` answer what the parsed offers answer, and parse
+    nothing else when nothing has read the offers."""
+    community = gen.generate(30)
+    tags_of = {user.id: user.teach for user in community.users}
+    for uid, schedule in community.schedules.items():
+        doc = schedule.to_doc()
+        parsed = Schedule.from_doc(uid, copy.deepcopy(doc))
+        lazy = Schedule.from_doc(uid, copy.deepcopy(doc))
+        assert lazy.taught_skills(tags_of[uid]) == parsed.taught_skills(tags_of[uid])
+        for offer_id in [*parsed.offers, "nobody"]:
+            assert lazy.offer_to_read(offer_id) == parsed.offers.get(offer_id)
+            assert parsed.offer_to_read(offer_id) is parsed.offers.get(offer_id)
+        assert "offers" not in lazy._parsed
+
+
 def test_the_first_free_slots_are_the_first_teachable_ones() -> None:
     """`first_free` (search results, public profiles) answers the head of `teachable_slots`,
     read lazily or not, for tagged teachers (all their time) and for one offer's skill, and

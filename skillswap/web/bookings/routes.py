@@ -139,7 +139,7 @@ def book(username: str) -> Response | tuple[str, int]:
         return _page(teacher, schedule, skill, chosen, "You cannot book your own slot.", 400)
     if skill not in skills:
         return _page(teacher, schedule, skill, chosen, f"{teacher.name} does not teach that.", 400)
-    offer = schedule.offers.get(offer_id)
+    offer = schedule.offer_to_read(offer_id)
     stored = offer.slot(slot_id) if offer else None
     if offer is None or stored is None:
         message = (
