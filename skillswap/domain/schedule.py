@@ -378,35 +378,10 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
         return free
 
-    def first_free(
-        self,
-        teach_tags: Iterable[str],
-        skill_key: str | None,
-        now: datetime,
-        count: int,
-        viewer: str | None = None,
-    ) -> list[tuple[Offer, Slot]]:
-        """The first `count` of `teachable_slots` (for `viewer`; skill None: of `free_slots`,
-        every skill), in the same order, for reading only: the slots are walked soonest first
-        and parsed only until `count` are found, so a teacher with a thousand published
-        sessions costs what one with ten does."""
-        every = skill_key is None or skill_key in {normalise_skill(t) for t in teach_tags}
-        candidates = self.slots_to_read(skill_key or "", every, iso_utc(now), "9999")
-        candidates.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
-        bookable = self._bookable(now, viewer=viewer)
-        found: list[tuple[Offer, Slot]] = []
-        for offer, stored in candidates:
-            slot = stored.as_slot()
-            if bookable(offer, slot):
-                found.append((offer, slot))
-                if len(found) == count:
-                    break
-        return found
-
     def times_page(
         self,
         teach_tags: Iterable[str],
-        skill_key: str,
+        skill_key: str | None,
         now: datetime,
         count: int,
         *,
@@ -414,14 +389,15 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         chosen: str = "",
         viewer: str | None = None,
     ) -> TimesPage:
-        """`count` of `teachable_slots` (for `viewer`), in the same order: from the first
-        starting after `after`, else from the `chosen` one ("offer:slot") if it is free, else
-        from the first; when nothing is left after `after` (a stale "later" link), from the
-        first. For reading only: slots are parsed and checked only until the page is full,
-        and one more to know a next page exists, so a teacher with 2,000 published times
-        costs what one with fifty does."""
-        every = skill_key in {normalise_skill(t) for t in teach_tags}
-        candidates = self.slots_to_read(skill_key, every, iso_utc(now), "9999")
+        """`count` of `teachable_slots` (for `viewer`; skill None: of `free_slots`, every
+        skill), in the same order: from the first starting after `after`, else from the
+        `chosen` one ("offer:slot") if it is free, else from the first; when nothing is left
+        after `after` (a stale "later" link), from the first. For reading only (booking
+        pages, search results, profiles): slots are parsed and checked only until the page is
+        full, and one more to know a next page exists, so a teacher with 2,000 published
+        times costs what one with fifty does."""
+        every = skill_key is None or skill_key in {normalise_skill(t) for t in teach_tags}
+        candidates = self.slots_to_read(skill_key or "", every, iso_utc(now), "9999")
         candidates.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
         bookable = self._bookable(now, viewer=viewer)
 

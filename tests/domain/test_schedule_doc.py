@@ -219,7 +219,7 @@ def test_one_offer_and_the_skills_are_read_without_parsing_the_offers() -> None:
 
 
 def test_the_first_free_slots_are_the_first_teachable_ones() -> None:
-    """`first_free` (search results, public profiles) answers the head of `teachable_slots`,
+    """`times_page` (search results, public profiles) answers the head of `teachable_slots`,
     read lazily or not, for tagged teachers (all their time) and for one offer's skill, and
     with no skill the head of `free_slots`."""
     community = gen.generate(60)
@@ -238,7 +238,7 @@ def test_the_first_free_slots_are_the_first_teachable_ones() -> None:
             )
             for count in (1, 4, 13):
                 lazy = Schedule.from_doc(uid, copy.deepcopy(doc))
-                first = lazy.first_free(tags, skill, moment, count)
+                first = lazy.times_page(tags, skill, moment, count).times
                 # The offers read lazily come without their other slots: compare by id.
                 assert [(o.id, slot) for o, slot in first] == [
                     (o.id, slot) for o, slot in everything[:count]

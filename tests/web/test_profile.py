@@ -299,6 +299,20 @@ def test_public_profile_lists_free_times_to_book(app: Flask, ada: FlaskClient) -
     assert not [a for a in own.all("a") if a.text == "Book a session"]
 
 
+@pytest.mark.parametrize(("end", "more"), [("10:30", False), ("11:00", True)])
+def test_a_search_result_lists_the_soonest_free_times_and_says_when_there_are_more(
+    app: Flask, ada: FlaskClient, end: str, more: bool
+) -> None:
+    # 30-minute sessions from 09:00: three end at 10:30 (as many as a result shows), four
+    # at 11:00.
+    post_offer(ada, {"session_minutes": "30", "ranges-0-end": end})
+    text = page(person(app, "bob", "UTC").get("/?q=Python")).main_text
+    assert "Next free: Tue 1 Dec 2026, 09:00–09:30 (UTC); " in text
+    assert "10:00–10:30 (UTC)" in text
+    assert "10:30–11:00" not in text
+    assert ("and more on their page" in text) is more
+
+
 @pytest.mark.parametrize(("end", "listed", "more"), [("15:00", 12, False), ("15:30", 12, True)])
 def test_public_profile_lists_the_soonest_twelve_free_times(
     app: Flask, ada: FlaskClient, end: str, listed: int, more: bool

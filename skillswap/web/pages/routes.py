@@ -40,14 +40,13 @@ def _search(query: str) -> list[dict]:
         teachers = []
         for uid in sorted(uid for uid in people if uid in entry.teachers):
             user, schedule = people[uid]
-            # One more than shown, to know whether to say there are more.
-            free = schedule.first_free(user.teach, key, moment, SLOTS_SHOWN + 1, viewer)
+            free = schedule.times_page(user.teach, key, moment, SLOTS_SHOWN, viewer=viewer)
             teachers.append(
                 {
                     "user": user,
                     "stats": schedule.stats(moment),
-                    "free": free[:SLOTS_SHOWN],
-                    "more": len(free) > SLOTS_SHOWN,
+                    "free": free.times,
+                    "more": bool(free.later),
                 }
             )
         # Teachers with free time first, soonest first; then the rest by name.

@@ -162,9 +162,9 @@ def public(username: str) -> str:
         abort(404)
     user, schedule = found
     moment, zone = now(), viewer_zone()
-    # The soonest free times, and one more to know there are more (the booking page lists
-    # them all): a teacher's thousand published times are not all worked out for twelve.
-    free = schedule.first_free(user.teach, None, moment, FREE_SHOWN + 1)
+    # The soonest free times (the booking page lists them all): a teacher's thousand
+    # published times are not all worked out for twelve.
+    free = schedule.times_page(user.teach, None, moment, FREE_SHOWN)
     received = schedule.received_reviews(moment)
     tally = schedule.live_tally(moment)
     return render_template(
@@ -174,7 +174,7 @@ def public(username: str) -> str:
         late_record=late_record(*schedule.late_counts(moment)),
         record=record_lines(schedule.reliability_record(moment, tally=tally)),
         # Worded here, not by a call from the template for each.
-        free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free[:FREE_SHOWN]],
-        more_free=len(free) > FREE_SHOWN,
+        free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free.times],
+        more_free=bool(free.later),
         reviews=schedule.latest_reviews(received, REVIEWS_SHOWN),
     )
