@@ -475,6 +475,25 @@ def settle(url: str, cookie: str | None) -> None:
     requests.get(url, headers=headers, timeout=300).close()
 
 
+def kept_session(url: str, cookie: str) -> str:
+    """`cookie` plus the session cookie a browser keeps from `url`, once the answers stop
+    changing it (Flask-Login marks an anonymous session not fresh on its second request). A
+    page with a form makes its CSRF token once per session: without the session sent back,
+    every request would make a new token and send a new cookie, work the logged-in page
+    (whose session holds its token) never does."""
+    session = ""
+    for _ in range(3):
+        sent = f"{cookie}; session={session}" if session else cookie
+        response = requests.get(
+            url, headers={"User-Agent": USER_AGENT, "Cookie": sent}, timeout=300
+        )
+        response.close()
+        if not response.cookies.get("session"):
+            break
+        session = response.cookies["session"]
+    return f"{cookie}; session={session}" if session else cookie
+
+
 def worker_peaks(master: int) -> dict[int, int]:
     """VmHWM (peak resident set) in bytes of every child of the gunicorn master."""
     peaks = {}
@@ -535,9 +554,12 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
             settle(server.url + path, cookie)
             results[name] = run_wrk(wrk, server.url + path, seconds, cookie)
             log(f"http {name}: {results[name]['rps']} req/s p99 {results[name]['p99_ms']} ms")
-        # No session (so no store read), the viewer's zone from the cookie anonymous
-        # visitors' browsers set: the same times written the same way.
-        rendering_cookie = f"{ZONE_COOKIE}={zone}"
+        # No login (so no store read), the viewer's zone from the cookie anonymous visitors'
+        # browsers set: the same times written the same way; and the anonymous session the
+        # first answer sets, so its CSRF token is made once, as the viewer's was.
+        rendering_cookie = kept_session(
+            server.url + f"/rendering/{next(iter(HTTP_TARGETS))}", f"{ZONE_COOKIE}={zone}"
+        )
         for name in HTTP_TARGETS:
             path = f"/rendering/{name}"
             settle(server.url + path, rendering_cookie)

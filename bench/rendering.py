@@ -3,8 +3,9 @@
 For every page the HTTP part times, `add_rendering_pages` asks for it once in process, as the
 viewer, and keeps the template and the context it was rendered with (Flask's public
 `template_rendered` signal). `GET /rendering/<page>` then renders exactly that again, in the
-same app under the same gunicorn, for a request with no session cookie: no user to load, no
-page data to read, so no store read at all. Its req/s over the reference page's is what
+same app under the same gunicorn, for a request with no login (an anonymous session that
+already holds its CSRF token, as the viewer's does): no user to load, no page data to read,
+so no store read at all. Its req/s over the reference page's is what
 rendering that page allows on this machine: a ratio target it cannot reach cannot be reached by
 reading less either, only by showing less.
 

@@ -55,3 +55,10 @@ def test_each_page_renders_the_same_again_without_reading_the_store(
     assert counting.total == 0
     assert again.status_code == shown.status_code == 200
     assert normalised(again.get_data(as_text=True)) == normalised(shown.get_data(as_text=True))
+    # With the session its answers set sent back (harness.kept_session), the rendering makes
+    # no new CSRF token and sends no cookie: no work the logged-in page does not do.
+    anonymous.get(f"/rendering/{page}")  # Flask-Login marks the session not fresh
+    kept = anonymous.get(f"/rendering/{page}")
+    assert "Set-Cookie" not in kept.headers
+    assert counting.total == 0
+    assert normalised(kept.get_data(as_text=True)) == normalised(shown.get_data(as_text=True))
