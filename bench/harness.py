@@ -159,6 +159,10 @@ def make_app(store: Any, instance: Path, **extra: Any) -> Flask:
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "ALLOW_EMPTY_STORE": True,
+        # No background mail sender in the benchmark's own process: its rounds would land in
+        # the in-process timings, and a part's sender outlives the part (polling the fake
+        # Replit DB after it stopped). gunicorn's workers start theirs, as in production.
+        "MAIL_SENDER_THREAD": False,
     }
     if store is not None:
         config["STORE"] = store
