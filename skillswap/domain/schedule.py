@@ -40,7 +40,7 @@ from skillswap.domain.teacher_rules import (
     count_late,
     late_in_window,
 )
-from skillswap.domain.times import Slot, iso_utc, overlaps, parse_iso_utc
+from skillswap.domain.times import LONGEST_SLOT, Slot, iso_utc, overlaps, parse_iso_utc
 from skillswap.domain.upkeep import section_due
 from skillswap.domain.waitlist import (
     Hold,
@@ -377,6 +377,23 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         ]
         free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
         return free
+
+    def free_between(
+        self, now: datetime, begin: datetime, end: datetime
+    ) -> list[tuple[Offer, Slot]]:
+        """The `free_slots` that overlap [begin, end), in the same order, for reading only:
+        only slots starting from LONGEST_SLOT before `begin` up to `end` are parsed and checked
+        (a calendar's week or month, not a teacher's every published time)."""
+        low = iso_utc(max(now, begin - LONGEST_SLOT))
+        candidates = self.slots_to_read("", True, low, iso_utc(end))
+        bookable = self._bookable(now)
+        found = []
+        for offer, stored in candidates:
+            slot = stored.as_slot()
+            if slot.end > begin and slot.start < end and bookable(offer, slot):
+                found.append((offer, slot))
+        found.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
+        return found
 
     def times_page(
         self,

@@ -296,6 +296,31 @@ def test_a_page_of_free_times_is_the_window_of_every_free_time() -> None:
     assert compared > 1000
 
 
+def test_the_free_times_of_a_span_are_those_of_every_free_time_that_overlap_it() -> None:
+    """`free_between` (a calendar's week or month) answers what filtering all of
+    `free_slots` answers, for spans before, around and after now, and reads only the
+    offers with slots near the span when nothing has parsed them."""
+    community = gen.generate(40)
+    moment = gen.NOW + timedelta(hours=5)
+    spans = [
+        (gen.NOW + timedelta(days=d), gen.NOW + timedelta(days=d + n))
+        for d in (-10, -1, 0, 3, 20, 70)
+        for n in (1, 7, 35)
+    ]
+    compared = 0
+    for uid, schedule in community.schedules.items():
+        doc = schedule.to_doc()
+        every = Schedule.from_doc(uid, copy.deepcopy(doc)).free_slots(moment)
+        for begin, end in spans:
+            lazy = Schedule.from_doc(uid, copy.deepcopy(doc))
+            found = lazy.free_between(moment, begin, end)
+            wanted = [(o, s) for o, s in every if s.end > begin and s.start < end]
+            assert [(o.id, s) for o, s in found] == [(o.id, s) for o, s in wanted]
+            assert "offers" not in lazy._parsed
+            compared += len(wanted)
+    assert compared
+
+
 def test_a_document_says_when_its_upkeep_is_due_without_parsing_a_section() -> None:
     """Checking whether history must move reads only the small `due` map; the map is worked
     out anew only for sections that were read (only those can have changed)."""

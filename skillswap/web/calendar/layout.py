@@ -26,7 +26,6 @@ from skillswap.domain.schedule import Schedule
 from skillswap.web.calendar.pieces import (
     DAY_NAMES,
     Hour,
-    Item,
     Kind,
     Piece,
     day_start,
@@ -234,8 +233,11 @@ class Week:
         return f"{thursday.year:04d}-{thursday.month:02d}"
 
 
-def days_view(first: date, count: int, zone: tzinfo, items: list[Item], now: datetime) -> list[Day]:
-    """`count` local days from `first`, each with the pieces of the items falling on it."""
+def days_view(
+    first: date, count: int, zone: tzinfo, schedule: Schedule, now: datetime
+) -> list[Day]:
+    """`count` local days from `first`, each with the pieces of the schedule's items falling
+    on it (only those items are worked out)."""
     today = local_date(now, zone)
     days = [
         Day(
@@ -248,10 +250,7 @@ def days_view(first: date, count: int, zone: tzinfo, items: list[Item], now: dat
         for n in range(count)
     ]
     by_date = {day.date: day for day in days}
-    begin, finish = days[0].start, days[-1].end
-    for item in items:
-        if item.end <= begin or item.start >= finish:
-            continue
+    for item in items_of(schedule, now, days[0].start, days[-1].end):
         for piece in split_by_day(item, zone):
             if piece.day in by_date:
                 by_date[piece.day].pieces.append(piece)
@@ -266,7 +265,7 @@ def month_view(schedule: Schedule, zone: tzinfo, year: int, month: int, now: dat
     start = first - timedelta(days=first.weekday())
     last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
     end = last + timedelta(days=6 - last.weekday())
-    days = days_view(start, (end - start).days + 1, zone, items_of(schedule, now), now)
+    days = days_view(start, (end - start).days + 1, zone, schedule, now)
     for day in days:
         day.in_period = day.date.month == month
     weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
@@ -277,7 +276,7 @@ def week_days(schedule: Schedule, zone: tzinfo, year: int, week: int, now: datet
     """Seven local days (Monday first) with their pieces, without the hour grid: what a list
     of the week shows (the profile's "This week"), at a fifth of the grid's cost."""
     monday = date.fromisocalendar(year, week, 1)
-    return Week(year, week, zone, days_view(monday, 7, zone, items_of(schedule, now), now), [])
+    return Week(year, week, zone, days_view(monday, 7, zone, schedule, now), [])
 
 
 def this_week(schedule: Schedule, zone: tzinfo, now: datetime) -> Week:

@@ -89,15 +89,23 @@ class Piece:
         return f"{start_text}–{end_text}"
 
 
-def items_of(schedule: Schedule, now: datetime) -> list[Item]:
-    """Everything time-bound in a schedule, as calendar items.
+def items_of(
+    schedule: Schedule, now: datetime, begin: datetime | None = None, end: datetime | None = None
+) -> list[Item]:
+    """Everything time-bound in a schedule, as calendar items; with `begin` and `end`, only
+    what overlaps that span (a week or a month: a teacher's 2,000 published times are not
+    all worked out to show a week of them).
 
     Free slots are the bookable ones (future, unbooked, not overlapping a session). Sessions
     include cancelled ones (shown struck through) but not pending holds, which are either a
     booking in flight or a crash the next read repairs. Request windows are those still open.
     """
+    if begin is None or end is None:
+        free = schedule.free_slots(now)
+    else:
+        free = schedule.free_between(now, begin, end)
     items: list[Item] = []
-    for offer, slot in schedule.free_slots(now):
+    for offer, slot in free:
         items.append(
             Item(
                 Kind.FREE,
@@ -141,6 +149,8 @@ def items_of(schedule: Schedule, now: datetime) -> list[Item]:
                     f"request:{request.id}:{index}",
                 )
             )
+    if begin is not None and end is not None:
+        items = [i for i in items if i.end > begin and i.start < end]
     items.sort(key=lambda i: (i.start, i.end, i.kind.value, i.uid))
     return items
 
