@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap.web.dashboard import routes as dashboard_routes
 from tests.support.app_fixtures import Clock
 from tests.web.test_auth import page
 from tests.web.test_bookings import (
@@ -83,6 +85,22 @@ def test_upcoming_sessions_are_listed_soonest_first(
         order = re.findall(r'<li id="booking-([0-9a-f]+)"', section)
         assert order[:2] == [session, later]
     assert "No upcoming sessions to teach." in text(leo.get("/dashboard"))
+
+
+def test_the_dashboard_lists_the_soonest_upcoming_sessions_and_sends_the_rest_to_the_calendar(
+    tess: FlaskClient, leo: FlaskClient, session: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_routes, "UPCOMING_SHOWN", 1)
+    [later_slot] = free_slots(leo, "tess")
+    booked_id(book(leo, "tess", later_slot))
+    for client, heading in ((leo, "Sessions I attend"), (tess, "Sessions I teach")):
+        page = client.get("/dashboard").get_data(as_text=True)
+        section = page.split(heading, 1)[1].split("<h3>Past</h3>", 1)[0]
+        assert re.findall(r'<li id="booking-([0-9a-f]+)"', section) == [session]
+        assert "And 1 later: see them on your calendar ." in words(section)
+        assert 'href="/calendar"' in section
+    monkeypatch.setattr(dashboard_routes, "UPCOMING_SHOWN", 2)
+    assert "later: see them" not in text(leo.get("/dashboard"))
 
 
 # --- what a session is called (issue 20, part 2) ---------------------------------------------

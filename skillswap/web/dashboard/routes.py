@@ -29,6 +29,9 @@ from skillswap.web.common import at, now, repo, url_maker, viewer_zone, when
 
 bp = Blueprint("dashboard", __name__)
 PAST_SHOWN = 10  # past sessions per role on the dashboard; the rest are on /history
+# Upcoming sessions per role, soonest first; the rest are on the calendar. A busy teacher may
+# have hundreds booked ahead, and the dashboard must not list them all on every view.
+UPCOMING_SHOWN = 20
 HISTORY_PAGE = 25
 RECENT = "recent"
 PERIOD_RE = re.compile(r"\d{4}Q[1-4]")
@@ -148,9 +151,9 @@ def show() -> str:
     teaching_upcoming, teaching_past = sessions(schedule, "teacher", moment)
     attending_upcoming, attending_past = sessions(schedule, "learner", moment)
     lists = {
-        "teaching_upcoming": teaching_upcoming,
+        "teaching_upcoming": teaching_upcoming[:UPCOMING_SHOWN],
         "teaching_past": teaching_past[:PAST_SHOWN],
-        "attending_upcoming": attending_upcoming,
+        "attending_upcoming": attending_upcoming[:UPCOMING_SHOWN],
         "attending_past": attending_past[:PAST_SHOWN],
     }
     received = schedule.received_reviews(moment)
@@ -158,6 +161,8 @@ def show() -> str:
         "dashboard/show.html",
         **session_items(lists, me, moment),
         more_past=len(teaching_past) > PAST_SHOWN or len(attending_past) > PAST_SHOWN,
+        later_teaching=len(teaching_upcoming) - UPCOMING_SHOWN,
+        later_attending=len(attending_upcoming) - UPCOMING_SHOWN,
         # With the other person's name: one lookup here, not a call from the template each.
         given=[(b, review, b.other_name(me)) for b, review in schedule.given_reviews()],
         received=[(b, review, b.other_name(me)) for b, review in received],
