@@ -103,6 +103,27 @@ def test_the_dashboard_lists_the_soonest_upcoming_sessions_and_sends_the_rest_to
     assert "later: see them" not in text(leo.get("/dashboard"))
 
 
+def test_the_dashboard_lists_the_newest_reviews_and_counts_them_all(
+    clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [later_slot] = free_slots(leo, "tess")
+    later = booked_id(book(leo, "tess", later_slot))
+    for minute, booking_id, rating in ((0, session, "7"), (5, later, "9")):
+        clock.set(datetime(2026, 12, 1, 17, minute, tzinfo=UTC))  # both sessions are over
+        assert rate(leo, booking_id, rating).status_code == 302
+        assert rate(tess, booking_id, rating).status_code == 302
+    monkeypatch.setattr(dashboard_routes, "REVIEWS_SHOWN", 1)
+    for client, heading, other in (
+        (leo, "Reviews I gave", "tess"),
+        (tess, "Reviews I received", "leo"),
+    ):
+        section = text(client.get("/dashboard")).split(heading, 1)[1].split("Reviews I", 1)[0]
+        assert section.count("/10 ") == 1
+        assert f"9/10 {'to' if client is leo else 'from'} {other}" in section  # the newest
+        assert "The 1 newest of 2 from the last month." in section
+    assert "8.0/10 average from 2 ratings" in text(tess.get("/dashboard"))  # all still count
+
+
 # --- what a session is called (issue 20, part 2) ---------------------------------------------
 
 

@@ -32,6 +32,9 @@ PAST_SHOWN = 10  # past sessions per role on the dashboard; the rest are on /his
 # Upcoming sessions per role, soonest first; the rest are on the calendar. A busy teacher may
 # have hundreds booked ahead, and the dashboard must not list them all on every view.
 UPCOMING_SHOWN = 20
+# Reviews received and given, newest first: a month of a busy teacher's sessions may hold
+# hundreds. The profile shows the newest received too; averages count them all.
+REVIEWS_SHOWN = 20
 HISTORY_PAGE = 25
 RECENT = "recent"
 PERIOD_RE = re.compile(r"\d{4}Q[1-4]")
@@ -157,6 +160,7 @@ def show() -> str:
         "attending_past": attending_past[:PAST_SHOWN],
     }
     received = schedule.received_reviews(moment)
+    given = schedule.given_reviews()
     return render_template(
         "dashboard/show.html",
         **session_items(lists, me, moment),
@@ -164,8 +168,10 @@ def show() -> str:
         later_teaching=len(teaching_upcoming) - UPCOMING_SHOWN,
         later_attending=len(attending_upcoming) - UPCOMING_SHOWN,
         # With the other person's name: one lookup here, not a call from the template each.
-        given=[(b, review, b.other_name(me)) for b, review in schedule.given_reviews()],
-        received=[(b, review, b.other_name(me)) for b, review in received],
+        given=[(b, review, b.other_name(me)) for b, review in given[:REVIEWS_SHOWN]],
+        given_total=len(given),
+        received=[(b, review, b.other_name(me)) for b, review in received[:REVIEWS_SHOWN]],
+        received_total=len(received),
         hidden_reviews=schedule.hidden_reviews(moment),
         stats=schedule.stats(moment, received),
         waitlists=waitlist_items(schedule.my_waitlists(moment), moment),
