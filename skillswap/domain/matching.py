@@ -31,7 +31,7 @@ from skillswap.domain.attendance import ranking_key
 from skillswap.domain.records import Offer, Stats
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import mode_compatible, normalise_skill
-from skillswap.domain.times import LONGEST_SLOT, Slot, iso_utc, merge_intervals
+from skillswap.domain.times import LONGEST_SLOT, Slot, clash_test, iso_utc, merge_intervals
 from skillswap.domain.users import User
 from skillswap.domain.waitlist import counts_as_held
 
@@ -107,18 +107,8 @@ def free_slots(
 
     Overlap is half-open, so a slot may start exactly when a busy interval ends.
     """
-    merged = merge_intervals((start, end) for start, end in busy if start < end)
-    starts = [start for start, _ in merged]
-    free: list[Slot] = []
-    for slot in slots:
-        if slot.start <= now:
-            continue
-        # Merged busy intervals are disjoint and sorted, so only the last one starting before
-        # the slot ends can reach into it.
-        pos = bisect.bisect_left(starts, slot.end) - 1
-        if pos >= 0 and merged[pos][1] > slot.start:
-            continue
-        free.append(slot)
+    clashes = clash_test(busy)
+    free = [slot for slot in slots if slot.start > now and not clashes(slot.start, slot.end)]
     free.sort()
     return free
 

@@ -40,7 +40,7 @@ from skillswap.domain.teacher_rules import (
     count_late,
     late_in_window,
 )
-from skillswap.domain.times import LONGEST_SLOT, Slot, iso_utc, overlaps, parse_iso_utc
+from skillswap.domain.times import LONGEST_SLOT, Slot, clash_test, iso_utc, parse_iso_utc
 from skillswap.domain.upkeep import section_due
 from skillswap.domain.waitlist import (
     Hold,
@@ -454,14 +454,14 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         """The test `free_slots` applies to each slot: ahead of `now`, clear of every booking,
         allowed by the booking rules, and not held for anyone but `viewer`."""
         # Only booked time still ahead can overlap a slot that starts after now.
-        busy = [(start, end) for start, end in self.busy(exclude) if end > now]
+        clashes = clash_test((start, end) for start, end in self.busy(exclude) if end > now)
         rules = self.slot_check(now, exclude)
         held = {} if include_held else self.effective_holds(now)
 
         def bookable(offer: Offer, slot: Slot) -> bool:
             return (
                 slot.start > now
-                and not any(overlaps(slot.start, slot.end, a, b) for a, b in busy)
+                and not clashes(slot.start, slot.end)
                 and rules.allows(slot.start, slot.end)
                 and not (held and counts_as_held(held, f"{offer.id}:{slot.id}", viewer))
             )

@@ -39,6 +39,7 @@ from skillswap.domain.teacher_rules import TeacherRules
 from skillswap.domain.times import (
     LONGEST_SLOT,
     Slot,
+    clash_test,
     expand_slots,
     expand_windows,
     iso_utc,
@@ -355,6 +356,22 @@ def test_property_shared_parts_are_the_covered_minutes(
             else:
                 runs.append([m, m + 1])
         assert found[one] == tuple((minute(a), minute(b)) for a, b in runs)
+
+
+@PROPERTY_SETTINGS
+@given(
+    busy_spans=st.lists(SPANS, max_size=12),
+    slot_spans=st.lists(SPANS, min_size=1, max_size=8),
+)
+def test_property_a_clash_is_a_shared_minute_with_any_busy_interval(
+    busy_spans: list[tuple[int, int]], slot_spans: list[tuple[int, int]]
+) -> None:
+    # clash_test (booking pages, calendars, matching) against the plain rule: a slot clashes
+    # when it shares a minute with one busy interval (touching ends do not).
+    clashes = clash_test((minute(s), minute(e)) for s, e in busy_spans)
+    for s, e in slot_spans:
+        shared = any(set(range(s, e)) & set(range(a, b)) for a, b in busy_spans)
+        assert clashes(minute(s), minute(e)) is shared
 
 
 TEACHERS = ["ada", "bob", "cy", "dee"]
