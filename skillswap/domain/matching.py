@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from skillswap.domain.attendance import ranking_key
 from skillswap.domain.records import Offer, Stats
-from skillswap.domain.schedule import Schedule
+from skillswap.domain.schedule import Schedule, in_time
 from skillswap.domain.skills import mode_compatible, normalise_skill
 from skillswap.domain.times import LONGEST_SLOT, Slot, clash_test, iso_utc, merge_intervals
 from skillswap.domain.users import User
@@ -113,10 +113,6 @@ def free_slots(
     return free
 
 
-def _in_time(pair: tuple[Offer, Slot]) -> tuple[datetime, datetime, str]:
-    return pair[1].start, pair[1].end, pair[0].id
-
-
 @dataclass
 class Match:
     """A teacher for a learning request: who, how they are rated, and which free slots meet
@@ -145,7 +141,7 @@ class Match:
                 shared[(offer.id, slot.id)] = parts
         if not whole and not partial:
             return None
-        return cls(user, stats, sorted(whole, key=_in_time) + sorted(partial, key=_in_time), shared)
+        return cls(user, stats, sorted(whole, key=in_time) + sorted(partial, key=in_time), shared)
 
     def overlap(self, offer: Offer, slot: Slot) -> tuple[Part, ...]:
         """The parts of this slot inside the learner's windows, when it only overlaps them;
@@ -297,11 +293,11 @@ def nearest_person(
             for offer, slot in near
             if slot in free and not counts_as_held(held, f"{offer.id}:{slot.id}", viewer)
         ),
-        key=lambda pair: (distance[pair[1]], *_in_time(pair)),
+        key=lambda pair: (distance[pair[1]], *in_time(pair)),
     )[:NEARBY_SLOTS]
     if not closest:
         return None
-    return Nearby(user, schedule.stats(now), sorted(closest, key=_in_time), distance[closest[0][1]])
+    return Nearby(user, schedule.stats(now), sorted(closest, key=in_time), distance[closest[0][1]])
 
 
 def rank_nearby(found: Iterable[Nearby]) -> list[Nearby]:

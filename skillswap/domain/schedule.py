@@ -88,6 +88,14 @@ def _copy_dicts(raw: list[dict]) -> list[dict]:
     return [dict(item) for item in raw]
 
 
+def in_time(
+    pair: tuple[Offer, Slot] | tuple[Offer, StoredSlot],
+) -> tuple[datetime | str, datetime | str, str]:
+    """The order free times are listed in everywhere: by start, end, then offer id (stored
+    slots' ISO strings sort as the instants they name)."""
+    return pair[1].start, pair[1].end, pair[0].id
+
+
 @dataclass(frozen=True)
 class TimesPage:
     """One page of a teacher's free times for a skill, soonest first (the booking page)."""
@@ -375,7 +383,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
             for slot in map(StoredSlot.as_slot, offer.slots)
             if bookable(offer, slot)
         ]
-        free.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
+        free.sort(key=in_time)
         return free
 
     def free_between(
@@ -392,7 +400,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
             slot = stored.as_slot()
             if slot.end > begin and slot.start < end and bookable(offer, slot):
                 found.append((offer, slot))
-        found.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
+        found.sort(key=in_time)
         return found
 
     def times_page(
@@ -415,7 +423,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         times costs what one with fifty does."""
         every = skill_key is None or skill_key in {normalise_skill(t) for t in teach_tags}
         candidates = self.slots_to_read(skill_key or "", every, iso_utc(now), "9999")
-        candidates.sort(key=lambda pair: (pair[1].start, pair[1].end, pair[0].id))
+        candidates.sort(key=in_time)
         bookable = self._bookable(now, viewer=viewer)
 
         def free(begin: int, end: int) -> Iterator[tuple[Offer, Slot]]:
