@@ -330,6 +330,37 @@ def test_a_crowded_day_collapses_after_the_limit() -> None:
     assert day.iso_week == "2026-W49"
 
 
+def test_a_month_shows_everything_in_it_around_a_request_window() -> None:
+    # A session, a free slot and a second request window after an early request window,
+    # and a session before it: the month shows all of them, on their days.
+    schedule = Schedule(
+        ME,
+        offers={"o1": offer("o1", stored(utc(2026, 12, 22, 9), utc(2026, 12, 22, 10)))},
+        bookings={
+            "b1": booking("b1", utc(2026, 12, 2, 9), utc(2026, 12, 2, 10)),
+            "b2": booking("b2", utc(2026, 12, 20, 9), utc(2026, 12, 20, 10)),
+        },
+        requests={
+            "r1": request(
+                "r1",
+                (utc(2026, 12, 5, 9), utc(2026, 12, 5, 12)),
+                (utc(2026, 12, 28, 9), utc(2026, 12, 28, 12)),
+            ),
+            "r2": request("r2", (utc(2026, 12, 10, 9), utc(2026, 12, 10, 12))),
+        },
+    )
+    month = month_view(schedule, ZoneInfo("UTC"), 2026, 12, NOW)
+    holding = {d.date.day: [p.item.uid for p in d.pieces] for d in month.days if d.pieces}
+    assert holding == {
+        2: ["booking:b1"],
+        5: ["request:r1:0"],
+        10: ["request:r2:0"],
+        20: ["booking:b2"],
+        22: [f"free:o1:{schedule.offers['o1'].slots[0].id}"],
+        28: ["request:r1:1"],
+    }
+
+
 def test_the_midnight_session_is_in_both_days_of_the_month() -> None:
     schedule = Schedule(
         ME, bookings={"b1": booking("b1", utc(2026, 12, 1, 22, 30), utc(2026, 12, 1, 23, 30))}

@@ -104,6 +104,10 @@ def items_of(
         free = schedule.free_slots(now)
     else:
         free = schedule.free_between(now, begin, end)
+
+    def in_span(start: datetime, finish: datetime) -> bool:
+        return begin is None or end is None or (finish > begin and start < end)
+
     items: list[Item] = []
     for offer, slot in free:
         items.append(
@@ -117,7 +121,7 @@ def items_of(
             )
         )
     for booking in schedule.bookings.values():
-        if booking.status == "pending":
+        if booking.status == "pending" or not in_span(booking.start_at, booking.end_at):
             continue
         teaching = booking.teacher == schedule.owner
         title, skill = title_and_skill(booking.title, booking.skill)
@@ -136,21 +140,19 @@ def items_of(
             )
         )
     for request in schedule.requests.values():
-        for index, (start, end) in enumerate(request.window_instants()):
-            if end <= now:
+        for index, (opens, closes) in enumerate(request.window_instants()):
+            if closes <= now or not in_span(opens, closes):
                 continue
             items.append(
                 Item(
                     Kind.REQUEST,
-                    start,
-                    end,
+                    opens,
+                    closes,
                     request.skill,
                     ("request", request.id),
                     f"request:{request.id}:{index}",
                 )
             )
-    if begin is not None and end is not None:
-        items = [i for i in items if i.end > begin and i.start < end]
     items.sort(key=lambda i: (i.start, i.end, i.kind.value, i.uid))
     return items
 
