@@ -127,8 +127,11 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
     A hold older than HOLD_GRACE is confirmed or released against the teacher's copy; a
     cancel or a review not yet copied to the other person is copied now; history due to
     leave the live document is archived. Costs nothing when there is nothing to do, and a
-    step that fails is logged and retried next time: the page still shows."""
+    step that fails is logged and retried next time: the page still shows. `schedule` is the
+    document as read, nothing changed in it yet."""
     now = repo.clock()
+    # First, while no section is parsed: an untouched document's stored due map answers it.
+    due = schedule.maintenance_due(now) or bool(schedule.archiving)
     holds = [
         h
         for h in schedule.pending_holds()
@@ -142,7 +145,6 @@ def resolve_pending(repo: Repository, schedule: Schedule) -> Schedule:
         if (mine := b.reviews.get(schedule.owner)) is not None and not mine.copied
     ]
     unmarked = schedule.uncopied_marks()  # did-it-happen marks (services/attendance.py)
-    due = schedule.maintenance_due(now) or bool(schedule.archiving)
     if not holds and not moves and not unsynced and not uncopied and not unmarked and not due:
         return schedule
     try:

@@ -25,6 +25,7 @@ from skillswap.services.notify import Notifier
 
 ZONE_COOKIE = "tz"
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def repo() -> Repository:
@@ -127,10 +128,13 @@ _PLAIN = re.compile(r"[A-Za-z0-9_.-]+", re.ASCII)
 
 def url_maker(endpoint: str, argument: str) -> Callable[[str], str]:
     """url_for(endpoint, **{argument: value}) for a list of rows: Werkzeug builds the URL
-    once per page with a marker, and each row with a plain value (an id, a username) puts it
-    in the marker's place; any other value goes through url_for itself."""
+    once per mount point with a marker, and each row with a plain value (an id, a username)
+    puts it in the marker's place; any other value goes through url_for itself."""
     marker = "skillswapvalue"
-    pattern = url_for(endpoint, **{argument: marker})
+    patterns: dict[tuple[str, str], str] = per_mount("url_patterns", dict)
+    pattern = patterns.get((endpoint, argument))
+    if pattern is None:  # a few endpoints in all, so the dict stays small
+        pattern = patterns[endpoint, argument] = url_for(endpoint, **{argument: marker})
 
     def make(value: str) -> str:
         if _PLAIN.fullmatch(value) and pattern.count(marker) == 1:
@@ -160,25 +164,37 @@ FRAME = (
     "auth.login",
 )
 FRAME_FILES = ("style.css", "app.js", "calendar.css")
-#: Mount points whose frame links are kept (one in any real deployment).
-FRAME_MOUNTS = 8
+#: Mount points whose links are kept (one in any real deployment).
+MOUNTS_KEPT = 8
+
+
+def per_mount(name: str, build: Callable[[], T]) -> T:
+    """What `build` makes, once per app and mount point (`request.script_root`): for links,
+    which depend on nothing else (no subdomains or host rules here), so pages need not ask
+    Werkzeug for the same paths on every request."""
+    kept = current_app.extensions.setdefault(f"skillswap.{name}", {})
+    value = kept.get(request.script_root)
+    if value is None:
+        value = build()
+        if len(kept) >= MOUNTS_KEPT:
+            kept.clear()
+        kept[request.script_root] = value
+    return value
 
 
 def frame_links() -> dict[str, str]:
     """Paths of the links every page shows (the nav, the home link, the stylesheets...), by
     endpoint or static file name, for pages that exist in this app (a link to a missing
-    page is worse than none). They depend only on the app and where it is mounted, so they
-    are built once per mount point rather than with a dozen url_for calls on every page."""
-    kept = current_app.extensions.setdefault("skillswap.frame_links", {})
-    links = kept.get(request.script_root)
-    if links is None:
+    page is worse than none), built once per mount point rather than with a dozen url_for
+    calls on every page."""
+
+    def build() -> dict[str, str]:
         endpoints = (*FRAME, *(endpoint for endpoint, _ in NAV))
         links = {e: url_for(e) for e in endpoints if e in current_app.view_functions}
         links.update({name: url_for("static", filename=name) for name in FRAME_FILES})
-        if len(kept) >= FRAME_MOUNTS:
-            kept.clear()
-        kept[request.script_root] = links
-    return links
+        return links
+
+    return per_mount("frame_links", build)
 
 
 def nav_links() -> list[tuple[str, str, str]]:

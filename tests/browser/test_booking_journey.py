@@ -159,7 +159,7 @@ def test_request_match_book_race_notify_and_rate(
     # After the session (10:00 UTC) both rate each other from their dashboards.
     live_app.clock.set(datetime(2026, 12, 1, 10, 30, tzinfo=UTC))
     learner.reload()
-    attended = session(under(attending, "Past"), "Python with tess")
+    attended = session(under(attending, "Past two weeks"), "Python with tess")
     attended.get_by_role("link", name="Rate tess").click()
     expect(learner.get_by_role("heading", level=1)).to_have_text("Rate tess")
     learner.get_by_label("9", exact=True).check()
@@ -167,15 +167,15 @@ def test_request_match_book_race_notify_and_rate(
     screenshot(learner, "journey-rate-desktop")
     learner.get_by_role("button", name="Save rating").click()
     expect(learner.get_by_role("status")).to_have_text("Thank you: your rating of tess is saved.")
-    expect(session(under(attending, "Past"), "Python with tess")).to_contain_text(
+    expect(session(under(attending, "Past two weeks"), "Python with tess")).to_contain_text(
         "You rated this 9/10."
     )
     # Not counted until someone says it happened (or 7 days pass): leo says so.
     expect(stats(learner)).to_contain_text("0 sessions attended")
-    attended = session(under(attending, "Past"), "Python with tess")
+    attended = session(under(attending, "Past two weeks"), "Python with tess")
     attended.get_by_role("button", name="It happened").click()
     expect(learner.get_by_role("status")).to_have_text("Thank you: the session is marked as held.")
-    attended = session(under(attending, "Past"), "Python with tess")
+    attended = session(under(attending, "Past two weeks"), "Python with tess")
     expect(attended).to_contain_text("You said: “It happened”.")
     expect(attended.get_by_role("button", name="It happened")).to_have_attribute(
         "aria-pressed", "true"
@@ -187,7 +187,9 @@ def test_request_match_book_race_notify_and_rate(
     expect(teacher.get_by_role("region", name="Reviews I received")).to_contain_text(
         "1 review waiting: rate the session too to see it"
     )
-    session(under(teaching, "Past"), "Python with leo").get_by_role("link", name="Rate leo").click()
+    session(under(teaching, "Past two weeks"), "Python with leo").get_by_role(
+        "link", name="Rate leo"
+    ).click()
     teacher.get_by_label("8", exact=True).check()
     teacher.get_by_role("button", name="Save rating").click()
     expect(teacher.get_by_role("status")).to_have_text("Thank you: your rating of leo is saved.")

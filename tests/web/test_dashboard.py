@@ -95,12 +95,37 @@ def test_the_dashboard_lists_the_soonest_upcoming_sessions_and_sends_the_rest_to
     booked_id(book(leo, "tess", later_slot))
     for client, heading in ((leo, "Sessions I attend"), (tess, "Sessions I teach")):
         page = client.get("/dashboard").get_data(as_text=True)
-        section = page.split(heading, 1)[1].split("<h3>Past</h3>", 1)[0]
+        section = page.split(heading, 1)[1].split("<h3>Past two weeks</h3>", 1)[0]
         assert re.findall(r'<li id="booking-([0-9a-f]+)"', section) == [session]
         assert "And 1 later: see them on your calendar ." in words(section)
         assert 'href="/calendar"' in section
     monkeypatch.setattr(dashboard_routes, "UPCOMING_SHOWN", 2)
     assert "later: see them" not in text(leo.get("/dashboard"))
+
+
+def test_the_dashboard_lists_past_sessions_while_they_can_be_rated_and_marked(
+    clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past sessions stay on the dashboard while something can still be done about them (the
+    two weeks marks and ratings are open), the newest PAST_SHOWN a role; the rest are counted
+    and linked to the history page, which lists them all."""
+    [later_slot] = free_slots(leo, "tess")
+    later = booked_id(book(leo, "tess", later_slot))
+    monkeypatch.setattr(dashboard_routes, "PAST_SHOWN", 1)
+    clock.set(datetime(2026, 12, 10, 12, 0, tzinfo=UTC))  # both ended on 1 Dec
+    for client, heading in ((leo, "Sessions I attend"), (tess, "Sessions I teach")):
+        section = text(client.get("/dashboard")).split(heading, 1)[1].split("Sessions I", 1)[0]
+        page = client.get("/dashboard").get_data(as_text=True)
+        assert re.findall(r'<li id="booking-([0-9a-f]+)"', page) == [later]  # the newest
+        assert "And 1 earlier: see them in your history ." in section
+        assert 'href="/history"' in page
+    clock.set(datetime(2026, 12, 15, 16, 1, tzinfo=UTC))  # 14 days after both ended
+    page = leo.get("/dashboard").get_data(as_text=True)
+    assert "booking-" not in page
+    assert "None to rate or mark." in text(leo.get("/dashboard"))
+    assert "And 2 earlier: see them in your history ." in text(leo.get("/dashboard"))
+    history = leo.get("/history").get_data(as_text=True)
+    assert f"booking-{session}" in history and f"booking-{later}" in history
 
 
 def test_the_dashboard_lists_the_newest_reviews_and_counts_them_all(

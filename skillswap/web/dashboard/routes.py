@@ -28,7 +28,10 @@ from skillswap.domain.waitlist import MyWait
 from skillswap.web.common import at, now, repo, url_maker, viewer_zone, when
 
 bp = Blueprint("dashboard", __name__)
-PAST_SHOWN = 10  # past sessions per role on the dashboard; the rest are on /history
+# Past sessions per role on the dashboard: those still open to rating and marks (the last
+# two weeks, and older ones with a no-show report to answer), newest first. Everything older
+# is on /history: a dashboard lists what still needs doing, not the month behind it.
+PAST_SHOWN = 5
 # Upcoming sessions per role, soonest first; the rest are on the calendar. A busy teacher may
 # have hundreds booked ahead, and the dashboard must not list them all on every view.
 UPCOMING_SHOWN = 20
@@ -153,18 +156,21 @@ def show() -> str:
     schedule = services.waitlist.settle(repo(), me, schedule)
     teaching_upcoming, teaching_past = sessions(schedule, "teacher", moment)
     attending_upcoming, attending_past = sessions(schedule, "learner", moment)
+    teaching_open = [b for b in teaching_past if may_mark(b, me, moment)]
+    attending_open = [b for b in attending_past if may_mark(b, me, moment)]
     lists = {
         "teaching_upcoming": teaching_upcoming[:UPCOMING_SHOWN],
-        "teaching_past": teaching_past[:PAST_SHOWN],
+        "teaching_past": teaching_open[:PAST_SHOWN],
         "attending_upcoming": attending_upcoming[:UPCOMING_SHOWN],
-        "attending_past": attending_past[:PAST_SHOWN],
+        "attending_past": attending_open[:PAST_SHOWN],
     }
     received = schedule.received_reviews(moment)
     given = schedule.given_reviews()
     return render_template(
         "dashboard/show.html",
         **session_items(lists, me, moment),
-        more_past=len(teaching_past) > PAST_SHOWN or len(attending_past) > PAST_SHOWN,
+        earlier_teaching=len(teaching_past) - min(len(teaching_open), PAST_SHOWN),
+        earlier_attending=len(attending_past) - min(len(attending_open), PAST_SHOWN),
         later_teaching=len(teaching_upcoming) - UPCOMING_SHOWN,
         later_attending=len(attending_upcoming) - UPCOMING_SHOWN,
         # With the other person's name: one lookup here, not a call from the template each.
