@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import AddressHeader
+from email.policy import default as default_policy
 
 import pytest
 from jinja2 import UndefinedError
 
+import skillswap.mail.message as message_module
 from skillswap.mail import KINDS, Attachment, CalendarInvite, Recipient, compose, render
 from tests.mail.conftest import SENDER, START
 
@@ -196,3 +199,35 @@ def test_every_body_part_is_seven_bit_safe() -> None:
     raw = message.as_bytes()
     assert max(raw) < 128, "no relay needs 8BITMIME"
     assert "Hi Zoë," in message.get_body(("plain",)).get_content()
+
+
+def test_kept_header_classes_write_the_same_mail_as_the_stock_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The policy keeps one header class a name; the mail is byte for byte what the standard
+    library's own registry writes, non-ASCII names, addresses and an invite included."""
+    zoe = Recipient("Zoë Ünal", "zoe@example.org", "Europe/Berlin")
+    invite = CalendarInvite(b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n", "REQUEST")
+    context = CONTEXTS["booking_confirmed"]
+    headers = {"List-Unsubscribe": "<https://skillswap.test/u/abc>"}
+
+    def mail() -> bytes:
+        monkeypatch.setattr(message_module, "make_msgid", lambda domain: "<1@skillswap.test>")
+        made = compose(
+            "booking_confirmed",
+            zoe,
+            context,
+            sender=SENDER,
+            now=START,
+            headers=headers,
+            invite=invite,
+        )
+        return re.sub(rb"=+\d+==", b"BOUNDARY", made.as_bytes())  # random per mail
+
+    kept = mail()
+    monkeypatch.setattr(message_module, "MAIL_POLICY", default_policy.clone(cte_type="7bit"))
+    assert mail() == kept
+    registry = message_module.KeptHeaderClasses()
+    assert registry["Subject"] is registry["subject"]
+    assert registry["To"] is not registry["Subject"]
+    assert issubclass(registry["To"], AddressHeader)
