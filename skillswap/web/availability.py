@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from wtforms import Field, FieldList, Form, FormField, RadioField, StringField, SubmitField
+from wtforms import Field, FieldList, Form, FormField, RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
 
 from skillswap.domain.availability import check_availability, preset_dates
 from skillswap.domain.times import TimeInputError, parse_date, parse_hhmm, to_zone
+from skillswap.web.fields import StringField
 
 PRESETS = [
     ("", "Only the dates I list"),

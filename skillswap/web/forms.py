@@ -5,10 +5,6 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import validate_csrf
-from wtforms import (
-    PasswordField,
-    StringField,
-)
 from wtforms.validators import (
     EqualTo,
     InputRequired,
@@ -24,6 +20,7 @@ from skillswap.domain.users import (
     PASSWORD_MAX,
     PASSWORD_MIN,
 )
+from skillswap.web.fields import PasswordField, StringField
 from skillswap.web.passwords import password_problem
 
 CSRF_EXPIRED = (

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from wtforms import (
-    BooleanField,
-    EmailField,
-    PasswordField,
-    StringField,
-)
 from wtforms.validators import (
     Email,
     InputRequired,
@@ -18,6 +12,7 @@ from skillswap.domain.users import (
     MAIL_CHOICES,
     User,
 )
+from skillswap.web.fields import BooleanField, EmailField, PasswordField, StringField
 from skillswap.web.forms import (
     BaseForm,
     ChoosesNewPassword,

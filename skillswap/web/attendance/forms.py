@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import StringField
 from wtforms.validators import AnyOf, InputRequired
 
 from skillswap.domain.attendance import MARKS
+from skillswap.web.fields import StringField
 from skillswap.web.forms import BaseForm
 
 CHOOSE = "Choose whether the session happened, or who did not come."

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from wtforms import (
-    EmailField,
-    HiddenField,
-    PasswordField,
-    StringField,
-)
 from wtforms.validators import (
     Email,
     InputRequired,
@@ -19,6 +13,7 @@ from skillswap.domain.users import (
     PASSWORD_MIN,
     username_problem,
 )
+from skillswap.web.fields import EmailField, HiddenField, PasswordField, StringField
 from skillswap.web.forms import (
     BaseForm,
     check_new_password,

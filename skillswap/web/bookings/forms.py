@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import (
-    HiddenField,
-    RadioField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
@@ -17,6 +12,7 @@ from wtforms.validators import (
 
 from skillswap.domain.reschedule import MAX_NOTE
 from skillswap.domain.reviews import MAX_FEEDBACK
+from skillswap.web.fields import HiddenField, StringField, TextAreaField
 from skillswap.web.forms import (
     LINES,
     BaseForm,

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import (
-    RadioField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
@@ -18,6 +13,7 @@ from wtforms.validators import (
 
 from skillswap.domain.limits import MAX_TAG_LENGTH
 from skillswap.web.availability import AvailabilityFields
+from skillswap.web.fields import StringField, TextAreaField
 from skillswap.web.forms import (
     LINE,
     LINES,

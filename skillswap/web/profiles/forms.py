@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import re
 
-from wtforms import (
-    StringField,
-    TextAreaField,
-)
 from wtforms.validators import (
     Length,
     ValidationError,
@@ -23,6 +19,7 @@ from skillswap.domain.users import (
     split_tags,
 )
 from skillswap.domain.zones import is_valid_zone
+from skillswap.web.fields import StringField, TextAreaField
 from skillswap.web.forms import (
     LINE,
     LINES,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wtforms import EmailField
 from wtforms.validators import Email, InputRequired, Length
 
+from skillswap.web.fields import EmailField
 from skillswap.web.forms import BaseForm, ChoosesNewPassword, new_password_pair, strip_text
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import (
-    RadioField,
-    StringField,
-)
+from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     AnyOf,
@@ -16,6 +13,7 @@ from wtforms.validators import (
 
 from skillswap.domain.limits import MAX_TAG_LENGTH
 from skillswap.web.availability import AvailabilityFields
+from skillswap.web.fields import StringField
 from skillswap.web.forms import (
     LINE,
     BaseForm,

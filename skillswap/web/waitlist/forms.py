@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField
 from wtforms.validators import InputRequired, Length
 
+from skillswap.web.fields import HiddenField
 from skillswap.web.forms import BaseForm
 
 
