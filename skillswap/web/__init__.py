@@ -130,24 +130,20 @@ def _register_request_hooks(app: Flask) -> None:
     hsts = ("Strict-Transport-Security", "max-age=31536000")
 
     @app.after_request
-    def private_pages_are_not_stored(response):  # type: ignore[no-untyped-def]
-        # A signed-in page (a profile with its feed address, a dashboard) must not be kept by
-        # a shared cache or the browser's back-forward history on a shared computer.
-        if (
-            request.endpoint != "static"
-            and "Cache-Control" not in response.headers
-            and current_user.is_authenticated
-        ):
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def response_headers(response):  # type: ignore[no-untyped-def]
         # A view may set its own value; otherwise ours. One pass over the names already set:
-        # Headers.setdefault tests each name with a lookup that raises when it is absent.
+        # a Headers lookup raises (and catches) an exception for each name that is absent.
         present = {name.lower() for name, _ in response.headers}
         wanted = [*always, hsts] if request.is_secure else always
         for name, value in wanted:
             if name.lower() not in present:
                 response.headers.add(name, value)
+        # A signed-in page (a profile with its feed address, a dashboard) must not be kept by
+        # a shared cache or the browser's back-forward history on a shared computer.
+        if (
+            request.endpoint != "static"
+            and "cache-control" not in present
+            and current_user.is_authenticated
+        ):
+            response.headers["Cache-Control"] = "no-store"
         return response

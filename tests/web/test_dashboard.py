@@ -56,6 +56,7 @@ def test_a_session_from_booked_to_rated(
     ended = entry(leo, session)
     assert f'<a class="button small" href="/booking/{session}/review">Rate tess</a>' in ended
     assert f'href="/booking/{session}/review">Rate leo</a>' in entry(tess, session)
+    assert ".ics" not in ended  # over: no longer something to add to a calendar
 
     assert rate(leo, session, "9").status_code == 302
     assert "You rated this 9/10." in words(entry(leo, session))

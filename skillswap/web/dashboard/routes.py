@@ -60,7 +60,7 @@ class SessionItem:
     my_rating: int | None
     profile_path: str
     action_path: str  # the cancel or review page; "" when there is none
-    ics_path: str  # "" for archived sessions
+    ics_path: str  # "" for sessions that are over
     move_path: str = ""  # the reschedule page of an upcoming session
     # The last move, as read: "you" or the other person's name, and the time it had before.
     moved_by: str = ""
@@ -136,7 +136,8 @@ def session_items(
             my_rating=b.reviews[me].rating if me in b.reviews else None,
             profile_path=profile_url(other),
             action_path=action,
-            ics_path="" if archived else ics_url(b.id),
+            # A session that is over has no place in a calendar app any more.
+            ics_path="" if archived or b.end_at <= moment else ics_url(b.id),
             move_path=move,
             moved_by=moved_by,
             moved_from=moved_from,
