@@ -263,6 +263,28 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         moment = iso_utc(now)
         return any(when <= moment for when in self.due_map().values())
 
+    def next_session(self, now: datetime) -> Booking | None:
+        """See the module's next_session."""
+        if "bookings" in self._parsed:
+            return min(
+                (b for b in self.bookings.values() if b.status == "confirmed" and b.end_at > now),
+                key=lambda b: b.start,
+                default=None,
+            )
+        # Stored instants are whole seconds in one format, so they compare as text; `now` is
+        # cut to its second (an end at 12:30:00 is over at 12:30:00.5).
+        moment = iso_utc(now.replace(microsecond=0))
+        soonest = min(
+            (
+                raw
+                for raw in (self._raw.get("bookings") or {}).values()
+                if raw.get("status") == "confirmed" and raw["end"] > moment
+            ),
+            key=lambda raw: raw["start"],
+            default=None,
+        )
+        return None if soonest is None else Booking.from_dict(soonest)
+
     def offer_to_read(self, offer_id: str) -> Offer | None:
         """One offer, for reading only: parsed alone when nothing has parsed the offers yet
         (a booking needs the one it books, not a teacher's every published slot)."""
@@ -509,12 +531,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
 
 
 def next_session(schedule: Schedule, now: datetime) -> Booking | None:
-    """The soonest confirmed session not over yet, teaching or attending."""
-    return min(
-        (b for b in schedule.bookings.values() if b.status == "confirmed" and b.end_at > now),
-        key=lambda b: b.start,
-        default=None,
-    )
+    """The soonest confirmed session not over yet, teaching or attending. On a document as
+    read, only that session is parsed (the home page needs nothing else of the bookings)."""
+    return schedule.next_session(now)
 
 
 def sessions(schedule: Schedule, role: str, now: datetime) -> tuple[list[Booking], list[Booking]]:

@@ -581,13 +581,23 @@ def test_the_next_session_is_the_soonest_confirmed_one_not_over() -> None:
     other = Schedule(OTHER)
     book(learner, other, booking(own, own.slots[0], learner=OTHER), NOW)
 
-    assert next_session(learner, at(7.5)).start[11:13] == "08"  # not the pending 07:00
-    assert next_session(learner, at(9.5)).start[11:13] == "09"  # running: not over yet
-    assert next_session(learner, at(10)).start[11:13] == "11"  # 10:00 was cancelled
-    assert next_session(learner, at(12.5)).start[11:13] == "12"
-    assert next_session(learner, at(13)).teacher == LEARNER  # teaching counts too
-    assert next_session(learner, at(14)) is None
+    # The same answers from the schedule in memory and from its stored document, which the
+    # home page reads without parsing the bookings.
+    stored = Schedule.from_doc(LEARNER, learner.to_doc())
+    for schedule in (learner, stored):
+        assert next_session(schedule, at(7.5)).start[11:13] == "08"  # not the pending 07:00
+        assert next_session(schedule, at(9.5)).start[11:13] == "09"  # running: not over yet
+        assert next_session(schedule, at(10)).start[11:13] == "11"  # 10:00 was cancelled
+        assert next_session(schedule, at(12.5)).start[11:13] == "12"
+        assert next_session(schedule, at(13)).teacher == LEARNER  # teaching counts too
+        assert next_session(schedule, at(14)) is None
+        # Over at its end, to the microsecond; running a microsecond before.
+        ends = at(10) + timedelta(microseconds=1)
+        assert next_session(schedule, ends).start[11:13] == "11"
+        assert next_session(schedule, at(10) - timedelta(microseconds=1)).start[11:13] == "09"
+    assert "bookings" not in stored._parsed
     assert next_session(Schedule(OTHER), NOW) is None
+    assert next_session(Schedule.from_doc(OTHER, None), NOW) is None
 
 
 # --- serialisation -------------------------------------------------------------------------
