@@ -1227,7 +1227,7 @@ class RepoMachine(RuleBasedStateMachine):
                 ),
                 # None: no time passes (advance_clock's 15 and 40 days reach past the 7
                 # days and the 14); 0: just after the session's end.
-                st.sampled_from([None, None, None, 0]),
+                st.sampled_from([None, 0, 0]),
             ),
             min_size=1,
             max_size=4,
@@ -1256,6 +1256,12 @@ class RepoMachine(RuleBasedStateMachine):
                 and now < parse_iso_utc(self.model.bookings[b]["end"]) + attendance.MARK_WINDOW
             ]
             ids = open_ or ended or ids
+        else:
+            # A confirmed session first, so that its end (where time moves to) opens marks:
+            # picking among all, cancelled ones included, left whole runs without one mark
+            # once the imports before this test moved the records' order (found in a run of
+            # tests/domain with this file).
+            ids = [b for b in ids if self.model.bookings[b]["status"] == "confirmed"] or ids
         booking_id = ids[booking_index % len(ids)]
         facts = self.model.bookings[booking_id]
         if days_after is not None:
