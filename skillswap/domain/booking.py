@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from skillswap.domain import limits
-from skillswap.domain.records import Booking, Offer
+from skillswap.domain.records import Booking, Offer, slot_ref
 from skillswap.domain.refusals import (
     CancelRefused,
     NotParticipant,
@@ -155,7 +155,7 @@ class BookingRules:
         if booking.cancelled_late and by == self.owner:
             self.count_late("cancel", now)
         if booking.teacher == self.owner:
-            self.grant_freed([f"{booking.offer_id}:{booking.slot_id}"], now)
+            self.grant_freed([slot_ref(booking.offer_id, booking.slot_id)], now)
         return booking
 
     def take_cancel(self, source: Booking, now: datetime | None = None) -> bool:
@@ -174,7 +174,7 @@ class BookingRules:
         copy.cancelled_at = source.cancelled_at
         copy.cancelled_late = source.cancelled_late
         if now is not None and copy.teacher == self.owner:
-            self.grant_freed([f"{copy.offer_id}:{copy.slot_id}"], now)
+            self.grant_freed([slot_ref(copy.offer_id, copy.slot_id)], now)
         return True
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from skillswap.domain.attendance import ranking_key
-from skillswap.domain.records import Offer, Stats
+from skillswap.domain.records import Offer, Stats, slot_ref
 from skillswap.domain.schedule import Schedule, in_time
 from skillswap.domain.skills import mode_compatible, normalise_skill
 from skillswap.domain.times import LONGEST_SLOT, Slot, clash_test, iso_utc, merge_intervals
@@ -232,7 +232,7 @@ def match_person(
         (
             (offer, slot, meeting[slot])
             for offer, slot in near
-            if slot in free and not counts_as_held(held, f"{offer.id}:{slot.id}", viewer)
+            if slot in free and not counts_as_held(held, slot_ref(offer.id, slot.id), viewer)
         ),
     )
 
@@ -291,7 +291,7 @@ def nearest_person(
         (
             (offer, slot)
             for offer, slot in near
-            if slot in free and not counts_as_held(held, f"{offer.id}:{slot.id}", viewer)
+            if slot in free and not counts_as_held(held, slot_ref(offer.id, slot.id), viewer)
         ),
         key=lambda pair: (distance[pair[1]], *in_time(pair)),
     )[:NEARBY_SLOTS]

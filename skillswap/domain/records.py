@@ -14,6 +14,17 @@ from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import Slot, iso_utc, parse_iso_utc
 
 
+def slot_ref(offer_id: str, slot_id: str) -> str:
+    """How pages, forms, holds and waitlists name one slot of one offer: "offer:slot"."""
+    return f"{offer_id}:{slot_id}"
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """(offer id, slot id) of a slot_ref; ("", "") parts for text that is not one."""
+    offer_id, _, slot_id = ref.partition(":")
+    return offer_id, slot_id
+
+
 def fields_of(record: Any) -> dict[str, Any]:
     """A record's fields as a new dict, for writing: `asdict` deep-copies every value, which
     was most of the cost of writing a schedule; written values are encoded at once, so the

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from skillswap.domain.booking import take_time
-from skillswap.domain.records import Booking, Offer
+from skillswap.domain.records import Booking, Offer, slot_ref
 from skillswap.domain.refusals import (
     MoveRefused,
     NotParticipant,
@@ -188,7 +188,7 @@ class MoveRules:
             now,
             ends_wait=False,
         )
-        freed = f"{booking.offer_id}:{booking.slot_id}"
+        freed = slot_ref(booking.offer_id, booking.slot_id)
         late = is_late(booking.start_at, booking.cancel_hours, now)
         booking.moved = {
             "by": move.by,

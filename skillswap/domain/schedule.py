@@ -30,6 +30,7 @@ from skillswap.domain.records import (
     StoredSlot,
     fields_of,
     from_fields,
+    slot_ref,
 )
 from skillswap.domain.reschedule import MoveRules
 from skillswap.domain.reviews import ReviewRules
@@ -459,7 +460,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
             since = iso_utc(after)  # the stored starts' own format: strings compare as instants
             begin = next((i for i, (_, s) in enumerate(candidates) if s.start > since), 0)
         elif chosen:
-            found = (i for i, (o, s) in enumerate(candidates) if f"{o.id}:{s.id}" == chosen)
+            found = (i for i, (o, s) in enumerate(candidates) if slot_ref(o.id, s.id) == chosen)
             begin = next(found, 0)
             if begin and not any(free(begin, begin + 1)):
                 begin = 0  # taken or no longer offered: the first times
@@ -493,7 +494,7 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
                 slot.start > now
                 and not clashes(slot.start, slot.end)
                 and rules.allows(slot.start, slot.end)
-                and not (held and counts_as_held(held, f"{offer.id}:{slot.id}", viewer))
+                and not (held and counts_as_held(held, slot_ref(offer.id, slot.id), viewer))
             )
 
         return bookable

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from skillswap.domain import limits
-from skillswap.domain.records import Booking, Offer, fields_of, from_fields
+from skillswap.domain.records import Booking, Offer, fields_of, from_fields, slot_ref, split_ref
 from skillswap.domain.refusals import LimitReached, ScheduleRefusal
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import iso_utc, parse_iso_utc
@@ -93,7 +93,7 @@ class Hold:
 
     @property
     def ref(self) -> str:
-        return f"{self.offer_id}:{self.slot_id}"
+        return slot_ref(self.offer_id, self.slot_id)
 
     @property
     def id(self) -> str:
@@ -240,7 +240,7 @@ class WaitlistRules:
         return [h for h in self.holds if not h.announced]
 
     def _free_refs(self, now: datetime) -> set[str]:
-        return {f"{o.id}:{s.id}" for o, s in self.free_slots(now, include_held=True)}
+        return {slot_ref(o.id, s.id) for o, s in self.free_slots(now, include_held=True)}
 
     def _next_in_line(self, offer: Offer, hold_like: Hold, now: datetime) -> Waiting | None:
         start, end = parse_iso_utc(hold_like.start), parse_iso_utc(hold_like.end)
@@ -302,7 +302,7 @@ class WaitlistRules:
         for ref in refs:
             if ref in held or ref not in free:
                 continue
-            offer_id, _, slot_id = ref.partition(":")
+            offer_id, slot_id = split_ref(ref)
             offer = self.offers[offer_id]
             stored = offer.slot(slot_id)
             if stored is None:
@@ -351,7 +351,7 @@ class WaitlistRules:
         if not self.waitlist and not self.holds:
             return
         self.settle_holds(now)
-        ref = f"{offer_id}:{slot_id}"
+        ref = slot_ref(offer_id, slot_id)
         hold = next((h for h in self.holds if h.ref == ref), None)
         if hold is not None and hold.learner != learner:
             raise SlotHeld(HELD)

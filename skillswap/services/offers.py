@@ -4,7 +4,7 @@ tags kept in step with the same indexes."""
 
 from __future__ import annotations
 
-from skillswap.domain.records import LearnRequest, Offer
+from skillswap.domain.records import LearnRequest, Offer, slot_ref
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.users import User
@@ -23,7 +23,7 @@ def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = 
         # New times are freed slots for the waitlist: held for the first in line at once
         # (domain/waitlist.py), and told once the operation is done (upkeep settles it).
         before = {slot.id for slot in previous.slots} if previous else set()
-        s.grant_freed([f"{offer.id}:{x.id}" for x in offer.slots if x.id not in before], now)
+        s.grant_freed([slot_ref(offer.id, x.id) for x in offer.slots if x.id not in before], now)
         return previous
 
     with upkeep.after(repo):

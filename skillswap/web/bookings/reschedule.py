@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap import services
-from skillswap.domain.records import Booking
+from skillswap.domain.records import Booking, slot_ref, split_ref
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import normalise_skill
@@ -39,7 +39,7 @@ def _new_times(booking: Booking, mine: Schedule) -> list[tuple[str, str, str]]:
     zone = viewer_zone()
     free = schedule.teachable_slots(teacher.teach, skill, now(), exclude=booking.id)
     return [
-        (f"{offer.id}:{slot.id}", when(slot.start, slot.end, zone), offer.mode.capitalize())
+        (slot_ref(offer.id, slot.id), when(slot.start, slot.end, zone), offer.mode.capitalize())
         for offer, slot in free
         if (offer.id, slot.id) != (booking.offer_id, booking.slot_id)
         and (booking.teacher == mine.owner or mine.clash(booking.id, slot.start, slot.end) is None)
@@ -59,7 +59,7 @@ def reschedule(booking_id: str) -> Response | tuple[str, int]:
     if form.is_submitted():
         status = 400
         if form.validate():
-            offer_id, _, slot_id = (form.slot.data or "").partition(":")
+            offer_id, slot_id = split_ref(form.slot.data or "")
             try:
                 sequence = int(form.sequence.data or "")
             except ValueError:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap import services
-from skillswap.domain.records import Booking, Offer
+from skillswap.domain.records import Booking, Offer, slot_ref, split_ref
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal, SlotTaken
 from skillswap.domain.schedule import Schedule, TimesPage
 from skillswap.domain.skills import normalise_skill
@@ -83,7 +83,7 @@ def _page(
     # each is worked out here, cheaper than calls from the template.
     slots = [
         (
-            ref := f"{offer.id}:{slot.id}",
+            ref := slot_ref(offer.id, slot.id),
             when(slot.start, slot.end, zone),
             offer.mode.capitalize(),
             offer,
@@ -127,7 +127,7 @@ def book(username: str) -> Response | tuple[str, int]:
     teacher, schedule = _teacher(username)
     skill = normalise_skill(request.form.get("skill", ""))
     chosen = request.form.get("slot", "")
-    offer_id, _, slot_id = chosen.partition(":")
+    offer_id, slot_id = split_ref(chosen)
     skills = schedule.taught_skills(teacher.teach)
     if not action_csrf_valid():
         expired = (
