@@ -265,7 +265,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         return any(when <= moment for when in self.due_map().values())
 
     def next_session(self, now: datetime) -> Booking | None:
-        """See the module's next_session."""
+        """The soonest confirmed session not over yet, teaching or attending. On a document
+        as read, only that session is parsed (the home page needs nothing else of the
+        bookings)."""
         if "bookings" in self._parsed:
             return min(
                 (b for b in self.bookings.values() if b.status == "confirmed" and b.end_at > now),
@@ -529,12 +531,6 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         ]
 
     # --- booking -------------------------------------------------------------------------
-
-
-def next_session(schedule: Schedule, now: datetime) -> Booking | None:
-    """The soonest confirmed session not over yet, teaching or attending. On a document as
-    read, only that session is parsed (the home page needs nothing else of the bookings)."""
-    return schedule.next_session(now)
 
 
 def sessions(schedule: Schedule, role: str, now: datetime) -> tuple[list[Booking], list[Booking]]:

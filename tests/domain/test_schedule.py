@@ -22,7 +22,7 @@ from skillswap.domain.refusals import (
     SlotTaken,
     SlotUnknown,
 )
-from skillswap.domain.schedule import Schedule, next_session, sessions
+from skillswap.domain.schedule import Schedule, sessions
 from skillswap.domain.teacher_rules import TeacherRules
 from skillswap.domain.times import iso_utc
 
@@ -585,19 +585,19 @@ def test_the_next_session_is_the_soonest_confirmed_one_not_over() -> None:
     # home page reads without parsing the bookings.
     stored = Schedule.from_doc(LEARNER, learner.to_doc())
     for schedule in (learner, stored):
-        assert next_session(schedule, at(7.5)).start[11:13] == "08"  # not the pending 07:00
-        assert next_session(schedule, at(9.5)).start[11:13] == "09"  # running: not over yet
-        assert next_session(schedule, at(10)).start[11:13] == "11"  # 10:00 was cancelled
-        assert next_session(schedule, at(12.5)).start[11:13] == "12"
-        assert next_session(schedule, at(13)).teacher == LEARNER  # teaching counts too
-        assert next_session(schedule, at(14)) is None
+        assert schedule.next_session(at(7.5)).start[11:13] == "08"  # not the pending 07:00
+        assert schedule.next_session(at(9.5)).start[11:13] == "09"  # running: not over yet
+        assert schedule.next_session(at(10)).start[11:13] == "11"  # 10:00 was cancelled
+        assert schedule.next_session(at(12.5)).start[11:13] == "12"
+        assert schedule.next_session(at(13)).teacher == LEARNER  # teaching counts too
+        assert schedule.next_session(at(14)) is None
         # Over at its end, to the microsecond; running a microsecond before.
         ends = at(10) + timedelta(microseconds=1)
-        assert next_session(schedule, ends).start[11:13] == "11"
-        assert next_session(schedule, at(10) - timedelta(microseconds=1)).start[11:13] == "09"
+        assert schedule.next_session(ends).start[11:13] == "11"
+        assert schedule.next_session(at(10) - timedelta(microseconds=1)).start[11:13] == "09"
     assert "bookings" not in stored._parsed
-    assert next_session(Schedule(OTHER), NOW) is None
-    assert next_session(Schedule.from_doc(OTHER, None), NOW) is None
+    assert Schedule(OTHER).next_session(NOW) is None
+    assert Schedule.from_doc(OTHER, None).next_session(NOW) is None
 
 
 # --- serialisation -------------------------------------------------------------------------

@@ -157,21 +157,19 @@ def show() -> str:
     schedule = services.waitlist.settle(repo(), me, schedule)
     teaching_upcoming, teaching_past = sessions(schedule, "teacher", moment)
     attending_upcoming, attending_past = sessions(schedule, "learner", moment)
-    teaching_open = [b for b in teaching_past if may_mark(b, me, moment)]
-    attending_open = [b for b in attending_past if may_mark(b, me, moment)]
     lists = {
         "teaching_upcoming": teaching_upcoming[:UPCOMING_SHOWN],
-        "teaching_past": teaching_open[:PAST_SHOWN],
+        "teaching_past": [b for b in teaching_past if may_mark(b, me, moment)][:PAST_SHOWN],
         "attending_upcoming": attending_upcoming[:UPCOMING_SHOWN],
-        "attending_past": attending_open[:PAST_SHOWN],
+        "attending_past": [b for b in attending_past if may_mark(b, me, moment)][:PAST_SHOWN],
     }
     received = schedule.received_reviews(moment)
     given = schedule.given_reviews()
     return render_template(
         "dashboard/show.html",
         **session_items(lists, me, moment),
-        earlier_teaching=len(teaching_past) - min(len(teaching_open), PAST_SHOWN),
-        earlier_attending=len(attending_past) - min(len(attending_open), PAST_SHOWN),
+        earlier_teaching=len(teaching_past) - len(lists["teaching_past"]),
+        earlier_attending=len(attending_past) - len(lists["attending_past"]),
         later_teaching=len(teaching_upcoming) - UPCOMING_SHOWN,
         later_attending=len(attending_upcoming) - UPCOMING_SHOWN,
         # With the other person's name: one lookup here, not a call from the template each.

@@ -7,7 +7,6 @@ import heapq
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from skillswap.domain.schedule import next_session
 from skillswap.domain.skills import normalise_skill
 from skillswap.web.common import now, repo
 
@@ -67,7 +66,7 @@ def home() -> str:
     query = request.args.get("q", "").strip()[:60]
     upcoming = None
     if current_user.is_authenticated:
-        upcoming = next_session(repo().schedule(current_user.id), now())
+        upcoming = repo().schedule(current_user.id).next_session(now())
     return render_template(
         "pages/home.html",
         query=query,
