@@ -115,16 +115,16 @@ def test_the_dashboard_lists_past_sessions_while_they_can_be_rated_and_marked(
     monkeypatch.setattr(dashboard_routes, "PAST_SHOWN", 1)
     clock.set(datetime(2026, 12, 10, 12, 0, tzinfo=UTC))  # both ended on 1 Dec
     for client, heading in ((leo, "Sessions I attend"), (tess, "Sessions I teach")):
-        section = text(client.get("/dashboard")).split(heading, 1)[1].split("Sessions I", 1)[0]
         page = client.get("/dashboard").get_data(as_text=True)
+        section = words(page).split(heading, 1)[1].split("Sessions I", 1)[0]
         assert re.findall(r'<li id="booking-([0-9a-f]+)"', page) == [later]  # the newest
         assert "And 1 earlier: see them in your history ." in section
         assert 'href="/history"' in page
     clock.set(datetime(2026, 12, 15, 16, 1, tzinfo=UTC))  # 14 days after both ended
     page = leo.get("/dashboard").get_data(as_text=True)
     assert "booking-" not in page
-    assert "None to rate or mark." in text(leo.get("/dashboard"))
-    assert "And 2 earlier: see them in your history ." in text(leo.get("/dashboard"))
+    assert "None to rate or mark." in words(page)
+    assert "And 2 earlier: see them in your history ." in words(page)
     history = leo.get("/history").get_data(as_text=True)
     assert f"booking-{session}" in history and f"booking-{later}" in history
 

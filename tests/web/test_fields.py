@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from hypothesis import given
@@ -30,22 +32,21 @@ def test_attributes_are_what_html_params_writes(kwargs: dict) -> None:
     assert ours.attributes(**kwargs) == widgets.html_params(**kwargs)
 
 
-class Stock(Form):
-    text = fields.StringField("Name", [InputRequired(), Length(max=60)])
-    secret = fields.PasswordField("Password", [Length(min=8)])
-    email = fields.EmailField("Email")
-    hidden = fields.HiddenField()
-    agree = fields.BooleanField("Agree")
-    bio = fields.TextAreaField("Bio", [Length(max=500)])
+def form_of(source: Any) -> type[Form]:
+    """One form of every field type the app uses, its fields taken from `source`."""
+
+    class EveryField(Form):
+        text = source.StringField("Name", [InputRequired(), Length(max=60)])
+        secret = source.PasswordField("Password", [Length(min=8)])
+        email = source.EmailField("Email")
+        hidden = source.HiddenField()
+        agree = source.BooleanField("Agree")
+        bio = source.TextAreaField("Bio", [Length(max=500)])
+
+    return EveryField
 
 
-class Ours(Form):
-    text = ours.StringField("Name", [InputRequired(), Length(max=60)])
-    secret = ours.PasswordField("Password", [Length(min=8)])
-    email = ours.EmailField("Email")
-    hidden = ours.HiddenField()
-    agree = ours.BooleanField("Agree")
-    bio = ours.TextAreaField("Bio", [Length(max=500)])
+Stock, Ours = form_of(fields), form_of(ours)
 
 
 @pytest.mark.parametrize(
