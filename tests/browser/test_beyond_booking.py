@@ -303,6 +303,16 @@ def test_a_review_waits_for_the_other_side_or_fourteen_days(
     expect(received).to_contain_text("9/10 from leo · Python")
     expect(received).not_to_contain_text("waiting")
 
+    # The month's reviews, all of them, a page at a time (the dashboard shows the newest few).
+    page.goto(f"{live_app.url}/reviews/received")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Reviews I received")
+    expect(page.get_by_role("main")).to_contain_text(
+        "9/10 from leo · Python Clear and patient.", use_inner_text=True
+    )
+    at_both_widths(page, "reviews-received")
+    page.get_by_role("link", name="Reviews I gave").click()
+    expect(page.get_by_role("main")).to_contain_text("You have not rated anyone yet.")
+
 
 # --- 5. the skills directory ---------------------------------------------------------------
 

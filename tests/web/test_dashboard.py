@@ -146,8 +146,53 @@ def test_the_dashboard_lists_the_newest_reviews_and_counts_them_all(
         section = text(client.get("/dashboard")).split(heading, 1)[1].split("Reviews I", 1)[0]
         assert section.count("/10 ") == 1
         assert f"9/10 {'to' if client is leo else 'from'} {other}" in section  # the newest
-        assert "The 1 newest of 2 from the last month." in section
+        assert "The 1 newest of 2 from the last month: see them all ." in section
+    assert 'href="/reviews/given"' in leo.get("/dashboard").get_data(as_text=True)
+    assert 'href="/reviews/received"' in tess.get("/dashboard").get_data(as_text=True)
     assert "8.0/10 average from 2 ratings" in text(tess.get("/dashboard"))  # all still count
+
+
+def test_the_review_pages_list_every_review_of_the_month_a_page_at_a_time(
+    app: Flask,
+    clock: Clock,
+    tess: FlaskClient,
+    leo: FlaskClient,
+    session: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dashboard shows the newest few; /reviews/received and /reviews/given list them
+    all, newest first, REVIEWS_PAGE a page, with a review still hidden counted, not shown."""
+    [later_slot] = free_slots(leo, "tess")
+    later = booked_id(book(leo, "tess", later_slot))
+    clock.set(datetime(2026, 12, 1, 17, 0, tzinfo=UTC))  # both sessions are over
+    assert rate(leo, session, "7", "Kind and clear").status_code == 302
+    assert rate(tess, session, "6").status_code == 302
+    clock.set(datetime(2026, 12, 1, 17, 5, tzinfo=UTC))
+    assert rate(leo, later, "9").status_code == 302  # tess has not rated it: hidden from her
+    monkeypatch.setattr(dashboard_routes, "REVIEWS_PAGE", 1)
+
+    received = text(tess.get("/reviews/received"))
+    assert "7/10 from leo · Python Kind and clear" in received
+    assert "9/10" not in received
+    assert "1 review waiting: rate the session too to see it" in received
+    assert "Page" not in received  # one page: no pager
+
+    first = leo.get("/reviews/given").get_data(as_text=True)
+    assert "9/10 to tess" in words(first) and "7/10" not in words(first)  # the newest
+    assert "Page 1 of 2" in words(first)
+    assert 'href="/reviews/given?page=2" rel="next">Older' in first
+    assert 'rel="prev"' not in first
+    second = leo.get("/reviews/given?page=2").get_data(as_text=True)
+    assert "7/10 to tess" in words(second) and "9/10" not in words(second)
+    assert 'href="/reviews/given?page=1" rel="prev">Newer' in second
+    assert 'rel="next"' not in second
+    # Hand-edited pages land on the nearest page there is.
+    assert "7/10 to tess" in text(leo.get("/reviews/given?page=99"))
+    for odd in ("0", "-3", "two", ""):
+        assert "9/10 to tess" in text(leo.get(f"/reviews/given?page={odd}"))
+    assert leo.get("/reviews/everyone").status_code == 404
+    assert "6/10 to leo" in text(tess.get("/reviews/given"))
+    assert "/login" in app.test_client().get("/reviews/given").headers["Location"]
 
 
 # --- what a session is called (issue 20, part 2) ---------------------------------------------

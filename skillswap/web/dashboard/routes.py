@@ -1,11 +1,13 @@
-"""The dashboard: what I teach and attend, upcoming and recent, and the reviews around them; and
-the history page, where the rest of the past is, a page at a time."""
+"""The dashboard: what I teach and attend, upcoming and recent, and the newest reviews around
+them; the history page, where the rest of the past is, and the review pages, where the rest of
+the month's reviews are, a page at a time."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -35,12 +37,16 @@ PAST_SHOWN = 5
 # Upcoming sessions per role, soonest first; the rest are on the calendar. A busy teacher may
 # have hundreds booked ahead, and the dashboard must not list them all on every view.
 UPCOMING_SHOWN = 20
-# Reviews received and given, newest first: a month of a busy teacher's sessions may hold
-# hundreds. The profile shows the newest received too; averages count them all.
-REVIEWS_SHOWN = 20
+# Reviews received and given on the dashboard, newest first: a month of a busy teacher's
+# sessions may hold hundreds. The rest of the month's are on /reviews/<kind>, REVIEWS_PAGE a
+# page; the profile shows the newest received too; averages count them all.
+REVIEWS_SHOWN = 5
+REVIEWS_PAGE = 25
+REVIEW_KINDS = {"received": "Reviews I received", "given": "Reviews I gave"}
 HISTORY_PAGE = 25
 RECENT = "recent"
 PERIOD_RE = re.compile(r"\d{4}Q[1-4]")
+T = TypeVar("T")
 
 
 @dataclass
@@ -221,7 +227,6 @@ def history() -> tuple[str, int]:
     moment = now()
     me = current_user.id
     period = request.args.get("period", RECENT)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     if period != RECENT and not PERIOD_RE.fullmatch(period):
         abort(404)
     periods = repo().archive_periods(me)
@@ -237,17 +242,62 @@ def history() -> tuple[str, int]:
         found = repo().archived(me, period)
         past, offers, requests = found["bookings"], found["offers"], found["requests"]
     past.sort(key=lambda b: b.start, reverse=True)
-    pages = max(1, -(-len(past) // HISTORY_PAGE))
-    page = min(page, pages)
-    shown = past[(page - 1) * HISTORY_PAGE : page * HISTORY_PAGE]
+    shown = paged(past, HISTORY_PAGE, "dashboard.history", period=period)
     return render_template(
         "dashboard/history.html",
         period=period,
         periods=periods,
-        sessions=session_items({"all": shown}, me, moment, archived=period != RECENT)["all"],
+        sessions=session_items({"all": shown.items}, me, moment, archived=period != RECENT)["all"],
         total=len(past),
-        page=page,
-        pages=pages,
+        shown=shown,
         offers=sorted(offers, key=lambda o: o.last_end, reverse=True),
         requests=sorted(requests, key=lambda r: r.last_end, reverse=True),
     ), 200
+
+
+@bp.get("/reviews/<kind>")
+@login_required
+def reviews(kind: str) -> str:
+    """Every review of the last month (the live document) received or given, newest first,
+    REVIEWS_PAGE at a time: the dashboard shows the newest few. Reading only: no upkeep."""
+    if kind not in REVIEW_KINDS:
+        abort(404)
+    moment = now()
+    me = current_user.id
+    schedule = repo().schedule(me)
+    found = schedule.received_reviews(moment) if kind == "received" else schedule.given_reviews()
+    shown = paged(found, REVIEWS_PAGE, "dashboard.reviews", kind=kind)
+    return render_template(
+        "dashboard/reviews.html",
+        kind=kind,
+        kinds=REVIEW_KINDS,
+        reviews=[(b, review, b.other_name(me)) for b, review in shown.items],
+        total=len(found),
+        hidden_reviews=schedule.hidden_reviews(moment) if kind == "received" else 0,
+        shown=shown,
+    )
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    """One page of a list, newest first, with the links to its neighbours ("" for none)."""
+
+    items: list[T]
+    page: int
+    pages: int
+    newer: str
+    older: str
+
+
+def paged(items: list[T], size: int, endpoint: str, **values: str) -> Paged[T]:
+    """The page of `items` the request asks for (`?page=`, 1-based; anything else, or a page
+    beyond the last, lands on the nearest page there is), `size` a page."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    return Paged(
+        items[(page - 1) * size : page * size],
+        page,
+        pages,
+        url_for(endpoint, **values, page=page - 1) if page > 1 else "",
+        url_for(endpoint, **values, page=page + 1) if page < pages else "",
+    )
