@@ -287,7 +287,7 @@ def test_a_review_waits_for_the_other_side_or_fourteen_days(
     login(page, live_app.url, "tess")
     go(page, "Dashboard")
     received = page.get_by_role("region", name="Reviews I received")
-    expect(received).to_contain_text("No reviews yet.")
+    expect(received).to_contain_text("No reviews in the last month.")
     expect(received).to_contain_text("1 review waiting: rate the session too to see it")
 
     # A minute short of 14 days after the session ended: still hidden.
@@ -311,7 +311,7 @@ def test_a_review_waits_for_the_other_side_or_fourteen_days(
     )
     at_both_widths(page, "reviews-received")
     page.get_by_role("link", name="Reviews I gave").click()
-    expect(page.get_by_role("main")).to_contain_text("You have not rated anyone yet.")
+    expect(page.get_by_role("main")).to_contain_text("You have not rated anyone in the last month.")
 
 
 # --- 5. the skills directory ---------------------------------------------------------------

@@ -234,3 +234,25 @@ def test_a_notice_from_before_titles_were_kept_finds_the_title_in_the_booking(
         notice.pop("title", None)
     repo.store.put(f"schedule/{tess_id}", raw)
     assert "leo booked “Intro to Python” (Python) with you" in text(tess.get("/notifications"))
+
+
+def test_the_review_pages_list_only_the_last_months_reviews_even_before_any_upkeep(
+    clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    """Sessions over a month ago move to the archive when the person's document is next read
+    for a page that keeps it (the dashboard, the history). The review pages are such a page:
+    opened first, six weeks on, they must not list what the dashboard no longer does."""
+    clock.set(datetime(2026, 12, 1, 17, 0, tzinfo=UTC))
+    assert rate(leo, session, "7").status_code == 302
+    assert rate(tess, session, "8").status_code == 302
+    clock.set(datetime(2027, 1, 15, 12, 0, tzinfo=UTC))
+    given = text(leo.get("/reviews/given"))
+    assert "7/10" not in given
+    assert "You have not rated anyone in the last month." in given
+    received = text(tess.get("/reviews/received"))
+    assert "7/10" not in received
+    assert "No reviews in the last month." in received
+    # The average still counts them: the wording must not say there are none at all.
+    dashboard = text(tess.get("/dashboard"))
+    assert "7.0/10 average from 1 rating" in dashboard
+    assert "No reviews in the last month." in dashboard

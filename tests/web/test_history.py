@@ -99,6 +99,9 @@ def test_the_past_moves_to_the_history_and_every_figure_stays(app: Flask, clock:
     assert "Intro to Python" in shown
     assert "2026 quarter 4" in text(tess.get("/history"))
     assert tess.get("/history?period=1999Q9").status_code == 404
+    # A quarter with nothing archived, and digits that are not ASCII: no such page.
+    assert tess.get("/history?period=2025Q1").status_code == 404
+    assert tess.get("/history?period=٢٠٢٦Q4").status_code == 404
 
 
 def _people(store: Store) -> tuple[str, str]:

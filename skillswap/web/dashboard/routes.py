@@ -45,7 +45,7 @@ REVIEWS_PAGE = 25
 REVIEW_KINDS = {"received": "Reviews I received", "given": "Reviews I gave"}
 HISTORY_PAGE = 25
 RECENT = "recent"
-PERIOD_RE = re.compile(r"\d{4}Q[1-4]")
+PERIOD_RE = re.compile(r"\d{4}Q[1-4]", re.ASCII)
 T = TypeVar("T")
 
 
@@ -230,6 +230,8 @@ def history() -> tuple[str, int]:
     if period != RECENT and not PERIOD_RE.fullmatch(period):
         abort(404)
     periods = repo().archive_periods(me)
+    if period != RECENT and period not in periods:
+        abort(404)  # no archive piece of that quarter: nothing of mine in it
     if period == RECENT:
         schedule = services.booking.resolve_pending(repo(), repo().schedule(me))
         past = [
@@ -259,12 +261,13 @@ def history() -> tuple[str, int]:
 @login_required
 def reviews(kind: str) -> str:
     """Every review of the last month (the live document) received or given, newest first,
-    REVIEWS_PAGE at a time: the dashboard shows the newest few. Reading only: no upkeep."""
+    REVIEWS_PAGE at a time: the dashboard shows the newest few. Upkeep first, as on the
+    dashboard: sessions over a month ago leave for the archive, so both say the same."""
     if kind not in REVIEW_KINDS:
         abort(404)
     moment = now()
     me = current_user.id
-    schedule = repo().schedule(me)
+    schedule = services.booking.resolve_pending(repo(), repo().schedule(me))
     found = schedule.received_reviews(moment) if kind == "received" else schedule.given_reviews()
     shown = paged(found, REVIEWS_PAGE, "dashboard.reviews", kind=kind)
     return render_template(
