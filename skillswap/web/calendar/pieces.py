@@ -206,9 +206,14 @@ def split_by_day(item: Item, zone: tzinfo) -> list[Piece]:
 
     The pieces are consecutive and together last exactly as long as the item.
     """
+    start, end = item.start.astimezone(zone), item.end.astimezone(zone)
+    first, last = start.date(), end.date()
+    if first == last:
+        # Nearly every item starts and ends on one local day: it is its own single piece, and
+        # working out that day's bounds (the loop below) would change nothing. Compared as
+        # instants: two times in one zone compare by wall clock, blind to a repeated hour.
+        return [Piece(item, first, start, end, False, False)] if item.start < item.end else []
     pieces: list[Piece] = []
-    first = local_date(item.start, zone)
-    last = local_date(item.end, zone)
     day = first
     while day <= last:
         begin = max(item.start, day_start(day, zone))
