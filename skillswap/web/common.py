@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -232,4 +233,32 @@ def at(instant: datetime | str) -> str:
     """One moment in the viewer's zone, the zone named: for templates."""
     return format_instant(
         parse_iso_utc(instant) if isinstance(instant, str) else instant, viewer_zone()
+    )
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    """One page of a list, with the links to its neighbours ("" for none)."""
+
+    items: list[T]
+    page: int
+    pages: int
+    first: int  # the index of the page's first item in the whole list
+    previous: str
+    next: str
+
+
+def paged(items: list[T], size: int, endpoint: str, **values: str) -> Paged[T]:
+    """The page of `items` the request asks for (`?page=`, 1-based; anything else, or a page
+    beyond the last, lands on the nearest page there is), `size` a page."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    first = (page - 1) * size
+    return Paged(
+        items[first : first + size],
+        page,
+        pages,
+        first,
+        url_for(endpoint, **values, page=page - 1) if page > 1 else "",
+        url_for(endpoint, **values, page=page + 1) if page < pages else "",
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -27,7 +26,7 @@ from skillswap.domain.records import Booking
 from skillswap.domain.schedule import sessions
 from skillswap.domain.times import iso_utc
 from skillswap.domain.waitlist import MyWait
-from skillswap.web.common import at, now, repo, url_maker, viewer_zone, when
+from skillswap.web.common import at, now, paged, repo, url_maker, viewer_zone, when
 
 bp = Blueprint("dashboard", __name__)
 # Past sessions per role on the dashboard: those still open to rating and marks (the last
@@ -46,7 +45,6 @@ REVIEW_KINDS = {"received": "Reviews I received", "given": "Reviews I gave"}
 HISTORY_PAGE = 25
 RECENT = "recent"
 PERIOD_RE = re.compile(r"\d{4}Q[1-4]", re.ASCII)
-T = TypeVar("T")
 
 
 @dataclass
@@ -278,29 +276,4 @@ def reviews(kind: str) -> str:
         total=len(found),
         hidden_reviews=schedule.hidden_reviews(moment) if kind == "received" else 0,
         shown=shown,
-    )
-
-
-@dataclass(frozen=True)
-class Paged(Generic[T]):
-    """One page of a list, newest first, with the links to its neighbours ("" for none)."""
-
-    items: list[T]
-    page: int
-    pages: int
-    newer: str
-    older: str
-
-
-def paged(items: list[T], size: int, endpoint: str, **values: str) -> Paged[T]:
-    """The page of `items` the request asks for (`?page=`, 1-based; anything else, or a page
-    beyond the last, lands on the nearest page there is), `size` a page."""
-    pages = max(1, -(-len(items) // size))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    return Paged(
-        items[(page - 1) * size : page * size],
-        page,
-        pages,
-        url_for(endpoint, **values, page=page - 1) if page > 1 else "",
-        url_for(endpoint, **values, page=page + 1) if page < pages else "",
     )

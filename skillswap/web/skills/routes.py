@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 
 from skillswap.domain.skill_index import SkillEntry
-from skillswap.web.common import now, repo
+from skillswap.web.common import now, paged, repo
 
 bp = Blueprint("skills", __name__)
 PAGE_SIZE = 100
@@ -54,14 +54,7 @@ def _directory(moment: datetime) -> list[SkillCount]:
 @bp.get("/skills")
 def directory() -> str:
     skills = _directory(now())
-    pages = max(1, -(-len(skills) // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    first = (page - 1) * PAGE_SIZE
+    shown = paged(skills, PAGE_SIZE, "skills.directory")
     return render_template(
-        "skills/directory.html",
-        skills=skills[first : first + PAGE_SIZE],
-        total=len(skills),
-        first=first,
-        page=page,
-        pages=pages,
+        "skills/directory.html", skills=shown.items, total=len(skills), shown=shown
     )
