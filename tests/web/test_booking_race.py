@@ -256,10 +256,13 @@ def _describe(outcomes: list[dict[str, Any] | None]) -> str:
 def _assert_contention(rounds: list[list[dict[str, Any]]]) -> None:
     """The requests of a round were really in flight together (else the race proves nothing)."""
     flights = [_in_flight(outcomes) for outcomes in rounds]
-    # Observed on two busy cores: all ten in flight in nearly every round. Half of them in
-    # most rounds is the floor below which the harness is not racing any more.
+    # Observed on two busy cores: all ten in flight in nearly every round, and now and then
+    # one round where the first answer beat the later sends (CI once saw [10, 10, 10, 4]).
+    # Half of them in flight, in all but one round of every five (rounded up), is the floor
+    # below which the harness is not racing any more.
     together = sum(f >= WORKERS // 2 for f in flights)
-    assert together >= 0.8 * len(rounds), f"requests in flight together, per round: {flights}"
+    may_miss = -(-len(rounds) // 5)
+    assert together >= len(rounds) - may_miss, f"requests in flight together, per round: {flights}"
 
 
 def _assert_quiet_server(site: Site) -> None:
