@@ -281,11 +281,9 @@ def match_latency(built: Built, quick: bool) -> dict[str, Any]:
             requests_by_level[level].window_instants(),
         )
 
-        def app_match(key: str = key, w: list = windows) -> list:
-            # What the match page asks for: its first page, and one more to know of a next.
-            return services.matching.find_teachers(
-                repo, key, w, "either", exclude=viewer, limit=MATCH_PAGE + 1
-            )
+        def app_match(key: str = key, w: list = windows) -> tuple[list, bool]:
+            # What the match page asks for: its first page, and whether a next one follows.
+            return services.matching.match_page(repo, key, w, "either", viewer, MATCH_PAGE)
 
         store.reset()
         found = app_match()  # warm-up, and the call the round trips are counted on
@@ -315,9 +313,12 @@ def match_latency(built: Built, quick: bool) -> dict[str, Any]:
             repo, info["key"], windows, "either", exclude=viewer
         )
         # Both the page and the whole answer (every teacher, confirmed) must equal the scan's.
-        same = signature(base[: MATCH_PAGE + 1]) == signature(found) and signature(
-            base
-        ) == signature(everything)
+        page, more = found
+        same = (
+            signature(base[:MATCH_PAGE]) == signature(page)
+            and more == (len(base) > MATCH_PAGE)
+            and signature(base) == signature(everything)
+        )
         app_s, naive_s = summary(app_times), summary(naive_times)
         out[level] = {
             "skill": info["label"],

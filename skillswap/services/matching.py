@@ -64,21 +64,65 @@ def find_teachers(
     `taken` collects the candidates read whose times in the windows are all taken (or
     held): the teachers whose waitlist the page offers, at no extra read.
     """
+    wanted = limit if limit is not None else sys.maxsize
+    return _confirmed(repo, skill, windows, wanted_mode, exclude, wanted, index, taken)[0]
+
+
+def match_page(
+    repo: Repository,
+    skill: str,
+    windows: list[tuple[datetime, datetime]],
+    wanted_mode: str,
+    exclude: str,
+    count: int,
+    index: IndexRead | None = None,
+    taken: list[User] | None = None,
+) -> tuple[list[Match], bool]:
+    """The first `count` teachers, as `find_teachers` ranks them, and whether any other
+    teacher matches after them (another page follows).
+
+    Knowing that one more exists is cheaper than knowing which one it is: teachers tied
+    with each other for the place after the page are ranked by rating, which only their
+    records tell, so asking `find_teachers` for `count` + 1 reads the whole tie. This reads
+    only until one more match is confirmed."""
+    return _confirmed(repo, skill, windows, wanted_mode, exclude, count, index, taken, True)
+
+
+def _confirmed(
+    repo: Repository,
+    skill: str,
+    windows: list[tuple[datetime, datetime]],
+    wanted_mode: str,
+    exclude: str,
+    wanted: int,
+    index: IndexRead | None,
+    taken: list[User] | None,
+    one_more: bool = False,
+) -> tuple[list[Match], bool]:
+    """The first `wanted` matches in rank order, and whether more than `wanted` were
+    confirmed; with `one_more`, it confirms candidates until that is known."""
     moment = repo.clock()
     buckets = repo.slot_buckets(skill, slot_index.match_reach(windows, moment), index)
     candidates = slot_index.teachers_in_order(buckets, windows, wanted_mode, exclude, moment)
-    wanted = limit if limit is not None else sys.maxsize
     found: list[Match] = []
     upcoming = next(candidates, None)
-    batch_size = wanted + CONFIRM_SLACK
+    need = wanted  # matches still to place: the candidate at this position decides the page
     while upcoming is not None:
-        # A batch ends with everyone tied with its last candidate: ties are ranked by
-        # rating, which only their records tell.
         batch = [upcoming]
         while (upcoming := next(candidates, None)) is not None and (
-            len(batch) < batch_size or upcoming[0] == batch[-1][0]
+            len(batch) < need + CONFIRM_SLACK
         ):
             batch.append(upcoming)
+        # A tie across the last place needed is read whole, in this round trip: ties are
+        # ranked by rating, which only their records tell. A tie further down is not: it
+        # only decides places after the page.
+        while (
+            upcoming is not None
+            and 0 < need <= len(batch)
+            and upcoming[0] == batch[-1][0] == batch[need - 1][0]
+        ):
+            batch.append(upcoming)
+            upcoming = next(candidates, None)
         people = repo.people([uid for _, uid in batch])
         for _, uid in batch:
             if uid not in people:
@@ -97,12 +141,13 @@ def find_teachers(
         group, start = upcoming[0]
         bound = (group, _instant(start))
         settled = sum(1 for m in found if placement(m) < bound)
-        if settled >= wanted:
+        if settled >= wanted and (not one_more or len(found) > wanted):
             break
-        batch_size = max(wanted - settled, CONFIRM_SLACK)
+        need = max(wanted - settled, 0)
+    more = len(found) > wanted
     if upcoming is not None:
         found = [m for m in found if placement(m) < bound]
-    return rank_matches(found)[:wanted]
+    return rank_matches(found)[:wanted], more
 
 
 def nearest_teachers(

@@ -112,6 +112,12 @@ def test_index_and_scan_agree(community: gen.Community, repo: Repository) -> Non
                         repo, skill, windows, mode, exclude=exclude, limit=limit
                     )
                     assert signature(page) == signature(scanned[:limit]), (skill, label, limit)
+                    # The match page's question: that page, and whether anyone follows.
+                    shown, more = services.matching.match_page(
+                        repo, skill, windows, mode, exclude, count=limit
+                    )
+                    assert signature(shown) == signature(page), (skill, label, limit)
+                    assert more == (len(scanned) > limit), (skill, label, limit)
                 checked += 1
                 nonempty += bool(indexed)
     # The comparison is not vacuous: most queries found teachers, some only overlapping.

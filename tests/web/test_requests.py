@@ -9,7 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap import services
+from skillswap.repo import Repository
 from tests.support.app_fixtures import Clock, csrf_token
+from tests.support.counting_store import CountingStore
 from tests.web.test_auth import assert_field_error, location, page
 from tests.web.test_offers import (
     assert_group_error,
@@ -312,6 +315,49 @@ def test_matches_come_a_page_at_a_time_soonest_then_by_name(app: Flask, lea: Fla
     assert "Previous" in second.main_text and "Next" not in second.main_text
     stale = page(lea.get(location(response) + "?page=9"))
     assert "12 teachers free when you are (page 2)." in stale.main_text
+
+
+def test_a_tie_after_the_page_is_not_read_to_rank_it(app: Flask, lea: FlaskClient) -> None:
+    """Ten teachers free at 14:00 fill page 1; six more tie at 15:00 for the place after it.
+    The page needs only to know that one of them exists: it reads the ten and the two of
+    slack, not the whole tie, which only a page 2 has to rank (issue 22). Asking for the
+    page plus one, as the match page did, read all sixteen."""
+    for n in range(16):
+        start = "14:00" if n < 10 else "15:00"
+        teacher = person(app, f"t{n:02d}teacher")
+        assert post_offer(teacher, {"ranges-0-start": start, "ranges-0-end": f"{start[:2]}:59"})
+    assert post_request(lea).status_code == 302
+    learn_request = only_request(app)
+    shared = repo(app)
+    counting = CountingStore(shared.store)
+    question = (
+        Repository(counting, shared.clock),
+        learn_request.skill_key,
+        learn_request.window_instants(),
+        learn_request.mode,
+        uid(app, "lea"),
+    )
+    found, more = services.matching.match_page(*question, count=10)
+    assert [m.user.username for m in found] == [f"t{n:02d}teacher" for n in range(10)]
+    assert more
+    read = {key.split("/", 1)[1] for call in counting.log for key in call.keys}
+    teachers_read = [n for n in range(16) if uid(app, f"t{n:02d}teacher") in read]
+    # The index lists a tie by account id: which two of the six are read is chance.
+    assert teachers_read[:10] == list(range(10)) and len(teachers_read) == 12, teachers_read
+    # Ranking the eleventh place, as the page asking for eleven did, reads the whole tie.
+    counting.reset()
+    services.matching.find_teachers(*question, limit=11)
+    read = {key.split("/", 1)[1] for call in counting.log for key in call.keys}
+    assert all(uid(app, f"t{n:02d}teacher") in read for n in range(16))
+    # The whole answer agrees, and so do pages 1 and 2 on the web.
+    everyone = services.matching.find_teachers(*question)
+    assert [m.user.username for m in everyone[:10]] == [m.user.username for m in found]
+    assert services.matching.match_page(*question, count=16) == (everyone, False)
+    second = page(lea.get(f"/request/{learn_request.id}?page=2"))
+    assert [h.text for h in second.all("h2") if h.text.endswith("teacher")] == [
+        f"t{n:02d}teacher" for n in range(10, 16)
+    ]
+    assert "16 teachers free when you are (page 2)." in second.main_text
 
 
 # --- overlap (issue 20, part 1) -------------------------------------------------------------

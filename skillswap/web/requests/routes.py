@@ -80,8 +80,8 @@ def matches(request_id: str) -> str:
     learn_request = mine.requests.get(request_id)
     if learn_request is None:
         abort(404)
-    # Page p needs the first p pages of teachers, plus one to know whether another page
-    # follows: the slot index yields them soonest first, so nobody further down is read.
+    # Page p needs the first p pages of teachers, and to know whether anyone follows: the
+    # slot index yields them soonest first, so nobody further down is read.
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     question = (
         repo(),
@@ -92,12 +92,12 @@ def matches(request_id: str) -> str:
     )
     index: services.matching.IndexRead = {}  # the slot index this page has read
     taken: list[User] = []  # teachers read with every time taken: their waitlists
-    found = services.matching.find_teachers(
-        *question, limit=page * PAGE_SIZE + 1, index=index, taken=taken
+    found, more = services.matching.match_page(
+        *question, count=page * PAGE_SIZE, index=index, taken=taken
     )
     while page > 1 and len(found) <= (page - 1) * PAGE_SIZE:
         page -= 1  # past the last page (a stale link): show the last one
-    more = len(found) > page * PAGE_SIZE
+    more = more or len(found) > page * PAGE_SIZE
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     nearby = [] if found else services.matching.nearest_teachers(*question, index=index)
     waiting_on = {w.teacher for w in mine.my_waitlists(now()) if w.skill_key == question[1]}
