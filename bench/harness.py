@@ -259,49 +259,86 @@ def build(name: str, work: Path, keep: bool) -> Built:
 # --- 2. match latency in process --------------------------------------------------------------
 
 
-def match_latency(built: Built, quick: bool) -> dict[str, Any]:
+def sample_in_turns(
+    fns: dict[str, Callable[[], Any]], min_n: int, max_n: int, budget: float
+) -> dict[str, list[float]]:
+    """Milliseconds per call of each function, called in turns (`sample` for each, `budget`
+    seconds each). This VM's speed drifts by a fifth or more within minutes: taken in turns,
+    a drift slows them alike, and their ratio measures the code, not the minute."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    started = time.perf_counter()
+    for n in range(1, max_n + 1):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+        if n >= min_n and time.perf_counter() - started > budget * len(fns):
+            break
+    return times
+
+
+def match_latency(builts: list[Built], quick: bool) -> dict[str, dict[str, Any]]:
+    """Each size's match figures, by level. The communities' calls for one level are timed
+    in turns (`sample_in_turns`): the target compares their p95s."""
     from tests.support.counting_store import CountingStore
 
-    store = CountingStore(SQLiteStore(str(built.db)))
-    repo = Repository(store, clock)
-    viewer = built.meta["viewer"]["id"]
-    schedule = repo.schedule(viewer)
-    out: dict[str, Any] = {}
-    requests_by_level = {
-        level: schedule.requests[built.meta["skills"][level]["request_id"]] for level in LEVELS
-    }
+    stores = {b.name: CountingStore(SQLiteStore(str(b.db))) for b in builts}
+    repos = {name: Repository(store, clock) for name, store in stores.items()}
+    questions: dict[str, dict[str, tuple[str, list, str]]] = {}
+    for b in builts:
+        viewer = b.meta["viewer"]["id"]
+        schedule = repos[b.name].schedule(viewer)
+        questions[b.name] = {
+            level: (
+                b.meta["skills"][level]["key"],
+                schedule.requests[b.meta["skills"][level]["request_id"]].window_instants(),
+                viewer,
+            )
+            for level in LEVELS
+        }
+
+    def app_match(name: str, level: str) -> Callable[[], tuple[list, bool]]:
+        key, windows, viewer = questions[name][level]
+        # What the match page asks for: its first page, and whether a next one follows.
+        return lambda: services.matching.match_page(
+            repos[name], key, windows, "either", viewer, MATCH_PAGE
+        )
+
     # Like a gunicorn worker (gunicorn.conf.py), keep what was built before the first request
-    # (here: the generated community) out of the cycle collector's walks while timing.
+    # (here: the generated communities) out of the cycle collector's walks while timing.
     gc.collect()
     gc.freeze()
-    timed = {}
+    timed: dict[str, dict[str, tuple]] = {b.name: {} for b in builts}
     for level in LEVELS:
-        key, windows = (
-            built.meta["skills"][level]["key"],
-            requests_by_level[level].window_instants(),
-        )
-
-        def app_match(key: str = key, w: list = windows) -> tuple[list, bool]:
-            # What the match page asks for: its first page, and whether a next one follows.
-            return services.matching.match_page(repo, key, w, "either", viewer, MATCH_PAGE)
-
-        store.reset()
-        found = app_match()  # warm-up, and the call the round trips are counted on
-        timed[level] = (
-            found,
-            store.total,
-            store.keys_read,
-            sample(app_match, 5, 200, 1.0 if quick else 4.0),
-        )
+        calls = {b.name: app_match(b.name, level) for b in builts}
+        for name, call in calls.items():
+            stores[name].reset()
+            found = call()  # warm-up, and the call the round trips are counted on
+            timed[name][level] = (found, stores[name].total, stores[name].keys_read)
+        times = sample_in_turns(calls, 5, 200, 1.0 if quick else 4.0)
+        for name in calls:
+            timed[name][level] += (times[name],)
     gc.unfreeze()
+    out = {b.name: _match_figures(b, repos[b.name], timed[b.name], quick) for b in builts}
+    for store in stores.values():
+        store.close()
+    return out
+
+
+def _match_figures(built: Built, repo: Repository, timed: dict[str, tuple], quick: bool) -> dict:
+    """One size's figures: the timed calls beside the naive matcher's, and whether every
+    answer equals the naive one."""
+    out: dict[str, Any] = {}
+    viewer = built.meta["viewer"]["id"]
+    schedule = repo.schedule(viewer)
     # The naive matcher = read everyone + filter. Reading is the same for every skill, so it is
     # timed once a size and added to each skill's timed filter.
     t0 = time.perf_counter()
-    everyone = load_everyone(store, viewer)
+    everyone = load_everyone(repo.store, viewer)
     load_ms = (time.perf_counter() - t0) * 1000
     for level in LEVELS:
         info = built.meta["skills"][level]
-        windows = requests_by_level[level].window_instants()
+        windows = schedule.requests[info["request_id"]].window_instants()
         found, calls, docs, app_times = timed[level]
 
         def naive(key: str = info["key"], w: list = windows) -> list:
@@ -336,7 +373,6 @@ def match_latency(built: Built, quick: bool) -> dict[str, Any]:
             f"match {built.name}/{level}: app p50 {app_s['p50_ms']} ms p95 {app_s['p95_ms']} ms,"
             f" naive p50 {naive_s['p50_ms']} ms ({len(base)} matches, same={same})"
         )
-    store.close()
     return out
 
 
@@ -1139,7 +1175,7 @@ def main(argv: list[str] | None = None) -> int:
             results["communities"][size] = built[size].figures
             results["communities"][size]["meta"] = built[size].meta
         if "match" not in args.skip:
-            results["match"] = {s: match_latency(built[s], args.quick) for s in sizes}
+            results["match"] = match_latency([built[s] for s in sizes], args.quick)
         if "round-trips" not in args.skip:
             results["round_trips"] = {s: round_trips(built[s], work) for s in sizes}
         if "http" not in args.skip:
