@@ -1904,6 +1904,13 @@ class RepoMachine(RuleBasedStateMachine):
                         self.repo, skill, windows, "either", "", limit=limit
                     )
                     assert signature(found) == signature(scanned[:limit]), (skill, limit)
+                # The match page's question: a page, and whether anyone follows it.
+                for count in (1, 2):
+                    page, more = services.matching.match_page(
+                        self.repo, skill, windows, "either", "", count
+                    )
+                    assert signature(page) == signature(scanned[:count]), (skill, count)
+                    assert more == (len(scanned) > count), (skill, count)
 
 
 # --- running it on each backend ---------------------------------------------------------
