@@ -31,7 +31,7 @@ from skillswap.web import (
     unsubscribe,
     waitlist,
 )
-from skillswap.web.auth.routes import apply_rate_limits
+from skillswap.web.auth.routes import apply_rate_limits, renew_session
 
 AREAS = (
     pages,
@@ -83,14 +83,9 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def renew_login_daily() -> None:
-        # A login lasts PERMANENT_SESSION_LIFETIME from the last day it was used: the cookie
-        # is re-sent (with a new expiry) on the first request of each UTC day, not on every
-        # response. Who the cookie belongs to is still checked on every request.
         # Static files never read the session (reading it would add "Vary: Cookie").
         if request.endpoint != "static" and session.permanent:
-            today = common.now().date().isoformat()
-            if session.get("renewed") != today:
-                session["renewed"] = today
+            renew_session()
 
     @app.before_request
     def check_csrf() -> None:

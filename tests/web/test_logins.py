@@ -206,11 +206,26 @@ def session_cookie_sent(client: FlaskClient, path: str = "/dashboard") -> bool:
     return any(h.startswith("session=") for h in response.headers.getlist("Set-Cookie"))
 
 
+def test_the_login_answer_already_carries_the_days_renewal(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    """The cookie the login answer sets is the day's: a browser (or a second tab, or a copy of
+    the cookie) opening pages with it is not sent a new one on each of them."""
+    auth.signup()
+    auth.logout()
+    response = auth.login()
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    for _ in range(2):
+        copy = client.application.test_client()
+        copy.set_cookie("session", cookie.split(";", 1)[0].split("=", 1)[1])
+        assert not session_cookie_sent(copy)
+
+
 def test_a_login_is_renewed_once_a_day_not_on_every_page(
     client: FlaskClient, auth: AuthActions, clock: Clock
 ) -> None:
     auth.signup()
-    session_cookie_sent(client)  # the day's renewal, if signing up did not make it
+    session_cookie_sent(client)  # shows the welcome message, which leaves the session
     assert not session_cookie_sent(client)  # the same day: nothing to re-sign
     assert not session_cookie_sent(client, "/")
     clock.advance(days=1)

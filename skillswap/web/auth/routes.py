@@ -89,11 +89,24 @@ def unauthorized() -> Response:
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def renew_session() -> None:
+    """A login lasts PERMANENT_SESSION_LIFETIME from the last day it was used: the cookie is
+    re-sent (with a new expiry) on the first request of each UTC day, not on every response.
+    Who the cookie belongs to is still checked on every request."""
+    today = now().date().isoformat()
+    if session.get("renewed") != today:
+        session["renewed"] = today
+
+
 def start_session(user: User) -> None:
     """Log `user` in on this browser as a new login, in a new session."""
     # A fresh session at login: nothing planted before login survives it (session fixation).
     session.clear()
     session.permanent = True
+    # The day's renewal rides in the cookie the login answer sets, as the CSRF token below
+    # does: else the first page after login sends a new cookie, and so does every page opened
+    # with the login's cookie before the browser stores that one.
+    renew_session()
     login_id = repo().add_login(user.id, logins.device_summary(request.user_agent.string))
     login_user(SessionUser(user, login_id))
     # The new session's CSRF token, made now so it rides in the cookie the login response sets
