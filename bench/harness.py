@@ -1030,7 +1030,8 @@ def table(results: dict[str, Any], checks: list[Target]) -> str:
         )
     lines += [
         "",
-        "Match latency, in process, SQLite, one-week window (find_teachers vs naive scan):",
+        "Match latency, in process, SQLite, one-week window (match_page vs naive scan;"
+        " the sizes timed in turns):",
         "",
         "| size | skill | teachers | matches | calls | docs read | p50 ms | p95 ms | naive p50 ms "
         "| speed-up |",
