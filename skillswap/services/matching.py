@@ -108,9 +108,11 @@ def _confirmed(
     upcoming = next(candidates, None)
     need = wanted  # matches still to place: the candidate at this position decides the page
     while upcoming is not None:
+        # The slack absorbs candidates turning out booked; the page's "anyone after it?"
+        # needs one more, so that batch is as large as asking for one more place was.
         batch = [upcoming]
         while (upcoming := next(candidates, None)) is not None and (
-            len(batch) < need + CONFIRM_SLACK
+            len(batch) < need + CONFIRM_SLACK + (1 if one_more else 0)
         ):
             batch.append(upcoming)
         # A tie across the last place needed is read whole, in this round trip: ties are
