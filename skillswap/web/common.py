@@ -248,11 +248,16 @@ class Paged(Generic[T]):
     next: str
 
 
+def requested_page(last: int) -> int:
+    """The page the request asks for (`?page=`, 1-based): anything else, or a page beyond
+    `last`, lands on the nearest page there is."""
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), last)
+
+
 def paged(items: list[T], size: int, endpoint: str, **values: str) -> Paged[T]:
-    """The page of `items` the request asks for (`?page=`, 1-based; anything else, or a page
-    beyond the last, lands on the nearest page there is), `size` a page."""
+    """The page of `items` the request asks for (`requested_page`), `size` a page."""
     pages = max(1, -(-len(items) // size))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = requested_page(pages)
     first = (page - 1) * size
     return Paged(
         items[first : first + size],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -15,7 +15,7 @@ from skillswap.domain.users import User
 from skillswap.domain.zones import zone_or_utc
 from skillswap.repo.keys import new_id
 from skillswap.web.availability import read_availability, wants_another_row
-from skillswap.web.common import now, repo, validates_own_csrf
+from skillswap.web.common import now, repo, requested_page, validates_own_csrf
 from skillswap.web.requests.forms import RequestForm
 
 bp = Blueprint("requests", __name__)
@@ -82,7 +82,7 @@ def matches(request_id: str) -> str:
         abort(404)
     # Page p needs the first p pages of teachers, and to know whether anyone follows: the
     # slot index yields them soonest first, so nobody further down is read.
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    page = requested_page(MAX_PAGE)
     question = (
         repo(),
         learn_request.skill_key,
@@ -96,8 +96,7 @@ def matches(request_id: str) -> str:
         *question, count=page * PAGE_SIZE, index=index, taken=taken
     )
     while page > 1 and len(found) <= (page - 1) * PAGE_SIZE:
-        page -= 1  # past the last page (a stale link): show the last one
-    more = more or len(found) > page * PAGE_SIZE
+        page -= 1  # past the last page (a stale link): show the last one, with nothing after
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     nearby = [] if found else services.matching.nearest_teachers(*question, index=index)
     waiting_on = {w.teacher for w in mine.my_waitlists(now()) if w.skill_key == question[1]}
