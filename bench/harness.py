@@ -559,15 +559,36 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
     env = {"SECRET_KEY": SECRET, "RATELIMIT_ENABLED": "false", "GUNICORN_ACCESS_LOG": "-"}
     out: dict[str, Any] = {"seconds_per_page": seconds, "connections": 16, "workers": 2}
 
-    def reference() -> dict[str, Any]:
-        with GunicornServer(
-            env, work / "reference.log", workers=2, app="bench.reference_app:app"
-        ) as ref:
-            settle(ref.url + "/", None)
-            return run_wrk(wrk, ref.url + "/", seconds, None)
+    # The reference page runs beside the app, in turns with the pages: each page (and its
+    # rendering alone) is measured between two reference runs, and its ratio is to their
+    # mean. A VM's speed drifts by a fifth within minutes: with one reference run before and
+    # one after all the pages, the same code's /user ratio was 0.47 in one run, 0.56 in another.
+    reference_server = GunicornServer(
+        env, work / "reference.log", workers=2, app="bench.reference_app:app"
+    )
+    reference_seconds = max(seconds // 3, 1)
+    references: list[dict[str, Any]] = []
 
-    out["reference_before"] = reference()
-    log(f"reference: {out['reference_before']['rps']} req/s")
+    def reference() -> float:
+        if not references:  # a fresh server's first second runs slow: not a yardstick
+            run_wrk(wrk, reference_server.url + "/", 1, None)
+        settle(reference_server.url + "/", None)
+        references.append(run_wrk(wrk, reference_server.url + "/", reference_seconds, None))
+        return references[-1]["rps"]
+
+    def in_turns(*runs: tuple[str, int, str | None]) -> list[dict[str, Any]]:
+        """wrk on each (url, seconds, cookie), between two reference runs."""
+        before = references[-1]["rps"] if references else reference()
+        results = []
+        for url, run_seconds, cookie in runs:
+            settle(url, cookie)
+            results.append(run_wrk(wrk, url, run_seconds, cookie))
+            settle(url, cookie)  # what wrk left queued is answered before the next run
+        yardstick = (before + reference()) / 2
+        for run in results:
+            run["reference_rps"] = round(yardstick, 1)
+            run["ratio"] = round(run["rps"] / yardstick, 3) if yardstick else 0.0
+        return results
 
     store = SQLiteStore(str(built.db))
     app = make_app(store, work / "instance-login")
@@ -587,27 +608,32 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
         ),
     }
     server = GunicornServer(app_env, work / "gunicorn.log", workers=2, app="bench.wsgi:app")
-    server.start()
     try:
+        reference_server.start()
+        server.start()
         master = server._process.pid  # type: ignore[union-attr]
-        results = {}
-        for name, path in targets.items():
-            settle(server.url + path, cookie)
-            results[name] = run_wrk(wrk, server.url + path, seconds, cookie)
-            log(f"http {name}: {results[name]['rps']} req/s p99 {results[name]['p99_ms']} ms")
-        # No login (so no store read), the viewer's zone from the cookie anonymous visitors'
-        # browsers set: the same times written the same way; and the anonymous session the
-        # first answer sets, so its CSRF token is made once, as the viewer's was.
+        # The rendering alone: no login (so no store read), the viewer's zone from the cookie
+        # anonymous visitors' browsers set: the same times written the same way; and the
+        # anonymous session the first answer sets, so its CSRF token is made once, as the
+        # viewer's was.
         rendering_cookie = kept_session(
             server.url + f"/rendering/{next(iter(HTTP_TARGETS))}", f"{ZONE_COOKIE}={zone}"
         )
-        for name in HTTP_TARGETS:
-            path = f"/rendering/{name}"
-            settle(server.url + path, rendering_cookie)
-            results[name]["rendering"] = run_wrk(
-                wrk, server.url + path, max(seconds // 2, 2), rendering_cookie
+        results = {}
+        for name, path in targets.items():
+            runs = [(server.url + path, seconds, cookie)]
+            if name in HTTP_TARGETS:
+                runs.append(
+                    (server.url + f"/rendering/{name}", max(seconds // 2, 1), rendering_cookie)
+                )
+            results[name], *alone = in_turns(*runs)
+            if alone:
+                results[name]["rendering"] = alone[0]
+            log(
+                f"http {name}: {results[name]['rps']} req/s p99 {results[name]['p99_ms']} ms, "
+                f"ratio {results[name]['ratio']}"
+                + (f"; rendering alone {alone[0]['ratio']}" if alone else "")
             )
-            log(f"http {name}, rendering alone: {results[name]['rendering']['rps']} req/s")
         out["pages"] = results
         settle(server.url + "/login", None)
         peaks = worker_peaks(master)
@@ -623,15 +649,10 @@ def http_figures(built: Built, work: Path, quick: bool) -> dict[str, Any]:
         )
     finally:
         server.stop()
+        reference_server.stop()
         store.close()
-    out["reference_after"] = None if quick else reference()
-    runs = [r for r in (out["reference_before"], out["reference_after"]) if r]
-    ref_rps = sum(r["rps"] for r in runs) / len(runs)
-    out["reference_rps"] = round(ref_rps, 1)
-    for result in out["pages"].values():
-        for run in (result, result.get("rendering")):
-            if run:
-                run["ratio"] = round(run["rps"] / ref_rps, 3) if ref_rps else 0.0
+    out["reference_runs"] = [r["rps"] for r in references]
+    out["reference_rps"] = round(sum(out["reference_runs"]) / len(references), 1)
     missed = [
         name
         for name, limit in HTTP_TARGETS.items()
@@ -1062,11 +1083,9 @@ def table(results: dict[str, Any], checks: list[Target]) -> str:
         lines += [
             "",
             f"HTTP ({results['sizes_run'][-1]}): gunicorn, {http['workers']} sync workers, wrk "
-            f"16 connections, {http['seconds_per_page']} s a page; reference "
-            + " / ".join(
-                str(r["rps"]) for r in (http["reference_before"], http["reference_after"]) if r
-            )
-            + " req/s (before / after the pages):",
+            f"16 connections, {http['seconds_per_page']} s a page; the reference page in turns "
+            f"with them, {min(http['reference_runs'])}–{max(http['reference_runs'])} req/s "
+            "(each ratio is to the mean of the reference runs just before and after it):",
             "",
             "| page | req/s | p50 ms | p99 ms | ratio to reference | rendering alone: ratio "
             "| non-2xx/3xx |",
