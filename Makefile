@@ -31,7 +31,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The benchmark (bench/README.md): full, ~10 minutes on 2 cores; quick, small sizes, ~1 minute.
+# The benchmark (bench/README.md): full, ~10 minutes on 2 cores; quick, small sizes, just over a minute.
 # Both print a table, write bench/results/latest.json and fail when a target is missed.
 bench: $(STAMP)
 	$(BIN)/python -m bench
