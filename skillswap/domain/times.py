@@ -133,7 +133,10 @@ def parse_iso_utc(text: str) -> datetime:
         raise TimeInputError(f"{text!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise TimeInputError(f"{text!r} has no time zone; stored instants end in 'Z'")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # "0001-01-01T00:00+01:00": before year 1 in UTC
+        raise TimeInputError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 # --------------------------------------------------------------------------------------------

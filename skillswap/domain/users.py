@@ -24,13 +24,19 @@ def username_problem(name: str) -> str | None:
     return None
 
 
+FULL_ADDRESS = "Enter a full address, like https://github.com/you"
+
+
 def link_problem(url: str) -> str | None:
     """Only absolute http/https links: javascript:, data: and friends would run in the viewer."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "https://[": an unclosed IPv6 bracket
+        return FULL_ADDRESS
     if parts.scheme.lower() not in {"http", "https"}:
         return "Links must start with http:// or https://"
     if not parts.netloc or " " in url.strip():
-        return "Enter a full address, like https://github.com/you"
+        return FULL_ADDRESS
     return text_problem(url)
 
 

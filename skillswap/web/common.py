@@ -82,7 +82,10 @@ def viewer_zone() -> ZoneInfo:
 def safe_next(target: str | None, default: str = "profile.show") -> str:
     """A same-site path from `next`, else the default page: never an open redirect."""
     if target:
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # "//[": an unclosed IPv6 bracket, in a link anyone can hand out
+            return url_for(default)
         if (
             not parts.scheme
             and not parts.netloc

@@ -279,7 +279,18 @@ def test_parse_iso_utc() -> None:
     assert converted.tzinfo is UTC
 
 
-@pytest.mark.parametrize("text", ["2026-12-01T14:00:00", "yesterday", "", "2026-12-01T25:00:00Z"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-01T14:00:00",
+        "yesterday",
+        "",
+        "2026-12-01T25:00:00Z",
+        # Valid ISO text whose UTC instant lies outside datetime's years 1-9999.
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-14:00",
+    ],
+)
 def test_parse_iso_utc_rejects_naive_and_garbage(text: str) -> None:
     with pytest.raises(TimeInputError):
         parse_iso_utc(text)

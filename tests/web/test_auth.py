@@ -474,7 +474,11 @@ def test_login_refuses_an_offsite_next(client: FlaskClient, ada: AuthActions, ta
     assert logged_in_as(client) == "ada"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example", "//evil.example", "/\\evil.example"])
+@pytest.mark.parametrize(
+    # "//[": urlsplit raises on an unclosed IPv6 bracket, so the check must not let it crash.
+    "target",
+    ["https://evil.example", "//evil.example", "/\\evil.example", "//["],
+)
 def test_logged_in_visit_to_login_refuses_an_offsite_next(
     client: FlaskClient, auth: AuthActions, target: str
 ) -> None:

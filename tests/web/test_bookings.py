@@ -605,6 +605,20 @@ def test_a_one_sided_review_stays_hidden_until_fourteen_days_pass(
     assert "review waiting" not in dash
 
 
+@pytest.mark.parametrize(
+    "after",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00", "yesterday", "2026-13-01T00:00Z"],
+)
+def test_a_hand_edited_later_link_shows_the_first_times(app: Flask, after: str) -> None:
+    """The first two are valid ISO text whose instant in UTC is outside the years datetime
+    holds: they had answered 500."""
+    tina, lea = person(app, "tina", "UTC"), person(app, "lea", "UTC")
+    publish(tina, start="09:00", end="11:00", minutes="60")
+    response = lea.get("/book/tina", query_string={"skill": "python", "after": after})
+    assert response.status_code == 200
+    assert len(SLOT_RE.findall(response.get_data(as_text=True))) == 2
+
+
 def test_the_booking_page_lists_forty_times_at_a_time_in_time_order(app: Flask) -> None:
     """A page's cost follows what it shows: a teacher may publish 2,000 future times, and
     every refused booking shows the page again (issue 22)."""

@@ -182,6 +182,15 @@ def test_link_without_a_host_is_refused(app: Flask, ada: FlaskClient) -> None:
     assert_field_error(p, "links", "Enter a full address")
 
 
+def test_a_link_the_url_parser_refuses_is_a_field_error_not_a_crash(
+    app: Flask, ada: FlaskClient
+) -> None:
+    fields = {"links": "https://ok.example\nhttps://[", "display_name": "Changed"}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "links", "Enter a full address")
+    assert_kept(p, {**PROFILE, **fields})
+
+
 def test_more_than_five_links_are_refused(app: Flask, ada: FlaskClient) -> None:
     fields = {"links": "\n".join(f"https://site{n}.example" for n in range(6))}
     p = _refused(app, ada, fields)
