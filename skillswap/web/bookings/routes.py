@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap import services
-from skillswap.domain.records import Booking, Offer, slot_ref, split_ref
+from skillswap.domain.records import Booking, slot_ref, split_ref
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal, SlotTaken
 from skillswap.domain.schedule import Schedule, TimesPage
 from skillswap.domain.skills import normalise_skill
@@ -25,15 +25,28 @@ TAKEN = "That slot was just booked by someone else. Here are the times still fre
 TIMES_PER_PAGE = 40
 
 
-def _mine(schedule: Schedule, offer: Offer, slot_id: str) -> bool:
-    """Is the booking that holds this slot the current learner's own (a double click)?"""
-    return any(
-        b.active
-        and b.offer_id == offer.id
-        and b.slot_id == slot_id
-        and b.learner == current_user.id
-        for b in schedule.bookings.values()
+def _mine(schedule: Schedule, offer_id: str, slot_id: str) -> Booking | None:
+    """The current learner's own live booking of this slot, if it is theirs (a double click,
+    two tabs, the back button)."""
+    return next(
+        (
+            b
+            for b in schedule.bookings.values()
+            if b.active
+            and b.offer_id == offer_id
+            and b.slot_id == slot_id
+            and b.learner == current_user.id
+        ),
+        None,
     )
+
+
+def _booked(booking: Booking, teacher: User) -> Response:
+    """Where booking a slot ends, the first time and again (a double click, two tabs, the back
+    button): the booking on the dashboard. The browser shows the answer to the last click, so
+    a refusal there would hide the success."""
+    flash(f"Booked: {booking.skill} with {teacher.name}. It is on your dashboard.", "success")
+    return redirect(url_for("dashboard.show") + f"#booking-{booking.id}")
 
 
 def _teacher(username: str) -> tuple[User, Schedule]:
@@ -148,9 +161,12 @@ def book(username: str) -> Response | tuple[str, int]:
             else ("That time is no longer offered. Pick one of the free times below.")
         )
         return _page(teacher, schedule, skill, "", message, 400)
-    if stored.id in schedule.booked_slot_ids(offer.id) and not _mine(schedule, offer, stored.id):
-        # Already taken when this request read the teacher's schedule: refuse without writing
-        # anything. Only a refusal is decided here; claim() alone decides who wins.
+    if stored.id in schedule.booked_slot_ids(offer.id):
+        # Already taken when this request read the teacher's schedule: answered without
+        # writing anything. Only a refusal is decided here; claim() alone decides who wins.
+        mine = _mine(schedule, offer.id, stored.id)
+        if mine is not None:
+            return _booked(mine, teacher)
         return _page(teacher, schedule, skill, "", TAKEN, 409, skills)
     booking = Booking(
         id=new_id(),
@@ -172,11 +188,13 @@ def book(username: str) -> Response | tuple[str, int]:
     except ScheduleRefusal as exc:
         # Show what is still free now, read after the refusal.
         teacher, schedule = _teacher(username)
+        mine = _mine(schedule, offer.id, stored.id)
+        if mine is not None:  # the same learner's other click won the race
+            return _booked(mine, teacher)
         message = TAKEN if isinstance(exc, SlotTaken) else str(exc)
         return _page(teacher, schedule, skill, "", message, 409)
     notifier().booking_confirmed(booking)  # never fails: the booking is done
-    flash(f"Booked: {booking.skill} with {teacher.name}. It is on your dashboard.", "success")
-    return redirect(url_for("dashboard.show") + f"#booking-{booking.id}")
+    return _booked(booking, teacher)
 
 
 def _my_booking(booking_id: str) -> Booking:
