@@ -15,6 +15,16 @@ from skillswap.domain.refusals import OfferHasBookings, SlotUnknown
 from skillswap.domain.times import iso_utc
 
 
+def _entered(record: Offer | LearnRequest) -> tuple:
+    """What a person typed into the offer or request form (the skill as matched): two open
+    records identical in all of it are one form sent twice (a double click, the back button, two
+    tabs), not two."""
+    common = (record.skill_key, record.mode, record.timezone, record.dates, record.time_ranges)
+    if isinstance(record, Offer):
+        return (*common, record.title, record.description, record.session_minutes)
+    return common
+
+
 class OfferRules:
     """Mixed into Schedule: publishing and withdrawing offers and requests."""
 
@@ -22,6 +32,19 @@ class OfferRules:
     bookings: dict[str, Booking]
     offers: dict[str, Offer]
     requests: dict[str, LearnRequest]
+
+    def twin(self, record: Offer | LearnRequest, now: datetime) -> str | None:
+        """The id of an open offer or request (as `record` is) that is `record` sent again,
+        if `record` is new: checked inside the document's atomic update, so of parallel
+        submits of one form exactly one is kept."""
+        kept = self.offers if isinstance(record, Offer) else self.requests
+        if record.id in kept:
+            return None  # a change to an existing one
+        moment, entered = iso_utc(now), _entered(record)
+        return next(
+            (r.id for r in kept.values() if r.last_end > moment and _entered(r) == entered),
+            None,
+        )
 
     def booked_future_slots(self, offer_id: str, now: datetime) -> set[str]:
         return {

@@ -12,28 +12,36 @@ from skillswap.repo import Repository
 from skillswap.services import upkeep
 
 
-def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = None) -> None:
+def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = None) -> str:
     """Save the offer in the teacher's document (every limit checked there, atomically),
-    then bring the skill and slot indexes in step."""
+    then bring the skill and slot indexes in step. Returns the id of the offer that stands:
+    a new offer identical to an open one in everything entered is that one sent again, and changes
+    nothing."""
 
-    def put(s: Schedule) -> Offer | None:
+    def put(s: Schedule) -> tuple[str | None, Offer | None]:
         now = repo.clock()
+        twin = s.twin(offer, now)
+        if twin is not None:
+            return twin, None
         previous = s.offers.get(offer.id)
         s.put_offer(offer, now)
         # New times are freed slots for the waitlist: held for the first in line at once
         # (domain/waitlist.py), and told once the operation is done (upkeep settles it).
         before = {slot.id for slot in previous.slots} if previous else set()
         s.grant_freed([slot_ref(offer.id, x.id) for x in offer.slots if x.id not in before], now)
-        return previous
+        return None, previous
 
     with upkeep.after(repo):
-        previous = upkeep.grow(repo, offer.owner, put)
+        twin, previous = upkeep.grow(repo, offer.owner, put)
+        if twin is not None:
+            return twin
         if previous_skill_key and previous_skill_key != offer.skill_key:
             repo.index_offer(previous_skill_key, offer.owner, offer.id, add=False)
         repo.index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
         changed = [offer, previous] if previous else [offer]
         skills = {offer.skill_key, previous_skill_key or "", *(o.skill_key for o in changed)}
         repo.refresh_slot_rows(offer.owner, skills, changed, with_tags=True)
+    return offer.id
 
 
 def delete_offer(repo: Repository, uid: str, offer_id: str) -> Offer:
@@ -44,12 +52,25 @@ def delete_offer(repo: Repository, uid: str, offer_id: str) -> Offer:
     return offer
 
 
-def save_request(repo: Repository, request: LearnRequest) -> None:
+def save_request(repo: Repository, request: LearnRequest) -> str:
+    """Save a new request; returns the id of the request that stands (an open one identical in
+    everything entered, when this is the same form sent again: nothing changes)."""
+
+    def put(s: Schedule) -> str | None:
+        now = repo.clock()
+        twin = s.twin(request, now)
+        if twin is None:
+            s.put_request(request, now)
+        return twin
+
     with upkeep.after(repo):
-        upkeep.grow(repo, request.owner, lambda s: s.put_request(request, repo.clock()))
+        twin = upkeep.grow(repo, request.owner, put)
+        if twin is not None:
+            return twin
         repo.index_skill(
             request.skill_key, "learners", request.owner, request.id, True, request.skill
         )
+    return request.id
 
 
 def delete_request(repo: Repository, uid: str, request_id: str) -> LearnRequest | None:

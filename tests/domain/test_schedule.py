@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -718,3 +719,51 @@ def test_a_learner_at_the_upcoming_limit_is_refused_a_hold() -> None:
     # Once one has taken place, there is room again.
     later = at(10, day)
     learner.hold(booking(offer("extra", extra), extra), later)
+
+
+# --- the same form sent twice ----------------------------------------------------------------
+
+
+def _request(request_id: str, **changes: object) -> LearnRequest:
+    fields: dict = {
+        "id": request_id,
+        "owner": LEARNER,
+        "user": "leo",
+        "skill": "Chess",
+        "mode": "either",
+        "timezone": "Europe/Berlin",
+        "dates": ["2026-12-01"],
+        "time_ranges": [["14:00", "18:00"]],
+        "timestamp": iso_utc(NOW),
+        "windows": [[iso_utc(at(13)), iso_utc(at(17))]],
+    }
+    return LearnRequest(**{**fields, **changes})
+
+
+def test_a_new_request_identical_to_an_open_one_in_all_that_was_entered_is_its_twin() -> None:
+    learner = Schedule(LEARNER)
+    learner.put_request(_request("r1"), NOW)
+    assert learner.twin(_request("r2"), NOW) == "r1"
+    assert learner.twin(_request("r2", skill="  chess "), NOW) == "r1", "the skill as matched"
+    assert learner.twin(_request("r1"), NOW) is None, "a change to itself is no twin"
+    for different in (
+        {"mode": "online"},
+        {"timezone": "UTC"},
+        {"dates": ["2026-12-02"]},
+        {"time_ranges": [["14:00", "17:00"]]},
+        {"skill": "Go"},
+    ):
+        assert learner.twin(_request("r2", **different), NOW) is None, different
+    # An ended request is history: asking the same again is a new request.
+    assert learner.twin(_request("r2"), at(18)) is None
+
+
+def test_a_new_offer_identical_to_an_open_one_in_all_that_was_entered_is_its_twin() -> None:
+    teacher = teacher_with(offer("o1", slot(9, 10), slot(10, 11)))
+    assert teacher.twin(offer("o2", slot(9, 10), slot(10, 11)), NOW) == "o1"
+    assert teacher.twin(offer("o1", slot(9, 10)), NOW) is None, "an edit is no twin"
+    assert teacher.twin(offer("o2", slot(9, 10), skill="Go"), NOW) is None
+    retitled = replace(offer("o2", slot(9, 10), slot(10, 11)), title="Python for beginners")
+    assert teacher.twin(retitled, NOW) is None
+    assert teacher.twin(replace(retitled, title="Python lessons", session_minutes=30), NOW) is None
+    assert teacher.twin(offer("o2", slot(9, 10), slot(10, 11)), at(12)) is None, "ended"

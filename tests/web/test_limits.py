@@ -9,6 +9,7 @@ Replit's 5 MiB) so the limits are reached in a few requests; every number scales
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -82,8 +83,10 @@ def test_a_flood_of_offers_cannot_fill_a_skills_slot_index(small_app: Flask) -> 
     statuses = []
     for n in range(4):
         flooder = person(small_app, f"flood{n}", "UTC")
-        while True:
-            response = submit(flooder, "/offer", OFFER, largest_week_offer("Welsh"))
+        for attempt in itertools.count():
+            # Each post titled anew: the same form sent again keeps the open offer instead.
+            fields = {**largest_week_offer("Welsh"), "title": f"Welsh all week {attempt}"}
+            response = submit(flooder, "/offer", OFFER, fields)
             statuses.append(response.status_code)
             if response.status_code != 302:
                 break

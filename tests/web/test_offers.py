@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap.domain.slot_index import bucket_rows
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token
 from tests.web.test_auth import Node, Page, assert_field_error, location, page
 
@@ -187,6 +188,21 @@ def test_offer_form_lists_teach_tags_and_names_the_zone(app: Flask, ny: FlaskCli
     assert options == ["Guitar", "Welsh"]
     assert "America/New_York" in p.main_text
     assert form_values(p)["mode"] == "online"
+
+
+def test_the_same_offer_sent_twice_is_published_once(app: Flask, ny: FlaskClient) -> None:
+    """A double click or the back button sends the form again: it had published a second,
+    identical offer, counted against the limits on open offers and future sessions."""
+    assert post_offer(ny).status_code == 302
+    assert post_offer(ny).status_code == 302
+    teacher = repo(app).schedule(uid(app, "nyteacher"))
+    assert len(teacher.offers) == 1
+    store = app.extensions["skillswap.store"]
+    rows = [row for key in store.keys("slots/python/") for row in bucket_rows(store.get(key))]
+    assert len(rows) == 1, "indexed once"
+    # Anything entered differently is another offer.
+    assert post_offer(ny, {"title": "Python, again"}).status_code == 302
+    assert len(repo(app).schedule(uid(app, "nyteacher")).offers) == 2
 
 
 def test_offer_is_stored_with_the_seed_fields_zone_and_utc_slots(

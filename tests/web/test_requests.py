@@ -103,6 +103,18 @@ def test_request_is_saved_with_utc_windows_and_opens_matches(app: Flask, lea: Fl
     assert "No teachers are free then yet" in p.main_text
 
 
+def test_the_same_request_sent_twice_is_saved_once(app: Flask, lea: FlaskClient) -> None:
+    """A double click, the back button or a second tab sends the form again: it had saved a
+    second, identical request (an outside probe: three parallel submits saved three)."""
+    first = post_request(lea)
+    again = post_request(lea, {"skill": " python "})
+    assert first.status_code == again.status_code == 302
+    assert location(again) == location(first) == f"/request/{only_request(app).id}"
+    # Anything entered differently is another request.
+    assert post_request(lea, {"mode": "online"}).status_code == 302
+    assert len(repo(app).schedule(uid(app, "lea")).requests) == 2
+
+
 def test_request_with_a_preset(app: Flask, lea: FlaskClient) -> None:
     fields = {
         "preset": "weekends",

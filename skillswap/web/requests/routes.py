@@ -56,13 +56,13 @@ def new() -> Response | tuple[str, int]:
         status = 200
     elif form.is_submitted() and (learn_request := _build(form)) is not None:
         try:
-            services.offers.save_request(repo(), learn_request)
+            saved = services.offers.save_request(repo(), learn_request)
         except ScheduleRefusal as refusal:
             form.skill.errors = [*form.skill.errors, str(refusal)]
             status = 409
         else:
             flash("Your request is saved. Here is who can teach you then.", "success")
-            return redirect(url_for("requests.matches", request_id=learn_request.id))
+            return redirect(url_for("requests.matches", request_id=saved))
     else:
         status = 400 if form.is_submitted() else 200
     return render_template(
