@@ -45,7 +45,9 @@ def normalise_skill(text: str) -> str:
     " Python ", "PYTHON" and "python!" give "python"; "Machine-Learning" and
     "machine  learning" give "machine learning"; "C++" gives "c plus plus" and "C#" gives
     "c sharp". Letters, digits and combining marks of every script are kept (Devanagari vowel
-    signs are marks, and dropping them would change the word). Returns "" when nothing is left.
+    signs are marks, and dropping them would change the word); invisible format characters
+    (zero-width space, soft hyphen) are dropped, so "Bak\u200bing" is "baking", as it looks.
+    Returns "" when nothing is left.
     """
     # NFKC folds full-width and compatibility forms ("Ｐｙｔｈｏｎ" -> "Python"); casefold is the
     # Unicode-aware lower() ("Straße" and "STRASSE" agree).
@@ -57,6 +59,6 @@ def normalise_skill(text: str) -> str:
             chars.append(_SPELLED[char])
         elif unicodedata.category(char)[0] in "LNM":
             chars.append(char)
-        else:
+        elif unicodedata.category(char) != "Cf":  # invisible format characters join words
             chars.append(" ")
     return _SPACES.sub(" ", "".join(chars)).strip()

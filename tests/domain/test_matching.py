@@ -79,6 +79,11 @@ def test_mode_compatible(offer: str, wanted: str, ok: bool) -> None:
         ("日本語 (会話)", "日本語 会話"),
         ("Ελληνικά", "ελληνικά"),
         ("3D printing", "3d printing"),
+        # Invisible format characters join, they do not separate: "Bak\u200bing" looks like
+        # "Baking" and must find it (it was "bak ing").
+        ("Bak\u200bing", "baking"),  # zero-width space
+        ("Bak\u00ading", "baking"),  # soft hyphen
+        ("\ufeffPython\u2060", "python"),  # byte order mark, word joiner
         ("", ""),
         ("?!…", ""),
     ],
