@@ -61,7 +61,8 @@ def notifier() -> Notifier:
 
 
 def public_link(endpoint: str, **values: Any) -> str:
-    """An absolute link for a mail: from PUBLIC_URL when set, else this request's host."""
+    """An absolute link for a mail: from PUBLIC_URL when set, else this request's host when
+    TRUSTED_HOSTS vouches for it, else LOCAL_URL (web/links.py)."""
     return notifier().links(endpoint, **values)
 
 

@@ -113,7 +113,11 @@ class LiveApp:
 
 @pytest.fixture
 def live_app(tmp_path: Path, clock: Clock) -> Iterator[LiveApp]:
-    app = make_app(tmp_path, clock, RATELIMIT_ENABLED=False)
+    # TRUSTED_HOSTS, as a deployment sets it: mail links then use the address the browser
+    # asked for (this server's port), not LOCAL_URL (web/links.py). "localhost": the Flask
+    # test client some tests set people up with.
+    hosts = ["127.0.0.1", "localhost"]
+    app = make_app(tmp_path, clock, RATELIMIT_ENABLED=False, TRUSTED_HOSTS=hosts)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -16,7 +16,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from skillswap.web.passwords import COMMON_PASSWORD
-from tests.support.app_fixtures import AuthActions, Clock, close_app, csrf_token, make_app
+from tests.support.app_fixtures import (
+    CSRF_RE,
+    AuthActions,
+    Clock,
+    close_app,
+    csrf_token,
+    make_app,
+)
 from tests.support.smtp import SMTPServer, html_of, link_in, text_of
 from tests.web.test_auth import (
     PASSWORD,
@@ -89,7 +96,55 @@ def test_a_reset_mail_reaches_the_owner_in_their_name_and_zone(
     assert "Hi ada," in html
     # Asked at 13:00 in Berlin (12:00 UTC): the link works until 14:00 there, zone named.
     assert "until Mon 23 Nov 2026, 14:00 (Europe/Berlin)" in " ".join(text.split())
-    assert link_in(mail, "/reset-password/").startswith("http://localhost/reset-password/")
+    # Neither PUBLIC_URL nor TRUSTED_HOSTS is set here: the request's host vouches for
+    # nothing, so the link starts with LOCAL_URL (see the next test).
+    assert link_in(mail, "/reset-password/").startswith("http://127.0.0.1:5000/reset-password/")
+
+
+def test_a_reset_link_is_never_built_from_an_untrusted_host_header(
+    client: FlaskClient, ada: AuthActions, smtp_server: SMTPServer
+) -> None:
+    """Anyone may ask for a reset of someone else's account with `Host: evil.example`: had
+    the link followed that header, the owner's click would hand the token to evil.example."""
+    evil = {"Host": "evil.example"}  # the form opened, and sent, with that header
+    form = client.get("/forgot-password", headers=evil).get_data(as_text=True)
+    match = CSRF_RE.search(form)
+    assert match
+    response = client.post(
+        "/forgot-password",
+        data={"email": "ada@example.com", "csrf_token": match.group(1) or match.group(2)},
+        headers=evil,
+    )
+    assert response.status_code == 302
+    (mail,) = mails_to(smtp_server, "ada@example.com")
+    assert "evil.example" not in text_of(mail) + html_of(mail)
+    assert urlsplit(link_in(mail, "/reset-password/")).netloc == "127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    ("config", "link"),
+    [
+        # TRUSTED_HOSTS vouches for the request's host (Flask answers any other with 400).
+        ({"TRUSTED_HOSTS": ["localhost"]}, "http://localhost"),
+        # PUBLIC_URL is the site's one address, whatever the request's host.
+        ({"PUBLIC_URL": "https://skills.example"}, "https://skills.example"),
+    ],
+)
+def test_a_reset_link_starts_with_the_sites_configured_address(
+    tmp_path: Path, clock: Clock, smtp_server: SMTPServer, config: dict, link: str
+) -> None:
+    app = make_app(tmp_path, clock, **smtp_server.app_config(), **config)
+    try:
+        client = app.test_client()
+        AuthActions(client).signup("ada", email="ada@example.com")
+        ask_for_reset(client, "ada@example.com")
+        (mail,) = [m for m in mails_to(smtp_server, "ada@example.com") if "Reset" in m["Subject"]]
+        assert link_in(mail, "/reset-password/").startswith(f"{link}/reset-password/")
+        if "TRUSTED_HOSTS" in config:
+            evil = client.get("/forgot-password", headers={"Host": "evil.example"})
+            assert evil.status_code == 400
+    finally:
+        close_app(app)
 
 
 def test_the_answer_is_the_same_for_an_address_without_an_account(
