@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -112,9 +113,10 @@ CSRF_RE = re.compile(
 )
 
 
-def csrf_token(client: FlaskClient, path: str) -> str:
-    """The token a person's browser would get by opening `path`."""
-    html = client.get(path).get_data(as_text=True)
+def csrf_token(client: FlaskClient, path: str, **request: Any) -> str:
+    """The token a person's browser would get by opening `path` (`request`: more for
+    `client.get`, such as headers)."""
+    html = client.get(path, **request).get_data(as_text=True)
     match = CSRF_RE.search(html)
     assert match, f"no CSRF token on {path}"
     return match.group(1) or match.group(2)
