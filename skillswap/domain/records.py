@@ -292,6 +292,15 @@ class Reliability:
     answered: int = 0
 
 
+@dataclass(frozen=True)
+class Rating:
+    """The average of the reviews that may be shown, and how many there are: what a page
+    that shows only a person's rating needs of their Stats."""
+
+    rating_count: int
+    rating_average: float  # 0.0 when there are no ratings: show rating_count, not this
+
+
 @dataclass
 class Stats:
     taught: int

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from skillswap.domain.attendance import LiveTally, reported_no_show
 from skillswap.domain.limits import REVIEW_WINDOW
-from skillswap.domain.records import Booking, Reliability, Review, ShownReview, Stats
+from skillswap.domain.records import Booking, Rating, Reliability, Review, ShownReview, Stats
 from skillswap.domain.refusals import NotParticipant, ReviewRefused
 from skillswap.domain.times import iso_utc
 
@@ -110,11 +110,18 @@ class ReviewRules:
         tally = tally if tally is not None else self.live_tally(now)
         taught = counters.get("taught", 0) + tally.taught
         attended = counters.get("attended", 0) + tally.attended
+        rating = self.rating(now, received)
+        record = self.reliability_record(now, invitations=False, tally=tally)
+        return Stats(taught, attended, rating.rating_count, rating.rating_average, record)
+
+    def rating(self, now: datetime, received: list[tuple[Booking, Review]] | None = None) -> Rating:
+        """The average of the reviews that may be shown, archived ones included (`received`:
+        received_reviews(now), when the caller has them): all a booking page shows of a
+        teacher's figures, without the sessions counted."""
         # Reviews exist only after a confirmed session ended, so no further filter is needed.
         if received is None:
             received = self.received_reviews(now)
+        counters = self.counters
         count = counters.get("rating_count", 0) + len(received)
         total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
-        average = round(total / count, 1) if count else 0.0
-        record = self.reliability_record(now, invitations=False, tally=tally)
-        return Stats(taught, attended, count, average, record)
+        return Rating(count, round(total / count, 1) if count else 0.0)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skillswap.domain.attendance import CONFIRM_AFTER
-from skillswap.domain.records import Booking, LearnRequest, Offer, StoredSlot
+from skillswap.domain.records import Booking, LearnRequest, Offer, Rating, StoredSlot
 from skillswap.domain.refusals import (
     CancelRefused,
     NotParticipant,
@@ -483,6 +483,10 @@ def test_stats_average_is_rounded_to_one_decimal() -> None:
     stats = teacher.stats(after)
     assert stats.rating_count == 3
     assert stats.rating_average == 8.7  # 26 / 3 = 8.666...
+    assert teacher.rating(after) == Rating(3, 8.7)  # what a booking page shows
+    teacher.counters.update(rating_count=2, rating_sum=11)  # two archived: a 5 and a 6
+    assert teacher.rating(after) == Rating(5, 7.4)  # 37 / 5
+    assert teacher.stats(after).rating_average == 7.4
 
 
 # --- free slots ----------------------------------------------------------------------------

@@ -1574,6 +1574,12 @@ class RepoMachine(RuleBasedStateMachine):
             )
             expected = round(sum(ratings) / len(ratings), 1) if ratings else 0.0
             assert stats.rating_average == pytest.approx(expected)
+            # What a booking page shows of the teacher: the same rating, without the counting.
+            rating = schedule.rating(now)
+            assert (rating.rating_count, rating.rating_average) == (
+                stats.rating_count,
+                stats.rating_average,
+            )
         total = [s.stats(now) for s in schedules.values()]
         assert sum(s.taught for s in total) == sum(s.attended for s in total)
 

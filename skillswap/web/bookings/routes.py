@@ -97,9 +97,7 @@ def _page(
     slots = [
         (
             ref := slot_ref(offer.id, slot.id),
-            when(slot.start, slot.end, zone),
-            offer.mode.capitalize(),
-            offer,
+            f"{when(slot.start, slot.end, zone)} · {offer.mode.capitalize()} · {offer.title}",
             at(held[ref].until) if ref in held else "",
         )
         for offer, slot in page.times
@@ -107,7 +105,7 @@ def _page(
     return render_template(
         "bookings/book.html",
         teacher=teacher,
-        stats=schedule.stats(moment),
+        stats=schedule.rating(moment),  # all the page shows of the teacher's figures
         skills=skills,
         skill=skill,
         slots=slots,
