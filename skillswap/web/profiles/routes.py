@@ -173,8 +173,11 @@ def public(username: str) -> str:
         stats=schedule.stats(moment, received, tally),
         late_record=late_record(*schedule.late_counts(moment)),
         record=record_lines(schedule.reliability_record(moment, tally=tally)),
-        # Worded here, not by a call from the template for each.
-        free=[(when(slot.start, slot.end, zone), offer) for offer, slot in free.times],
+        # Worded here, each in one string, not by calls from the template for each.
+        free=[
+            f"{when(slot.start, slot.end, zone)} · {offer.skill} · {offer.mode.capitalize()}"
+            for offer, slot in free.times
+        ],
         more_free=bool(free.later),
         reviews=schedule.latest_reviews(received, REVIEWS_SHOWN),
     )
