@@ -36,10 +36,23 @@ _ZONE_NAME_RE = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
 
 _MAX_ZONE_NAME = 64
 
+# Files of the zone database that are not places: the host's own zone ("localtime" follows
+# whatever the server is set to, so times saved in it would move with the machine), and two
+# placeholders. `available_timezones` already leaves out the "posix/" and "right/" copies of
+# the tree (the latter counts leap seconds, so its clocks are off by half a minute).
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
+@lru_cache(maxsize=1)
+def _zone_keys() -> frozenset[str]:
+    return frozenset(available_timezones()) - _NOT_PLACES
+
 
 def is_valid_zone(name: str) -> bool:
     """True when ``name`` is an IANA zone key this machine can load (aliases included)."""
     if not name or len(name) > _MAX_ZONE_NAME or not _ZONE_NAME_RE.fullmatch(name):
+        return False
+    if name not in _zone_keys():
         return False
     try:
         ZoneInfo(name)
