@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from wtforms import Field, FieldList, Form, FormField, RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import AnyOf
 
-from skillswap.domain.availability import check_availability, preset_dates
+from skillswap.domain.availability import MAX_DATES, MAX_RANGES, check_availability, preset_dates
 from skillswap.domain.times import TimeInputError, parse_date, parse_hhmm, to_zone
 from skillswap.web.fields import StringField
 
@@ -26,6 +28,36 @@ PRESETS = [
     ("weekends", "Weekends (Sat–Sun)"),
     ("everyday", "Every day"),
 ]
+
+
+class RowList(FieldList):
+    """A FieldList that reads at most `max_entries` rows and says when it was sent more.
+
+    A post just under the body limit holds thousands of rows; each read, checked and shown
+    back made a page ten times the post. WTForms reads the first `max_entries` and drops the
+    rest without a word, so the form must refuse such a post: `overflowed` tells it to."""
+
+    overflowed = False
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        super().process(formdata, data, extra_filters)
+        if formdata and self.max_entries:
+            prefix = f"{self.name}-"
+            rows = {
+                key[len(prefix) :].partition("-")[0] for key in formdata if key.startswith(prefix)
+            }
+            self.overflowed = sum(1 for row in rows if row.isdigit()) > self.max_entries
+
+    def full(self) -> bool:
+        return bool(self.max_entries) and len(self.entries) >= self.max_entries
+
+
+# Rows a form reads (max_entries): twice what it may use, so rows left empty or repeated
+# never reach the bound, and a form past it is refused with the rows it read kept.
+DATE_ROWS = 2 * MAX_DATES
+RANGE_ROWS = 2 * MAX_RANGES
+TOO_MANY_DATES = f"Pick at most {MAX_DATES} dates (a form takes at most {DATE_ROWS} rows)"
+TOO_MANY_RANGES = f"Use at most {MAX_RANGES} time ranges (a form takes at most {RANGE_ROWS} rows)"
 
 
 class TimeRangeForm(Form):
@@ -45,8 +77,10 @@ class AvailabilityFields:
     )
     preset_first = StringField("First date", render_kw={"type": "date"})
     preset_last = StringField("Last date", render_kw={"type": "date"})
-    dates = FieldList(StringField("Date", render_kw={"type": "date"}), min_entries=2)
-    ranges = FieldList(FormField(TimeRangeForm), min_entries=2)
+    dates = RowList(
+        StringField("Date", render_kw={"type": "date"}), min_entries=2, max_entries=DATE_ROWS
+    )
+    ranges = RowList(FormField(TimeRangeForm), min_entries=2, max_entries=RANGE_ROWS)
     add_date = SubmitField("Add a date")
     add_range = SubmitField("Add a time range")
 
@@ -60,13 +94,18 @@ class Availability:
 
 
 def wants_another_row(form: AvailabilityFields) -> bool:
-    """The no-JavaScript "add a row" buttons: add the row and show the form again."""
-    if form.add_date.data:
-        form.dates.append_entry()
-        return True
-    if form.add_range.data:
-        form.ranges.append_entry()
-        return True
+    """The no-JavaScript "add a row" buttons: add the row and show the form again (with a
+    message instead when the list is at the most a form reads)."""
+    for button, rows, too_many in (
+        (form.add_date, form.dates, TOO_MANY_DATES),
+        (form.add_range, form.ranges, TOO_MANY_RANGES),
+    ):
+        if button.data:
+            if rows.full():
+                add_error(form, rows, too_many)
+            else:
+                rows.append_entry()
+            return True
     return False
 
 
@@ -96,6 +135,12 @@ def read_availability(
     """Parse and check the availability fields; on any problem put each message on the field
     that caused it and return None."""
     ok = True
+    for rows, too_many in ((form.dates, TOO_MANY_DATES), (form.ranges, TOO_MANY_RANGES)):
+        if rows.overflowed:
+            add_error(form, rows, too_many)
+            ok = False
+    if not ok:
+        return None  # the rows read are shown back as typed, and nothing else is checked
     today = to_zone(now, zone).date()
 
     # Which input each checked date came from, so a domain Problem finds its field again.

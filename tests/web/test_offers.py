@@ -484,6 +484,46 @@ def test_more_than_ten_ranges(app: Flask, ada: FlaskClient) -> None:
     assert_kept(p, {**OFFER, **fields})
 
 
+def test_a_flood_of_rows_is_refused_without_being_shown_back_whole(
+    app: Flask, ada: FlaskClient
+) -> None:
+    """5,000 time-range rows fit under the body limit: they were parsed, checked and sent
+    back, a 2.6 MB page for each 200 KB post. Rows past twice the most a form may use are
+    neither read nor shown, and the form says why; the rows it kept are kept as typed."""
+    fields = {}
+    for i in range(5000):
+        fields[f"ranges-{i}-start"] = "10:00"
+        fields[f"ranges-{i}-end"] = "11:00"
+    response = post_offer(ada, fields)
+    assert response.status_code == 400
+    assert len(response.data) < 100_000
+    p = page(response)
+    assert_group_error(p, "ranges", "Use at most 10 time ranges (a form takes at most 20 rows)")
+    assert p.has_id("ranges-19-start") and not p.has_id("ranges-20-start")
+    assert repo(app).schedule(uid(app, "ada")).offers == {}
+
+
+def test_a_flood_of_date_rows_is_refused_too(app: Flask, ada: FlaskClient) -> None:
+    fields = {f"dates-{i}": "2026-12-01" for i in range(500)}
+    p = _refused(app, ada, fields)
+    assert_group_error(p, "dates", "Pick at most 60 dates (a form takes at most 120 rows)")
+    assert p.has_id("dates-119") and not p.has_id("dates-120")
+
+
+def test_no_row_is_added_past_the_most_a_form_reads(app: Flask, ada: FlaskClient) -> None:
+    """The no-JavaScript "Add a time range" button on a form already at the cap."""
+    fields = {"add_range": "1"}
+    for i in range(20):
+        fields[f"ranges-{i}-start"] = f"{i // 2 + 8:02d}:{30 * (i % 2):02d}"
+        fields[f"ranges-{i}-end"] = f"{i // 2 + 8:02d}:{30 * (i % 2) + 15:02d}"
+    response = post_offer(ada, fields)
+    assert response.status_code == 200
+    p = page(response)
+    assert_group_error(p, "ranges", "Use at most 10 time ranges (a form takes at most 20 rows)")
+    assert not p.has_id("ranges-20-start")
+    assert_kept(p, {**OFFER, **fields})
+
+
 def test_preset_span_over_sixty_days(app: Flask, ada: FlaskClient) -> None:
     fields = {"preset": "weekdays", "preset_first": "2026-12-01", "preset_last": "2027-01-30"}
     p = _refused(app, ada, fields)
