@@ -37,6 +37,7 @@ from tests.web.test_bookings import (
     text,
     uid,
 )
+from tests.web.test_ics import create_feed, events
 
 SESSION_END = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # tess's first slot: 14:00-15:00 UTC
 
@@ -102,6 +103,24 @@ def test_the_past_moves_to_the_history_and_every_figure_stays(app: Flask, clock:
     # A quarter with nothing archived, and digits that are not ASCII: no such page.
     assert tess.get("/history?period=2025Q1").status_code == 404
     assert tess.get("/history?period=٢٠٢٦Q4").status_code == 404
+
+
+def test_the_calendar_feed_keeps_a_session_until_it_leaves_for_the_history(
+    app: Flask, clock: Clock
+) -> None:
+    """The feed is the live document's: a session stays in it for LIVE_PAST after it ends
+    (the profile says so), then only the history has it."""
+    booking, tess, _ = _one_session(app, clock)
+    address, _ = create_feed(tess)
+    feed = app.test_client()  # a calendar app: no cookies
+    clock.set(SESSION_END + LIVE_PAST - timedelta(days=1))
+    assert tess.get("/dashboard").status_code == 200
+    assert [str(e.uid) for e in events(feed.get(address))] == [f"booking-{booking}@skillswap"]
+    clock.set(SESSION_END + LIVE_PAST + timedelta(days=8))
+    assert tess.get("/dashboard").status_code == 200
+    assert events(feed.get(address)) == []
+    assert "Python with leo" in text(tess.get("/history?period=2026Q4"))
+    assert "those of the last month" in text(tess.get("/profile"))
 
 
 def _people(store: Store) -> tuple[str, str]:
