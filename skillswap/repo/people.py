@@ -126,6 +126,11 @@ class People(RepositoryBase):
         user, schedule = self.user_and_schedule(claim["uid"])
         return (user, schedule) if user else None
 
+    def username_retired(self, username: str) -> bool:
+        """Was this the username of an account since deleted (its claim a tombstone)?"""
+        claim = self.store.get(username_key(username)) if "@" not in username else None
+        return bool(claim and "deleted" in claim)
+
     def save_user(self, user: User) -> None:
         self.store.put(user_key(user.id), user.to_dict())
 

@@ -12,10 +12,11 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, request, url_for
+from flask import abort, current_app, g, request, url_for
 from flask_login import current_user
 
 from skillswap.domain.display import format_instant, format_part, format_range
+from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import parse_iso_utc, to_zone
 from skillswap.domain.users import User
 from skillswap.domain.zones import zone_or_utc
@@ -64,6 +65,15 @@ def public_link(endpoint: str, **values: Any) -> str:
     """An absolute link for a mail: from PUBLIC_URL when set, else this request's host when
     TRUSTED_HOSTS vouches for it, else LOCAL_URL (web/links.py)."""
     return notifier().links(endpoint, **values)
+
+
+def person_or_abort(username: str) -> tuple[User, Schedule]:
+    """The person behind a public page (/user, /book) with their schedule. A deleted account
+    answers 410, with a page that says so: links to it stay on the other person's sessions."""
+    found = repo().find_person(username)
+    if found is None:
+        abort(410 if repo().username_retired(username) else 404)
+    return found
 
 
 def viewer_zone() -> ZoneInfo:

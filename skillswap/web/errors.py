@@ -22,6 +22,11 @@ MESSAGES = {
         "It would have made a record larger than SkillSwap can store, so nothing was changed. "
         "If you were adding something, delete what you no longer need and try again.",
     ),
+    410: (
+        "This account was deleted",
+        "Its owner deleted it. Sessions you had with them stay on your dashboard and in your "
+        "history.",
+    ),
     413: ("Too much data", "That was larger than we accept. Shorten it and try again."),
     415: (
         "Send this as a form",

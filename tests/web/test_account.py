@@ -399,8 +399,14 @@ def test_deleting_an_account_cancels_tells_and_forgets(app: Flask, clock: Clock)
     assert "“account deleted”" in notices
 
     # The public profile is gone, and the username cannot be used again (the email can:
-    # tests/web/test_signup_probes.py).
-    assert leo.get("/user/ada").status_code == 404
+    # tests/web/test_signup_probes.py). Leo's sessions still link to it: the page says why
+    # it is gone (410), where a name that never existed is just not found.
+    assert 'href="/user/ada"' in leo.get("/dashboard").get_data(as_text=True)
+    for path in ("/user/ada", "/book/ada"):
+        gone = leo.get(path)
+        assert gone.status_code == 410
+        assert "This account was deleted" in page(gone).main_text
+    assert leo.get("/user/nobody-ever").status_code == 404
     again = AuthActions(app.test_client())
     assert again.login("ada").status_code == 401
     assert again.login("ada@example.com").status_code == 401

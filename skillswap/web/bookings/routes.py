@@ -15,7 +15,16 @@ from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
 from skillswap.web.bookings.forms import CancelForm, ReviewForm
-from skillswap.web.common import at, notifier, now, repo, validates_own_csrf, viewer_zone, when
+from skillswap.web.common import (
+    at,
+    notifier,
+    now,
+    person_or_abort,
+    repo,
+    validates_own_csrf,
+    viewer_zone,
+    when,
+)
 from skillswap.web.forms import action_csrf_valid
 
 bp = Blueprint("bookings", __name__)
@@ -50,10 +59,7 @@ def _booked(booking: Booking, teacher: User) -> Response:
 
 
 def _teacher(username: str) -> tuple[User, Schedule]:
-    found = repo().find_person(username)
-    if found is None:
-        abort(404)
-    teacher, schedule = found
+    teacher, schedule = person_or_abort(username)
     # Holds whose time is up pass on when the teacher's document is read (no write, and no
     # round trip, when none is due: domain/waitlist.py).
     return teacher, services.waitlist.settle(repo(), teacher.id, schedule)

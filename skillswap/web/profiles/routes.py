@@ -17,7 +17,14 @@ from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User, split_tags
 from skillswap.domain.zones import is_valid_zone, picker_zone_names
 from skillswap.web.calendar.layout import this_week
-from skillswap.web.common import now, repo, validates_own_csrf, viewer_zone, when
+from skillswap.web.common import (
+    now,
+    person_or_abort,
+    repo,
+    validates_own_csrf,
+    viewer_zone,
+    when,
+)
 from skillswap.web.profiles.forms import BookingRulesForm, ProfileForm
 
 bp = Blueprint("profile", __name__)
@@ -157,10 +164,7 @@ def save_rules() -> Response | tuple[str, int]:
 
 @bp.get("/user/<username>")
 def public(username: str) -> str:
-    found = repo().find_person(username)
-    if found is None:
-        abort(404)
-    user, schedule = found
+    user, schedule = person_or_abort(username)
     moment, zone = now(), viewer_zone()
     # The soonest free times (the booking page lists them all): a teacher's thousand
     # published times are not all worked out for twelve.
