@@ -166,6 +166,12 @@ def address_to_verify(user: User) -> str | None:
     return None if user.email_verified else user.email
 
 
+def session_version(record: dict[str, Any]) -> int:
+    """A stored user record's session version (records from before it existed: 1). Every
+    login carries the version it began under; bumping it ends them all."""
+    return int(record.get("session_version", 1))
+
+
 def reset_fingerprint(user: User) -> str:
     """What a password-reset link is bound to: the password hash (a reset or change makes the
     link stale, so it works once), the session version ("log out everywhere" ends it too) and

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from skillswap.domain.times import iso_utc
-from skillswap.domain.users import User, address_to_verify, email_claim_holds
+from skillswap.domain.users import User, address_to_verify, email_claim_holds, session_version
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import email_key
 
@@ -70,17 +70,28 @@ class Emails(RepositoryBase):
 
         self.store.update(email_key(email), drop)
 
-    def ask_email_change(self, uid: str, email: str) -> User | None:
+    def ask_email_change(
+        self, uid: str, email: str, *, if_version: int | None = None
+    ) -> User | None:
         """Remember `email` as the address waiting to replace this person's (it claims
-        nothing until confirmed, so asking for an address keeps it from nobody)."""
-        return self.change_user(
-            uid,
-            lambda data: {
+        nothing until confirmed, so asking for an address keeps it from nobody). With
+        `if_version` (the session version the request was logged in with), None when it is
+        no longer that: a password change or "log out everywhere" drops a waiting address,
+        and one landing while this request is under way must stop this one too."""
+        asked: list[bool] = []
+
+        def ask(data: dict) -> dict:
+            if if_version is not None and session_version(data) != if_version:
+                return data
+            asked.append(True)
+            return {
                 **data,
                 "pending_email": email.strip().lower(),
                 "pending_since": iso_utc(self.clock()),
-            },
-        )
+            }
+
+        updated = self.change_user(uid, ask)
+        return updated if asked else None
 
     def drop_email_change(self, uid: str) -> User | None:
         return self.change_user(

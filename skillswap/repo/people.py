@@ -12,7 +12,7 @@ from datetime import datetime
 from skillswap.domain import limits, logins
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
-from skillswap.domain.users import User, mail_off_after, reset_fingerprint
+from skillswap.domain.users import User, mail_off_after, reset_fingerprint, session_version
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import (
     deleted_email_key,
@@ -162,7 +162,7 @@ class People(RepositoryBase):
         def bump(data: dict | None) -> dict | None:
             if data is None:
                 return None
-            version = int(data.get("session_version", 1)) + 1
+            version = session_version(data) + 1
             return {**data, "session_version": version, "logins": []}
 
         self.store.update(user_key(uid), bump)
@@ -190,7 +190,12 @@ class People(RepositoryBase):
         self._change_logins(uid, lambda found: logins.mark_seen(found, login_id, now))
 
     def set_password(
-        self, uid: str, password_hash: str, *, if_fingerprint: str | None = None
+        self,
+        uid: str,
+        password_hash: str,
+        *,
+        if_fingerprint: str | None = None,
+        if_version: int | None = None,
     ) -> User | None:
         """Store a new password hash and end every login in one atomic step; returns the
         updated user. A change of address waiting for confirmation is dropped too: whoever
@@ -199,7 +204,10 @@ class People(RepositoryBase):
         With `if_fingerprint` (a reset link's), only while the record still has that
         fingerprint (domain/users.py: reset_fingerprint), so of two uses of one link exactly
         one sets a password (None for the other); and the address the link was mailed to
-        counts as confirmed, since whoever used it reads that mail."""
+        counts as confirmed, since whoever used it reads that mail. With `if_version` (the
+        session version the request was logged in with), only while every login it began
+        with stands: of two changes sent together, the second is refused (None), not told
+        that a password no longer in force was set."""
         updated: list[dict] = []
 
         def change(data: dict | None) -> dict | None:
@@ -208,7 +216,9 @@ class People(RepositoryBase):
             reset = if_fingerprint is not None
             if reset and reset_fingerprint(User.from_dict(data)) != if_fingerprint:
                 return data
-            version = int(data.get("session_version", 1)) + 1
+            if if_version is not None and session_version(data) != if_version:
+                return data
+            version = session_version(data) + 1
             changed = {
                 **data,
                 "password_hash": password_hash,

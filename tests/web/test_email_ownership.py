@@ -312,6 +312,35 @@ def test_a_password_change_cancels_a_change_of_address(
     assert repo(mail_app).find_user("ada").email == "ada@example.com"
 
 
+def test_a_password_change_landing_during_a_change_of_address_stops_it_too(
+    mail_app: Flask,
+    client: FlaskClient,
+    ada: AuthActions,
+    smtp_server: SMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The owner changes the password on another device while a stolen session (which knows
+    the old password) asks for a new address: the change lands after this request checked
+    the password and before it wrote. Before, the address waited on, its link worked, and
+    the thief could take the account by a reset."""
+    users = repo(mail_app)
+    uid = users.find_user("ada").id
+    address_free = users.email_available
+
+    def owner_changes_password_meanwhile(address: str, owner: str) -> bool:
+        users.set_password(uid, "$argon2id$the-owners-new-hash")
+        return address_free(address, owner)
+
+    monkeypatch.setattr(users, "email_available", owner_changes_password_meanwhile)
+    response = change_email(client, "thief@example.com")
+
+    assert response.status_code == 302
+    assert location(response) == "/login"
+    assert users.find_user("ada").pending_email == ""
+    assert not [r for r in smtp_server.received if r.rcpt_tos == ["thief@example.com"]]
+    assert "Nothing was changed" in page(client.get("/login")).main_text
+
+
 def test_asking_for_another_address_makes_the_first_link_stale(
     mail_app: Flask, client: FlaskClient, ada: AuthActions, smtp_server: SMTPServer
 ) -> None:

@@ -73,6 +73,20 @@ def render_account(
     return page, status
 
 
+def logins_ended_meanwhile() -> Response:
+    """A change refused because this request's login ended while it was under way (a
+    password change or "log out everywhere" from another device, landing first): nothing
+    was changed, and this browser's session is over too."""
+    logout_user()
+    session.clear()
+    flash(
+        "Nothing was changed: your password was changed, or you were logged out everywhere, "
+        "from another device a moment ago. Log in again to continue.",
+        "error",
+    )
+    return redirect(url_for("auth.login"))
+
+
 def password_confirmed(user: User, field: Field, typed: str) -> bool:
     """Check the password typed to confirm an action; put the reason on `field` when not."""
     check = throttle.PasswordCheck(user.id)
@@ -105,11 +119,14 @@ def change_password() -> Response | tuple[str, int]:
             if verify_password(user.password_hash, new):
                 form.new_password.errors.append("Choose a password different from the current one")
             else:
-                updated = repo().set_password(user.id, hash_password(new))
-                if updated is not None:
-                    # Every login ended with the change; this browser starts a new one.
-                    start_session(updated)
-                    send_password_changed(updated)  # only to a confirmed address
+                updated = repo().set_password(
+                    user.id, hash_password(new), if_version=user.session_version
+                )
+                if updated is None:
+                    return logins_ended_meanwhile()
+                # Every login ended with the change; this browser starts a new one.
+                start_session(updated)
+                send_password_changed(updated)  # only to a confirmed address
                 flash(
                     "Your password is changed. Every other device where you were logged in "
                     "is now logged out.",

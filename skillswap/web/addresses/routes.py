@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from skillswap.domain.users import User, address_to_verify
 from skillswap.mail import BadToken, ExpiredToken, StaleToken
 from skillswap.web.account.forms import ChangeEmailForm
-from skillswap.web.account.routes import password_confirmed, render_account
+from skillswap.web.account.routes import logins_ended_meanwhile, password_confirmed, render_account
 from skillswap.web.common import repo, safe_next, validates_own_csrf
 from skillswap.web.forms import ActionForm
 from skillswap.web.mails import (
@@ -109,10 +109,11 @@ def change() -> Response | tuple[str, int]:
             elif not limit.allowed():
                 form.new_email.errors.append(limit.wait_message())
             else:
-                updated = repo().ask_email_change(user.id, address)
-                if updated is not None:
-                    send_verification(updated)
-                    send_change_notice(user, address)  # only if the old one is confirmed
+                updated = repo().ask_email_change(user.id, address, if_version=user.session_version)
+                if updated is None:
+                    return logins_ended_meanwhile()
+                send_verification(updated)
+                send_change_notice(user, address)  # only if the old one is confirmed
                 flash(
                     f"We have mailed a link to {address}. Your address changes to it once you "
                     f"open that link; until then we keep using {user.email}.",
