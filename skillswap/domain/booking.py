@@ -32,6 +32,9 @@ from skillswap.domain.skills import normalise_skill
 from skillswap.domain.teacher_rules import SlotCheck, TeacherRules, is_late
 from skillswap.domain.times import iso_utc, overlaps
 
+# The reason the other person sees on sessions an account's deletion cancelled.
+ACCOUNT_DELETED = "account deleted"
+
 
 class BookingRules:
     """Mixed into Schedule: the booking steps on one person's document."""

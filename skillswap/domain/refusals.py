@@ -8,6 +8,13 @@ class ScheduleRefusal(Exception):
     """A rule said no; the message is written for the person who asked."""
 
 
+class AccountClosed(ScheduleRefusal):
+    """The account whose document a change would add to was deleted (or is being)."""
+
+    def __init__(self, message: str = "That account was deleted.") -> None:
+        super().__init__(message)
+
+
 class SlotTaken(ScheduleRefusal):
     pass
 

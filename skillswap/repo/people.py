@@ -23,6 +23,7 @@ from skillswap.repo.keys import (
     user_key,
     username_key,
 )
+from skillswap.repo.schedules import CLOSED
 
 log = logging.getLogger(__name__)
 
@@ -281,8 +282,8 @@ class People(RepositoryBase):
         if user.feed_token_hash:
             self.store.delete(feedtoken_key(user.feed_token_hash))
 
-    def delete_person(self, uid: str) -> None:
-        """The schedule, then the user record: after a crash the person can log in and delete
-        again."""
-        self.store.delete(schedule_key(uid))
+    def delete_person(self, uid: str, now: datetime) -> None:
+        """The schedule (left as its closed mark alone: repo/schedules.py CLOSED), then the
+        user record: after a crash the person can log in and delete again."""
+        self.store.put(schedule_key(uid), {CLOSED: iso_utc(now)})
         self.store.delete(user_key(uid))

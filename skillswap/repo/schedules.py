@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from skillswap.domain import limits
 from skillswap.domain.records import Notification
+from skillswap.domain.refusals import AccountClosed
 from skillswap.domain.schedule import Schedule
+from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import (
@@ -33,7 +36,20 @@ class ScheduleTooBig(limits.LimitReached):
         self.due = due
 
 
+# A deleted account's document keeps this mark (when its deletion began) for good: nothing can
+# add to it again. A booking, offer or waitlist entry racing the deletion is refused, where it
+# would have written a document back for someone who no longer exists, with a session the other
+# person would wait for in vain. What completes an exchange already begun (a cancel copied, a
+# notice) still applies, and a document that ends empty is the mark alone.
+CLOSED = "closed"
+
+
 class Schedules(RepositoryBase):
+    def close_schedule(self, uid: str, now: datetime) -> None:
+        """The first step of deleting an account: its document takes nothing new from now."""
+        closed = iso_utc(now)
+        self.store.update(schedule_key(uid), lambda doc: {CLOSED: closed, **(doc or {})})
+
     def schedule(self, uid: str) -> Schedule:
         return Schedule.from_doc(uid, self.store.get(schedule_key(uid)))
 
@@ -74,8 +90,14 @@ class Schedules(RepositoryBase):
         due: list[bool] = [False]
 
         def apply(doc: dict | None) -> dict | None:
+            closed = doc.get(CLOSED) if doc else None
+            if closed and grows:
+                raise AccountClosed()
             schedule = Schedule.from_doc(uid, doc)
             result[:] = [change(schedule)]
+            if closed:
+                kept = {} if schedule.is_empty else schedule.to_doc()
+                return {**kept, CLOSED: closed}
             # An empty schedule is no document: a refused booking (hold, then release) leaves
             # the store exactly as it was, and people who never offer or book cost no key.
             if schedule.is_empty:

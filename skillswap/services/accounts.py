@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 
+from skillswap.domain.booking import ACCOUNT_DELETED
 from skillswap.domain.records import Booking
 from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.schedule import Schedule
@@ -12,14 +13,14 @@ from skillswap.repo import Repository
 from skillswap.services import waitlist
 from skillswap.services.booking import copy_cancel
 
-ACCOUNT_DELETED = "account deleted"  # the reason the other person sees on cancelled sessions
-
 
 def delete_account(repo: Repository, uid: str) -> list[Booking]:
     """Remove a person, telling the people they had sessions with; returns the sessions it
     cancelled (for their mail: services/notify.py).
 
-    1. bump the session version: their other devices stop acting for them at once;
+    1. bump the session version: their other devices stop acting for them at once; close
+       their schedule: from now on nothing can add to it (a booking, offer or waitlist entry
+       in flight is refused: repo/schedules.py CLOSED);
     2. in one atomic step on their schedule: drop offers and requests (no new booking can
        claim their time) and cancel upcoming sessions; then cancel each in the other
        person's document with a notice, reason "account deleted";
@@ -28,7 +29,7 @@ def delete_account(repo: Repository, uid: str) -> list[Booking]:
        reused, and a tombstone finds no user, so nobody can log in with it; keep the
        email only as a keyed hash (deleted-email/) and free the address for a new account;
     5. leave every waitlist they are on;
-    6. delete schedule/<id>, then user/<id>.
+    6. empty schedule/<id> down to its closed mark, then delete user/<id>.
     Past sessions stay in the other people's documents, with the names copied there.
     The user record goes last: after a crash the person can log in and delete again.
     """
@@ -37,6 +38,7 @@ def delete_account(repo: Repository, uid: str) -> list[Booking]:
         return []
     repo.bump_session_version(uid)
     now = repo.clock()
+    repo.close_schedule(uid, now)
     removed: list[Schedule] = []
     confirmed: set[str] = set()
 
@@ -69,5 +71,5 @@ def delete_account(repo: Repository, uid: str) -> list[Booking]:
     repo.refresh_slot_rows(uid, {o.skill_key for o in gone}, gone, with_tags=True)
     repo.retire_names(user, now)
     repo.delete_archive(uid)
-    repo.delete_person(uid)
+    repo.delete_person(uid, now)
     return [booking for booking in cancelled if booking.id in confirmed]

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from skillswap.domain import limits
+from skillswap.domain.booking import ACCOUNT_DELETED
 from skillswap.domain.records import Booking, Notification, Review
-from skillswap.domain.refusals import ScheduleRefusal
+from skillswap.domain.refusals import AccountClosed, ScheduleRefusal
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import iso_utc, parse_iso_utc
@@ -57,17 +59,39 @@ def book(repo: Repository, booking: Booking) -> Booking:
         # the hold stays, and resolve_pending settles it against the teacher's copy.
         skill_key = normalise_skill(booking.skill)
 
-        def confirm(s: Schedule) -> None:
+        def confirm(s: Schedule) -> Booking | None:
             s.confirm(booking.id, booking.cancel_hours)
             # Booking answers this teacher's invitations for the skill (domain/attendance.py)
             # and ends my wait for them (domain/waitlist.py).
             s.answer_invitations(booking.teacher_name, booking.skill, now)
             s.drop_waiting(booking.teacher, skill_key)
+            return s.bookings.get(booking.id)
 
-        repo.change_schedule(booking.learner, confirm)
+        mine = repo.change_schedule(booking.learner, confirm)
         repo.count_unread(booking.teacher, +1)
+        if (mine is not None and mine.status == "cancelled") or (
+            mine is None and repo.get_user(booking.learner) is None
+        ):
+            _withdraw_claim(repo, booking, mine, now)
+            raise AccountClosed()
     booking.status = "confirmed"
     return booking
+
+
+def _withdraw_claim(
+    repo: Repository, booking: Booking, mine: Booking | None, now: datetime
+) -> None:
+    """The learner's hold was cancelled while the claim was made: their account's deletion
+    began in between (the only thing that cancels a hold), and its copy of the cancel went
+    to a teacher's copy that did not exist yet. Copy it now, so the teacher is not left with
+    a session nobody will come to; with the learner's document already down to its closed
+    mark, the cancel is made here as the deletion made it."""
+    if mine is None:
+        scratch = Schedule(
+            booking.learner, bookings={booking.id: replace(booking, status="confirmed")}
+        )
+        mine = scratch.cancel(booking.id, booking.learner, ACCOUNT_DELETED, now)
+    copy_cancel(repo, booking.learner, mine)
 
 
 def notice(kind: str, booking: Booking, actor: str, now: datetime, note: str = "") -> Notification:

@@ -7,6 +7,7 @@ store holds afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -14,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap import services
 from skillswap.web.account import routes as account_routes
 from skillswap.web.passwords import COMMON_PASSWORD, PASSWORD_IS_NAME, common_passwords
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
@@ -398,10 +400,11 @@ def test_deleting_an_account_cancels_tells_and_forgets(app: Flask, clock: Clock)
     assert "Your account is deleted" in page(ada.get("/")).main_text
     assert logged_in_as(ada) is None
 
-    # The store: no user, no schedule, tombstoned names, nothing in the skill index.
+    # The store: no user, the schedule down to its closed mark (nothing may be added to it
+    # again), tombstoned names, nothing in the skill index.
     s = store(app)
     assert s.get(f"user/{ada_id}") is None
-    assert s.get(f"schedule/{ada_id}") is None
+    assert s.get(f"schedule/{ada_id}") == {"closed": "2026-12-02T12:00:00Z"}
     assert s.get("username/ada") == {"uid": ada_id, "deleted": "2026-12-02T12:00:00Z"}
     assert s.get("email/ada@example.com") is None  # freed, and kept only as a keyed hash
     for skill in ("python", "welsh", "knitting"):
@@ -455,7 +458,62 @@ def test_a_past_session_with_a_deleted_person_can_still_be_rated(app: Flask, clo
     response = rate(leo, booking_id, "8")
     assert response.status_code == 302
     assert "your rating of ada is saved" in text(leo.get("/dashboard"))
-    assert store(app).keys("schedule/") == [f"schedule/{repo(app).find_user('leo').id}"]
+    # Her copy of the review went nowhere: her document is still its closed mark alone.
+    ada_id = store(app).get("username/ada")["uid"]
+    assert store(app).get(f"schedule/{ada_id}") == {"closed": "2026-12-02T12:00:00Z"}
+
+
+def _delete_leo_at(app: Flask, monkeypatch: pytest.MonkeyPatch, whose: str) -> Callable[[], None]:
+    """Make leo's account deletion land inside his own booking, just before the step that
+    adds to `whose` document (leo's hold, or ada's claim): where a race probe found it (4 of
+    54 rounds). Returns a check that it ran."""
+    the_repo = repo(app)
+    target = the_repo.find_user(whose).id
+    leo_id = the_repo.find_user("leo").id
+    change = the_repo.change_schedule
+    ran: list[bool] = []
+
+    def deletion_first(uid: str, fn: Callable, *, grows: bool = False):  # type: ignore[no-untyped-def]
+        if uid == target and grows and not ran:
+            ran.append(True)
+            services.accounts.delete_account(the_repo, leo_id)
+        return change(uid, fn, grows=grows)
+
+    monkeypatch.setattr(the_repo, "change_schedule", deletion_first)
+    return lambda: None if ran else pytest.fail("the deletion never ran")
+
+
+@pytest.mark.parametrize("whose", ["leo", "ada"])
+def test_an_account_deleted_while_it_books_leaves_no_session_behind(
+    app: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch, whose: str
+) -> None:
+    """leo deletes his account in one tab while booking ada in another. Before, the booking
+    wrote leo's document back after the deletion had removed it, and ada kept a confirmed
+    session with nobody (and the slot stayed taken)."""
+    ada = signed_up(app, "ada")
+    leo = signed_up(app, "leo")
+    publish(ada, day="2026-12-05", start="09:00", end="10:00")
+    slot = free_slots(leo, "ada")[0]
+    token = csrf_token(leo, "/dashboard")
+    ran = _delete_leo_at(app, monkeypatch, whose)
+
+    response = leo.post("/book/ada", data={"csrf_token": token, "skill": "python", "slot": slot})
+    ran()
+
+    assert response.status_code == 409
+    assert "That account was deleted" in text(response)
+    the_repo = repo(app)
+    leo_id = store(app).get("username/leo")["uid"]
+    assert store(app).get(f"schedule/{leo_id}") == {"closed": "2026-11-23T12:00:00Z"}
+    taught = the_repo.schedule(the_repo.find_user("ada").id).bookings.values()
+    assert not [b for b in taught if b.active]
+    if whose == "ada":  # ada's copy was made, then withdrawn, and she was told why
+        [withdrawn] = taught
+        assert withdrawn.cancel_reason == "account deleted"
+        assert "“account deleted”" in text(ada.get("/notifications"))
+    # The slot is free for the next learner.
+    mia = signed_up(app, "mia")
+    assert booked_id(book(mia, "ada", free_slots(mia, "ada")[0]))
 
 
 def test_deleting_ends_every_session_of_the_account(app: Flask, client: FlaskClient) -> None:
