@@ -69,9 +69,11 @@ def book(repo: Repository, booking: Booking) -> Booking:
 
         mine = repo.change_schedule(booking.learner, confirm)
         repo.count_unread(booking.teacher, +1)
-        if (mine is not None and mine.status == "cancelled") or (
-            mine is None and repo.get_user(booking.learner) is None
-        ):
+        # Cancelled by the learner's side: their deletion began between the steps. (Cancelled
+        # by the teacher's, the booking was made and then cancelled, and says so as usual.)
+        if (
+            mine is not None and mine.status == "cancelled" and mine.cancelled_by == booking.learner
+        ) or (mine is None and repo.get_user(booking.learner) is None):
             _withdraw_claim(repo, booking, mine, now)
             raise AccountClosed()
     booking.status = "confirmed"

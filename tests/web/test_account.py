@@ -516,6 +516,44 @@ def test_an_account_deleted_while_it_books_leaves_no_session_behind(
     assert booked_id(book(mia, "ada", free_slots(mia, "ada")[0]))
 
 
+def test_a_teacher_deleted_between_claim_and_confirm_leaves_a_cancelled_session(
+    app: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ada's deletion lands after leo's booking claimed her slot and before his copy is
+    confirmed: the booking was made, then cancelled by her deletion, and leo's dashboard
+    says so (his copy is not mistaken for one his own deletion cancelled)."""
+    ada = signed_up(app, "ada")
+    leo = signed_up(app, "leo")
+    publish(ada, day="2026-12-05", start="09:00", end="10:00")
+    slot = free_slots(leo, "ada")[0]
+    token = csrf_token(leo, "/dashboard")
+    the_repo = repo(app)
+    ada_id, leo_id = the_repo.find_user("ada").id, the_repo.find_user("leo").id
+    change = the_repo.change_schedule
+    claimed: list[bool] = []
+
+    def deletion_before_confirm(uid: str, fn: Callable, *, grows: bool = False):  # type: ignore[no-untyped-def]
+        if uid == ada_id and grows:
+            claimed.append(True)
+        elif uid == leo_id and not grows and claimed == [True]:
+            claimed.append(True)
+            services.accounts.delete_account(the_repo, ada_id)
+        return change(uid, fn, grows=grows)
+
+    monkeypatch.setattr(the_repo, "change_schedule", deletion_before_confirm)
+    response = leo.post("/book/ada", data={"csrf_token": token, "skill": "python", "slot": slot})
+
+    assert claimed == [True, True]
+    booking_id = booked_id(response)
+    [mine] = the_repo.schedule(leo_id).bookings.values()
+    assert (mine.id, mine.status, mine.cancel_reason) == (
+        booking_id,
+        "cancelled",
+        "account deleted",
+    )
+    assert "account deleted" in text(leo.get("/dashboard"))
+
+
 def test_deleting_ends_every_session_of_the_account(app: Flask, client: FlaskClient) -> None:
     AuthActions(client).signup()
     other_device = app.test_client()
