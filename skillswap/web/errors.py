@@ -14,7 +14,11 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back, check the form and try again."),
-    403: ("That is not yours", "You can only change your own profile, offers and bookings."),
+    403: (
+        "That is not yours",
+        "You can only change your own profile, offers and bookings. A session over for more "
+        "than a month is in your history, where it can no longer be changed.",
+    ),
     404: ("Page not found", "The page or person you asked for does not exist."),
     405: ("Not allowed", "That page cannot be used this way."),
     409: (

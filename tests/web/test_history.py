@@ -123,6 +123,19 @@ def test_the_calendar_feed_keeps_a_session_until_it_leaves_for_the_history(
     assert "those of the last month" in text(tess.get("/profile"))
 
 
+def test_an_archived_sessions_pages_say_where_it_is(app: Flask, clock: Clock) -> None:
+    """An old link to a session that has left for the history (its .ics, its cancel or
+    review page) is refused, as before; the page now says where the session is, where it
+    said only "That is not yours" to its own participant."""
+    booking, tess, _ = _one_session(app, clock)
+    clock.set(SESSION_END + LIVE_PAST + timedelta(days=8))
+    assert tess.get("/dashboard").status_code == 200  # the move to the history
+    for path in (f"/booking/{booking}.ics", f"/booking/{booking}/review"):
+        refused = tess.get(path)
+        assert refused.status_code == 403
+        assert "in your history" in text(refused)
+
+
 def _people(store: Store) -> tuple[str, str]:
     """Two people with a year of weekly sessions between them, all over, all rated, written
     as the previous version wrote them: everything in the live documents, no counters."""
