@@ -163,6 +163,9 @@ def make_app(store: Any, instance: Path, **extra: Any) -> Flask:
         # the in-process timings, and a part's sender outlives the part (polling the fake
         # Replit DB after it stopped). gunicorn's workers start theirs, as in production.
         "MAIL_SENDER_THREAD": False,
+        # Nobody follows the mails' links here; set, so each app made does not warn that it is
+        # not (web/links.py) in the middle of the bench's output.
+        "PUBLIC_URL": "http://127.0.0.1:8000",
     }
     if store is not None:
         config["STORE"] = store
