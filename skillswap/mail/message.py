@@ -16,6 +16,7 @@ must never contain any (a name such as "Ann <3" is shown as typed).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +79,17 @@ MAIL_POLICY = default_policy.clone(cte_type="7bit", header_factory=KeptHeaderCla
 _OWN_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "mime-version"})
 
 
+def header_text(text: str) -> str:
+    """Typed text (a title, a person's name) made fit for a header: one line, no control
+    characters, and inert. The email package decodes an RFC 2047 encoded word found in a
+    header it is given ("=?utf-8?q?...=0D=0ABcc:...?="), CR and LF included, and Pythons
+    before 3.11.10 and 3.12.5 then write them out raw (CVE-2024-6923): a title could add
+    recipients or start the body. A word joiner after each "=" of "=?" leaves the text
+    looking as typed, and never an encoded word."""
+    kept = "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+    return " ".join(kept.split()).replace("=?", "=\u2060?")
+
+
 @dataclass(frozen=True)
 class Recipient:
     """Who a mail is for: the display name, the address, and the IANA zone of their profile
@@ -97,9 +109,8 @@ class Recipient:
         local, _, domain = self.address.rpartition("@")
         if not local or not domain:
             raise ValueError(f"not an email address: {self.address!r}")
-        # One line, no angle brackets: a display name is text, never header syntax.
-        name = " ".join(self.name.split())
-        return Address(display_name=name, username=local, domain=domain)
+        # A display name is text, never header syntax (Address quotes what needs it).
+        return Address(display_name=header_text(self.name), username=local, domain=domain)
 
 
 @dataclass(frozen=True)
@@ -162,8 +173,7 @@ def _subject(template: Template, values: dict[str, Any]) -> str:
     block = template.blocks.get("subject")
     if block is None:
         raise ValueError(f"{template.name} has no {{% block subject %}}")
-    # One line: a subject is a header.
-    return " ".join("".join(block(template.new_context(values))).split())
+    return header_text("".join(block(template.new_context(values))))
 
 
 def render(
@@ -217,6 +227,10 @@ def compose(
         if name.lower() in _OWN_HEADERS or name.lower() == "auto-submitted":
             raise ValueError(f"compose() sets {name} itself")
         message[name] = value
+    # The last word on header_text: no header may hold a line break once parsed.
+    for name, value in message.items():
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"the {name} header would hold a line break")
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     if invite is not None:

