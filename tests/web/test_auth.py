@@ -213,7 +213,7 @@ def test_signup_logs_in_and_stores_an_argon2id_hash(app: Flask, client: FlaskCli
 
 
 def test_signup_lower_cases_username_and_email(app: Flask, client: FlaskClient) -> None:
-    data = signup_data(client, username="  AdaLove ", email="Ada.Love@Example.COM")
+    data = signup_data(client, username="  AdaLove ", email=" Ada.Love@Example.COM ")
     assert client.post("/signup", data=data).status_code == 302
     record = only_user(app)
     assert record["username"] == "adalove"

@@ -18,6 +18,7 @@ from skillswap.web.forms import (
     BaseForm,
     check_new_password,
     new_password_field,
+    strip_text,
 )
 
 
@@ -35,6 +36,8 @@ class SignupForm(BaseForm):
             Length(max=254, message="Use an address of at most 254 characters"),
             Email("Enter an email address like name@example.com", check_deliverability=False),
         ],
+        # Spaces around a pasted address, as the other address forms allow.
+        filters=[strip_text],
         render_kw={"autocomplete": "email"},
     )
     password = new_password_field(
