@@ -121,13 +121,14 @@ class Schedules(RepositoryBase):
 
     def count_unread(self, uid: str, delta: int | None) -> None:
         """The unread count rides on the user record, which every page loads anyway: the nav
-        badge costs no extra round trip. delta None resets it."""
+        badge costs no extra round trip. delta None resets it. Never more than the notices a
+        document keeps (MAX_NOTIFICATIONS): older ones are dropped, unread or not."""
 
         def change(data: dict | None) -> dict | None:
             if data is None:
                 return None
-            count = 0 if delta is None else max(0, int(data.get("unread", 0)) + delta)
-            return {**data, "unread": count}
+            count = 0 if delta is None else int(data.get("unread", 0)) + delta
+            return {**data, "unread": min(max(0, count), limits.MAX_NOTIFICATIONS)}
 
         self.store.update(user_key(uid), change)
 

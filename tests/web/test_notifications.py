@@ -7,6 +7,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap.domain.limits import MAX_NOTIFICATIONS
 from tests.support.app_fixtures import Clock, csrf_token
 from tests.web.test_bookings import cancel, rate, text
 
@@ -160,3 +161,13 @@ def test_a_teacher_sees_learners_whose_window_their_free_time_only_overlaps(
     assert "(2 overlap, the first Tue 1 Dec 2026, 15:00 (Europe/Berlin))" in text(
         leo.get("/notifications")
     )
+
+
+def test_the_badge_never_counts_more_than_the_list_keeps(app: Flask, tess: FlaskClient) -> None:
+    """An outside probe booked one teacher 70 times: the badge said 70 while the page keeps
+    the newest 50 notices (MAX_NOTIFICATIONS), so 20 "new" ones could never be found."""
+    repo = app.extensions["skillswap.repo"]
+    uid = repo.find_user("tess").id
+    for _ in range(MAX_NOTIFICATIONS + 20):
+        repo.count_unread(uid, +1)
+    assert unread_badge(tess) == str(MAX_NOTIFICATIONS)
