@@ -41,15 +41,22 @@ def register(app: Flask) -> None:
     @app.cli.command("migrate")
     def migrate_command() -> None:
         """Bring every schedule to the current layout: archive the history that may leave
-        the live documents (idempotent; run it again after an interruption)."""
+        the live documents, and store every address in its one form (idempotent; run it
+        again after an interruption)."""
         repo = _repo()
         uids = [key.removeprefix("user/") for key in _store().keys("user/")]
-        batches = 0
+        batches = addresses = 0
         for number, uid in enumerate(uids, 1):
             batches += services.upkeep.maintain(repo, uid)
+            adopted = repo.adopt_email_identity(uid)
+            addresses += bool(adopted)
+            if adopted is False:
+                click.echo(f"account {uid}: another account has its address in another form")
             if number % 100 == 0:
                 click.echo(f"{number} of {len(uids)} people…", err=True)
         click.echo(f"migrated {len(uids)} people: {batches} batches moved to the archive")
+        plural = "address" if addresses == 1 else "addresses"
+        click.echo(f"{addresses} {plural} brought to one form (email_identity)")
 
     @app.cli.command("send-due-mail")
     def send_due_mail_command() -> None:

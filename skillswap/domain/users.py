@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
 
 from skillswap.domain.text import text_problem
 from skillswap.domain.times import parse_iso_utc
@@ -102,6 +105,22 @@ class User:
 
 
 # --- email ownership -----------------------------------------------------------------------
+
+
+def email_identity(text: str) -> str:
+    """The one form an address is stored, keyed and compared in, whatever form it was typed in:
+    "Zoë@Bücher.de" composed or decomposed, or with its domain in IDNA ("xn--bcher-kva.de") or
+    full-width letters, is "zoë@bücher.de". Otherwise one person could hold two accounts on one
+    inbox, and guess a password three times in each form. The local part is compared without
+    case, as every common mail provider does. Text that is no address (a username typed to log
+    in) is only trimmed and lower-cased."""
+    typed = unicodedata.normalize("NFC", text.strip())
+    try:
+        valid = validate_email(typed, check_deliverability=False)
+    except EmailNotValidError:
+        return typed.lower()
+    return f"{valid.local_part.lower()}@{valid.domain}"
+
 
 #: Mail that may go to an address nobody has confirmed: the confirmation itself, and the reset
 #: that is the only way back into an account (it goes to the account's address as it stands).

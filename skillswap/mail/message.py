@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
@@ -27,6 +28,7 @@ from email.utils import format_datetime, make_msgid
 from functools import lru_cache
 from typing import Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from skillswap.domain.display import format_instant, format_range
@@ -109,6 +111,11 @@ class Recipient:
         local, _, domain = self.address.rpartition("@")
         if not local or not domain:
             raise ValueError(f"not an email address: {self.address!r}")
+        # A Unicode domain ("bücher.de") in its IDNA form: every mail server takes that, while
+        # only those that offer SMTPUTF8 take it as typed. An address that does not validate
+        # goes as stored: the server has the last word.
+        with suppress(EmailNotValidError):
+            domain = validate_email(self.address, check_deliverability=False).ascii_domain
         # A display name is text, never header syntax (Address quotes what needs it).
         return Address(display_name=header_text(self.name), username=local, domain=domain)
 

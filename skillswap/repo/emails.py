@@ -12,9 +12,15 @@ from __future__ import annotations
 import logging
 
 from skillswap.domain.times import iso_utc
-from skillswap.domain.users import User, address_to_verify, email_claim_holds, session_version
+from skillswap.domain.users import (
+    User,
+    address_to_verify,
+    email_claim_holds,
+    email_identity,
+    session_version,
+)
 from skillswap.repo.base import RepositoryBase
-from skillswap.repo.keys import email_key
+from skillswap.repo.keys import email_key, legacy_email_key
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,7 @@ class Emails(RepositoryBase):
         if seen.get("uid") == uid and "deleted" not in seen:
             return True
         owner = self.get_user(str(seen.get("uid", "")))
-        if email_claim_holds(seen, owner, email.strip().lower(), self.clock()):
+        if email_claim_holds(seen, owner, email_identity(email), self.clock()):
             return False
         won: list[bool] = []
 
@@ -55,7 +61,7 @@ class Emails(RepositoryBase):
         if seen is None or (seen.get("uid") == uid and "deleted" not in seen):
             return True
         owner = self.get_user(str(seen.get("uid", "")))
-        return not email_claim_holds(seen, owner, email.strip().lower(), self.clock())
+        return not email_claim_holds(seen, owner, email_identity(email), self.clock())
 
     def owns_email_claim(self, email: str, uid: str) -> bool:
         seen = self.store.get(email_key(email))
@@ -64,11 +70,39 @@ class Emails(RepositoryBase):
     def release_email(self, email: str, uid: str) -> None:
         """Drop email/<address> if it is `uid`'s: a claim another account has taken since (a
         lapsed one) is left alone."""
+        self._drop_claim(email_key(email), uid)
 
+    def _drop_claim(self, key: str, uid: str) -> None:
         def drop(current: dict | None) -> dict | None:
             return None if current and current.get("uid") == uid else current
 
-        self.store.update(email_key(email), drop)
+        self.store.update(key, drop)
+
+    def adopt_email_identity(self, uid: str) -> bool | None:
+        """Bring an address an earlier version stored in another form ("zoë" decomposed, a
+        domain in IDNA) to the one form of email_identity: claim that form, store it, then
+        drop the old claim. None when there is nothing to change; False when another account
+        holds the address in the one form: then both stay as they are, for a person to sort
+        out (one inbox, two accounts), and its owner still logs in by username."""
+        user = self.get_user(uid)
+        if user is None:
+            return None
+        stored, address = user.email, email_identity(user.email)
+        pending = email_identity(user.pending_email) if user.pending_email else ""
+        if address == stored and pending == user.pending_email:
+            return None
+        if not self.claim_email(address, uid):
+            return False
+
+        def adopt(data: dict) -> dict:
+            if data.get("email") != stored:
+                return data  # changed meanwhile: that change stored the one form
+            return {**data, "email": address, "pending_email": pending}
+
+        self.change_user(uid, adopt)
+        if address != stored:
+            self._drop_claim(legacy_email_key(stored), uid)
+        return True
 
     def ask_email_change(
         self, uid: str, email: str, *, if_version: int | None = None
@@ -86,7 +120,7 @@ class Emails(RepositoryBase):
             asked.append(True)
             return {
                 **data,
-                "pending_email": email.strip().lower(),
+                "pending_email": email_identity(email),
                 "pending_since": iso_utc(self.clock()),
             }
 
@@ -106,7 +140,7 @@ class Emails(RepositoryBase):
         Returns (outcome, previous address): "confirmed"; "taken" (another account holds it
         now); or "stale" (it is no longer the address waiting for confirmation: used already,
         or replaced)."""
-        address = email.strip().lower()
+        address = email_identity(email)
         if not self.claim_email(address, uid):
             return "taken", ""
         previous: list[str] = []

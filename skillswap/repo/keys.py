@@ -36,6 +36,8 @@ import hashlib
 import hmac
 import secrets
 
+from skillswap.domain.users import email_identity
+
 SHARED = "all"  # the owner of archive pieces shared by everyone, where keys are scarce
 
 
@@ -52,11 +54,17 @@ def username_key(username: str) -> str:
 
 
 def email_key(email: str) -> str:
-    return f"email/{email.strip().lower()}"
+    return legacy_email_key(email_identity(email))
+
+
+def legacy_email_key(address: str) -> str:
+    """The claim of an address exactly as stored: versions before email_identity stored
+    "zoë" decomposed as typed, lower-cased (`flask migrate` brings those to the one form)."""
+    return f"email/{address}"
 
 
 def deleted_email_key(secret: str, email: str) -> str:
-    address = email.strip().lower().encode()
+    address = email_identity(email).encode()
     return f"deleted-email/{hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()}"
 
 

@@ -12,7 +12,13 @@ from datetime import datetime
 from skillswap.domain import limits, logins
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
-from skillswap.domain.users import User, mail_off_after, reset_fingerprint, session_version
+from skillswap.domain.users import (
+    User,
+    email_identity,
+    mail_off_after,
+    reset_fingerprint,
+    session_version,
+)
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import (
     deleted_email_key,
@@ -63,7 +69,7 @@ class People(RepositoryBase):
         user = User(
             id=uid,
             username=username.lower(),
-            email=email.strip().lower(),
+            email=email_identity(email),
             password_hash=password_hash,
             timezone=timezone,
             created=iso_utc(self.clock()),
@@ -113,7 +119,7 @@ class People(RepositoryBase):
         by_email = "@" in text
         claim = self.store.get(email_key(text) if by_email else username_key(text))
         user = self.get_user(claim["uid"]) if claim else None
-        if user is not None and by_email and user.email != text.lower():
+        if user is not None and by_email and user.email != email_identity(text):
             return None  # a claim left behind by a change of address that did not finish
         return user
 

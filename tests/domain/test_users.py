@@ -10,6 +10,7 @@ from skillswap.domain.users import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     User,
+    email_identity,
     link_problem,
     split_tags,
     username_problem,
@@ -195,3 +196,18 @@ def test_lists_are_not_shared_between_users() -> None:
     first, second = _user(), _user(id="u2")
     first.teach.append("Python")
     assert second.teach == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "identity"),
+    [
+        (" Ada@Example.COM ", "ada@example.com"),
+        ("ZOE\u0308@EXAMPLE.COM", "zo\u00eb@example.com"),
+        ("ANN@xn--bcher-kva.de", "ann@b\u00fccher.de"),
+        ("x@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com", "x@example.com"),  # full-width
+        ("ada", "ada"),  # a username, or anything that is not an address: trimmed, lower
+        ("not an address@", "not an address@"),
+    ],
+)
+def test_an_address_has_one_identity_whatever_its_form(typed: str, identity: str) -> None:
+    assert email_identity(typed) == identity

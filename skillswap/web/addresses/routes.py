@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from skillswap.domain.users import User, address_to_verify
+from skillswap.domain.users import User, address_to_verify, email_identity
 from skillswap.mail import BadToken, ExpiredToken, StaleToken
 from skillswap.web.account.forms import ChangeEmailForm
 from skillswap.web.account.routes import logins_ended_meanwhile, password_confirmed, render_account
@@ -97,7 +97,7 @@ def change() -> Response | tuple[str, int]:
     user = _me()
     form = ChangeEmailForm()
     if form.validate_on_submit():
-        address = (form.new_email.data or "").strip().lower()
+        address = email_identity(form.new_email.data or "")
         if address == user.email:
             form.new_email.errors.append("That is your address already")
         # The password before anything else: "an account has this address" is no answer for

@@ -39,6 +39,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
 from werkzeug.wrappers import Response
 
+from skillswap.domain.users import email_identity
+
 log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "skillswap_device"
@@ -207,7 +209,7 @@ class LoginAttempt:
         if self.trusted and device:
             self.counter = Counter("login-device", _digest(f"{device['id']}/{uid}"))
         else:
-            self.counter = Counter("login-account", _digest(login.strip().lower()))
+            self.counter = Counter("login-account", _digest(email_identity(login)))
 
     def allowed(self) -> bool:
         """Count the attempt; False when this account (or this device) must wait."""
@@ -229,7 +231,7 @@ def forgive_failed_logins(*names: str) -> None:
     """A password reset proves the person reads the account's mail: the failed logins counted
     against its names (perhaps someone else's, to lock it) no longer hold them up."""
     for name in names:
-        Counter("login-account", _digest(name.strip().lower())).clear()
+        Counter("login-account", _digest(email_identity(name))).clear()
 
 
 # --- "Forgot password?" ---------------------------------------------------------------------
@@ -244,7 +246,7 @@ class ResetRequest:
     def __init__(self, address: str) -> None:
         self.address = Counter(
             "reset-address",
-            _digest(address.strip().lower()),
+            _digest(email_identity(address)),
             limit_setting="RESET_ACCOUNT_RATE_LIMIT",
         )
 

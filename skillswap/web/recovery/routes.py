@@ -15,6 +15,7 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
+from skillswap.domain.users import email_identity
 from skillswap.mail import BadToken, ExpiredToken, StaleToken
 from skillswap.web.auth import throttle
 from skillswap.web.common import repo, validates_own_csrf
@@ -51,7 +52,7 @@ def forgot() -> Response | tuple[str, int]:
         client = throttle.ClientAttempt("reset", "RESET_RATE_LIMIT")
         if not client.allowed():
             raise TooManyRequests(retry_after=client.retry_after())
-        _mail_reset_link((form.email.data or "").strip().lower())
+        _mail_reset_link(email_identity(form.email.data or ""))
         return redirect(url_for("recovery.sent"))
     status = 400 if form.errors else 200
     page = render_template("recovery/forgot.html", form=form, csrf_expired=form.csrf_failed())
