@@ -454,6 +454,9 @@ def test_when_nothing_overlaps_the_nearest_teachers_are_suggested(
     booking_page = page(lea.get(link.attrs["href"]))
     chosen = [r for r in booking_page.all("input", name="slot") if "checked" in r.attrs]
     assert [r.attrs["value"] for r in chosen] == [f"{only.id}:{only.slots[0].id}"]
+    # Nothing of theirs is in the window, so they have no waitlist for it: joining one
+    # could only be refused ("no times ... in your request's window").
+    assert "Join waitlist" not in p.main_text
 
 
 def test_a_taken_slot_is_never_suggested_as_the_nearest(app: Flask, lea: FlaskClient) -> None:
