@@ -90,9 +90,14 @@ def viewer_zone() -> ZoneInfo:
     return zone
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def safe_next(target: str | None, default: str = "profile.show") -> str:
     """A same-site path from `next`, else the default page: never an open redirect."""
-    if target:
+    # urlsplit drops tabs and line breaks before parsing, so the checks below would pass a
+    # target that still holds them (a line break in a Location header is a 500).
+    if target and not CONTROL_CHARACTERS.search(target):
         try:
             parts = urlsplit(target)
         except ValueError:  # "//[": an unclosed IPv6 bracket, in a link anyone can hand out

@@ -378,6 +378,12 @@ def test_other_peoples_ids_open_nothing_and_change_nothing(
         "/%5C%5Cevil.example",
         "//[",  # urlsplit raises on an unclosed IPv6 bracket: the default page, not a 500
         "/[::1",
+        # urlsplit drops tabs and line breaks before it parses, so these passed its checks
+        # and reached the Location header: a 500 after the login had happened.
+        "/x\r\nSet-Cookie: a=b",
+        "/a\nb",
+        "/a\tb",
+        "/a\x00b",
     ],
 )
 def test_login_next_never_leaves_the_site(app: Flask, target: str) -> None:
@@ -397,3 +403,8 @@ def test_login_next_never_leaves_the_site(app: Flask, target: str) -> None:
     assert parts.netloc in ("", "localhost"), response.headers["Location"]
     assert parts.path.startswith("/") and not parts.path.startswith("//")
     assert "\\" not in response.headers["Location"]
+    assert not re.search(r"[\x00-\x1f\x7f]", response.headers["Location"])
+    # Logged in already, the login page sends the person on at once, by the same rule.
+    again = client.get("/login", query_string={"next": target})
+    assert again.status_code == 302
+    assert not re.search(r"[\x00-\x1f\x7f]", again.headers["Location"])
