@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, g, request
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import validate_csrf
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms.validators import (
     EqualTo,
     InputRequired,
@@ -83,6 +86,14 @@ def new_password_field(label: str, missing: str, hint: str) -> PasswordField:
 
 
 class BaseForm(FlaskForm):
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
+            """The posted form's fields only. Flask-WTF adds a request's file parts to them,
+            and no page here takes a file: a part named like a text field would reach the
+            code as a file object (a 500), or tick a box."""
+            data = super().wrap_formdata(form, formdata)
+            return request.form if isinstance(data, CombinedMultiDict) else data
+
     def csrf_failed(self) -> bool:
         return bool(self.meta.csrf and "csrf_token" in self.errors)
 

@@ -5,6 +5,7 @@ refused input changes nothing in the store. Single-page cases live with their pa
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
@@ -249,6 +250,37 @@ def test_a_body_over_the_limit_is_a_413_page_and_saves_nothing(app: Flask) -> No
     assert response.status_code == 413
     assert "Too much data" in text(response)
     assert snapshot(app) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/login", "login"), ("/signup", "email"), ("/forgot-password", "email")],
+)
+def test_a_field_sent_as_a_file_is_no_field_not_a_500(app: Flask, path: str, field: str) -> None:
+    """No page takes uploads. Flask-WTF reads file parts as form fields, so a file part named
+    like a text field reached the code as a file object: a 500 on nearly every form."""
+    person(app, "ada", "UTC")
+    client = app.test_client()
+    data = {
+        "csrf_token": csrf_token(client, path),
+        "password": "correct horse battery",
+        field: (io.BytesIO(b"ada"), "ada.txt"),
+    }
+    response = client.post(path, data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "This field is required" in text(response) or "Enter" in text(response)
+
+
+def test_a_box_sent_as_a_file_part_is_not_ticked(app: Flask) -> None:
+    tess = person(app, "tess", "UTC")
+    response = tess.post(
+        "/account/mail",
+        data={"csrf_token": csrf_token(tess, "/account"), "bookings": (io.BytesIO(b"y"), "y")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    # As if no box were ticked: every optional mail off, the bookings' too.
+    assert "bookings" in snapshot(app)[f"user/{uid(app, 'tess')}"]["mail_off"]
 
 
 @pytest.mark.parametrize(
