@@ -51,6 +51,25 @@ def test_a_copied_cookie_dies_with_the_logout(app: Flask, client: FlaskClient) -
     assert logged_in_as(thief) is None
 
 
+def test_logging_in_again_ends_the_login_this_browser_had(app: Flask, client: FlaskClient) -> None:
+    """A browser holds one login. Logging in again (the login form posted while logged in,
+    say from a second tab) gives it a new one; the old one must end, or every copy of its
+    cookie lives on, listed on /account, until the owner ends it by hand."""
+    AuthActions(client).signup()
+    thief = copy_of(client, app)
+    token = csrf_token(client, "/account")  # the login page itself sends a logged-in visitor on
+
+    response = client.post(
+        "/login", data={"login": "ada", "password": "correct horse battery", "csrf_token": token}
+    )
+
+    assert response.status_code == 302
+    assert logged_in_as(client) == "ada"
+    assert thief.get("/account").status_code == 302
+    assert logged_in_as(thief) is None
+    assert len(logins(app)) == 1
+
+
 def test_logging_out_one_device_keeps_the_others(app: Flask) -> None:
     laptop, phone = browser(app), browser(app, SAFARI_IPHONE)
     AuthActions(laptop).signup()

@@ -100,6 +100,10 @@ def renew_session() -> None:
 
 def start_session(user: User) -> None:
     """Log `user` in on this browser as a new login, in a new session."""
+    if current_user.is_authenticated:
+        # A browser holds one login: logging in again (a second tab's form) ends the one it
+        # had, or every copy of that cookie would live on.
+        repo().end_login(current_user.id, current_user.login_id)
     # A fresh session at login: nothing planted before login survives it (session fixation).
     session.clear()
     session.permanent = True
