@@ -139,6 +139,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     replit = on_replit()
     preview = replit and not os.environ.get("REPLIT_DEPLOYMENT")
     url_file = replit_url_file()
+    public = public_url(replit)
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "STORE_URL": choose_store_url(instance_path, url_file),
@@ -171,9 +172,13 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "VERIFY_RATE_LIMIT": os.environ.get("VERIFY_RATE_LIMIT", "5 per hour"),
         "PROXY_FIX_HOPS": _env_int("PROXY_FIX_HOPS", 1 if replit else 0),
         "PERMANENT_SESSION_LIFETIME": timedelta(days=_env_int("SESSION_LIFETIME_DAYS", 14)),
-        # Replit serves over HTTPS; its workspace preview is a cross-site frame, where only
-        # SameSite=None; Secure; Partitioned cookies are sent (CSRF tokens still protect forms).
-        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", replit),
+        # Replit serves over HTTPS, and so does a site whose PUBLIC_URL says https (behind a
+        # TLS proxy): a cookie sent over plain HTTP too would leak on any http:// link. The
+        # workspace preview is a cross-site frame, where only SameSite=None; Secure;
+        # Partitioned cookies are sent (CSRF tokens still protect forms).
+        "SESSION_COOKIE_SECURE": _env_bool(
+            "SESSION_COOKIE_SECURE", replit or public.startswith("https://")
+        ),
         "SESSION_COOKIE_SAMESITE": "None" if preview else "Lax",
         "SESSION_COOKIE_PARTITIONED": preview,
         "ALLOW_EMPTY_STORE": _env_bool("SKILLSWAP_ALLOW_EMPTY_STORE", False),
@@ -185,7 +190,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAIL_SENDER_THREAD": _env_bool("MAIL_SENDER_THREAD", True),
         # Links in mails and calendars (web/links.py). Without PUBLIC_URL and outside a
         # request (reminders), LOCAL_URL is the last resort, with a warning in the log.
-        "PUBLIC_URL": public_url(replit),
+        "PUBLIC_URL": public,
         "LOCAL_URL": f"http://127.0.0.1:{_env_int('PORT', 5000)}",
         # How long before a session both people are reminded (domain/reminders.py).
         "REMINDER_OFFSETS": parse_offsets(os.environ.get("REMINDER_OFFSETS", "24h,1h")),

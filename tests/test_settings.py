@@ -210,6 +210,23 @@ def test_replit_deployment(monkeypatch, instance: Path) -> None:
     assert config["PROXY_FIX_HOPS"] == 1
 
 
+@pytest.mark.parametrize(
+    ("public", "setting", "secure"),
+    [
+        ("https://skillswap.example.org", None, True),  # the site says it is served over HTTPS
+        ("http://skillswap.example.org", None, False),
+        ("https://skillswap.example.org", "false", False),  # an explicit setting has the last say
+    ],
+)
+def test_an_https_public_url_makes_cookies_secure(
+    monkeypatch, instance: Path, public: str, setting: str | None, secure: bool
+) -> None:
+    monkeypatch.setenv("PUBLIC_URL", public)
+    if setting is not None:
+        monkeypatch.setenv("SESSION_COOKIE_SECURE", setting)
+    assert _from_env(instance)["SESSION_COOKIE_SECURE"] is secure
+
+
 def test_proxy_hops_can_be_set(monkeypatch, instance: Path) -> None:
     monkeypatch.setenv("PROXY_FIX_HOPS", "2")
     assert _from_env(instance)["PROXY_FIX_HOPS"] == 2
