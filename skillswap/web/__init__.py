@@ -133,12 +133,13 @@ def _register_request_hooks(app: Flask) -> None:
         for name, value in wanted:
             if name.lower() not in present:
                 response.headers.add(name, value)
-        # A signed-in page (a profile with its feed address, a dashboard) must not be kept by
-        # a shared cache or the browser's back-forward history on a shared computer.
+        # A signed-in page (a profile with its feed address, a dashboard), or one whose address
+        # holds a secret (a reset or confirmation link), must not be kept by a shared cache or
+        # the browser's back-forward history on a shared computer.
         if (
             request.endpoint != "static"
             and "cache-control" not in present
-            and current_user.is_authenticated
+            and (current_user.is_authenticated or "token" in (request.view_args or ()))
         ):
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -191,7 +191,10 @@ def test_the_link_sets_a_new_password_and_tells_the_owner(
     link = reset_link(smtp_server)
     smtp_server.received.clear()
 
-    form = page(client.get(link))
+    opened = client.get(link)
+    # Its address holds the secret: no cache, shared or the browser's, keeps the page.
+    assert opened.headers["Cache-Control"] == "no-store"
+    form = page(opened)
     assert "Choose a new password" in form.main_text
     assert "@ada" in form.main_text
     response = set_password(client, link, NEW_PASSWORD)
