@@ -46,22 +46,30 @@ class OfferRules:
             None,
         )
 
-    def booked_future_slots(self, offer_id: str, now: datetime) -> set[str]:
+    def booked_future_slots(self, offer_id: str, now: datetime) -> dict[str, tuple[str, str]]:
+        """The offer's slots booked for a session still ahead: id -> the session's (start,
+        end), ISO UTC."""
         return {
-            b.slot_id
+            b.slot_id: (b.start, b.end)
             for b in self.bookings.values()
             if b.active and b.teacher == self.owner and b.offer_id == offer_id and b.end_at > now
         }
 
     def put_offer(self, offer: Offer, now: datetime) -> None:
-        """Add or replace an offer. A replacement may not drop a slot someone has booked, and
-        nobody goes over the limits on offers and future sessions (domain/limits.py)."""
-        kept = {s.id for s in offer.slots}
-        lost = self.booked_future_slots(offer.id, now) - kept
+        """Add or replace an offer. A replacement may not drop or move a slot someone has
+        booked, and nobody goes over the limits on offers and future sessions
+        (domain/limits.py)."""
+        # By time, not only by id: ids are wall-clock times in the offer's zone, so after the
+        # teacher changes zone the same form makes the booked slot's id at another instant,
+        # listed free by every page and refused by every claim.
+        kept = {s.id: (s.start, s.end) for s in offer.slots}
+        booked = self.booked_future_slots(offer.id, now)
+        lost = [slot_id for slot_id, times in booked.items() if kept.get(slot_id) != times]
         if lost:
             raise OfferHasBookings(
-                f"{len(lost)} booked session{'s' if len(lost) > 1 else ''} would disappear "
-                "with this change. Cancel them from your dashboard first, or keep those times."
+                f"{len(lost)} booked session{'s' if len(lost) > 1 else ''} would disappear or "
+                "move with this change. Cancel them from your dashboard first, or keep those "
+                "times."
             )
         moment = iso_utc(now)
         previous = self.offers.get(offer.id)

@@ -530,6 +530,20 @@ def test_put_offer_refuses_to_drop_a_booked_future_slot_but_may_drop_free_ones()
     assert teacher.offers["o1"].last_end == free.end
 
 
+def test_put_offer_refuses_to_move_a_booked_slot_that_keeps_its_id() -> None:
+    """Slot ids are wall-clock times in the offer's zone. After the teacher changes zone, the
+    same form makes a slot with the booked one's id at another instant: it was listed free
+    (pages check times) and refused at booking (the claim checks ids), for good."""
+    booked = slot(9, 10)
+    teacher, learner = teacher_with(offer("o1", booked)), Schedule(LEARNER)
+    book(teacher, learner, booking(teacher.offers["o1"], booked))
+    elsewhere = replace(slot(14, 15), id=booked.id)
+
+    with pytest.raises(OfferHasBookings, match="1 booked session would disappear or move"):
+        teacher.put_offer(offer("o1", elsewhere), NOW)
+    assert teacher.offers["o1"].slots == [booked]
+
+
 def test_put_offer_may_drop_a_slot_whose_booking_was_cancelled() -> None:
     teacher, _, b = booked_pair()
     teacher.cancel(b.id, TEACHER, "", NOW)

@@ -802,7 +802,9 @@ def booked(app: Flask, ada: FlaskClient, offer_id: str) -> str:
     slot = only_offer(app).slots[0]
     response = book(app, bob, "ada", "python", offer_id, slot.id)
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert repo(app).schedule(uid(app, "ada")).booked_future_slots(offer_id, START) == {slot.id}
+    assert repo(app).schedule(uid(app, "ada")).booked_future_slots(offer_id, START) == {
+        slot.id: (slot.start, slot.end)
+    }
     return slot.id
 
 
@@ -828,8 +830,25 @@ def test_edit_that_drops_a_booked_session_is_refused(
     response = post_offer(ada, fields, path=f"/offer/{offer_id}/edit")
     assert response.status_code == 400
     p = page(response)
-    assert "1 booked session would disappear with this change" in summary_text(p)
+    assert "1 booked session would disappear or move with this change" in summary_text(p)
     assert_kept(p, {**OFFER, **fields})
+    assert only_offer(app) == before
+
+
+def test_edit_after_a_change_of_zone_may_not_move_a_booked_session(
+    app: Flask, ada: FlaskClient, offer_id: str, booked: str
+) -> None:
+    """ada moves to Tokyo, then saves her offer's form as it stands: the same wall-clock
+    times now mean other instants, so bob's session would lose its time."""
+    before = only_offer(app)
+    repo(app).change_user(uid(app, "ada"), lambda data: {**data, "timezone": "Asia/Tokyo"})
+
+    response = post_offer(ada, {}, path=f"/offer/{offer_id}/edit")
+
+    assert response.status_code == 400
+    summary = summary_text(page(response))
+    assert "1 booked session would disappear or move with this change" in summary
+    assert "This offer's times were set in UTC; the form reads them in Asia/Tokyo" in summary
     assert only_offer(app) == before
 
 

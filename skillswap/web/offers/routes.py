@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from skillswap import services
 from skillswap.domain.limits import MAX_SLOTS_PER_OFFER, LimitReached
 from skillswap.domain.records import Offer, StoredSlot
-from skillswap.domain.refusals import ScheduleRefusal
+from skillswap.domain.refusals import OfferHasBookings, ScheduleRefusal
 from skillswap.domain.times import expand_slots, iso_utc
 from skillswap.domain.zones import zone_or_utc
 from skillswap.repo.keys import new_id
@@ -150,6 +150,12 @@ def edit(offer_id: str) -> Response | tuple[str, int]:
                 services.offers.save_offer(repo(), updated, previous_skill_key=offer.skill_key)
             except ScheduleRefusal as refusal:
                 show_refusal(form, refusal)
+                if isinstance(refusal, OfferHasBookings) and offer.timezone != updated.timezone:
+                    # The likely cause, and nothing on the form shows it.
+                    form.form_errors.append(
+                        f"This offer's times were set in {offer.timezone}; the form reads them "
+                        f"in {updated.timezone}, your profile's time zone now."
+                    )
             else:
                 services.offers.teach_offered_skill(repo(), current_user.record, updated.skill)
                 flash("Your offer is updated.", "success")
