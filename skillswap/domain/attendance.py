@@ -110,12 +110,17 @@ def no_show_of(booking: Booking, now: datetime) -> str | None:
 
 def reply_until(booking: Booking, uid: str) -> datetime | None:
     """Until when `uid` may answer the other person's report that `uid` did not come; None
-    when there is no such report."""
+    when there is no such report. Only a report made while marks were open is answered: a
+    counter-report made in the answering week is itself the answer, or the two could take
+    turns for ever, past the archive."""
     other = booking.other(uid)
     entry = booking.attendance.get(other)
     if entry is None or absentee(booking, other, entry["mark"]) != uid:
         return None
-    return parse_iso_utc(entry["at"]) + REPLY_WINDOW
+    reported = parse_iso_utc(entry["at"])
+    if reported >= booking.end_at + MARK_WINDOW:
+        return None
+    return reported + REPLY_WINDOW
 
 
 def may_mark(booking: Booking, uid: str, now: datetime) -> bool:

@@ -120,6 +120,19 @@ def test_marking_is_refused_before_the_end_after_the_window_and_for_outsiders() 
     assert teacher.bookings[b.id].attendance == {}
 
 
+def test_an_answer_to_a_late_report_opens_no_window_of_its_own() -> None:
+    """A report in the last minute gets a week's answer; a counter-report in that week is an
+    answer, not a new report to be answered, or the two could go on taking turns forever."""
+    teacher, _, b = pair()  # both marks on the teacher's copy, as copying leaves them
+    late = END + MARK_WINDOW - timedelta(hours=1)
+    mark(teacher, b, TEACHER, THEY_MISSED, late)  # the learner did not come, says the teacher
+    answer = late + timedelta(days=6)
+    mark(teacher, b, LEARNER, THEY_MISSED, answer)  # no: the teacher did not, says the learner
+    with pytest.raises(AttendanceRefused, match="14 days"):
+        mark(teacher, b, TEACHER, HAPPENED, answer + timedelta(days=1))
+    assert outcome(teacher.bookings[b.id], answer + timedelta(days=30)) == DISPUTED
+
+
 def test_a_cancelled_session_cannot_be_marked() -> None:
     teacher, _, b = pair()
     teacher.cancel(b.id, TEACHER, "", NOW)

@@ -1348,11 +1348,15 @@ class RepoMachine(RuleBasedStateMachine):
         self.tally(f"mark: {expected}" if expected != "marked" else f"mark: {mark}")
 
     def answering_report(self, facts: dict, actor: str) -> bool:
-        """Is `actor` within a week of the other person's report that they did not come?"""
+        """Is `actor` within a week of the other person's report that they did not come,
+        made while marks were open?"""
         other = facts["learner"] if actor == facts["teacher"] else facts["teacher"]
         if facts["marks"].get(other) != attendance.THEY_MISSED:
             return False
-        return self.clock.now < facts["marked_at"][other] + attendance.REPLY_WINDOW
+        reported = facts["marked_at"][other]
+        if reported >= parse_iso_utc(facts["end"]) + attendance.MARK_WINDOW:
+            return False
+        return self.clock.now < reported + attendance.REPLY_WINDOW
 
     # One rule for sending and declining invitations, so that they take few of the steps.
     @precondition(lambda self: self.issue21_steps)
