@@ -123,13 +123,16 @@ def _register_request_hooks(app: Flask) -> None:
         ("Referrer-Policy", "strict-origin-when-cross-origin"),
     ]
     hsts = ("Strict-Transport-Security", "max-age=31536000")
+    # Behind a TLS proxy the request may look like plain HTTP (PROXY_FIX_HOPS unset), yet
+    # PUBLIC_URL says the site is HTTPS; browsers heed the header only over HTTPS anyway.
+    served_over_https = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
 
     @app.after_request
     def response_headers(response):  # type: ignore[no-untyped-def]
         # A view may set its own value; otherwise ours. One pass over the names already set:
         # a Headers lookup raises (and catches) an exception for each name that is absent.
         present = {name.lower() for name, _ in response.headers}
-        wanted = [*always, hsts] if request.is_secure else always
+        wanted = [*always, hsts] if served_over_https or request.is_secure else always
         for name, value in wanted:
             if name.lower() not in present:
                 response.headers.add(name, value)

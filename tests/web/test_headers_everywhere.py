@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.app_fixtures import close_app, make_app
 from tests.web.test_bookings import book, booked_id, free_slots
 
 SAMPLE_ARGS = {
@@ -90,6 +91,15 @@ def test_posts_and_errors_send_them_too(client: FlaskClient, leo: FlaskClient) -
         (client.put("/"), "405"),
     ):
         assert_secure_headers(response, url)
+
+
+def test_hsts_behind_a_tls_proxy_that_public_url_names(tmp_path, clock) -> None:
+    """A TLS proxy forwards plain HTTP, and without PROXY_FIX_HOPS the app cannot tell it
+    came over HTTPS: PUBLIC_URL says so, and browsers heed HSTS only over HTTPS anyway."""
+    app = make_app(tmp_path, clock, PUBLIC_URL="https://skillswap.example")
+    response = app.test_client().get("/login", base_url="http://skillswap.example")
+    assert response.headers.get("Strict-Transport-Security", "").startswith("max-age=")
+    close_app(app)
 
 
 def test_hsts_and_secure_cookie_under_https(app: Flask) -> None:
