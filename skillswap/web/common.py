@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, request, url_for
@@ -85,7 +85,8 @@ def viewer_zone() -> ZoneInfo:
         if current_user.is_authenticated:
             zone = zone_or_utc(current_user.timezone)
         else:
-            zone = zone_or_utc(request.cookies.get(ZONE_COOKIE))
+            # app.js percent-encodes the name ("Europe%2FBerlin"); cookies come undecoded.
+            zone = zone_or_utc(unquote(request.cookies.get(ZONE_COOKIE, "")))
         g.viewer_zone = zone
     return zone
 

@@ -353,6 +353,19 @@ def test_skills_directory_most_active_first_and_into_the_search(
     expect(result.get_by_role("link", name="Book")).to_have_count(2)
 
 
+def test_a_visitor_not_logged_in_sees_times_in_their_browsers_zone(
+    live_app: LiveApp, page: Page
+) -> None:
+    """app.js keeps the browser's zone in a cookie, percent-encoded ("Europe%2FBerlin"): read
+    as it came, it named no zone and every time showed in UTC."""
+    publish(person(live_app.app, "tess", "America/New_York"))
+    page.goto(live_app.url + "/")  # the first page sets the cookie
+    page.goto(live_app.url + "/?q=Python")
+    result = page.locator(".result-skill")
+    expect(result).to_contain_text("(Europe/Berlin)")
+    expect(result).not_to_contain_text("(UTC)")
+
+
 # --- 6. the living demo --------------------------------------------------------------------
 
 
