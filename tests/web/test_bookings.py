@@ -199,6 +199,25 @@ def test_booking_shows_on_both_dashboards_in_each_viewers_zone(
     assert free_slots(leo, "tess") == slots[1:]
 
 
+def test_a_time_booked_for_another_skill_the_teacher_teaches_is_named_by_that_skill(
+    app: Flask,
+) -> None:
+    """A teacher's published time is bookable for every skill they teach. Booked for Chess,
+    a Python offer's time was titled "Chess with tess": shown as "Chess with tess · Chess",
+    and to tess as a session named after herself."""
+    tess = person(app, "tess", "UTC")
+    publish(tess)  # Intro to Python, 09:00-11:00
+    publish(tess, "14:00", "15:00", skill="Chess", title="Chess openings")
+    leo = person(app, "leo", "UTC")
+    python_time = free_slots(leo, "tess", "chess")[0]
+
+    booking = booked_id(book(leo, "tess", python_time, skill="chess"))
+
+    (mine,) = app.extensions["skillswap.repo"].schedule(uid(app, "leo")).bookings.values()
+    assert (mine.id, mine.title, mine.skill) == (booking, "Chess", "Chess")
+    row = text(leo.get("/dashboard"))
+    assert "Upcoming Chess with tess Tue 1 Dec 2026, 09:00–10:00 (UTC)" in row
+
 def test_booking_your_own_slot_is_refused(app: Flask, tess: FlaskClient) -> None:
     slots = free_slots(tess, "tess")
     response = book(tess, "tess", slots[0])

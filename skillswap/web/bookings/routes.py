@@ -180,7 +180,7 @@ def book(username: str) -> Response | tuple[str, int]:
         learner_name=current_user.username,
         offer_id=offer.id,
         slot_id=stored.id,
-        title=offer.title if offer.skill_key == skill else f"{skills[skill]} with {teacher.name}",
+        title=offer.title if offer.skill_key == skill else skills[skill],
         skill=skills[skill],
         mode=offer.mode,
         start=stored.start,
