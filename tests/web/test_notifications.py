@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from skillswap.domain.limits import MAX_NOTIFICATIONS
 from tests.support.app_fixtures import Clock, csrf_token
-from tests.web.test_bookings import cancel, rate, text
+from tests.web.test_bookings import cancel, publish, rate, text
 
 
 def unread_badge(client: FlaskClient) -> str:
@@ -116,6 +116,44 @@ def test_a_teacher_sees_learners_whose_request_their_free_time_fits(
     tess.post("/learners/invite", data={"csrf_token": token, "request_id": request_id})
     assert unread_badge(leo) == "1"
     assert "Invited" in text(tess.get("/learners"))
+
+
+def test_an_invitations_link_chooses_the_first_time_that_fits_the_request(
+    app: Flask, tess: FlaskClient, leo: FlaskClient
+) -> None:
+    """tess also teaches at 03:00 New York (09:00 in leo's Berlin), before leo's window: the
+    invitation says "the first 15:00" and its link chose the 09:00 (the page's first time),
+    one tap from booking leo a time he never asked for."""
+    publish(tess, "03:00", "04:00", title="Early Python")
+    response = leo.post(
+        "/request",
+        data={
+            "csrf_token": csrf_token(leo, "/request"),
+            "skill": "python",
+            "mode": "either",
+            "dates-0": "2026-12-01",
+            "ranges-0-start": "14:00",
+            "ranges-0-end": "18:00",
+        },
+    )
+    assert response.status_code == 302
+    request_id = re.search(
+        r'name="request_id" value="([^"]+)"', tess.get("/learners").get_data(as_text=True)
+    ).group(1)
+    tess.post(
+        "/learners/invite",
+        data={"csrf_token": csrf_token(tess, "/learners"), "request_id": request_id},
+    )
+    link = re.search(r'href="(/book/tess[^"]*)"', leo.get("/notifications").get_data(as_text=True))
+    assert link
+
+    booking_page = leo.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+
+    (checked,) = re.findall(r'<li><label><input[^>]*checked[^>]*>\s*([^<]*)', booking_page)
+    assert checked.startswith("Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin)")
+    # The page starts at the chosen time; the earlier one is a link away.
+    assert "09:00–10:00 (Europe/Berlin)" not in booking_page
+    assert ">First times</a>" in booking_page
 
 
 def test_inviting_for_a_request_that_does_not_fit_is_404(

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap import services
+from skillswap.domain.matching import match_person
 from skillswap.domain.records import Booking, slot_ref, split_ref
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal, SlotTaken
 from skillswap.domain.schedule import Schedule, TimesPage
@@ -128,13 +129,32 @@ def _page(
 def show(username: str) -> tuple[str, int]:
     teacher, schedule = _teacher(username)
     skill = normalise_skill(request.args.get("skill", ""))
-    return _page(
+    chosen = request.args.get("slot", "") or _first_fit(
+        teacher, schedule, request.args.get("request", "")
+    )
+    return _page(teacher, schedule, skill, chosen=chosen, after=request.args.get("after", ""))
+
+
+def _first_fit(teacher: User, schedule: Schedule, request_id: str) -> str:
+    """The teacher's best time for one of my requests (an invitation links here with it), by
+    the matches page's rule: chosen for me, so the page's first time, perhaps in my night,
+    is not one tap from booked. "" when there is no such request or time."""
+    learn = repo().schedule(current_user.id).requests.get(request_id) if request_id else None
+    if learn is None:
+        return ""
+    found = match_person(
         teacher,
         schedule,
-        skill,
-        chosen=request.args.get("slot", ""),
-        after=request.args.get("after", ""),
+        learn.skill_key,
+        learn.window_instants(),
+        learn.mode,
+        now(),
+        viewer=current_user.id,
     )
+    if found is None:
+        return ""
+    offer, slot = found.slots[0]
+    return slot_ref(offer.id, slot.id)
 
 
 @bp.post("/book/<username>")
