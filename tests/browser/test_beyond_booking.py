@@ -32,6 +32,7 @@ from tests.browser.test_calendar import request_skill
 from tests.support.app_fixtures import csrf_token
 from tests.web.test_attendance import mark
 from tests.web.test_bookings import book, booked_id, cancel, free_slots, person, publish, rate
+from tests.web.test_profile import post_profile
 
 TEN_BERLIN = "Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin)"
 FIRST_START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
@@ -351,6 +352,24 @@ def test_skills_directory_most_active_first_and_into_the_search(
     expect(result.get_by_role("link", name="tess", exact=True)).to_be_visible()
     expect(result.get_by_role("link", name="nia", exact=True)).to_be_visible()
     expect(result.get_by_role("link", name="Book")).to_have_count(2)
+
+
+def test_one_long_word_from_the_other_person_never_widens_a_phone_page(
+    live_app: LiveApp, page: Page
+) -> None:
+    """A cancel reason or a bio is typed by the other person: one unbroken word of it (a
+    pasted link) made the dashboard, the notifications and the profile scroll sideways."""
+    tess, leo, booking = teacher_and_booked_learner(live_app)
+    word = "https://docs.example.com/" + "x" * 300
+    assert post_profile(tess, {"bio": word}).status_code == 302
+    assert cancel(tess, booking, word).status_code == 302
+    login(page, live_app.url, "leo")
+    page.set_viewport_size(PHONE)
+    for path in ("/dashboard", "/notifications", "/user/tess", "/calendar"):
+        page.goto(live_app.url + path)
+        assert_fits_width(page)
+    screenshot(page, "long-word-phone")
+    page.set_viewport_size(DESKTOP)
 
 
 def test_a_visitor_not_logged_in_sees_times_in_their_browsers_zone(
