@@ -359,7 +359,7 @@ def test_one_long_word_from_the_other_person_never_widens_a_phone_page(
 ) -> None:
     """A cancel reason or a bio is typed by the other person: one unbroken word of it (a
     pasted link) made the dashboard, the notifications and the profile scroll sideways."""
-    tess, leo, booking = teacher_and_booked_learner(live_app)
+    tess, _, booking = teacher_and_booked_learner(live_app)
     word = "https://docs.example.com/" + "x" * 300
     assert post_profile(tess, {"bio": word}).status_code == 302
     assert cancel(tess, booking, word).status_code == 302

@@ -218,6 +218,7 @@ def test_a_time_booked_for_another_skill_the_teacher_teaches_is_named_by_that_sk
     row = text(leo.get("/dashboard"))
     assert "Upcoming Chess with tess Tue 1 Dec 2026, 09:00–10:00 (UTC)" in row
 
+
 def test_booking_your_own_slot_is_refused(app: Flask, tess: FlaskClient) -> None:
     slots = free_slots(tess, "tess")
     response = book(tess, "tess", slots[0])

@@ -126,6 +126,28 @@ def test_method_not_allowed_names_the_allowed_methods(client: FlaskClient) -> No
     assert response.headers["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize(
+    ("path", "home"),
+    [
+        ("/account/password", "/account#password"),
+        ("/account/email", "/account#email"),
+        ("/account/mail", "/account#mail"),
+        ("/account/delete", "/account#delete"),
+        ("/profile/booking-rules", "/profile/edit#booking-rules"),
+    ],
+)
+def test_a_forms_address_opened_again_goes_to_the_page_holding_the_form(
+    client: FlaskClient, auth: AuthActions, path: str, home: str
+) -> None:
+    """A form with mistakes comes back at the address it was posted to: reloading it, or
+    opening it from the history, was a 405 "Not allowed" page."""
+    auth.signup()
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == home
+    assert client.get(home.split("#")[0]).status_code == 200
+
+
 # --- trusted hosts, caches, logs, the Server header ----------------------------------------
 
 FEED_RE = re.compile(r'id="feed-url" value="([^"]+)"')

@@ -149,7 +149,7 @@ def test_an_invitations_link_chooses_the_first_time_that_fits_the_request(
 
     booking_page = leo.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
 
-    (checked,) = re.findall(r'<li><label><input[^>]*checked[^>]*>\s*([^<]*)', booking_page)
+    (checked,) = re.findall(r"<li><label><input[^>]*checked[^>]*>\s*([^<]*)", booking_page)
     assert checked.startswith("Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin)")
     # The page starts at the chosen time; the earlier one is a link away.
     assert "09:00–10:00 (Europe/Berlin)" not in booking_page

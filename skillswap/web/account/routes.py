@@ -8,7 +8,16 @@ guess the password or to delete the account.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 from wtforms import Field
@@ -105,6 +114,15 @@ def password_confirmed(user: User, field: Field, typed: str) -> bool:
 def show() -> tuple[str, int]:
     user = _me()
     return render_account(user)
+
+
+@bp.get("/account/password")
+@bp.get("/account/mail")
+@bp.get("/account/delete")
+def form_reopened() -> Response:
+    """A form with mistakes comes back at the address it was posted to. Reloaded, or opened
+    from the history, that address shows the page holding the form, at the form."""
+    return redirect(url_for("account.show") + "#" + request.path.rsplit("/", 1)[-1])
 
 
 @bp.post("/account/password")

@@ -90,6 +90,12 @@ def verify(token: str) -> Response | tuple[str, int]:
     return page, status
 
 
+@bp.get("/account/email")
+def form_reopened() -> Response:
+    """Its form, with mistakes, came back at this address (account/routes.py form_reopened)."""
+    return redirect(url_for("account.show") + "#email")
+
+
 @bp.post("/account/email")
 @login_required
 @validates_own_csrf

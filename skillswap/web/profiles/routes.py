@@ -149,6 +149,12 @@ def edit() -> Response | tuple[str, int]:
     return _edit_page(user, schedule, form=form, status=400)
 
 
+@bp.get("/profile/booking-rules")
+def rules_form_reopened() -> Response:
+    """Its form, with mistakes, came back at this address (account/routes.py form_reopened)."""
+    return redirect(url_for("profile.edit") + "#booking-rules")
+
+
 @bp.post("/profile/booking-rules")
 @login_required
 @validates_own_csrf
