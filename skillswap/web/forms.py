@@ -120,6 +120,8 @@ def action_csrf_valid() -> bool:
 
 
 def check_new_password(field: PasswordField, username: str, email: str) -> None:
+    if field.errors:
+        return  # the length first: one thing to fix at a time
     problem = password_problem(field.data or "", username, email)
     if problem:
         raise ValidationError(problem)

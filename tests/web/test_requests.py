@@ -459,6 +459,20 @@ def test_when_nothing_overlaps_the_nearest_teachers_are_suggested(
     assert "Join waitlist" not in p.main_text
 
 
+def test_a_teacher_with_more_times_than_a_card_shows_links_to_the_rest(
+    app: Flask, lea: FlaskClient
+) -> None:
+    soon = person(app, "soonteacher")
+    fields = {"ranges-0-start": "08:00", "ranges-0-end": "20:00", "session_minutes": "60"}
+    assert post_offer(soon, fields).status_code == 302  # twelve hours, 13:00-... in the window
+    response = post_request(lea, {"ranges-0-start": "08:00", "ranges-0-end": "22:00"})
+    p = page(lea.get(location(response)))
+    assert "Your request is saved." in p.main_text
+    (more,) = [a for a in p.all("a") if a.text == "their booking page"]
+    assert more.attrs["href"] == "/book/soonteacher?skill=python"
+    assert "and 4 more on their booking page" in p.main_text
+
+
 def test_a_taken_slot_is_never_suggested_as_the_nearest(app: Flask, lea: FlaskClient) -> None:
     soon = person(app, "soonteacher")
     assert post_offer(soon, {"dates-0": "2026-12-03"}).status_code == 302

@@ -61,7 +61,7 @@ def new() -> Response | tuple[str, int]:
             form.skill.errors = [*form.skill.errors, str(refusal)]
             status = 409
         else:
-            flash("Your request is saved. Here is who can teach you then.", "success")
+            flash("Your request is saved.", "success")  # the page says who can teach, or nobody
             return redirect(url_for("requests.matches", request_id=saved))
     else:
         status = 400 if form.is_submitted() else 200
