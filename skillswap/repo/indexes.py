@@ -157,15 +157,27 @@ class Indexes(RepositoryBase):
         teach = {key for tag in (user.teach if user else []) if (key := normalise_skill(tag))}
         after = slot_index.epoch(self.clock())
         changed = schedule.offers.values() if offers is None else offers
-        touched = slot_index.group_by_bucket(
-            (line for offer in changed for line in slot_index.offer_rows(offer, after)),
-            self.weekly_slots,
-        ).keys()
+        touched = self._buckets_of(changed, after)
         for skill in sorted({*skills, *(teach if with_tags else ())} - {""}):
             rows = slot_index.teacher_rows(schedule, teach, skill, after)
             grouped = slot_index.group_by_bucket(rows, self.weekly_slots)
             for bucket in sorted(touched | grouped.keys()):
                 self._replace_slot_rows(skill, bucket, uid, grouped.get(bucket, []), after)
+
+    def drop_slot_rows(self, uid: str, skills: Iterable[str], offers: Iterable[Offer]) -> None:
+        """Take this teacher out of the slot index of `skills` wherever `offers` have future
+        slots, whatever their records say: a deleted account's rows, dropped while its offers
+        are still in its document, so a deletion resumed after a crash still finds them."""
+        after = slot_index.epoch(self.clock())
+        touched = self._buckets_of(offers, after)
+        for skill in sorted(set(skills) - {""}):
+            for bucket in sorted(touched):
+                self._replace_slot_rows(skill, bucket, uid, [], after)
+
+    def _buckets_of(self, offers: Iterable[Offer], after: int) -> set[str]:
+        """The index buckets the future slots of `offers` fall in."""
+        rows = (line for offer in offers for line in slot_index.offer_rows(offer, after))
+        return set(slot_index.group_by_bucket(rows, self.weekly_slots))
 
     def _replace_slot_rows(
         self, skill: str, bucket: str, uid: str, rows: list[str], after: int

@@ -273,8 +273,9 @@ def make_room(repo: Repository, uid: str, change: Callable[[Schedule], object]) 
     raise limits.LimitReached(limits.OTHER_FULL)
 
 
-def copy_cancel(repo: Repository, owner: str, booking: Booking) -> None:
-    """Step two of a cancel: the other person's copy, with a notice, then mark it done."""
+def copy_cancel(repo: Repository, owner: str, booking: Booking) -> bool:
+    """Step two of a cancel: the other person's copy, with a notice, then mark it done.
+    Whether the other person's copy changed now (and they were told)."""
     other = booking.other(owner)
     now = repo.clock()
 
@@ -288,9 +289,11 @@ def copy_cancel(repo: Repository, owner: str, booking: Booking) -> None:
         s.notify(notice("cancelled", booking, actor, now, note=booking.cancel_reason))
         return True
 
-    if repo.change_schedule(other, cancel_and_tell):
+    told = repo.change_schedule(other, cancel_and_tell)
+    if told:
         repo.count_unread(other, +1)
     repo.change_schedule(owner, lambda s: s.mark_synced(booking.id))
+    return bool(told)
 
 
 def review(repo: Repository, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:

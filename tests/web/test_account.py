@@ -447,6 +447,43 @@ def test_deleting_an_account_cancels_tells_and_forgets(app: Flask, clock: Clock)
     assert "That username is taken" in page(retry).main_text
 
 
+@pytest.mark.parametrize("crash_at", ["copy_cancel", "index_offer"])
+def test_a_deletion_cut_short_is_finished_by_deleting_again(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, crash_at: str
+) -> None:
+    """A crash after ada's document was emptied (her sessions cancelled there, her offers
+    gone), before leo's copy or the indexes were done. The docstring promises she can log in
+    and delete again; the second run found no upcoming session and no offer, so leo kept a
+    confirmed session with a deleted person, and search kept her times (an outside probe)."""
+    ada, leo = signed_up(app, "ada"), signed_up(app, "leo")
+    publish(ada, day="2026-12-05", start="09:00", end="11:00")
+    session_id = booked_id(book(leo, "ada", free_slots(leo, "ada")[0]))
+    the_repo = repo(app)
+    ada_id = the_repo.find_user("ada").id
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the worker died here")
+
+    if crash_at == "index_offer":
+        monkeypatch.setattr(the_repo, "index_offer", crash)
+    else:
+        monkeypatch.setattr(services.accounts, "copy_cancel", crash)
+    with app.app_context(), pytest.raises(RuntimeError):
+        services.accounts.delete_account(the_repo, ada_id)
+    monkeypatch.undo()  # the worker restarts
+
+    with app.app_context():
+        services.accounts.delete_account(the_repo, ada_id)  # ada logs in and deletes again
+
+    copy = the_repo.schedule(the_repo.find_user("leo").id).bookings[session_id]
+    assert (copy.status, copy.cancel_reason) == ("cancelled", "account deleted")
+    assert "“account deleted”" in text(leo.get("/notifications"))
+    assert store(app).get(f"schedule/{ada_id}") == {"closed": "2026-11-23T12:00:00Z"}
+    assert ada_id not in the_repo.skill_index("python")["teachers"]
+    slot_rows = [value for key, value in store(app).get_many(store(app).keys("slots/")).items()]
+    assert ada_id not in str(slot_rows)
+
+
 def test_a_past_session_with_a_deleted_person_can_still_be_rated(app: Flask, clock: Clock) -> None:
     ada = signed_up(app, "ada")
     leo = signed_up(app, "leo")
