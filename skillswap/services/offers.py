@@ -15,14 +15,15 @@ from skillswap.services import upkeep
 def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = None) -> str:
     """Save the offer in the teacher's document (every limit checked there, atomically),
     then bring the skill and slot indexes in step. Returns the id of the offer that stands:
-    a new offer identical to an open one in everything entered is that one sent again, and changes
-    nothing."""
+    a new offer identical to an open one in everything entered is that one sent again, and
+    changes nothing in the document; its indexes are brought in step again, as a crash
+    between the document and the indexes may have left them (a retry then heals it)."""
 
-    def put(s: Schedule) -> tuple[str | None, Offer | None]:
+    def put(s: Schedule) -> tuple[Offer | None, Offer | None]:
         now = repo.clock()
         twin = s.twin(offer, now)
         if twin is not None:
-            return twin, None
+            return s.offers[twin], None
         previous = s.offers.get(offer.id)
         s.put_offer(offer, now)
         # New times are freed slots for the waitlist: held for the first in line at once
@@ -34,7 +35,9 @@ def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = 
     with upkeep.after(repo):
         twin, previous = upkeep.grow(repo, offer.owner, put)
         if twin is not None:
-            return twin
+            repo.index_offer(twin.skill_key, twin.owner, twin.id, add=True, label=twin.skill)
+            repo.refresh_slot_rows(twin.owner, {twin.skill_key}, [twin], with_tags=True)
+            return twin.id
         if previous_skill_key and previous_skill_key != offer.skill_key:
             repo.index_offer(previous_skill_key, offer.owner, offer.id, add=False)
         repo.index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
@@ -54,7 +57,8 @@ def delete_offer(repo: Repository, uid: str, offer_id: str) -> Offer:
 
 def save_request(repo: Repository, request: LearnRequest) -> str:
     """Save a new request; returns the id of the request that stands (an open one identical in
-    everything entered, when this is the same form sent again: nothing changes)."""
+    everything entered, when this is the same form sent again: nothing changes in the
+    document, and its index entry is made again, as save_offer does)."""
 
     def put(s: Schedule) -> str | None:
         now = repo.clock()
@@ -64,13 +68,11 @@ def save_request(repo: Repository, request: LearnRequest) -> str:
         return twin
 
     with upkeep.after(repo):
-        twin = upkeep.grow(repo, request.owner, put)
-        if twin is not None:
-            return twin
+        standing = upkeep.grow(repo, request.owner, put) or request.id
         repo.index_skill(
-            request.skill_key, "learners", request.owner, request.id, True, request.skill
+            request.skill_key, "learners", request.owner, standing, True, request.skill
         )
-    return request.id
+    return standing
 
 
 def delete_request(repo: Repository, uid: str, request_id: str) -> LearnRequest | None:

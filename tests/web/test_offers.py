@@ -709,6 +709,40 @@ def offer_id(app: Flask, ada: FlaskClient) -> str:
     return only_offer(app).id
 
 
+def test_an_offer_cut_short_by_a_crash_is_indexed_when_its_form_is_sent_again(
+    app: Flask, ada: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash after the offer was saved, before the slot index had its times: sending the
+    form again found the offer there ("the same form sent again") and changed nothing, so
+    search never listed it until an operator ran `flask reindex` (an outside probe)."""
+    the_repo = repo(app)
+    # She teaches Python already (a tag): saving the offer adds no tag, whose indexing
+    # would have put her times in too.
+    the_repo.change_user(uid(app, "ada"), lambda data: {**data, "teach": ["Python"]})
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(the_repo, "refresh_slot_rows", crash)
+    with pytest.raises(RuntimeError):
+        post_offer(ada, {})
+    monkeypatch.undo()  # the worker restarts
+    assert "ada" not in matches_for(person(app, "leo"))
+
+    assert post_offer(ada, {}).status_code == 302
+
+    assert len(repo(app).schedule(uid(app, "ada")).offers) == 1  # still the one offer
+    assert "ada" in matches_for(person(app, "mia"))
+
+
+def matches_for(learner: FlaskClient) -> str:
+    """The matches page of a request for Python on 1 Dec, 08:00-12:00 (the learner's zone)."""
+    from tests.web.test_requests import post_request
+
+    response = post_request(learner, {"ranges-0-start": "08:00", "ranges-0-end": "12:00"})
+    return page(learner.get(location(response))).main_text
+
+
 def test_edit_form_is_prefilled(ada: FlaskClient, offer_id: str) -> None:
     response = ada.get(f"/offer/{offer_id}/edit")
     assert response.status_code == 200

@@ -473,6 +473,27 @@ def test_a_teacher_with_more_times_than_a_card_shows_links_to_the_rest(
     assert "and 4 more on their booking page" in p.main_text
 
 
+def test_a_request_cut_short_by_a_crash_is_indexed_when_its_form_is_sent_again(
+    app: Flask, lea: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saved, then a crash before the skill index listed it: teachers' /learners never
+    showed it, and the same form sent again changed nothing."""
+    the_repo = repo(app)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(the_repo, "index_skill", crash)
+    with pytest.raises(RuntimeError):
+        post_request(lea)
+    monkeypatch.undo()  # the worker restarts
+
+    assert post_request(lea).status_code == 302
+
+    saved = only_request(app)
+    assert the_repo.skill_index("python")["learners"] == {uid(app, "lea"): [saved.id]}
+
+
 def test_a_taken_slot_is_never_suggested_as_the_nearest(app: Flask, lea: FlaskClient) -> None:
     soon = person(app, "soonteacher")
     assert post_offer(soon, {"dates-0": "2026-12-03"}).status_code == 302
