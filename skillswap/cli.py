@@ -15,7 +15,7 @@ from skillswap.repo import Repository
 from skillswap.repo.archive import relayout_archives
 from skillswap.repo.indexes import reindex, weekly_slot_buckets
 from skillswap.repo.reminders import due_layout_differs, reindex_due
-from skillswap.services.backup import export_records, import_records
+from skillswap.services.backup import export_records, import_records, read_export
 from skillswap.services.mail import send_due_mail
 from skillswap.store import REPLIT_BUDGET, Store
 from skillswap.web.common import now
@@ -123,13 +123,19 @@ def register(app: Flask) -> None:
     @app.cli.command("import")
     @click.argument("path", default="-")
     @click.option("--overwrite", is_flag=True, help="Replace records that differ.")
-    def import_command(path: str, overwrite: bool) -> None:
+    @click.option(
+        "--no-end-check",
+        is_flag=True,
+        help="Take an export made before exports ended with a line counting their records.",
+    )
+    def import_command(path: str, overwrite: bool, no_end_check: bool) -> None:
         """Load records exported with `flask export` into this app's store."""
         if path == "-":
-            written, same, mended = import_records(_store(), sys.stdin, overwrite, now())
+            records = read_export(sys.stdin, check_end=not no_end_check)
         else:
             with open(path, encoding="utf-8") as lines:
-                written, same, mended = import_records(_store(), lines, overwrite, now())
+                records = read_export(lines, check_end=not no_end_check)
+        written, same, mended, merged = import_records(_store(), records, overwrite, now())
         click.echo(f"imported {written} records ({same} already identical)", err=True)
         if mended:
             click.echo(
@@ -137,15 +143,22 @@ def register(app: Flask) -> None:
                 "in one person's schedule only",
                 err=True,
             )
-        # Replit DB keeps a skill's slots in one document, other stores one a week: a dump
-        # from the other kind of store gets its slot index laid out afresh for this one.
         store = _store()
-        weekly = weekly_slot_buckets(store)
-        if any((key.split("/")[2] == ALL_WEEKS) == weekly for key in store.keys("slots/")):
-            rebuilt, _ = reindex(store, now(), skills=False, cap=_repo().slot_piece_rows)
-            click.echo(f"slot index laid out for {store.name}: {rebuilt} written", err=True)
-        if due_layout_differs(store):
-            rebuilt, _ = reindex_due(store, current_app.config["REMINDER_OFFSETS"], now())
-            click.echo(f"due index laid out for {store.name}: {rebuilt} written", err=True)
+        if merged:
+            # The store had records of its own: its indexes and the file's each list only
+            # their own, so both are rebuilt from all the records.
+            rebuilt, removed = reindex(store, now(), cap=_repo().slot_piece_rows)
+            click.echo(f"indexes rebuilt from both: {rebuilt} written, {removed} removed", err=True)
+            reindex_due(store, current_app.config["REMINDER_OFFSETS"], now())
+        else:
+            # Replit DB keeps a skill's slots in one document, other stores one a week: a dump
+            # from the other kind of store gets its slot index laid out afresh for this one.
+            weekly = weekly_slot_buckets(store)
+            if any((key.split("/")[2] == ALL_WEEKS) == weekly for key in store.keys("slots/")):
+                rebuilt, _ = reindex(store, now(), skills=False, cap=_repo().slot_piece_rows)
+                click.echo(f"slot index laid out for {store.name}: {rebuilt} written", err=True)
+            if due_layout_differs(store):
+                rebuilt, _ = reindex_due(store, current_app.config["REMINDER_OFFSETS"], now())
+                click.echo(f"due index laid out for {store.name}: {rebuilt} written", err=True)
         if moved := relayout_archives(store, _repo().archive_piece_bytes):
             click.echo(f"archive laid out for {store.name}: {moved} pieces written", err=True)

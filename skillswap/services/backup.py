@@ -30,9 +30,21 @@ def _schedules(records: dict[str, dict]) -> dict[str, Schedule]:
     }
 
 
+#: Derived documents: rebuilt from the records (`flask reindex`), so a different copy of one in
+#: the store is no conflict.
+DERIVED = ("skill/", "slots/", "due/")
+#: Claims naming an account: an import may never point one at another account.
+CLAIMS = ("username/", "email/")
+
+
+def _uid(claim: object) -> object:
+    return claim.get("uid") if isinstance(claim, dict) else None
+
+
 def export_records(store: Store, out: TextIO, now: datetime) -> tuple[int, list[Torn]]:
-    """Write every record as a JSON line, from one snapshot of the store; returns how many,
-    and the booking pairs the copy caught half-written (only where the backend has no read
+    """Write every record as a JSON line, from one snapshot of the store, then an end line
+    ({"end": <records>}) by which an import knows the file is whole; returns how many, and
+    the booking pairs the copy caught half-written (only where the backend has no read
     transaction: Replit DB)."""
     count = 0
     kept: dict[str, dict] = {}  # user records (their keys) and schedules' bookings
@@ -44,33 +56,91 @@ def export_records(store: Store, out: TextIO, now: datetime) -> tuple[int, list[
             kept[key] = {}
         elif key.startswith("schedule/") and isinstance(value, dict) and value.get("bookings"):
             kept[key] = {"bookings": value["bookings"]}
+    out.write(json.dumps({"end": count}) + "\n")
     return count, booking_pairs.torn_pairs(_schedules(kept), now)
 
 
+def read_export(lines: TextIO, check_end: bool = True) -> list[dict]:
+    """The records of an export, refused (ClickException, so nothing is written) when a line
+    is no record, or the end line is missing or counts other records: a file cut short or
+    edited. `check_end=False` takes exports made before they had an end line."""
+    records: list[dict] = []
+    end = None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise click.ClickException(
+                f"Line {number} is not JSON: the file was cut short or edited. Nothing was written."
+            ) from None
+        if end is not None:
+            raise click.ClickException(f"Line {number} follows the end line. Nothing was written.")
+        if isinstance(record, dict) and record.keys() == {"end"}:
+            end = record["end"]
+        elif isinstance(record, dict) and isinstance(record.get("key"), str) and "value" in record:
+            records.append(record)
+        else:
+            raise click.ClickException(
+                f'Line {number} is not a record ({{"key": ..., "value": ...}}). Nothing was '
+                "written."
+            )
+    if check_end and end is None:
+        raise click.ClickException(
+            "The file has no end line, so it may have been cut short. Nothing was written. "
+            "(An export made before exports had one: import it with --no-end-check.)"
+        )
+    if check_end and end != len(records):
+        raise click.ClickException(
+            f"The end line counts {end} records, the file holds {len(records)}. Nothing was "
+            "written."
+        )
+    return records
+
+
 def import_records(
-    store: Store, lines: TextIO, overwrite: bool, now: datetime
-) -> tuple[int, int, int]:
-    """Load exported lines. Identical records are skipped (so importing twice is harmless);
-    a different existing value is a conflict unless `overwrite`. Booking pairs the export
-    caught half-written are mended first. Returns (written, unchanged, pairs mended)."""
-    records = [json.loads(line) for line in lines if line.strip()]
+    store: Store, records: list[dict], overwrite: bool, now: datetime
+) -> tuple[int, int, int, bool]:
+    """Load exported records (read_export). Identical records are skipped (so importing twice
+    is harmless); a different existing value is a conflict unless `overwrite`, except in
+    derived documents (rebuilt anyway); a username or email claim naming another account is
+    refused even then (two accounts would share one name). Booking pairs the export caught
+    half-written are mended first. Returns (written, unchanged, pairs mended, whether the
+    store held records of its own: then its indexes must be rebuilt from both)."""
     values = {r["key"]: r["value"] for r in records}
-    schedules = _schedules(values)
+    try:
+        schedules = _schedules(values)
+    except (AttributeError, KeyError, TypeError, ValueError) as problem:
+        raise click.ClickException(
+            f"A schedule in the file cannot be read ({problem}). Nothing was written."
+        ) from None
     torn = booking_pairs.torn_pairs(schedules, now)
     for uid in booking_pairs.mend(schedules, torn):
         mended = schedules[uid].to_doc()["bookings"]
         values[schedule_key(uid)] = {**(values.get(schedule_key(uid)) or {}), "bookings": mended}
     records = [{"key": key, "value": value} for key, value in values.items()]
     existing = store.get_many([r["key"] for r in records])
-    conflicts = [
-        r["key"] for r in records if r["key"] in existing and existing[r["key"]] != r["value"]
+    differ = [r for r in records if r["key"] in existing and existing[r["key"]] != r["value"]]
+    taken = [
+        r["key"]
+        for r in differ
+        if r["key"].startswith(CLAIMS) and _uid(existing[r["key"]]) != _uid(r["value"])
     ]
+    if taken:
+        raise click.ClickException(
+            f"{len(taken)} username or email claims name other accounts here (first: "
+            f"{taken[0]!r}); importing them would give two accounts one name. Nothing was "
+            "written."
+        )
+    conflicts = [r["key"] for r in differ if not r["key"].startswith(DERIVED)]
     if conflicts and not overwrite:
         raise click.ClickException(
             f"{len(conflicts)} records differ from what the store holds (first: "
             f"{conflicts[0]!r}); nothing was written. Use --overwrite to replace them."
         )
     todo = {r["key"]: r["value"] for r in records if existing.get(r["key"]) != r["value"]}
+    merged = any(not key.startswith(DERIVED) for key in store.keys("") if key not in values)
     if todo:
         store.put_many(todo)
-    return len(todo), len(records) - len(todo), len(torn)
+    return len(todo), len(records) - len(todo), len(torn), merged

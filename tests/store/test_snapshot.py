@@ -6,7 +6,6 @@ them (skillswap/domain/booking_pairs.py)."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 
 from skillswap.domain.records import Booking
 from skillswap.domain.schedule import Schedule
-from skillswap.services.backup import export_records, import_records
+from skillswap.services.backup import export_records, import_records, read_export
 from skillswap.store import Store, Value, open_store
 from tests.store.conftest import StoreSpec
 
@@ -99,7 +98,7 @@ def export(store: Store) -> tuple[dict[str, Any], str, list]:
     out = io.StringIO()
     _, torn = export_records(store, out, NOW)
     text = out.getvalue()
-    return {r["key"]: r["value"] for r in map(json.loads, text.splitlines())}, text, torn
+    return {r["key"]: r["value"] for r in read_export(io.StringIO(text))}, text, torn
 
 
 @pytest.mark.parametrize(
@@ -135,7 +134,7 @@ def test_without_transactions_a_torn_pair_is_reported_and_mended_on_import(
 
     target = open_store(f"sqlite:///{tmp_path / 'moved.db'}")
     try:
-        _, _, mended = import_records(target, io.StringIO(text), False, NOW)
+        _, _, mended, _ = import_records(target, read_export(io.StringIO(text)), False, NOW)
         assert mended == 1
         learner = Schedule.from_doc(LEARNER, target.get(f"schedule/{LEARNER}"))
         teacher = Schedule.from_doc(TEACHER, target.get(f"schedule/{TEACHER}"))

@@ -12,7 +12,6 @@ SQLite renders the same pages as the original.
 from __future__ import annotations
 
 import io
-import json
 import re
 import shutil
 import tempfile
@@ -28,7 +27,7 @@ from flask.testing import FlaskClient
 from skillswap import services
 from skillswap.domain.records import LearnRequest
 from skillswap.repo import Repository
-from skillswap.services.backup import export_records, import_records
+from skillswap.services.backup import export_records, import_records, read_export
 from skillswap.store import Store, open_store
 from tests.support.app_fixtures import TEMPLATE_CODE, AuthActions, Clock, make_app
 from tests.support.fake_replitdb import FakeReplitDB
@@ -100,8 +99,7 @@ def _export(store: Store) -> tuple[str, dict[str, Any]]:
     assert torn == []
     text = out.getvalue()
     records = {}
-    for line in text.splitlines():
-        record = json.loads(line)
+    for record in read_export(io.StringIO(text)):  # checks the end line's count too
         assert record["key"] not in records, f"{record['key']} exported twice"
         records[record["key"]] = record["value"]
     assert count == len(records)
@@ -110,11 +108,12 @@ def _export(store: Store) -> tuple[str, dict[str, Any]]:
 
 def _import_twice(store: Store, dump: str, expected: dict[str, Any]) -> None:
     moment = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
-    written, same, mended = import_records(store, io.StringIO(dump), False, moment)
-    assert (written, same, mended) == (len(expected), 0, 0)
+    records = read_export(io.StringIO(dump))
+    written, same, mended, merged = import_records(store, records, False, moment)
+    assert (written, same, mended, merged) == (len(expected), 0, 0, False)
     # Idempotent: the same dump again writes nothing, even with --overwrite.
-    assert import_records(store, io.StringIO(dump), False, moment) == (0, len(expected), 0)
-    assert import_records(store, io.StringIO(dump), True, moment) == (0, len(expected), 0)
+    assert import_records(store, records, False, moment) == (0, len(expected), 0, False)
+    assert import_records(store, records, True, moment) == (0, len(expected), 0, False)
 
 
 def _main(client: FlaskClient, path: str) -> str:

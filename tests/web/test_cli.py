@@ -129,8 +129,9 @@ def test_export_wipe_import_gives_identical_records(app: Flask, tmp_path: Path) 
     dump = tmp_path / "backup.jsonl"
     assert runner.invoke(args=["export", str(dump)]).exit_code == 0
     original = {k: store.get(k) for k in store.keys("")}
-    lines = dump.read_text(encoding="utf-8").splitlines()
+    *lines, end = dump.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(original)
+    assert json.loads(end) == {"end": len(original)}  # by which an import knows it is whole
     assert {json.loads(line)["key"] for line in lines} == set(original)
 
     fresh = make_app(tmp_path / "other", Clock())
@@ -153,6 +154,8 @@ def test_import_refuses_to_overwrite_unless_asked(app: Flask, tmp_path: Path) ->
         json.dumps({"key": "user/zzz", "value": {"id": "zzz", "username": "other"}})
         + "\n"
         + json.dumps({"key": "user/new", "value": {"id": "new"}})
+        + "\n"
+        + json.dumps({"end": 2})
         + "\n",
         encoding="utf-8",
     )
@@ -164,6 +167,71 @@ def test_import_refuses_to_overwrite_unless_asked(app: Flask, tmp_path: Path) ->
     assert store.get("user/new") is None
     assert runner.invoke(args=["import", "--overwrite", str(dump)]).exit_code == 0
     assert store.get("user/zzz")["username"] == "other"
+
+
+def _dump(app: Flask, tmp_path: Path) -> Path:
+    _community(app.extensions["skillswap.repo"])
+    dump = tmp_path / "backup.jsonl"
+    assert app.test_cli_runner().invoke(args=["export", str(dump)]).exit_code == 0
+    return dump
+
+
+def test_an_export_cut_short_is_refused_and_nothing_is_written(
+    app: Flask, tmp_path: Path
+) -> None:
+    """Cut at a line's end, an export imported "200 records" without a word: accounts'
+    schedules without their users (an outside probe). Cut inside a line: a traceback."""
+    text = _dump(app, tmp_path).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    fresh = make_app(tmp_path / "other", Clock())
+    other = fresh.extensions["skillswap.store"]
+    for name, cut in (("at a line", "".join(lines[:5])), ("inside a line", text[: len(text) // 2])):
+        part = tmp_path / f"{name}.jsonl"
+        part.write_text(cut, encoding="utf-8")
+        result = fresh.test_cli_runner().invoke(args=["import", str(part)])
+        assert result.exit_code == 1, name
+        assert "Nothing was written" in result.output, name
+        assert "Traceback" not in result.output
+        assert other.keys("") == [], name
+    # An export made before exports had an end line: taken when asked.
+    old = tmp_path / "old.jsonl"
+    old.write_text("".join(lines[:-1]), encoding="utf-8")
+    assert fresh.test_cli_runner().invoke(args=["import", str(old)]).exit_code == 1
+    taken = fresh.test_cli_runner().invoke(args=["import", "--no-end-check", str(old)])
+    assert taken.exit_code == 0, taken.output
+    other.close()
+
+
+def test_import_never_points_a_name_at_another_account(app: Flask, tmp_path: Path) -> None:
+    """With --overwrite, a file's username and email claims replaced those of the store's own
+    accounts: two user records per name, the store's own orphaned (an outside probe)."""
+    dump = _dump(app, tmp_path)
+    fresh = make_app(tmp_path / "other", Clock())
+    fresh.extensions["skillswap.repo"].create_user("ada", "ada@example.com", "x", "UTC")
+    before = {k: fresh.extensions["skillswap.store"].get(k) for k in ("username/ada",)}
+    result = fresh.test_cli_runner().invoke(args=["import", "--overwrite", str(dump)])
+    assert result.exit_code == 1
+    assert "two accounts one name" in result.output
+    assert fresh.extensions["skillswap.store"].get("username/ada") == before["username/ada"]
+    fresh.extensions["skillswap.store"].close()
+
+
+def test_importing_into_a_store_with_people_of_its_own_rebuilds_the_indexes_from_both(
+    app: Flask, tmp_path: Path
+) -> None:
+    dump = _dump(app, tmp_path)
+    fresh = make_app(tmp_path / "other", Clock())
+    repo: Repository = fresh.extensions["skillswap.repo"]
+    dee = repo.create_user("dee", "dee@example.com", "x", "UTC")
+    dee.teach = ["Python"]
+    repo.save_profile(dee)
+    repo.index_teach_tags(dee.id, [], dee.teach)
+    result = fresh.test_cli_runner().invoke(args=["import", str(dump)])
+    assert result.exit_code == 0, result.output  # skill/python differs: derived, no conflict
+    assert "indexes rebuilt from both" in result.output
+    taggers = repo.skill_index("python")["taggers"]
+    assert dee.id in taggers and repo.find_user("bob").id in taggers
+    fresh.extensions["skillswap.store"].close()
 
 
 def test_store_stats_reports_against_replit_limits(app: Flask) -> None:

@@ -20,7 +20,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.keys import schedule_key, user_key
-from skillswap.services.backup import export_records, import_records
+from skillswap.services.backup import export_records, import_records, read_export
 from skillswap.store import Store
 from skillswap.store.sqlite import SQLiteStore
 from tests.support.app_fixtures import TEMPLATE_CODE, Clock, make_app
@@ -270,7 +270,7 @@ def test_migrate_converts_a_store_written_by_the_previous_version(old_store_app:
     assert torn == []
     copy = SQLiteStore(str(Path(app.instance_path) / "copy.db"))
     try:
-        import_records(copy, io.StringIO(dump.getvalue()), overwrite=False, now=NOW)
+        import_records(copy, read_export(io.StringIO(dump.getvalue())), overwrite=False, now=NOW)
         assert {k: copy.get(k) for k in copy.keys("")} == {k: store.get(k) for k in store.keys("")}
     finally:
         copy.close()
