@@ -34,6 +34,7 @@ from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import expand_slots, expand_windows, iso_utc, to_zone
 from skillswap.domain.users import User
 from skillswap.repo import EmailTaken, Repository, UsernameTaken
+from skillswap.repo.reminders import reindex_due
 from skillswap.store import Store
 from skillswap.web.passwords import hash_password
 
@@ -335,6 +336,8 @@ def register(app: Flask) -> None:
             )
         click.echo(f"Seeding the demo community into the {store.name} store…")
         summary = seed_demo(store, clock(), hash_password(password), seed)
+        # The sessions were written straight to the store: their reminders too, at once.
+        reindex_due(store, current_app.config["REMINDER_OFFSETS"], clock())
         click.echo(
             f"Done: {len(summary.people)} people in {summary.zones} time zones; "
             f"{summary.offers} offers with {summary.free_slots} free sessions ahead; "

@@ -176,9 +176,7 @@ def _dump(app: Flask, tmp_path: Path) -> Path:
     return dump
 
 
-def test_an_export_cut_short_is_refused_and_nothing_is_written(
-    app: Flask, tmp_path: Path
-) -> None:
+def test_an_export_cut_short_is_refused_and_nothing_is_written(app: Flask, tmp_path: Path) -> None:
     """Cut at a line's end, an export imported "200 records" without a word: accounts'
     schedules without their users (an outside probe). Cut inside a line: a traceback."""
     text = _dump(app, tmp_path).read_text(encoding="utf-8")

@@ -114,6 +114,23 @@ def test_seed_demo_makes_a_lively_community(app: Flask, clock: Clock) -> None:
     assert "30 people" in result.output
 
 
+def test_the_demo_sessions_ahead_get_their_reminders(app: Flask, clock: Clock) -> None:
+    """Demo bookings are written straight to the store: until an operator ran `flask
+    reindex`, none of them was in the due index, so no reminder or rating nudge was sent
+    for them (an outside probe)."""
+    assert seed(app).exit_code == 0
+    store = app.extensions["skillswap.store"]
+    indexed = {ref for key in store.keys("due/") for ref in store.get(key)}
+    upcoming = {
+        b.id
+        for s in community(app).values()
+        for b in s.bookings.values()
+        if b.status == "confirmed" and b.start_at > clock()
+    }
+    assert upcoming
+    assert upcoming <= {ref.split(" ")[0] for ref in indexed}
+
+
 def test_demo_people_can_log_in_and_be_found(app: Flask, clock: Clock) -> None:
     result = seed(app, "--seed", "5")
     password = PASSWORD_RE.search(result.output).group(1)
