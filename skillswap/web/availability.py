@@ -8,6 +8,7 @@ re-render the form with one more row for browsers without JavaScript.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -121,8 +122,23 @@ def add_error(form: AvailabilityFields, field: Field, message: str) -> None:
     errors.append(message)
     field.errors = errors
     problems = getattr(form, "availability_problems", [])
-    problems.append((field.id, message))
+    problems.append((field.id, f"{_field_name(field)}: {message}"))
     form.availability_problems = problems
+
+
+_ROW_FIELD = re.compile(r"(dates|ranges)-(\d+)(?:-(start|end))?")
+
+
+def _field_name(field: Field) -> str:
+    """What the summary calls a field: rows by their place ("Time range 2, To"), since
+    "Enter a time" three times over says nothing of where."""
+    row = _ROW_FIELD.fullmatch(field.id or "")
+    if row is None:
+        return field.label.text
+    kind, index, part = row.groups()
+    if kind == "dates":
+        return f"Date {int(index) + 1}"
+    return f"Time range {int(index) + 1}" + {"start": ", From", "end": ", To", None: ""}[part]
 
 
 def read_availability(

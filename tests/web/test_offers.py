@@ -743,6 +743,19 @@ def matches_for(learner: FlaskClient) -> str:
     return page(learner.get(location(response))).main_text
 
 
+def test_the_summary_says_which_date_or_time_range_each_problem_is_at(
+    ada: FlaskClient,
+) -> None:
+    """"Enter a date / Enter a date / Enter a time" said nothing of where (an outside UX
+    review): rows are named by their place, as a person counts them."""
+    fields = {"dates-0": "2026-02-30", "dates-1": "2026-12-02", "ranges-1-start": "12:00"}
+    response = post_offer(ada, {**fields, "ranges-1-end": ""})
+    assert response.status_code == 400
+    summary = summary_text(page(response))
+    assert "Date 1: 2026-02-30 is not a real date" in summary
+    assert "Time range 2, To: Enter a time" in summary
+
+
 def test_edit_form_is_prefilled(ada: FlaskClient, offer_id: str) -> None:
     response = ada.get(f"/offer/{offer_id}/edit")
     assert response.status_code == 200
