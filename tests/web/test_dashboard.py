@@ -86,6 +86,10 @@ def test_upcoming_sessions_are_listed_soonest_first(
         order = re.findall(r'<li id="booking-([0-9a-f]+)"', section)
         assert order[:2] == [session, later]
     assert "No upcoming sessions to teach." in text(leo.get("/dashboard"))
+    # An empty list says what to do next: leo teaches nothing yet, and attends.
+    learner_page = leo.get("/dashboard").get_data(as_text=True)
+    assert '<a class="button small" href="/offer">Offer a skill</a>' in learner_page
+    assert "Find a teacher" not in learner_page
 
 
 def test_the_dashboard_lists_the_soonest_upcoming_sessions_and_sends_the_rest_to_the_calendar(

@@ -130,6 +130,13 @@ def test_dashboard_links_each_booking_to_its_calendar_file(
         page = client.get("/dashboard").get_data(as_text=True)
         assert f'href="/booking/{session}.ics"' in page
         assert "Add to calendar (.ics)" in page
+    # Cancelled, its file is a CANCEL that takes the event off a calendar, and says so.
+    cancel(leo, session)
+    for client in (tess, leo):
+        page = client.get("/dashboard").get_data(as_text=True)
+        assert f'href="/booking/{session}.ics"' in page
+        assert "Take it off your calendar (.ics)" in page
+        assert "Add to calendar (.ics)" not in page
 
 
 # --- the subscription feed -----------------------------------------------------------------
