@@ -62,6 +62,37 @@ def is_valid_zone(name: str) -> bool:
     return True
 
 
+# Browsers name zones as CLDR does, and CLDR keeps names IANA has since renamed: Chrome says
+# "Asia/Calcutta" for India. Stored as they are today, so profiles, mails and the picker's
+# list of common zones agree. The old names stay valid (the database keeps them as links).
+_RENAMED = {
+    "Africa/Asmera": "Africa/Asmara",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Catamarca": "America/Argentina/Catamarca",
+    "America/Cordoba": "America/Argentina/Cordoba",
+    "America/Godthab": "America/Nuuk",
+    "America/Indianapolis": "America/Indiana/Indianapolis",
+    "America/Jujuy": "America/Argentina/Jujuy",
+    "America/Louisville": "America/Kentucky/Louisville",
+    "America/Mendoza": "America/Argentina/Mendoza",
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Europe/Kiev": "Europe/Kyiv",
+    "Pacific/Enderbury": "Pacific/Kanton",
+    "Pacific/Ponape": "Pacific/Pohnpei",
+    "Pacific/Truk": "Pacific/Chuuk",
+}
+
+
+def current_zone_name(name: str) -> str:
+    """Today's IANA name of a zone a browser reported by an older one; others as they are."""
+    renamed = _RENAMED.get(name)
+    return renamed if renamed and is_valid_zone(renamed) else name
+
+
 def zone_or_utc(name: str | None) -> ZoneInfo:
     """The zone called ``name``, or UTC when it is missing or unknown (DESIGN: UTC fallback)."""
     if name and is_valid_zone(name):

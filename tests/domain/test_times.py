@@ -40,7 +40,7 @@ from skillswap.domain.times import (
     to_zone,
     wall_to_utc,
 )
-from skillswap.domain.zones import all_zone_names, is_valid_zone, zone_or_utc
+from skillswap.domain.zones import all_zone_names, current_zone_name, is_valid_zone, zone_or_utc
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -847,3 +847,23 @@ def test_property_accepted_input_only_expands_to_future_slots(
     slots = expand_slots(sorted(dates), ranges, zone)
     assert len(slots) == len(dates) * len(ranges)
     assert all(slot.start > now for slot in slots)
+
+
+@pytest.mark.parametrize(
+    ("reported", "stored"),
+    [
+        ("Asia/Calcutta", "Asia/Kolkata"),  # what Chrome says for India
+        ("Asia/Saigon", "Asia/Ho_Chi_Minh"),
+        ("Europe/Kiev", "Europe/Kyiv"),
+        ("America/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("US/Eastern", "US/Eastern"),  # an alias without a browser behind it: kept
+    ],
+)
+def test_browsers_old_zone_names_are_stored_by_todays(reported: str, stored: str) -> None:
+    """Browsers report CLDR's zone names, some of them decades old, so an Indian user's
+    profile said "Asia/Calcutta", which the picker's list of common zones does not offer."""
+    assert current_zone_name(reported) == stored
+    assert ZoneInfo(stored).utcoffset(datetime(2026, 12, 1)) == ZoneInfo(reported).utcoffset(
+        datetime(2026, 12, 1)
+    )

@@ -746,7 +746,7 @@ def matches_for(learner: FlaskClient) -> str:
 def test_the_summary_says_which_date_or_time_range_each_problem_is_at(
     ada: FlaskClient,
 ) -> None:
-    """"Enter a date / Enter a date / Enter a time" said nothing of where (an outside UX
+    """ "Enter a date / Enter a date / Enter a time" said nothing of where (an outside UX
     review): rows are named by their place, as a person counts them."""
     fields = {"dates-0": "2026-02-30", "dates-1": "2026-12-02", "ranges-1-start": "12:00"}
     response = post_offer(ada, {**fields, "ranges-1-end": ""})

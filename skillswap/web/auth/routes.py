@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 
 from skillswap.domain import logins
 from skillswap.domain.users import User
-from skillswap.domain.zones import is_valid_zone
+from skillswap.domain.zones import current_zone_name, is_valid_zone
 from skillswap.extensions import login_manager
 from skillswap.repo import EmailTaken, UsernameTaken
 from skillswap.store import StoreError, StoreUnavailable
@@ -159,7 +159,8 @@ def signup() -> Response | str | tuple[str, int]:
         attempt = throttle.ClientAttempt("signup", "SIGNUP_RATE_LIMIT")
         if not attempt.allowed():
             raise _too_many(attempt)
-        zone = form.timezone.data if is_valid_zone(form.timezone.data or "") else "UTC"
+        typed = form.timezone.data or ""
+        zone = current_zone_name(typed) if is_valid_zone(typed) else "UTC"
         try:
             user = repo().create_user(
                 form.username.data, form.email.data, hash_password(form.password.data), zone

@@ -15,7 +15,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.teacher_rules import late_record
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User, split_tags
-from skillswap.domain.zones import is_valid_zone, picker_zone_names
+from skillswap.domain.zones import current_zone_name, is_valid_zone, picker_zone_names
 from skillswap.web.calendar.layout import this_week
 from skillswap.web.common import (
     now,
@@ -138,7 +138,7 @@ def edit() -> Response | tuple[str, int]:
         user.learn = split_tags(form.learn.data or "")
         user.links = [line.strip() for line in (form.links.data or "").splitlines() if line.strip()]
         if is_valid_zone(form.timezone.data or ""):
-            user.timezone = form.timezone.data
+            user.timezone = current_zone_name(form.timezone.data)
         services.offers.save_profile(repo(), user, old_teach)
         if user.timezone != old_zone and schedule.booking_rules:
             services.rules.follow_zone(repo(), user.id, user.timezone)
