@@ -104,7 +104,7 @@ def test_request_match_book_race_notify_and_rate(
     expect(card.get_by_role("list", name="Teaches").get_by_role("listitem")).to_have_text(
         ["Python"]
     )
-    expect(card.get_by_role("link", name="View Profile")).to_have_attribute("href", "/user/tess")
+    expect(card.get_by_role("link", name="View profile")).to_have_attribute("href", "/user/tess")
     assert slot_labels(card) == [f"{TEN} · Online", f"{ELEVEN} · Online"]
     expect(card.get_by_role("radio", name=TEN)).to_be_checked()
     screenshot(learner, "journey-matches-desktop")
