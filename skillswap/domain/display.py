@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from skillswap.domain.skills import normalise_skill
@@ -79,3 +80,29 @@ def title_and_skill(title: str, skill: str) -> tuple[str, str]:
     if not title or normalise_skill(title) == normalise_skill(skill):
         return skill, ""
     return title, skill
+
+
+_PRESETS = {"weekdays": "Weekdays", "weekends": "Weekends", "everyday": "Every day"}
+
+
+def describe_dates(dates: list[str], preset: Mapping[str, str], custom_dates: list[str]) -> str:
+    """An offer's or request's dates as a person reads them: a preset as its span
+    ("Weekdays, Mon 7 Dec 2026 – Fri 18 Dec 2026"), other dates as runs of days in order
+    ("Tue 1 Dec 2026 – Thu 3 Dec 2026; Mon 7 Dec 2026"), not ten ISO dates in a row."""
+    parts = []
+    word = _PRESETS.get(preset.get("kind", ""))
+    if word and preset.get("first") and preset.get("last"):
+        first, last = date.fromisoformat(preset["first"]), date.fromisoformat(preset["last"])
+        parts.append(f"{word}, {_day_label(first)} – {_day_label(last)}")
+        dates = custom_dates
+    days = sorted({date.fromisoformat(d) for d in dates})
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    for run in runs:
+        label = _day_label(run[0])
+        parts.append(label if len(run) == 1 else f"{label} – {_day_label(run[-1])}")
+    return "; ".join(parts)

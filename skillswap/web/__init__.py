@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask, abort, request, session
 from flask_login import current_user
 
-from skillswap.domain.display import title_and_skill
+from skillswap.domain.display import describe_dates, title_and_skill
 from skillswap.extensions import csrf
 from skillswap.web import (
     account,
@@ -104,6 +104,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.jinja_env.globals["at"] = common.at
     app.jinja_env.globals["shared_time"] = common.shared_time
     app.jinja_env.globals["title_and_skill"] = title_and_skill
+    app.jinja_env.globals["describe_dates"] = describe_dates
     # A global (not only Flask-Login's context processor) so imported macros see it too.
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["viewer_zone"] = common.viewer_zone

@@ -23,7 +23,7 @@ from skillswap.domain.availability import (
     check_availability,
     preset_dates,
 )
-from skillswap.domain.display import format_range
+from skillswap.domain.display import describe_dates, format_range
 from skillswap.domain.times import (
     UTC,
     NonexistentWallTime,
@@ -867,3 +867,21 @@ def test_browsers_old_zone_names_are_stored_by_todays(reported: str, stored: str
     assert ZoneInfo(stored).utcoffset(datetime(2026, 12, 1)) == ZoneInfo(reported).utcoffset(
         datetime(2026, 12, 1)
     )
+
+
+@pytest.mark.parametrize(
+    ("dates", "preset", "custom", "said"),
+    [
+        (["2026-12-03", "2026-12-01", "2026-12-02", "2026-12-07"], {}, [],
+         "Tue 1 Dec 2026 – Thu 3 Dec 2026; Mon 7 Dec 2026"),
+        (["2026-12-07", "2026-12-08", "2026-12-09", "2026-12-10", "2026-12-11", "2026-12-19"],
+         {"kind": "weekdays", "first": "2026-12-07", "last": "2026-12-11"}, ["2026-12-19"],
+         "Weekdays, Mon 7 Dec 2026 – Fri 11 Dec 2026; Sat 19 Dec 2026"),
+        (["2026-12-01"], {}, [], "Tue 1 Dec 2026"),
+    ],
+)  # fmt: skip
+def test_dates_are_described_as_a_person_reads_them(
+    dates: list[str], preset: dict[str, str], custom: list[str], said: str
+) -> None:
+    """A weekday offer's card listed ten ISO dates in a row (an outside UX review)."""
+    assert describe_dates(dates, preset, custom) == said

@@ -322,7 +322,7 @@ def test_offer_appears_under_upcoming_with_its_facts(app: Flask, ny: FlaskClient
     p = page(ny.get("/profile"))
     assert grouped(p, "offers") == {"Upcoming": ["Intro to Python"], "Past": []}
     card = next(n for n in p.by_id("offers").walk() if "offer-card" in n.attrs.get("class", ""))
-    for fact in ("Python", "Offline", "2026-12-01", "09:00–10:00", "America/New_York"):
+    for fact in ("Python", "Offline", "Tue 1 Dec 2026", "09:00–10:00", "America/New_York"):
         assert fact in card.text
 
 
