@@ -317,3 +317,6 @@ class ShownReview:
     rating: int
     feedback: str
     created: str
+    # For the profile's owner "teacher" or "learner" in that session; "" for reviews archived
+    # before highlights kept it.
+    role: str = ""

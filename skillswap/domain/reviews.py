@@ -74,9 +74,12 @@ class ReviewRules:
     ) -> list[ShownReview]:
         """The newest reviews of this person that may be shown: the live ones (`received`:
         received_reviews(now)), then those kept from archived sessions, at most `limit`."""
-        shown = [ShownReview(b.skill, r.rating, r.feedback, r.created) for b, r in received[:limit]]
+        shown = [
+            ShownReview(b.skill, r.rating, r.feedback, r.created, _role(b, self.owner))
+            for b, r in received[:limit]
+        ]
         shown += [
-            ShownReview(h["skill"], h["rating"], h["feedback"], h["created"])
+            ShownReview(h["skill"], h["rating"], h["feedback"], h["created"], h.get("role", ""))
             for h in self.highlights[: limit - len(shown)]
         ]
         return shown
@@ -125,3 +128,7 @@ class ReviewRules:
         count = counters.get("rating_count", 0) + len(received)
         total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
         return Rating(count, round(total / count, 1) if count else 0.0)
+
+
+def _role(booking: Booking, owner: str) -> str:
+    return "teacher" if booking.teacher == owner else "learner"

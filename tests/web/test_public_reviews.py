@@ -51,3 +51,24 @@ def test_public_profile_shows_average_count_and_feedback_newest_first(
         "Brilliant session!",
         "Clear and patient.",
     ]
+
+
+def test_each_review_says_whether_it_was_for_teaching_or_learning(
+    app: Flask, client: FlaskClient, clock: Clock
+) -> None:
+    """tess teaches Python and took a Chess lesson: her profile listed "8/10 · Chess" as if
+    she taught it (an outside UX review)."""
+    tess = person(app, "tess", "UTC")
+    publish(tess, "09:00", "10:00")
+    leo = person(app, "leo", "UTC")
+    publish(leo, "11:00", "12:00", skill="Chess", title="Chess openings")
+    taught = booked_id(book(leo, "tess", free_slots(leo, "tess")[0]))
+    learnt = booked_id(book(tess, "leo", free_slots(tess, "leo", "chess")[0], "chess"))
+    clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    for booking in (taught, learnt):
+        assert rate(leo, booking, "9").status_code == 302
+        assert rate(tess, booking, "8").status_code == 302
+
+    body = " ".join(client.get("/user/tess").get_data(as_text=True).split())
+    items = re.findall(r"<li><strong>(\d+/10)</strong> · ([^<]*)", body)
+    assert sorted(items) == [("9/10", "Chess, as a learner"), ("9/10", "Python, as a teacher")]
