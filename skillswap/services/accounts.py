@@ -4,6 +4,7 @@ offers, requests and tags out of the indexes, their names retired, their documen
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from skillswap.domain.booking import ACCOUNT_DELETED
 from skillswap.domain.records import Booking
@@ -15,9 +16,12 @@ from skillswap.services import waitlist
 from skillswap.services.booking import copy_cancel
 
 
-def delete_account(repo: Repository, uid: str) -> list[Booking]:
+def delete_account(
+    repo: Repository, uid: str, tell: Callable[[Booking], None] = lambda booking: None
+) -> list[Booking]:
     """Remove a person, telling the people they had sessions with; returns the sessions whose
-    other person was told now (for their mail: services/notify.py).
+    other person was told now. `tell` (their mail: services/notify.py) runs for each as soon
+    as their copy is cancelled, so a crash later in the deletion loses no one's mail.
 
     1. bump the session version: their other devices stop acting for them at once; close
        their schedule: from now on nothing can add to it (a booking, offer or waitlist entry
@@ -45,6 +49,10 @@ def delete_account(repo: Repository, uid: str) -> list[Booking]:
     repo.close_schedule(uid, now)
 
     def cancel_upcoming(s: Schedule) -> None:
+        # Nobody waits for a deleted teacher: the slots their cancels free are held for no one
+        # (the offers stay in the document until the indexes are done, below).
+        s.waitlist = []
+        s.holds = []
         for booking in [b for b in s.bookings.values() if b.active and b.start_at > now]:
             s.cancel(booking.id, uid, ACCOUNT_DELETED, now).synced = False
 
@@ -61,6 +69,7 @@ def delete_account(repo: Repository, uid: str) -> list[Booking]:
             with contextlib.suppress(ScheduleRefusal):
                 if not booking.synced and copy_cancel(repo, uid, booking):
                     told.append(booking)
+                    tell(booking)
     for offer in mine.offers.values():
         repo.index_offer(offer.skill_key, uid, offer.id, add=False)
     for request in mine.requests.values():

@@ -141,16 +141,17 @@ class Notifier:
             extra = {"was_start": before.start_at, "was_end": before.end_at, "by": by}
             self._tell_both(booking, "booking_changed", extra, now)
 
-    def booking_cancelled(self, booking: Booking) -> None:
-        """A session was cancelled (`booking` the cancelled copy): both people get a mail with
-        the reason and a CANCEL for their calendar, and its reminders leave the due index."""
+    def booking_cancelled(self, booking: Booking, only: str | None = None) -> None:
+        """A session was cancelled (`booking` the cancelled copy): both people (or `only`
+        that one) get a mail with the reason and a CANCEL for their calendar, and its
+        reminders leave the due index."""
         now = self.repo.clock()
         with never_fails(f"cancel mail for {booking.id}"):
             self.repo.unindex_reminders(due_entries(booking, self.offsets, now))
         with never_fails(f"cancel mail for {booking.id}"):
             extra = {"reason": booking.cancel_reason, "by": booking.cancelled_by}
             newest = replace(booking, sequence=self._newest_sequence(booking))
-            self._tell_both(newest, "booking_cancelled", extra, now)
+            self._tell_both(newest, "booking_cancelled", extra, now, only)
 
     def _newest_sequence(self, booking: Booking) -> int:
         """The highest sequence either copy of the session has: a cancel made on a copy that
@@ -313,11 +314,20 @@ class Notifier:
     def _session_link(self, booking_id: str) -> str:
         return self.links("dashboard.show") + f"#booking-{booking_id}"
 
-    def _tell_both(self, booking: Booking, kind: str, extra: dict[str, Any], now: datetime) -> None:
+    def _tell_both(
+        self,
+        booking: Booking,
+        kind: str,
+        extra: dict[str, Any],
+        now: datetime,
+        only: str | None = None,
+    ) -> None:
         people = self.repo.get_users([booking.teacher, booking.learner])
         names = {uid: user.name for uid, user in people.items()}
         for uid in (booking.teacher, booking.learner):
             user = people.get(uid)
+            if only is not None and uid != only:
+                continue
             if user is None:
                 continue  # their account is gone (deleted, which may be what cancelled it)
             context = self._session(booking, uid, people) | extra

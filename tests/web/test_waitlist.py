@@ -17,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap import services
 from skillswap.domain import limits
 from skillswap.domain.waitlist import HELD
 from tests.support.app_fixtures import Clock, csrf_token
@@ -276,6 +277,31 @@ def test_a_deleted_account_leaves_its_waitlists_and_its_hold_passes_on(
     assert [w.name for w in tess.waitlist] == ["dan"]
     assert [h.name for h in tess.holds] == ["dan"]
     assert "held for you until" in text(dan.get("/notifications"))
+
+
+def test_a_teacher_deleting_the_account_holds_nothing_for_the_line(
+    mail_app: Flask, people: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelling a deleted teacher's sessions freed their slots, and once offers stayed in
+    the document until the indexes were done, those went to the waitlist: after a crash,
+    the next read of tess's page told ann a time was held for her that nobody could book
+    (an outside probe)."""
+    ann = people["ann"]
+    join(ann, ask(ann))
+    the_repo = mail_app.extensions["skillswap.repo"]
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the worker died here")
+
+    monkeypatch.setattr(the_repo, "index_offer", crash)
+    with mail_app.app_context(), pytest.raises(RuntimeError):
+        services.accounts.delete_account(the_repo, the_repo.find_user("tess").id)
+    monkeypatch.undo()
+
+    assert people["eve"].get("/book/tess").status_code == 200  # a read before the rerun
+    tess = schedule(mail_app, "tess")
+    assert tess.holds == [] and tess.waitlist == []
+    assert "Notifications Nothing yet." in text(ann.get("/notifications"))
 
 
 def test_matching_shows_a_held_time_to_its_holder_only(

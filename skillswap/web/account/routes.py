@@ -221,10 +221,13 @@ def delete() -> Response | tuple[str, int]:
                 f"Type your username, {user.username}, exactly as shown"
             )
         elif password_confirmed(user, form.delete_password, form.delete_password.data or ""):
-            cancelled = services.accounts.delete_account(repo(), user.id)
-            for booking in cancelled:
-                # To the other people only: this account is gone. Never fails.
-                notifier().booking_cancelled(booking)
+            mailer = notifier()
+            services.accounts.delete_account(
+                repo(),
+                user.id,
+                # Mail to the other person only (this account is going); never fails.
+                lambda booking: mailer.booking_cancelled(booking, only=booking.other(user.id)),
+            )
             logout_user()
             session.clear()
             flash(

@@ -12,8 +12,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap import services
 from skillswap.domain.reviews import RATING_MAX
-from tests.support.app_fixtures import Clock, csrf_token
+from tests.support.app_fixtures import AuthActions, Clock, csrf_token
 from tests.support.smtp import SMTPServer, html_of, text_of
 from tests.web.booking_mail.conftest import LEO, TESS, confirm_address, invite_of, mail_to
 from tests.web.test_bookings import (
@@ -151,6 +152,47 @@ def test_deleting_an_account_mails_the_other_person_a_cancel(
     assert invite_of(message)[0] == "CANCEL"
     assert "account deleted" in text_of(message)
     assert len(smtp_server.received) == 1
+
+
+def test_a_deletion_cut_short_loses_nobodys_cancel_mail(
+    mail_app: Flask,
+    booked: str,
+    tess: FlaskClient,
+    leo: FlaskClient,
+    smtp_server: SMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tess teaches leo twice. Her deletion stops after leo's copy of the first session was
+    cancelled: the mails went out only once the deletion returned, so the rerun mailed the
+    second session alone and leo's calendar kept the first (an outside probe)."""
+    second = booked_id(book(leo, "tess", free_slots(leo, "tess")[0]))
+    smtp_server.received.clear()
+    real = services.accounts.copy_cancel
+    calls: list[str] = []
+
+    def second_call_crashes(repo: object, owner: str, booking: object) -> bool:
+        calls.append(owner)
+        if len(calls) == 2:
+            raise RuntimeError("the worker died here")
+        return real(repo, owner, booking)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.accounts, "copy_cancel", second_call_crashes)
+    data = {"delete_password": "correct horse battery", "confirm_username": "tess"}
+    with pytest.raises(RuntimeError):
+        tess.post("/account/delete", data={**data, "csrf_token": csrf_token(tess, "/account")})
+    monkeypatch.undo()
+    again = mail_app.test_client()
+    assert AuthActions(again).login("tess").status_code == 302  # she logs in and deletes again
+    response = again.post(
+        "/account/delete", data={**data, "csrf_token": csrf_token(again, "/account")}
+    )
+    assert response.status_code == 302
+
+    cancels = [r for r in smtp_server.received if r.rcpt_tos == [LEO]]
+    assert sorted(invite_of(r.message)[1].uid for r in cancels) == sorted(
+        f"booking-{b}@skillswap" for b in (booked, second)
+    )
+    assert all(r.rcpt_tos == [LEO] for r in smtp_server.received)  # nothing to tess
 
 
 # --- reviewed -------------------------------------------------------------------------------
