@@ -133,7 +133,8 @@ def register(app: Flask) -> None:
         if path == "-":
             records = read_export(sys.stdin, check_end=not no_end_check)
         else:
-            with open(path, encoding="utf-8") as lines:
+            # utf-8-sig: a file an editor saved with a byte-order mark reads the same.
+            with open(path, encoding="utf-8-sig") as lines:
                 records = read_export(lines, check_end=not no_end_check)
         written, same, mended, merged = import_records(_store(), records, overwrite, now())
         click.echo(f"imported {written} records ({same} already identical)", err=True)

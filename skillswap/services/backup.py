@@ -14,7 +14,7 @@ import click
 from skillswap.domain import booking_pairs
 from skillswap.domain.booking_pairs import Torn
 from skillswap.domain.schedule import Schedule
-from skillswap.repo.keys import schedule_key
+from skillswap.repo.keys import email_key, schedule_key
 from skillswap.store import Store
 
 
@@ -79,6 +79,11 @@ def read_export(lines: TextIO, check_end: bool = True) -> list[dict]:
             raise click.ClickException(f"Line {number} follows the end line. Nothing was written.")
         if isinstance(record, dict) and record.keys() == {"end"}:
             end = record["end"]
+            if type(end) is not int:  # not True, not 409.0, not "409"
+                raise click.ClickException(
+                    f"Line {number}: the end line's count is not a whole number. Nothing was "
+                    "written."
+                )
         elif isinstance(record, dict) and isinstance(record.get("key"), str) and "value" in record:
             records.append(record)
         else:
@@ -120,12 +125,27 @@ def import_records(
         mended = schedules[uid].to_doc()["bookings"]
         values[schedule_key(uid)] = {**(values.get(schedule_key(uid)) or {}), "bookings": mended}
     records = [{"key": key, "value": value} for key, value in values.items()]
-    existing = store.get_many([r["key"] for r in records])
+    # An export from before email_identity may key an address in another form ("zoe" and a
+    # combining diaeresis): its claim is checked against the one form's too.
+    same_address = {
+        r["key"]: email_key(r["key"].removeprefix("email/"))
+        for r in records
+        if r["key"].startswith("email/")
+    }
+    existing = store.get_many([r["key"] for r in records] + list(same_address.values()))
     differ = [r for r in records if r["key"] in existing and existing[r["key"]] != r["value"]]
     taken = [
         r["key"]
         for r in differ
         if r["key"].startswith(CLAIMS) and _uid(existing[r["key"]]) != _uid(r["value"])
+    ]
+    taken += [
+        old
+        for old, one in same_address.items()
+        if one != old
+        and one in existing
+        and _uid(existing[one]) != _uid(values.get(old))
+        and "deleted" not in existing[one]
     ]
     if taken:
         raise click.ClickException(

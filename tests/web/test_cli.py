@@ -191,6 +191,14 @@ def test_an_export_cut_short_is_refused_and_nothing_is_written(app: Flask, tmp_p
         assert "Nothing was written" in result.output, name
         assert "Traceback" not in result.output
         assert other.keys("") == [], name
+    # An editor's byte-order mark is no problem; a count that is no whole number is.
+    bom = tmp_path / "bom.jsonl"
+    bom.write_text("\ufeff" + text, encoding="utf-8")
+    assert fresh.test_cli_runner().invoke(args=["import", str(bom)]).exit_code == 0
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text("".join(lines[:-1]) + json.dumps({"end": str(len(lines) - 1)}), encoding="utf-8")
+    refused = fresh.test_cli_runner().invoke(args=["import", str(odd)])
+    assert refused.exit_code == 1 and "not a whole number" in refused.output
     # An export made before exports had an end line: taken when asked.
     old = tmp_path / "old.jsonl"
     old.write_text("".join(lines[:-1]), encoding="utf-8")
@@ -212,6 +220,28 @@ def test_import_never_points_a_name_at_another_account(app: Flask, tmp_path: Pat
     assert "two accounts one name" in result.output
     assert fresh.extensions["skillswap.store"].get("username/ada") == before["username/ada"]
     fresh.extensions["skillswap.store"].close()
+
+
+def test_an_old_export_cannot_give_an_address_in_another_form_a_second_account(
+    app: Flask, tmp_path: Path
+) -> None:
+    """An export from before email_identity keyed a decomposed "zoë" as typed: imported
+    where another account holds the composed one, two accounts shared one inbox (an outside
+    probe)."""
+    store = app.extensions["skillswap.store"]
+    repo: Repository = app.extensions["skillswap.repo"]
+    repo.create_user("zoey", "zo\u00eb@example.com", "x", "UTC")
+    dump = tmp_path / "old.jsonl"
+    lines = [
+        {"key": "user/old1", "value": {"id": "old1", "username": "zoe"}},
+        {"key": "username/zoe", "value": {"uid": "old1"}},
+        {"key": "email/zoe\u0308@example.com", "value": {"uid": "old1"}},
+    ]
+    dump.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import", "--no-end-check", str(dump)])
+    assert result.exit_code == 1
+    assert "two accounts one name" in result.output
+    assert store.get("user/old1") is None
 
 
 def test_importing_into_a_store_with_people_of_its_own_rebuilds_the_indexes_from_both(
