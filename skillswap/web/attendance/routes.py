@@ -4,6 +4,8 @@ says why, with a 4xx status."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -27,6 +29,18 @@ def _refused(message: str, back: str, status: int) -> tuple[str, int]:
     return render_template("attendance/refused.html", message=message, back=back), status
 
 
+BOOKING_ID = re.compile(r"[0-9a-f]{16}")
+
+
+@bp.get("/booking/<booking_id>/attendance")
+def mark_reopened(booking_id: str) -> Response:
+    """A refusal is shown at the address it was posted to; reloaded or opened from the
+    history, that address goes back to the session (account/routes.py form_reopened)."""
+    # Only an id as this app makes them goes into the address (a line break would be a 500).
+    anchor = f"#booking-{booking_id}" if BOOKING_ID.fullmatch(booking_id) else ""
+    return redirect(url_for("dashboard.show") + anchor)
+
+
 @bp.post("/booking/<booking_id>/attendance")
 @login_required
 @validates_own_csrf
@@ -48,6 +62,12 @@ def mark(booking_id: str) -> Response | tuple[str, int]:
         return _refused(str(refusal), back, 409)
     flash(SAVED.get(what, MARKS[what]), "success")
     return redirect(back)
+
+
+@bp.get("/invitations/<notification_id>/decline")
+def decline_reopened(notification_id: str) -> Response:
+    """As mark_reopened: back to the notifications."""
+    return redirect(url_for("notifications.show"))
 
 
 @bp.post("/invitations/<notification_id>/decline")

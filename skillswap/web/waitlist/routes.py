@@ -15,6 +15,13 @@ from skillswap.web.waitlist.forms import JoinForm, LeaveForm
 bp = Blueprint("waitlist", __name__)
 
 
+@bp.get("/waitlist/join")
+def join_reopened() -> Response:
+    """A refusal is shown at the address it was posted to; reloaded or opened from the
+    history, that address goes to the waitlists (account/routes.py form_reopened)."""
+    return redirect(url_for("dashboard.show") + "#waitlists")
+
+
 @bp.post("/waitlist/join")
 @login_required
 def join() -> Response | tuple[str, int]:
