@@ -298,7 +298,9 @@ def test_a_review_waits_for_the_other_side_or_fourteen_days(
     # 14 days after: it shows, with the average and the count, though tess never rated.
     live_app.clock.set(datetime(2026, 12, 15, 15, 0, tzinfo=UTC))
     visitor.reload()
-    expect(reviews).to_contain_text("9/10 · Python Clear and patient.", use_inner_text=True)
+    expect(reviews).to_contain_text(
+        "9/10 · Python, as a teacher Clear and patient.", use_inner_text=True
+    )
     expect(stats).to_contain_text("9.0/10 average from 1 rating")
     page.reload()
     expect(received).to_contain_text("9/10 from leo · Python")

@@ -202,7 +202,7 @@ def test_request_match_book_race_notify_and_rate(
     expect(stats(third)).to_contain_text("1 session taught")
     expect(stats(third)).to_contain_text("9.0/10 average from 1 rating")
     expect(third.get_by_role("region", name="Reviews")).to_contain_text(
-        "9/10 · Python Clear and patient.", use_inner_text=True
+        "9/10 · Python, as a teacher Clear and patient.", use_inner_text=True
     )
     screenshot(third, "journey-teacher-profile-rated-desktop")
     third.goto(f"{live_app.url}/user/leo")
