@@ -899,6 +899,18 @@ def test_edit_after_a_change_of_zone_may_not_move_a_booked_session(
     assert only_offer(app) == before
 
 
+def test_the_edit_form_says_when_the_offers_zone_is_not_the_profiles(
+    app: Flask, ada: FlaskClient, offer_id: str
+) -> None:
+    """Saved as it reads after a move to Tokyo, an offer without bookings moved its free
+    times by the difference, without a word (an outside probe): the form says so first."""
+    assert "were set in" not in page(ada.get(f"/offer/{offer_id}/edit")).main_text
+    repo(app).change_user(uid(app, "ada"), lambda data: {**data, "timezone": "Asia/Tokyo"})
+    notice = page(ada.get(f"/offer/{offer_id}/edit")).main_text
+    assert "This offer's times were set in UTC" in notice
+    assert "saves them in your time zone now, Asia/Tokyo" in notice
+
+
 def test_edit_that_keeps_the_booked_session_is_fine(
     app: Flask, ada: FlaskClient, offer_id: str, booked: str
 ) -> None:
