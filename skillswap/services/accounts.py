@@ -57,11 +57,11 @@ def delete_account(
             s.cancel(booking.id, uid, ACCOUNT_DELETED, now).synced = False
 
     repo.change_schedule(uid, cancel_upcoming)
+    mine = repo.schedule(uid)  # leaving waitlists below changes none of what is read from it
     # Out of every waitlist they were on (issue 21), so no time is held for nobody; a slot
     # one of their cancels frees is held for whoever waits for it (copy_cancel below).
-    for wait in repo.schedule(uid).waiting:
+    for wait in mine.waiting:
         waitlist.leave(repo, uid, wait.teacher, wait.skill_key)
-    mine = repo.schedule(uid)
     told = []
     for booking in mine.bookings.values():
         if booking.cancelled_by == uid and booking.cancel_reason == ACCOUNT_DELETED:

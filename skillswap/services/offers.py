@@ -19,7 +19,8 @@ def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = 
     changes nothing in the document; its indexes are brought in step again, as a crash
     between the document and the indexes may have left them (a retry then heals it)."""
 
-    def put(s: Schedule) -> tuple[Offer | None, Offer | None]:
+    def put(s: Schedule) -> tuple[Offer, Offer | None]:
+        """The offer that stands (this one, or its twin), and the one it replaced."""
         now = repo.clock()
         twin = s.twin(offer, now)
         if twin is not None:
@@ -30,21 +31,19 @@ def save_offer(repo: Repository, offer: Offer, previous_skill_key: str | None = 
         # (domain/waitlist.py), and told once the operation is done (upkeep settles it).
         before = {slot.id for slot in previous.slots} if previous else set()
         s.grant_freed([slot_ref(offer.id, x.id) for x in offer.slots if x.id not in before], now)
-        return None, previous
+        return offer, previous
 
     with upkeep.after(repo):
-        twin, previous = upkeep.grow(repo, offer.owner, put)
-        if twin is not None:
-            repo.index_offer(twin.skill_key, twin.owner, twin.id, add=True, label=twin.skill)
-            repo.refresh_slot_rows(twin.owner, {twin.skill_key}, [twin], with_tags=True)
-            return twin.id
-        if previous_skill_key and previous_skill_key != offer.skill_key:
-            repo.index_offer(previous_skill_key, offer.owner, offer.id, add=False)
-        repo.index_offer(offer.skill_key, offer.owner, offer.id, add=True, label=offer.skill)
-        changed = [offer, previous] if previous else [offer]
-        skills = {offer.skill_key, previous_skill_key or "", *(o.skill_key for o in changed)}
-        repo.refresh_slot_rows(offer.owner, skills, changed, with_tags=True)
-    return offer.id
+        standing, previous = upkeep.grow(repo, offer.owner, put)
+        if previous_skill_key and previous_skill_key != standing.skill_key:
+            repo.index_offer(previous_skill_key, standing.owner, standing.id, add=False)
+        repo.index_offer(
+            standing.skill_key, standing.owner, standing.id, add=True, label=standing.skill
+        )
+        changed = [standing, previous] if previous else [standing]
+        skills = {standing.skill_key, previous_skill_key or "", *(o.skill_key for o in changed)}
+        repo.refresh_slot_rows(standing.owner, skills, changed, with_tags=True)
+    return standing.id
 
 
 def delete_offer(repo: Repository, uid: str, offer_id: str) -> Offer:
