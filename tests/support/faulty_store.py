@@ -29,6 +29,13 @@ class Crash(BaseException):
     """The process died here (kill -9, power cut): nothing after this point runs."""
 
 
+def worker_dies(*args: object, **kwargs: object) -> None:
+    """Monkeypatched over one step of an operation (a repository method, a service call): the
+    worker dies there, after the steps before it were written. Test with
+    `pytest.raises(RuntimeError)`, then `monkeypatch.undo()` for the restarted worker."""
+    raise RuntimeError("the worker died here")
+
+
 @dataclass
 class _Fault:
     method: str

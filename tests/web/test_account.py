@@ -19,6 +19,7 @@ from skillswap import services
 from skillswap.web.account import routes as account_routes
 from skillswap.web.passwords import COMMON_PASSWORD, PASSWORD_IS_NAME, common_passwords
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
+from tests.support.faulty_store import worker_dies
 from tests.web.test_auth import (
     PASSWORD,
     assert_field_error,
@@ -461,13 +462,10 @@ def test_a_deletion_cut_short_is_finished_by_deleting_again(
     the_repo = repo(app)
     ada_id = the_repo.find_user("ada").id
 
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the worker died here")
-
     if crash_at == "index_offer":
-        monkeypatch.setattr(the_repo, "index_offer", crash)
+        monkeypatch.setattr(the_repo, "index_offer", worker_dies)
     else:
-        monkeypatch.setattr(services.accounts, "copy_cancel", crash)
+        monkeypatch.setattr(services.accounts, "copy_cancel", worker_dies)
     with app.app_context(), pytest.raises(RuntimeError):
         services.accounts.delete_account(the_repo, ada_id)
     monkeypatch.undo()  # the worker restarts

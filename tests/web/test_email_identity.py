@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from skillswap.repo.keys import legacy_email_key, user_key
-from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
+from tests.support.app_fixtures import AuthActions, csrf_token
 from tests.support.smtp import SMTPServer
 from tests.web.test_auth import assert_field_error, page, repo, store
 from tests.web.test_email_ownership import change_email
@@ -95,19 +95,6 @@ def test_a_change_to_another_accounts_address_in_another_form_is_refused(
 
     assert response.status_code == 400
     assert_field_error(page(response), "new_email", "An account with this email exists already")
-
-
-@pytest.fixture
-def limited(tmp_path, clock: Clock):
-    app = make_app(
-        tmp_path,
-        clock,
-        RATELIMIT_ENABLED=True,
-        LOGIN_RATE_LIMIT="1000 per 15 minutes",
-        LOGIN_ACCOUNT_RATE_LIMIT="3 per 15 minutes",
-    )
-    yield app
-    store(app).close()
 
 
 def test_failed_logins_count_against_the_account_in_every_form(limited: Flask) -> None:

@@ -17,6 +17,31 @@ def unread_badge(client: FlaskClient) -> str:
     return match.group(1) if match else ""
 
 
+def ask_for_python(client: FlaskClient, day: str, start: str, end: str) -> None:
+    """A request for Python on `day`, `start`-`end` in the client's own zone."""
+    response = client.post(
+        "/request",
+        data={
+            "csrf_token": csrf_token(client, "/request"),
+            "skill": "python",
+            "mode": "either",
+            "dates-0": day,
+            "ranges-0-start": start,
+            "ranges-0-end": end,
+        },
+    )
+    assert response.status_code == 302, text(response)[-2000:]
+
+
+def first_lead(teacher: FlaskClient) -> str:
+    """The id of the first request on the teacher's /learners page."""
+    found = re.search(
+        r'name="request_id" value="([^"]+)"', teacher.get("/learners").get_data(as_text=True)
+    )
+    assert found
+    return found.group(1)
+
+
 def test_the_teacher_is_told_of_a_new_booking_in_their_zone(
     tess: FlaskClient, session: str
 ) -> None:
@@ -73,29 +98,13 @@ def test_a_teacher_sees_learners_whose_request_their_free_time_fits(
 ) -> None:
     # leo (Berlin) wants Python on 1 Dec 14:00-18:00 Berlin = 13:00-17:00 UTC: tess's 14:00
     # and 15:00 UTC sessions fit. xia wants Python only on 2 Dec: nothing fits.
-    for client, day, start, end in (
-        (leo, "2026-12-01", "14:00", "18:00"),
-        (xia, "2026-12-02", "09:00", "12:00"),
-    ):
-        response = client.post(
-            "/request",
-            data={
-                "csrf_token": csrf_token(client, "/request"),
-                "skill": "python",
-                "mode": "either",
-                "dates-0": day,
-                "ranges-0-start": start,
-                "ranges-0-end": end,
-            },
-        )
-        assert response.status_code == 302
+    ask_for_python(leo, "2026-12-01", "14:00", "18:00")
+    ask_for_python(xia, "2026-12-02", "09:00", "12:00")
     page = text(tess.get("/learners"))
     assert "leo" in page and "xia" not in page
     assert "Tue 1 Dec 2026, 09:00–10:00 (America/New_York)" in page
 
-    request_id = re.search(
-        r'name="request_id" value="([^"]+)"', tess.get("/learners").get_data(as_text=True)
-    ).group(1)
+    request_id = first_lead(tess)
     token = csrf_token(tess, "/learners")
     assert (
         tess.post(
@@ -125,21 +134,8 @@ def test_an_invitations_link_chooses_the_first_time_that_fits_the_request(
     invitation says "the first 15:00" and its link chose the 09:00 (the page's first time),
     one tap from booking leo a time he never asked for."""
     publish(tess, "03:00", "04:00", title="Early Python")
-    response = leo.post(
-        "/request",
-        data={
-            "csrf_token": csrf_token(leo, "/request"),
-            "skill": "python",
-            "mode": "either",
-            "dates-0": "2026-12-01",
-            "ranges-0-start": "14:00",
-            "ranges-0-end": "18:00",
-        },
-    )
-    assert response.status_code == 302
-    request_id = re.search(
-        r'name="request_id" value="([^"]+)"', tess.get("/learners").get_data(as_text=True)
-    ).group(1)
+    ask_for_python(leo, "2026-12-01", "14:00", "18:00")
+    request_id = first_lead(tess)
     tess.post(
         "/learners/invite",
         data={"csrf_token": csrf_token(tess, "/learners"), "request_id": request_id},
@@ -172,18 +168,7 @@ def test_a_teacher_sees_learners_whose_window_their_free_time_only_overlaps(
     tess's sessions (14:00 and 15:00 UTC) shares half an hour with it. The rule of the
     matches page: they are listed, with the shared time in tess's zone, and the invitation
     says how they meet the request."""
-    response = leo.post(
-        "/request",
-        data={
-            "csrf_token": csrf_token(leo, "/request"),
-            "skill": "python",
-            "mode": "either",
-            "dates-0": "2026-12-01",
-            "ranges-0-start": "15:30",
-            "ranges-0-end": "16:30",
-        },
-    )
-    assert response.status_code == 302, text(response)[-2000:]
+    ask_for_python(leo, "2026-12-01", "15:30", "16:30")
     page = text(tess.get("/learners"))
     assert "leo" in page
     assert "Your free times that overlap their window (2)" in page
@@ -191,9 +176,7 @@ def test_a_teacher_sees_learners_whose_window_their_free_time_only_overlaps(
         "free Tue 1 Dec 2026, 09:00–10:00 (America/New_York), overlaps their window 09:30–10:00"
         in page
     )
-    request_id = re.search(
-        r'name="request_id" value="([^"]+)"', tess.get("/learners").get_data(as_text=True)
-    ).group(1)
+    request_id = first_lead(tess)
     token = csrf_token(tess, "/learners")
     tess.post("/learners/invite", data={"csrf_token": token, "request_id": request_id})
     assert "(2 overlap, the first Tue 1 Dec 2026, 15:00 (Europe/Berlin))" in text(

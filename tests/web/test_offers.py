@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from skillswap.domain.slot_index import bucket_rows
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token
+from tests.support.faulty_store import worker_dies
 from tests.web.test_auth import Node, Page, assert_field_error, location, page
 
 # The clock starts on Monday 2026-11-23 at 12:00 UTC.
@@ -720,10 +721,7 @@ def test_an_offer_cut_short_by_a_crash_is_indexed_when_its_form_is_sent_again(
     # would have put her times in too.
     the_repo.change_user(uid(app, "ada"), lambda data: {**data, "teach": ["Python"]})
 
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the worker died here")
-
-    monkeypatch.setattr(the_repo, "refresh_slot_rows", crash)
+    monkeypatch.setattr(the_repo, "refresh_slot_rows", worker_dies)
     with pytest.raises(RuntimeError):
         post_offer(ada, {})
     monkeypatch.undo()  # the worker restarts

@@ -13,6 +13,7 @@ from skillswap import services
 from skillswap.repo import Repository
 from tests.support.app_fixtures import Clock, csrf_token
 from tests.support.counting_store import CountingStore
+from tests.support.faulty_store import worker_dies
 from tests.web.test_auth import assert_field_error, location, page
 from tests.web.test_offers import (
     assert_group_error,
@@ -480,10 +481,7 @@ def test_a_request_cut_short_by_a_crash_is_indexed_when_its_form_is_sent_again(
     showed it, and the same form sent again changed nothing."""
     the_repo = repo(app)
 
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the worker died here")
-
-    monkeypatch.setattr(the_repo, "index_skill", crash)
+    monkeypatch.setattr(the_repo, "index_skill", worker_dies)
     with pytest.raises(RuntimeError):
         post_request(lea)
     monkeypatch.undo()  # the worker restarts

@@ -21,6 +21,7 @@ from skillswap import services
 from skillswap.domain import limits
 from skillswap.domain.waitlist import HELD
 from tests.support.app_fixtures import Clock, csrf_token
+from tests.support.faulty_store import worker_dies
 from tests.support.smtp import SMTPServer, text_of
 from tests.web.booking_mail.conftest import confirm_address
 from tests.web.test_account import delete_account
@@ -290,10 +291,7 @@ def test_a_teacher_deleting_the_account_holds_nothing_for_the_line(
     join(ann, ask(ann))
     the_repo = mail_app.extensions["skillswap.repo"]
 
-    def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the worker died here")
-
-    monkeypatch.setattr(the_repo, "index_offer", crash)
+    monkeypatch.setattr(the_repo, "index_offer", worker_dies)
     with mail_app.app_context(), pytest.raises(RuntimeError):
         services.accounts.delete_account(the_repo, the_repo.find_user("tess").id)
     monkeypatch.undo()
