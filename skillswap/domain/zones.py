@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import tzinfo
+from difflib import get_close_matches
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -154,6 +155,54 @@ def picker_zone_names() -> list[str]:
     common = [name for name in COMMON_ZONES if is_valid_zone(name)]
     rest = sorted(set(_zone_names()) - set(common))
     return common + rest
+
+
+def _place_key(text: str) -> str:
+    """How a typed zone or city is compared: case and spacing aside, so "new york",
+    "New_York" and "new-york" are one."""
+    return "_".join(text.replace("_", " ").replace("-", " ").split()).casefold()
+
+
+@lru_cache(maxsize=1)
+def _zones_by_place() -> dict[str, tuple[str, ...]]:
+    """Each zone's full name and its place (the part after the last "/"), compared as
+    `_place_key` does, with the zones (today's names) that answer to it."""
+    found: dict[str, set[str]] = {}
+    for name in _zone_names():
+        zone = current_zone_name(name)
+        for key in {_place_key(name), _place_key(name.rsplit("/", 1)[-1])}:
+            found.setdefault(key, set()).add(zone)
+    return {key: tuple(sorted(zones)) for key, zones in found.items()}
+
+
+def find_zone(typed: str) -> str | None:
+    """The zone a person means by what they typed in a zone box: a zone's name as is (today's
+    name for a renamed one), or, whatever the case and spacing, a zone's full name or its
+    city ("london", "New York", "calcutta") when that names one zone. None when it names none
+    or several (`zones_like` has the candidates)."""
+    typed = typed.strip()
+    if is_valid_zone(typed):
+        return current_zone_name(typed)
+    zones = zones_named(typed)
+    if len(zones) > 1:
+        # A city the database keeps under two areas (Istanbul): the one people pick.
+        zones = tuple(zone for zone in zones if zone in COMMON_ZONES)
+    return zones[0] if len(zones) == 1 else None
+
+
+def zones_named(typed: str) -> tuple[str, ...]:
+    """Every zone whose full name or city is what was typed, case and spacing aside."""
+    return _zones_by_place().get(_place_key(typed), ())
+
+
+def zones_like(typed: str, limit: int = 3) -> list[str]:
+    """Zones whose name or city is spelt close to what was typed ("Londn"), best first, for
+    an error message."""
+    index = _zones_by_place()
+    found: list[str] = []
+    for near in get_close_matches(_place_key(typed), index, n=limit, cutoff=0.8):
+        found += [zone for zone in index[near] if zone not in found]
+    return found[:limit]
 
 
 def all_zone_names() -> list[str]:

@@ -40,7 +40,15 @@ from skillswap.domain.times import (
     to_zone,
     wall_to_utc,
 )
-from skillswap.domain.zones import all_zone_names, current_zone_name, is_valid_zone, zone_or_utc
+from skillswap.domain.zones import (
+    all_zone_names,
+    current_zone_name,
+    find_zone,
+    is_valid_zone,
+    zone_or_utc,
+    zones_like,
+    zones_named,
+)
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -867,6 +875,40 @@ def test_browsers_old_zone_names_are_stored_by_todays(reported: str, stored: str
     assert ZoneInfo(stored).utcoffset(datetime(2026, 12, 1)) == ZoneInfo(reported).utcoffset(
         datetime(2026, 12, 1)
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("London", "Europe/London"),  # what the zone box's hint asks for
+        ("london", "Europe/London"),
+        ("  new york ", "America/New_York"),
+        ("ho chi minh", "Asia/Ho_Chi_Minh"),
+        ("port au prince", "America/Port-au-Prince"),
+        ("Buenos Aires", "America/Argentina/Buenos_Aires"),
+        ("europe/london", "Europe/London"),
+        ("calcutta", "Asia/Kolkata"),  # a city by its old name: the zone by today's
+        ("utc", "UTC"),
+        ("Istanbul", "Europe/Istanbul"),  # two areas hold it; the one in the common list
+        ("US/Eastern", "US/Eastern"),  # a valid name is kept as typed
+        ("Nicosia", None),  # Asia/Nicosia and Europe/Nicosia: the person chooses
+        ("Londn", None),
+        ("America", None),
+        ("Mars/Olympus", None),
+        ("", None),
+    ],
+)
+def test_a_zone_is_found_by_its_city(typed: str, zone: str | None) -> None:
+    """The profile's zone box said "Type a city, like “London”", then refused "London": only
+    exact, case-sensitive names passed (an outside accessibility review)."""
+    assert find_zone(typed) == zone
+
+
+def test_a_zone_not_found_comes_with_the_nearest_names() -> None:
+    assert zones_like("Londn") == ["Europe/London"]
+    assert zones_like("Los Angles") == ["America/Los_Angeles"]
+    assert zones_named("nicosia") == ("Asia/Nicosia", "Europe/Nicosia")
+    assert zones_like("Mars/Olympus") == []
 
 
 @pytest.mark.parametrize(

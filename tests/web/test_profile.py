@@ -232,20 +232,38 @@ def test_display_name_over_60_characters_is_refused(app: Flask, ada: FlaskClient
     assert_kept(p, {**PROFILE, **fields})
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../../etc/passwd", "America"])
-def test_invalid_time_zone_is_refused(app: Flask, ada: FlaskClient, zone: str) -> None:
+@pytest.mark.parametrize(
+    ("zone", "said"),
+    [
+        ("Mars/Olympus", "No time zone is called “Mars/Olympus”: type a city, like London"),
+        ("", "Choose a time zone: type a city, like London"),
+        ("../../etc/passwd", "No time zone is called “../../etc/passwd”: type a city, like London"),
+        ("America", "No time zone is called “America”: type a city, like London"),
+        ("Londn", "No time zone is called “Londn”. Did you mean Europe/London?"),
+        ("Nicosia", "Nicosia is in 2 zones: choose Asia/Nicosia or Europe/Nicosia"),
+    ],
+)
+def test_invalid_time_zone_is_refused(app: Flask, ada: FlaskClient, zone: str, said: str) -> None:
     fields = {"timezone": zone}
     p = _refused(app, ada, fields)
-    assert_field_error(p, "timezone", "Choose a time zone from the list")
-    assert_kept(p, {**PROFILE, **fields}, skip={"timezone"})
+    assert_field_error(p, "timezone", said)
+    assert_kept(p, {**PROFILE, **fields})
     assert user(app).timezone == "UTC"
+
+
+@pytest.mark.parametrize("typed", ["London", "london", " europe/london "])
+def test_a_time_zone_is_found_by_its_city(app: Flask, ada: FlaskClient, typed: str) -> None:
+    """The box's hint says "Type a city, like “London”", and "London" was refused."""
+    response = post_profile(ada, {"timezone": typed})
+    assert response.status_code == 302
+    assert user(app).timezone == "Europe/London"
 
 
 def test_several_problems_are_all_shown(app: Flask, ada: FlaskClient) -> None:
     fields = {"bio": "b" * 1001, "links": "ftp://x", "timezone": "Nowhere/Land"}
     p = _refused(app, ada, fields)
     assert set(errors_at(p)) == {"bio", "links", "timezone"}
-    assert_kept(p, {**PROFILE, **fields}, skip={"timezone"})
+    assert_kept(p, {**PROFILE, **fields})
 
 
 def test_missing_csrf_token_keeps_the_input(app: Flask, ada: FlaskClient) -> None:

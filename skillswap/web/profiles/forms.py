@@ -18,7 +18,7 @@ from skillswap.domain.users import (
     link_problem,
     split_tags,
 )
-from skillswap.domain.zones import is_valid_zone
+from skillswap.domain.zones import find_zone, zones_like, zones_named
 from skillswap.web.fields import StringField, TextAreaField
 from skillswap.web.forms import (
     LINE,
@@ -86,8 +86,18 @@ class ProfileForm(BaseForm):
     )
 
     def validate_timezone(self, field: StringField) -> None:
-        if not is_valid_zone(field.data or ""):
-            raise ValidationError("Choose a time zone from the list")
+        typed = field.data or ""
+        if not typed:
+            raise ValidationError("Choose a time zone: type a city, like London")
+        if find_zone(typed) is not None:
+            return  # the route stores find_zone's answer: "london" is Europe/London
+        named = zones_named(typed)
+        if named:  # a city in several zones
+            raise ValidationError(f"{typed} is in {len(named)} zones: choose {' or '.join(named)}")
+        near = zones_like(typed)
+        if near:
+            raise ValidationError(f"No time zone is called “{typed}”. Did you mean {near[0]}?")
+        raise ValidationError(f"No time zone is called “{typed}”: type a city, like London")
 
     def validate_teach(self, field: TextAreaField) -> None:
         check_tags(field)

@@ -15,7 +15,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.teacher_rules import late_record
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User, split_tags
-from skillswap.domain.zones import current_zone_name, is_valid_zone, picker_zone_names
+from skillswap.domain.zones import find_zone, picker_zone_names
 from skillswap.web.calendar.layout import this_week
 from skillswap.web.common import (
     now,
@@ -137,8 +137,8 @@ def edit() -> Response | tuple[str, int]:
         user.teach = split_tags(form.teach.data or "")
         user.learn = split_tags(form.learn.data or "")
         user.links = [line.strip() for line in (form.links.data or "").splitlines() if line.strip()]
-        if is_valid_zone(form.timezone.data or ""):
-            user.timezone = current_zone_name(form.timezone.data)
+        # The form checked it: "london" is stored as Europe/London.
+        user.timezone = find_zone(form.timezone.data or "") or user.timezone
         services.offers.save_profile(repo(), user, old_teach)
         if user.timezone != old_zone and schedule.booking_rules:
             services.rules.follow_zone(repo(), user.id, user.timezone)
