@@ -8,6 +8,7 @@ weekends, every day) are expanded here, on the server, so forms work without Jav
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -86,12 +87,16 @@ def check_availability(
     max_dates: int = MAX_DATES,
     max_ranges: int = MAX_RANGES,
     session_minutes: int | None = None,
+    kept: Collection[date] = (),
 ) -> list[Problem]:
     """Everything wrong with dates x ranges in ``zone`` at ``now``, all at once.
 
     An empty list means ``expand_slots``/``expand_windows`` will succeed and every slot starts
-    after ``now``. ``session_minutes`` (optional) also checks the session length and that each
-    range holds at least one session.
+    after ``now``, but for ``kept`` dates: those an offer being edited already had, which are
+    no problem once past (their sessions are over; a teacher renaming an offer mid-way must
+    not have to delete its first dates), nor are their ranges that have begun today.
+    ``session_minutes`` (optional) also checks the session length and that each range holds
+    at least one session.
     """
     require_aware(now, "now")
     problems: list[Problem] = []
@@ -106,6 +111,8 @@ def check_availability(
         )
     usable_dates: list[date] = []
     for index, day in enumerate(dates):
+        if day < today and day in kept:
+            continue
         if day < today:
             problems.append(
                 Problem(
@@ -167,7 +174,7 @@ def check_availability(
             except NonexistentWallTime as exc:
                 gap_message = gap_message or str(exc)
                 continue
-            if day == today and start_utc <= now:
+            if day == today and start_utc <= now and day not in kept:
                 problems.append(
                     Problem(where, f"{_hhmm(start)} today has already passed; pick a later time")
                 )

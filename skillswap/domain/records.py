@@ -6,7 +6,7 @@ no rules beyond what a record says about itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from skillswap.domain.limits import REVIEW_WINDOW
@@ -99,6 +99,13 @@ class Offer:
 
     def slot(self, slot_id: str) -> StoredSlot | None:
         return next((s for s in self.slots if s.id == slot_id), None)
+
+    def given_dates(self) -> set[date]:
+        """Every date the teacher gave the offer: its dates, its own and its repeat's first."""
+        given = {date.fromisoformat(day) for day in [*self.dates, *self.custom_dates]}
+        if self.preset.get("first"):
+            given.add(date.fromisoformat(self.preset["first"]))
+        return given
 
     def to_dict(self) -> dict[str, Any]:
         data = fields_of(self)

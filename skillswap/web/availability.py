@@ -9,6 +9,7 @@ re-render the form with one more row for browsers without JavaScript.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -147,9 +148,11 @@ def read_availability(
     now: datetime,
     session_minutes: int | None = None,
     session_field: Field | None = None,
+    kept: Collection[date] = (),
 ) -> Availability | None:
     """Parse and check the availability fields; on any problem put each message on the field
-    that caused it and return None."""
+    that caused it and return None. `kept`: the dates (and repeat's first date) an offer
+    being edited already has, accepted as they are once past (domain check_availability)."""
     ok = True
     for rows, too_many in ((form.dates, TOO_MANY_DATES), (form.ranges, TOO_MANY_RANGES)):
         if rows.overflowed:
@@ -178,7 +181,7 @@ def read_availability(
             ok = False
             last = None
         if first and last:
-            if first < today:
+            if first < today and first not in kept:
                 add_error(form, form.preset_first, "Pick a first date from today on")
                 ok = False
             try:
@@ -191,7 +194,7 @@ def read_availability(
                 add_error(form, form.preset_last, "There are no such days between these dates")
                 ok = False
             for day in days:
-                if day >= today:
+                if day >= today or day in kept:
                     dates.append(day)
                     sources.append(form.preset_first)
             preset = {"kind": kind, "first": first.isoformat(), "last": last.isoformat()}
@@ -232,7 +235,9 @@ def read_availability(
     if not ok:
         return None
 
-    problems = check_availability(dates, ranges, zone, now, session_minutes=session_minutes)
+    problems = check_availability(
+        dates, ranges, zone, now, session_minutes=session_minutes, kept=kept
+    )
     for problem in problems:
         kind_, _, index = problem.where.partition(":")
         targets = {"date": sources, "range": range_sources}.get(kind_, [])

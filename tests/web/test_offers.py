@@ -952,3 +952,49 @@ def test_offer_moves_to_past_when_its_dates_are_over(
     past = [n for n in p.by_id("offers").walk() if "past" in n.attrs.get("class", "").split()]
     assert len(past) == 1
     assert "Edit or delete" not in past[0].text
+
+
+def _form_as_filled(client: FlaskClient, path: str) -> dict[str, str]:
+    """What pressing Save on the edit page sends when nothing was changed."""
+    values = form_values(page(client.get(path)))
+    return {name: value for name, value in values.items() if name not in NOT_TYPED}
+
+
+def test_an_offer_whose_first_date_is_over_can_still_be_edited(
+    app: Flask, ada: FlaskClient, offer_id: str, clock: Clock
+) -> None:
+    """The edit form filled in the offer's dates, then refused the one now past ("Date 1:
+    2026-12-01 is in the past") until the teacher deleted it (an outside probe)."""
+    clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # 1 Dec's sessions are over
+    path = f"/offer/{offer_id}/edit"
+    response = post_offer(ada, _form_as_filled(ada, path) | {"title": "Python, part 2"}, path)
+    assert response.status_code == 302, summary_text(page(response))
+    offer = only_offer(app)
+    assert offer.title == "Python, part 2"
+    assert offer.dates == ["2026-12-01", "2026-12-02"]  # as the teacher set them
+    learner = person(app, "leo")
+    booking_page = page(learner.get("/book/ada?skill=python")).main_text
+    assert "Wed 2 Dec 2026, 09:00" in booking_page
+    assert "Tue 1 Dec" not in booking_page  # over
+    # A past date typed anew is still refused.
+    response = post_offer(ada, _form_as_filled(ada, path) | {"dates-1": "2026-11-30"}, path)
+    assert "Date 2: 2026-11-30 is in the past" in summary_text(page(response))
+
+
+def test_an_offer_whose_repeat_has_begun_can_still_be_edited(
+    app: Flask, ada: FlaskClient, clock: Clock
+) -> None:
+    weekdays = {"dates-0": "", "preset": "weekdays", "preset_first": "2026-11-24"}
+    assert post_offer(ada, weekdays | {"preset_last": "2026-12-04"}).status_code == 302
+    assert len(only_offer(app).dates) == 9
+    clock.set(datetime(2026, 11, 30, 12, tzinfo=UTC))  # the first week is over
+    path = f"/offer/{only_offer(app).id}/edit"
+    response = post_offer(ada, _form_as_filled(ada, path) | {"title": "Python weekdays"}, path)
+    assert response.status_code == 302, summary_text(page(response))
+    offer = only_offer(app)
+    assert offer.preset["first"] == "2026-11-24"  # as the teacher set it
+    assert offer.dates[0] == "2026-11-24" and offer.dates[-1] == "2026-12-04"
+    assert len(offer.dates) == 9
+    # A first date moved into the past is still refused.
+    response = post_offer(ada, _form_as_filled(ada, path) | {"preset_first": "2026-11-23"}, path)
+    assert "Pick a first date from today on" in summary_text(page(response))

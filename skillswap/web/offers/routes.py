@@ -37,14 +37,18 @@ def _fill(form: OfferForm, offer: Offer) -> None:
         entry.start.data, entry.end.data = start, end
 
 
-def _build(form: OfferForm, offer_id: str, created: str) -> Offer | None:
+def _build(
+    form: OfferForm, offer_id: str, created: str, saved: Offer | None = None
+) -> Offer | None:
     """The Offer a submitted form describes, or None with every problem shown at its field
-    (the fields' own and the availability's, all at once)."""
+    (the fields' own and the availability's, all at once). `saved`: the offer being edited,
+    whose dates stay acceptable once past."""
     fields_ok = form.validate()
     zone = zone_or_utc(current_user.timezone)
     minutes = form.session_minutes.data
     minutes = int(minutes) if minutes in {v for v, _ in SESSION_LENGTHS if v} else None
-    availability = read_availability(form, zone, now(), minutes, form.session_minutes)
+    kept = saved.given_dates() if saved is not None else set()
+    availability = read_availability(form, zone, now(), minutes, form.session_minutes, kept)
     if availability is None or not fields_ok:
         return None
     slots = expand_slots(availability.dates, availability.ranges, zone, minutes)
@@ -144,7 +148,7 @@ def edit(offer_id: str) -> Response | tuple[str, int]:
     if form.is_submitted() and wants_another_row(form):
         return _render(form, offer, 200)
     if form.is_submitted():
-        updated = _build(form, offer.id, offer.timestamp)
+        updated = _build(form, offer.id, offer.timestamp, saved=offer)
         if updated is not None:
             try:
                 services.offers.save_offer(repo(), updated, previous_skill_key=offer.skill_key)
