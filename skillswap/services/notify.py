@@ -138,7 +138,12 @@ class Notifier:
             self.repo.unindex_reminders(due_entries(before, self.offsets, now))
             self.repo.index_reminders(due_entries(booking, self.offsets, now))
         with never_fails(f"move mail for {booking.id}"):
-            extra = {"was_start": before.start_at, "was_end": before.end_at, "by": by}
+            extra = {
+                "was_start": before.start_at,
+                "was_end": before.end_at,
+                "by": by,
+                "note": booking.moved.get("note", ""),  # the mover's message
+            }
             self._tell_both(booking, "booking_changed", extra, now)
 
     def booking_cancelled(self, booking: Booking, only: str | None = None) -> None:

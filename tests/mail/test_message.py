@@ -51,6 +51,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "was_start": NOW - timedelta(days=1),
         "was_end": NOW - timedelta(days=1) + timedelta(hours=1),
         "by_you": False,
+        "note": HOSTILE,
         "link": "https://s.test/b/1",
     }
     | SESSION,

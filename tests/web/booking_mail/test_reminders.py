@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from skillswap.domain.reminders import DueEntry
 from skillswap.domain.times import iso_utc
 from tests.support.app_fixtures import Clock, close_app, csrf_token, make_app
-from tests.support.smtp import SMTPServer, link_in, text_of
+from tests.support.smtp import SMTPServer, html_of, link_in, text_of
 from tests.web.booking_mail.conftest import (
     LEO,
     TESS,
@@ -406,6 +406,10 @@ def test_a_reschedule_mails_both_the_moved_invite_and_moves_the_reminders(
     leo_mail = text_of(mail_to(smtp_server, LEO))
     assert "tess moved your session to another time." in leo_mail
     assert "Now:     Tue 1 Dec 2026, 16:00–17:00 (Europe/Berlin)" in leo_mail
+    # The form says the message is "sent to the other person with the new time" (an
+    # outside review found it on the page only).
+    assert "Message: Running late, sorry" in leo_mail
+    assert "Running late, sorry" in html_of(mail_to(smtp_server, LEO))
 
     # The day-before reminder follows the session to 15:00 UTC; nothing at the old 14:00.
     assert "reminders: 0 mailed" in at(clock, DAY_BEFORE, smtp_server, mail_app)
