@@ -224,16 +224,21 @@ def resolve_move(repo: Repository, uid: str, booking_id: str, teacher_copy: Book
         repo.count_unread(uid, +1)
 
 
-def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> Booking:
+def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> tuple[Booking, bool]:
     """Cancel in the canceller's document (marked not yet copied), then in the other
     person's, who is told, then mark it copied. If the second write fails, the dashboard's
     read repair finishes it; nothing is ever cancelled for one person only for long.
-    Before the first write, the other person's copy is checked to fit their document."""
+    Before the first write, the other person's copy is checked to fit their document.
+    Returns the canceller's copy and whether this call cancelled it (not a cancel made a
+    moment before, by them in another tab or by the other person): only then is it mailed."""
     now = repo.clock()
+    cancelled_now = False
 
     def cancel_mine(s: Schedule) -> Booking:
+        nonlocal cancelled_now
         was_active = s.bookings.get(booking_id) is not None and s.bookings[booking_id].active
         booking = s.cancel(booking_id, uid, reason, now)
+        cancelled_now = was_active
         if was_active:
             booking.synced = False
         return booking
@@ -250,7 +255,7 @@ def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> Booking:
         booking = repo.change_schedule(uid, cancel_mine)
         if not booking.synced:
             copy_cancel(repo, uid, booking)
-    return booking
+    return booking, cancelled_now
 
 
 def make_room(repo: Repository, uid: str, change: Callable[[Schedule], object]) -> None:

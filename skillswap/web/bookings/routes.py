@@ -236,7 +236,7 @@ def cancel(booking_id: str) -> Response | tuple[str, int]:
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            cancelled = services.booking.cancel(
+            cancelled, cancelled_now = services.booking.cancel(
                 repo(), current_user.id, booking_id, (form.reason.data or "").strip()
             )
         except NotParticipant:
@@ -244,7 +244,7 @@ def cancel(booking_id: str) -> Response | tuple[str, int]:
         except ScheduleRefusal as exc:
             form.form_errors.append(str(exc))
         else:
-            if booking.active and not cancelled.active:
+            if cancelled_now:
                 notifier().booking_cancelled(cancelled)  # never fails: the cancel is done
             flash(f"Cancelled: {booking.skill} with {booking.other_name(current_user.id)}.", "info")
             return redirect(url_for("dashboard.show"))

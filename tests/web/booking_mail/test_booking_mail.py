@@ -134,6 +134,32 @@ def test_cancelling_twice_mails_once(
     assert len(smtp_server.received) == 2
 
 
+def test_a_cancel_that_lands_after_the_other_persons_mails_nothing(
+    booked: str,
+    tess: FlaskClient,
+    leo: FlaskClient,
+    smtp_server: SMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Leo's page read the session while Tess's cancel went through: his cancel then changed
+    nothing, yet it mailed both people a second cancel (an outside review)."""
+    path = f"/booking/{booked}/cancel"
+    leo_token, tess_token = csrf_token(leo, path), csrf_token(tess, path)
+    smtp_server.received.clear()
+    really_cancel = services.booking.cancel
+
+    def tess_cancels_first(*args: object) -> object:
+        monkeypatch.setattr(services.booking, "cancel", really_cancel)
+        sent = tess.post(path, data={"csrf_token": tess_token, "reason": "Busy"})
+        assert sent.status_code == 302
+        return really_cancel(*args)
+
+    monkeypatch.setattr(services.booking, "cancel", tess_cancels_first)
+    assert leo.post(path, data={"csrf_token": leo_token, "reason": "Ill"}).status_code == 302
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [LEO, TESS]
+    assert "Busy" in text_of(mail_to(smtp_server, LEO))
+
+
 def test_deleting_an_account_mails_the_other_person_a_cancel(
     mail_app: Flask, booked: str, tess: FlaskClient, smtp_server: SMTPServer
 ) -> None:
