@@ -10,6 +10,8 @@ import functools
 import re
 import unicodedata
 
+from skillswap.domain.text import BLANK_LETTERS
+
 OFFER_MODES = ("online", "offline")
 
 
@@ -46,7 +48,8 @@ def normalise_skill(text: str) -> str:
     "machine  learning" give "machine learning"; "C++" gives "c plus plus" and "C#" gives
     "c sharp". Letters, digits and combining marks of every script are kept (Devanagari vowel
     signs are marks, and dropping them would change the word); invisible format characters
-    (zero-width space, soft hyphen) are dropped, so "Bak\u200bing" is "baking", as it looks.
+    (zero-width space, soft hyphen) and blank letters (the Hangul fillers) are dropped, so
+    "Bak\u200bing" is "baking", as it looks.
     Returns "" when nothing is left.
     """
     # NFKC folds full-width and compatibility forms ("Ｐｙｔｈｏｎ" -> "Python"); casefold is the
@@ -55,10 +58,13 @@ def normalise_skill(text: str) -> str:
     folded = _APOSTROPHES.sub("", folded)
     chars: list[str] = []
     for char in folded:
+        category = unicodedata.category(char)
         if char in _SPELLED:
             chars.append(_SPELLED[char])
-        elif unicodedata.category(char)[0] in "LNM":
+        elif category == "Cf" or char in BLANK_LETTERS:
+            continue  # invisible, so it joins what is around it: "Bak\u200bing" is "baking"
+        elif category[0] in "LNM":
             chars.append(char)
-        elif unicodedata.category(char) != "Cf":  # invisible format characters join words
+        else:
             chars.append(" ")
     return _SPACES.sub(" ", "".join(chars)).strip()

@@ -19,6 +19,21 @@ BIDI_CONTROLS = frozenset(
 LINE_BREAKS = frozenset("\n\t")
 
 
+# Letters to Unicode that show as nothing: the Hangul fillers (and their half-width and
+# compatibility forms). With format characters, spaces and lone combining marks, they make a
+# name or a skill that is there and cannot be seen.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Mn", "Me", "Zl", "Zp", "Zs"})
+
+
+def is_visible(text: str) -> bool:
+    """Whether `text` shows anything at all: "\u200b" or "\u3164" alone does not."""
+    return any(
+        unicodedata.category(char) not in _UNSEEN_CATEGORIES and char not in BLANK_LETTERS
+        for char in text
+    )
+
+
 def normalise(text: str) -> str:
     """NFC, with browsers' \\r\\n line ends as \\n: "é" typed either way is stored one way."""
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))

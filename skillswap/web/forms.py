@@ -32,10 +32,13 @@ CSRF_EXPIRED = (
 )
 
 
+# "!!!" normalises to nothing: nobody could ever find or match it.
+SKILL_WITHOUT_LETTERS = "Name the skill with letters or digits, like “Python” or “C++”"
+
+
 def check_skill(field: StringField) -> None:
-    # "!!!" normalises to nothing: nobody could ever find or match it.
     if field.data and not normalise_skill(field.data):
-        raise ValidationError("Name the skill with letters or digits, like “Python” or “C++”")
+        raise ValidationError(SKILL_WITHOUT_LETTERS)
     if field.data and (problem := skill_key_problem(normalise_skill(field.data))):
         raise ValidationError(problem)
 

@@ -82,6 +82,10 @@ def test_mode_compatible(offer: str, wanted: str, ok: bool) -> None:
         # Invisible format characters join, they do not separate: "Bak\u200bing" looks like
         # "Baking" and must find it (it was "bak ing").
         ("Bak\u200bing", "baking"),  # zero-width space
+        # Letters to Unicode that show as nothing (an outside probe): no skill at all.
+        ("\u3164", ""),
+        ("\uffa0\u115f", ""),
+        ("Py\u3164thon", "python"),
         ("Bak\u00ading", "baking"),  # soft hyphen
         ("\ufeffPython\u2060", "python"),  # byte order mark, word joiner
         ("", ""),

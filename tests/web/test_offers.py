@@ -574,7 +574,7 @@ def test_blank_title_and_skill_are_refused(app: Flask, ada: FlaskClient) -> None
     assert repo(app).get_user(uid(app, "ada")).teach == []
 
 
-@pytest.mark.parametrize("skill", ["!!!", "--", "…"])
+@pytest.mark.parametrize("skill", ["!!!", "--", "…", "\u3164"])
 def test_skill_without_letters_or_digits_is_refused(
     app: Flask, ada: FlaskClient, skill: str
 ) -> None:

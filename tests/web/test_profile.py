@@ -434,3 +434,24 @@ def test_the_profile_links_to_its_editing_page(app: Flask, ada: FlaskClient) -> 
     assert 'href="/profile/edit"' in html
     with app.test_request_context():
         assert url_for("profile.edit") == "/profile/edit"
+
+
+def test_a_skill_tag_without_letters_is_refused_as_on_the_offer_form(
+    app: Flask, ada: FlaskClient
+) -> None:
+    """Profile tags "😀" and "!!!" were saved: listed on the profile, never findable or
+    bookable, while the offer form refused the same text (an outside probe)."""
+    fields = {"teach": "Python, 😀", "learn": "!!!"}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "teach", "😀: Name the skill with letters or digits")
+    assert_field_error(p, "learn", "!!!: Name the skill with letters or digits")
+    assert_kept(p, {**PROFILE, **fields})
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u3164", "\u034f", "\u2060\ufeff"])
+def test_a_name_of_invisible_characters_is_no_name(app: Flask, ada: FlaskClient, name: str) -> None:
+    """Pages showed nothing where the name goes ("Booked: Python with ."): the username
+    shows instead, as for an empty name."""
+    assert post_profile(ada, {"display_name": name}).status_code == 302
+    assert user(app).display_name == ""
+    assert user(app).name == "ada"

@@ -23,6 +23,7 @@ from skillswap.web.fields import StringField, TextAreaField
 from skillswap.web.forms import (
     LINE,
     LINES,
+    SKILL_WITHOUT_LETTERS,
     BaseForm,
     normalised,
     strip_text,
@@ -37,7 +38,9 @@ def check_tags(field: TextAreaField) -> None:
     if long:
         raise ValidationError(f"Keep each skill to {MAX_TAG_LENGTH} characters: {long[0][:50]}…")
     for tag in tags:
-        if problem := skill_key_problem(normalise_skill(tag)):
+        key = normalise_skill(tag)
+        # The offer form's rules: a tag is a skill people search for and book.
+        if problem := SKILL_WITHOUT_LETTERS if not key else skill_key_problem(key):
             raise ValidationError(f"{tag[:50]}: {problem}")
 
 

@@ -13,6 +13,7 @@ from skillswap import services
 from skillswap.domain.attendance import record_lines
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.teacher_rules import late_record
+from skillswap.domain.text import is_visible
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User, split_tags
 from skillswap.domain.zones import find_zone, picker_zone_names
@@ -132,7 +133,9 @@ def edit() -> Response | tuple[str, int]:
     form = ProfileForm()
     if form.validate_on_submit():
         old_teach, old_zone = user.teach, user.timezone
-        user.display_name = (form.display_name.data or "").strip()
+        name = (form.display_name.data or "").strip()
+        # A name of invisible characters alone is no name: the username shows instead.
+        user.display_name = name if is_visible(name) else ""
         user.bio = (form.bio.data or "").strip()
         user.teach = split_tags(form.teach.data or "")
         user.learn = split_tags(form.learn.data or "")
