@@ -16,7 +16,14 @@ from axe_playwright_python.sync_playwright import Axe
 from flask.testing import FlaskClient
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, LiveApp, login, screenshot
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    LiveApp,
+    assert_fits_width,
+    login,
+    screenshot,
+)
 from tests.support.app_fixtures import csrf_token
 from tests.web.test_bookings import book, booked_id, cancel, free_slots, person, publish
 
@@ -191,6 +198,42 @@ def test_logged_in_pages_pass_axe(live_app: LiveApp, world: World, page: Page) -
         problems += check_both_widths(page, f"{path} with errors")
     if problems:
         pytest.fail(report(problems), pytrace=False)
+
+
+def test_pages_reflow_to_320_px(live_app: LiveApp, world: World, page: Page) -> None:
+    """WCAG 1.4.10: at 320 CSS px (a small phone, or 400 % zoom) nothing scrolls sideways.
+    Two-column cards and the time-range rows stuck out by 16-33 px, and the week calendar's
+    hidden labels widened the page at 640-800 px (an outside accessibility review)."""
+    login(page, live_app.url, "leo")
+    wide: list[str] = []
+    for path in [
+        "/user/tess",
+        "/profile",
+        "/profile/edit",
+        "/dashboard",
+        "/history",
+        "/offer",
+        f"/offer/{world.offer_id}/edit",
+        "/request",
+        f"/request/{world.request_id}",
+        "/book/tess",
+        "/account",
+        "/calendar",
+    ]:
+        page.set_viewport_size({"width": 320, "height": 800})
+        page.goto(f"{live_app.url}{path}")
+        try:
+            assert_fits_width(page)
+        except AssertionError as too_wide:
+            wide.append(str(too_wide))
+    page.goto(f"{live_app.url}/calendar?view=week")
+    for width in (700, 768):
+        page.set_viewport_size({"width": width, "height": 800})
+        try:
+            assert_fits_width(page)
+        except AssertionError as too_wide:
+            wide.append(str(too_wide))
+    assert not wide, "\n".join(wide)
 
 
 # --- the keyboard alone ---------------------------------------------------------------------
