@@ -66,6 +66,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     detectZone();
+    // A form sent back with problems: its summary takes the focus, so a screen reader reads
+    // it and the next Tab goes through its links to the fields.
+    var summary = document.querySelector(".error-summary");
+    if (summary) { summary.focus(); }
     document.querySelectorAll("[data-add-row]").forEach(function (button) {
       button.addEventListener("click", function (event) {
         if (addRow(button)) { event.preventDefault(); }

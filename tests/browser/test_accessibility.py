@@ -338,6 +338,11 @@ def test_form_errors_are_announced_next_to_their_fields(live_app: LiveApp, page:
     summary = page.get_by_role("alert")
     expect(summary).to_have_count(1)
     expect(summary).to_contain_text("Please fix these 3 problems")
+    # A screen reader hears that the form came back: the alert is part of the new page, not
+    # inserted into it, so it may go unread; the focus and the title say it (an outside
+    # accessibility review found focus on <body> and the title unchanged).
+    expect(summary).to_be_focused()
+    expect(page).to_have_title(re.compile(r"^Error: "))
     screenshot(page, "a11y-offer-errors-desktop")
 
     title = page.get_by_label("Title", exact=True)
