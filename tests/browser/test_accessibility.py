@@ -389,3 +389,18 @@ def test_form_errors_are_announced_next_to_their_fields(live_app: LiveApp, page:
                 f"shown in #{error_id}, which {pointers} elements name in aria-describedby"
             )
     assert problems == [], "\n".join(problems)
+
+
+def test_a_choice_left_unmade_is_announced_at_its_buttons(
+    live_app: LiveApp, world: World, page: Page
+) -> None:
+    """The rating's "Choose a rating" was tied to no button, and the buttons called
+    themselves invalid on a new page already (`required`, nothing chosen)."""
+    login(page, live_app.url, "leo")
+    page.goto(f"{live_app.url}/booking/{world.past}/review")
+    first = page.get_by_role("radio").first
+    expect(first).not_to_have_attribute("required", "")
+    page.get_by_role("button", name="Save rating").click()
+    expect(page.get_by_role("alert")).to_contain_text("rating")
+    for radio in page.get_by_role("radio").all():
+        expect(radio).to_have_accessible_description(re.compile("rating"))
