@@ -79,10 +79,16 @@ class AvailabilityFields:
     )
     preset_first = StringField("First date", render_kw={"type": "date"})
     preset_last = StringField("Last date", render_kw={"type": "date"})
+    # Labelled as the page heads them: the error summary names the lists so.
     dates = RowList(
-        StringField("Date", render_kw={"type": "date"}), min_entries=2, max_entries=DATE_ROWS
+        StringField("Date", render_kw={"type": "date"}),
+        label="Specific dates",
+        min_entries=2,
+        max_entries=DATE_ROWS,
     )
-    ranges = RowList(FormField(TimeRangeForm), min_entries=2, max_entries=RANGE_ROWS)
+    ranges = RowList(
+        FormField(TimeRangeForm), label="Time ranges", min_entries=2, max_entries=RANGE_ROWS
+    )
     add_date = SubmitField("Add a date")
     add_range = SubmitField("Add a time range")
 

@@ -390,6 +390,11 @@ def test_form_errors_are_announced_next_to_their_fields(live_app: LiveApp, page:
             )
     assert problems == [], "\n".join(problems)
 
+    # A summary link to a whole list takes the focus there (a fieldset takes none unless
+    # told), so the next Tab is in that list, not back at the top of the page.
+    summary.get_by_role("link", name="Specific dates: Add at least one date").click()
+    expect(page.locator("#dates")).to_be_focused()
+
 
 def test_a_choice_left_unmade_is_announced_at_its_buttons(
     live_app: LiveApp, world: World, page: Page

@@ -450,6 +450,8 @@ def test_no_dates(app: Flask, ada: FlaskClient) -> None:
     fields = {"dates-0": ""}
     p = _refused(app, ada, fields)
     assert_group_error(p, "dates", "Add at least one date")
+    # Named as the page names the list ("Dates: …" read as the whole fieldset's heading).
+    assert "Specific dates: Add at least one date" in summary_text(p)
     assert_kept(p, {**OFFER, **fields})
 
 
@@ -457,6 +459,7 @@ def test_no_ranges(app: Flask, ada: FlaskClient) -> None:
     fields = {"ranges-0-start": "", "ranges-0-end": ""}
     p = _refused(app, ada, fields)
     assert_group_error(p, "ranges", "Add at least one time range")
+    assert "Time ranges: Add at least one time range" in summary_text(p)
     assert_kept(p, {**OFFER, **fields})
 
 
