@@ -48,6 +48,9 @@
         el.removeAttribute("aria-describedby");
       }
     });
+    row.querySelectorAll("label").forEach(function (label) {  // "Date 3" -> "Date 4"
+      label.textContent = label.textContent.replace(/\d+$/, String(rows.length + 1));
+    });
     if (row.getAttribute("aria-label")) {
       row.setAttribute("aria-label", row.getAttribute("aria-label").replace(/\d+$/, String(rows.length + 1)));
     }

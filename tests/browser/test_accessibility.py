@@ -330,7 +330,7 @@ def test_form_errors_are_announced_next_to_their_fields(live_app: LiveApp, page:
     login(page, live_app.url, "leo")
     page.goto(f"{live_app.url}/offer")
     page.get_by_label("Skill", exact=True).fill("Guitar")
-    page.get_by_label("Date", exact=True).first.fill("2026-11-20")
+    page.get_by_label("Date 1", exact=True).fill("2026-11-20")
     page.get_by_label("From", exact=True).first.fill("10:00")
     page.get_by_label("To", exact=True).first.fill("09:00")
     page.get_by_role("button", name="Publish offer").last.click()
@@ -348,7 +348,7 @@ def test_form_errors_are_announced_next_to_their_fields(live_app: LiveApp, page:
     title = page.get_by_label("Title", exact=True)
     expect(title).to_have_attribute("aria-invalid", "true")
     expect(title).to_have_accessible_description(re.compile("Give your session a title"))
-    day = page.get_by_label("Date", exact=True).first
+    day = page.get_by_label("Date 1", exact=True)
     expect(day).to_have_attribute("aria-invalid", "true")
     expect(day).to_have_accessible_description(re.compile("2026-11-20 is in the past"))
     expect(page.get_by_label("From", exact=True).first).to_have_accessible_description(
@@ -372,7 +372,7 @@ def test_form_errors_are_announced_next_to_their_fields(live_app: LiveApp, page:
     expect(summary).to_contain_text("Add at least one time range")
     skill = page.get_by_label("Skill you want to learn", exact=True)
     expect(skill).to_have_accessible_description(re.compile("Which skill do you want to learn?"))
-    first_date = page.get_by_label("Date", exact=True).first
+    first_date = page.get_by_label("Date 1", exact=True)
     first_start = page.get_by_label("From", exact=True).first
     problems = []
     for name, control, message in [

@@ -23,8 +23,8 @@ def nav(page: Page) -> Locator:
 
 
 def dates(page: Page) -> Locator:
-    """Every "Date" input of the "Specific dates" list, in order."""
-    return page.get_by_label("Date", exact=True)
+    """Every "Date <n>" input of the "Specific dates" list, in order."""
+    return page.get_by_label(re.compile(r"^Date \d+$"))
 
 
 def field_of(control: Locator) -> Locator:
@@ -96,6 +96,8 @@ def test_offer_rows_added_by_javascript_a_past_date_refused_then_published(
     expect(dates(page)).to_have_count(3)
     expect(dates(page).nth(2)).to_be_focused()
     expect(dates(page).nth(2)).to_have_value("")
+    # Each date is named by its place, as the summary names it: not "Date", "Date", "Date".
+    expect(dates(page).nth(2)).to_have_accessible_name("Date 3")
     dates(page).nth(2).fill("2026-12-03")
 
     fill_range(page, 1, "09:00", "10:00")

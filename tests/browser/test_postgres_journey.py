@@ -51,7 +51,7 @@ def test_signup_offer_and_book_on_postgres(
     go(teacher, "Offer")
     teacher.get_by_label("Title", exact=True).fill("Python for beginners")
     teacher.get_by_label("Skill", exact=True).fill("Python")
-    teacher.get_by_label("Date", exact=True).first.fill("2026-12-01")
+    teacher.get_by_label("Date 1", exact=True).fill("2026-12-01")
     first_range = teacher.get_by_role("group", name="Time range 1", exact=True)
     first_range.get_by_label("From", exact=True).fill("10:00")
     first_range.get_by_label("To", exact=True).fill("13:00")
