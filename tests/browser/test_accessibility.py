@@ -409,3 +409,22 @@ def test_a_choice_left_unmade_is_announced_at_its_buttons(
     expect(page.get_by_role("alert")).to_contain_text("rating")
     for radio in page.get_by_role("radio").all():
         expect(radio).to_have_accessible_description(re.compile("rating"))
+
+
+def test_each_sessions_buttons_say_which_session(
+    live_app: LiveApp, world: World, page: Page
+) -> None:
+    """A screen reader's list of links read "Reschedule…, Cancel…, Add to calendar (.ics)"
+    once per session, the same each time (an outside accessibility review)."""
+    login(page, live_app.url, "tess")  # teaches leo's Python, attends his Guitar
+    page.goto(f"{live_app.url}/dashboard")
+    controls = page.get_by_role("main").locator("li.session").get_by_role("link")
+    names = [
+        control.evaluate("el => el.textContent.replace(/\\s+/g, ' ').trim()")
+        for control in controls.all()
+    ]
+    actions = [n for n in names if n.startswith(("Reschedule", "Cancel", "Add to calendar"))]
+    assert len(actions) >= 6, names
+    assert len(set(actions)) == len(actions), names
+    reschedule = page.get_by_role("link", name=re.compile("^Reschedule… Guitar chords"))
+    expect(reschedule).to_have_count(1)

@@ -41,7 +41,7 @@ from skillswap.repo import Repository
 from skillswap.repo.keys import new_id
 from skillswap.store import Store, open_store
 from tests.support.app_fixtures import CSRF_RE
-from tests.support.gunicorn_server import GunicornServer, HttpRacePool, Task
+from tests.support.gunicorn_server import GunicornServer, HttpRacePool, Task, peak_in_flight
 
 pytestmark = pytest.mark.slow
 
@@ -238,12 +238,6 @@ def site(
             fake.reset()
 
 
-def _in_flight(outcomes: list[dict[str, Any]]) -> int:
-    """How many requests had been sent before the first answer came back."""
-    first_answer = min(o["ended"] for o in outcomes)
-    return sum(1 for o in outcomes if o["started"] < first_answer)
-
-
 def _describe(outcomes: list[dict[str, Any] | None]) -> str:
     parts = []
     for i, o in enumerate(outcomes):
@@ -255,7 +249,7 @@ def _describe(outcomes: list[dict[str, Any] | None]) -> str:
 
 def _assert_contention(rounds: list[list[dict[str, Any]]]) -> None:
     """The requests of a round were really in flight together (else the race proves nothing)."""
-    flights = [_in_flight(outcomes) for outcomes in rounds]
+    flights = [peak_in_flight(outcomes) for outcomes in rounds]
     # Observed on two busy cores: all ten in flight in nearly every round, and now and then
     # one round where the first answer beat the later sends (CI once saw [10, 10, 10, 4]).
     # Half of them in flight, in all but one round of every five (rounded up), is the floor

@@ -65,7 +65,9 @@ def test_a_session_keeps_one_csrf_token_and_it_works(
 ) -> None:
     auth.signup()
     tokens = {csrf_token(client, path) for path in PAGES}
-    assert len(tokens) == 1
+    # One session value, signed per page with the second it was signed at: pages rendered
+    # across a second's turn differ in the stamp alone (a loaded run saw two).
+    assert len({token.rsplit(".", 2)[0] for token in tokens}) == 1, tokens
     response = client.post("/logout", data={"csrf_token": tokens.pop()})
     assert response.status_code == 302
     assert client.get("/dashboard").status_code == 302  # logged out

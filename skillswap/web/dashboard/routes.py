@@ -57,6 +57,8 @@ class SessionItem:
     skill: str  # the skill, beside the title; "" when the title is the skill's name
     other: str  # the other person's username
     when: str
+    # Which session, for the hidden words that tell its buttons from the next session's.
+    about: str
     # "cancelled", "upcoming" (can be cancelled), "in progress", "to rate", "rated" or
     # "closed" (over, not rated by me, reviews closed)
     state: str
@@ -129,12 +131,14 @@ def session_items(
             moved_by = "you" if b.moved.get("by") == me else other
             moved_from = when(*b.moved["from"], zone)
         title, skill = title_and_skill(b.title, b.skill)
+        time = when(b.start, b.end, zone)
         return SessionItem(
             booking=b,
             title=title,
             skill=skill,
             other=other,
-            when=when(b.start, b.end, zone),
+            when=time,
+            about=f"{title} with {other}, {time}",
             state=state,
             cancelled_by="you" if b.cancelled_by == me else other,
             my_rating=b.reviews[me].rating if me in b.reviews else None,
