@@ -308,3 +308,19 @@ def test_a_subject_arrives_as_it_was_written(title: str) -> None:
     message = compose("booking_cancelled", ANN, context, sender=SENDER, now=START)
     received = message_from_bytes(message.as_bytes(), policy=default_policy)
     assert str(received["Subject"]) == str(message["Subject"])
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_no_sentence_ends_twice_nor_brackets_nest(kind: str) -> None:
+    """A name ending in a full stop ended a sentence with two ("Kiran Rao, Jr.."), and a time
+    named its zone in brackets inside brackets ("(Chess, 09:00–10:00 (UTC))")."""
+    named = "Kiran Rao, Jr."
+    context = {
+        key: named if key.endswith("_name") else value for key, value in CONTEXTS[kind].items()
+    }
+    for by_you in (False, True):  # both wordings, where a kind has two
+        message = compose(kind, ANN, context | {"by_you": by_you}, sender=SENDER, now=START)
+        text = message.get_body(("plain",)).get_content()
+        assert "Jr.." not in text and "))" not in text
+        html = message.get_body(("html",)).get_content()
+        assert "Jr..<" not in html and "))" not in re.sub(r"<[^>]+>", "", html)

@@ -122,7 +122,9 @@ def test_a_cancel_mails_both_a_cancel_for_the_same_event(
         assert "Flu, sorry" in text_of(message)
         assert message["Subject"].strip().startswith("Cancelled: Intro to Python with ")
     assert "leo cancelled your session." in text_of(mail_to(smtp_server, TESS))
-    assert "You cancelled your session with tess." in text_of(mail_to(smtp_server, LEO))
+    assert "You cancelled your session with tess; they have been told." in text_of(
+        mail_to(smtp_server, LEO)
+    )
 
 
 def test_cancelling_twice_mails_once(
@@ -240,8 +242,8 @@ def test_a_review_is_mailed_but_stays_hidden_until_both_have_rated(
     smtp_server.received.clear()
     assert rate(tess, booked, "8", "Came prepared").status_code == 302
     second = mail_to(smtp_server, LEO)  # he rated first: hers shows to him at once
-    session = "(Intro to Python, Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin))"
-    assert f"tess rated your session {session} 8 out of {RATING_MAX}." in text_of(second)
+    session = "Intro to Python on Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin)"
+    assert f"tess rated your session, {session}: 8 out of {RATING_MAX}." in text_of(second)
     assert "Came prepared" in text_of(second)
 
 
