@@ -145,7 +145,8 @@ def may_mail(user: User, kind: str, address: str) -> bool:
 #: (confirming an address, resetting or changing a password, a change of address) is about the
 #: account itself and always goes out.
 MAIL_CHOICES = {
-    "bookings": "Sessions booked or moved, with a calendar invite",
+    "bookings": "Sessions booked or moved, with a calendar invite, and times held for you "
+    "from a waitlist",
     "cancellations": "Sessions cancelled, with a calendar update that removes them",
     "reminders": "Reminders before a session, and to rate it afterwards",
     "reviews": "Reviews you receive",

@@ -241,19 +241,20 @@ class Notifier:
         )
         if hold is None or hold.learner != entry.learner:
             return
-        user = self.repo.get_user(hold.learner)
+        people = self.repo.get_users([hold.learner, entry.teacher])
+        user, teacher = people.get(hold.learner), people.get(entry.teacher)
         offer = self.repo.schedule(entry.teacher).offers.get(hold.offer_id)
         if user is None or offer is None:
             return
-        teacher_name = offer.user  # the username, as links name people
         context = {
             "skill": hold.skill,
-            "teacher_name": teacher_name,
+            # Named as every mail names people; the link by username, as links do.
+            "teacher_name": teacher.name if teacher is not None else offer.user,
             "start": hold.start_at,
             "end": hold.end_at,
             "until": hold.until_at,
             "link": self.links(
-                "bookings.show", username=teacher_name, skill=hold.skill_key, slot=hold.ref
+                "bookings.show", username=offer.user, skill=hold.skill_key, slot=hold.ref
             ),
         }
         self._mail(user, "waitlist_hold", context, now, direct=True)

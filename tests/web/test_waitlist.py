@@ -146,6 +146,9 @@ def test_a_cancel_holds_the_slot_for_the_first_in_line_who_books_it_others_are_r
     mail_app: Flask, people: dict[str, FlaskClient], smtp_server: SMTPServer
 ) -> None:
     ann, dan, eve = people["ann"], people["dan"], people["eve"]
+    repo = mail_app.extensions["skillswap.repo"]
+    tess_id = repo.find_user("tess").id
+    repo.change_user(tess_id, lambda data: {**data, "display_name": "Tess Ortiz"})
     ann_and_dan_wait_and_bob_cancels(people, before_cancel=smtp_server.received.clear)
 
     # Ann is told in the app at once...
@@ -158,6 +161,8 @@ def test_a_cancel_holds_the_slot_for_the_first_in_line_who_books_it_others_are_r
     assert mail_app.test_cli_runner().invoke(args=["send-due-mail"]).exit_code == 0
     [mail] = [r.message for r in smtp_server.received if r.rcpt_tos == ["ann@example.com"]]
     assert "held for you" in str(mail["Subject"])
+    # Named as every other mail names people: by their display name, not the username.
+    assert "A time with Tess Ortiz is held for you" in str(mail["Subject"])
     assert "/book/tess?skill=python&slot=" in text_of(mail)
 
     # Ann sees it held for her; nobody else sees it at all.
