@@ -725,3 +725,16 @@ def test_a_body_just_under_the_limit_is_read(client: FlaskClient, auth: AuthActi
     )
     assert response.status_code == 400  # read, and refused for its length: not a 413
     assert "Keep your bio to" in page(response).main_text
+
+
+def test_the_account_page_opens_with_a_link_to_each_part(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    """Three phone screens long: each part is one tap from the top."""
+    auth.signup()
+    account = page(client.get("/account"))
+    (nav,) = account.all("nav", **{"aria-label": "On this page"})
+    targets = [n.attrs["href"] for n in nav.walk() if n.tag == "a"]
+    assert targets == ["#email", "#mail", "#password", "#sessions", "#delete"]
+    for target in targets:
+        assert account.by_id(target[1:]).tag == "section"
