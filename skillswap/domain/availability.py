@@ -88,15 +88,17 @@ def check_availability(
     max_ranges: int = MAX_RANGES,
     session_minutes: int | None = None,
     kept: Collection[date] = (),
+    kept_ranges: Collection[tuple[time, time]] = (),
 ) -> list[Problem]:
     """Everything wrong with dates x ranges in ``zone`` at ``now``, all at once.
 
-    An empty list means ``expand_slots``/``expand_windows`` will succeed and every slot starts
-    after ``now``, but for ``kept`` dates: those an offer being edited already had, which are
-    no problem once past (their sessions are over; a teacher renaming an offer mid-way must
-    not have to delete its first dates), nor are their ranges that have begun today.
-    ``session_minutes`` (optional) also checks the session length and that each range holds
-    at least one session.
+    An empty list means ``expand_slots``/``expand_windows`` will succeed for the dates from
+    today on, and every slot starts after ``now``, but for what an offer being edited already
+    had: its ``kept`` dates are no problem once past (their sessions are over, and a teacher
+    renaming an offer mid-way must not have to delete its first dates; they are not to be
+    expanded), nor are its ``kept_ranges`` that have begun today. At least one date must be
+    ahead. ``session_minutes`` (optional) also checks the session length and that each range
+    holds at least one session.
     """
     require_aware(now, "now")
     problems: list[Problem] = []
@@ -130,6 +132,8 @@ def check_availability(
             )
         elif day not in usable_dates:
             usable_dates.append(day)
+    if dates and not usable_dates and not any(p.where.startswith("date") for p in problems):
+        problems.append(Problem("dates", "Add at least one date from today on"))  # all kept, past
 
     # Session length.
     session_ok = True
@@ -174,7 +178,8 @@ def check_availability(
             except NonexistentWallTime as exc:
                 gap_message = gap_message or str(exc)
                 continue
-            if day == today and start_utc <= now and day not in kept:
+            begun_before = day in kept and (start, end) in kept_ranges
+            if day == today and start_utc <= now and not begun_before:
                 problems.append(
                     Problem(where, f"{_hhmm(start)} today has already passed; pick a later time")
                 )

@@ -6,7 +6,7 @@ no rules beyond what a record says about itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from skillswap.domain.limits import REVIEW_WINDOW
@@ -106,6 +106,9 @@ class Offer:
         if self.preset.get("first"):
             given.add(date.fromisoformat(self.preset["first"]))
         return given
+
+    def given_ranges(self) -> set[tuple[time, time]]:
+        return {(time.fromisoformat(a), time.fromisoformat(b)) for a, b in self.time_ranges}
 
     def to_dict(self) -> dict[str, Any]:
         data = fields_of(self)

@@ -155,10 +155,12 @@ def read_availability(
     session_minutes: int | None = None,
     session_field: Field | None = None,
     kept: Collection[date] = (),
+    kept_ranges: Collection[tuple[time, time]] = (),
 ) -> Availability | None:
     """Parse and check the availability fields; on any problem put each message on the field
-    that caused it and return None. `kept`: the dates (and repeat's first date) an offer
-    being edited already has, accepted as they are once past (domain check_availability)."""
+    that caused it and return None. `kept`, `kept_ranges`: the dates (and repeat's first
+    date) and time ranges an offer being edited already has, accepted as they are once past
+    (domain check_availability)."""
     ok = True
     for rows, too_many in ((form.dates, TOO_MANY_DATES), (form.ranges, TOO_MANY_RANGES)):
         if rows.overflowed:
@@ -242,7 +244,13 @@ def read_availability(
         return None
 
     problems = check_availability(
-        dates, ranges, zone, now, session_minutes=session_minutes, kept=kept
+        dates,
+        ranges,
+        zone,
+        now,
+        session_minutes=session_minutes,
+        kept=kept,
+        kept_ranges=kept_ranges,
     )
     for problem in problems:
         kind_, _, index = problem.where.partition(":")

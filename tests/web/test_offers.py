@@ -1001,3 +1001,39 @@ def test_an_offer_whose_repeat_has_begun_can_still_be_edited(
     # A first date moved into the past is still refused.
     response = post_offer(ada, _form_as_filled(ada, path) | {"preset_first": "2026-11-23"}, path)
     assert "Pick a first date from today on" in summary_text(page(response))
+
+
+def test_an_edit_expands_no_past_date_even_one_in_a_clock_change(app: Flask, clock: Clock) -> None:
+    """A kept past date was not checked (it is over) but still cut into sessions, and a
+    range in its skipped hour raised: a 500 (found reviewing the change above)."""
+    berlin = person(app, "bea", "Europe/Berlin")
+    fields = {"dates-0": "2027-03-28", "dates-1": "2027-04-04"}  # Berlin springs forward
+    assert post_offer(berlin, fields).status_code == 302
+    clock.set(datetime(2027, 3, 30, 12, tzinfo=UTC))
+    path = f"/offer/{only_offer(app, 'bea').id}/edit"
+    sent = _form_as_filled(berlin, path) | {"ranges-1-start": "02:00", "ranges-1-end": "04:00"}
+    response = post_offer(berlin, sent, path)
+    assert response.status_code == 302, summary_text(page(response))
+    offer = only_offer(app, "bea")
+    assert offer.dates == ["2027-03-28", "2027-04-04"]
+    assert {s.start[:10] for s in offer.slots} == {"2027-04-04"}
+
+
+def test_an_edit_must_leave_a_date_ahead(app: Flask, ada: FlaskClient, clock: Clock) -> None:
+    weekdays = {"preset": "weekdays", "preset_first": "2026-11-24", "preset_last": "2026-11-27"}
+    assert post_offer(ada, weekdays | {"dates-0": "2026-12-10"}).status_code == 302
+    clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # the whole repeat is over
+    path = f"/offer/{only_offer(app).id}/edit"
+    response = post_offer(ada, _form_as_filled(ada, path) | {"dates-0": ""}, path)
+    assert response.status_code == 400
+    assert "Add at least one date from today on" in summary_text(page(response))
+
+
+def test_a_range_added_to_a_kept_date_today_must_still_be_ahead(
+    app: Flask, ada: FlaskClient, offer_id: str, clock: Clock
+) -> None:
+    clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))  # 1 Dec, kept, is today
+    path = f"/offer/{offer_id}/edit"
+    sent = _form_as_filled(ada, path) | {"ranges-1-start": "11:00", "ranges-1-end": "12:00"}
+    response = post_offer(ada, sent, path)
+    assert "11:00 today has already passed" in summary_text(page(response))

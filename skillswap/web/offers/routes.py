@@ -10,7 +10,7 @@ from skillswap import services
 from skillswap.domain.limits import MAX_SLOTS_PER_OFFER, LimitReached
 from skillswap.domain.records import Offer, StoredSlot
 from skillswap.domain.refusals import OfferHasBookings, ScheduleRefusal
-from skillswap.domain.times import expand_slots, iso_utc
+from skillswap.domain.times import expand_slots, iso_utc, to_zone
 from skillswap.domain.zones import zone_or_utc
 from skillswap.repo.keys import new_id
 from skillswap.web.availability import add_error, read_availability, wants_another_row
@@ -48,10 +48,17 @@ def _build(
     minutes = form.session_minutes.data
     minutes = int(minutes) if minutes in {v for v, _ in SESSION_LENGTHS if v} else None
     kept = saved.given_dates() if saved is not None else set()
-    availability = read_availability(form, zone, now(), minutes, form.session_minutes, kept)
+    kept_ranges = saved.given_ranges() if saved is not None else set()
+    moment = now()
+    availability = read_availability(
+        form, zone, moment, minutes, form.session_minutes, kept, kept_ranges
+    )
     if availability is None or not fields_ok:
         return None
-    slots = expand_slots(availability.dates, availability.ranges, zone, minutes)
+    # Past dates an edited offer keeps are over: listed, not cut into sessions (nor checked).
+    today = to_zone(moment, zone).date()
+    ahead = [day for day in availability.dates if day >= today]
+    slots = expand_slots(ahead, availability.ranges, zone, minutes)
     if len(slots) > MAX_SLOTS_PER_OFFER:
         add_error(
             form,
