@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, request, url_for
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from wtforms import Form
 
 from skillswap.domain.display import format_instant, format_part, format_range
 from skillswap.domain.schedule import Schedule
@@ -216,6 +219,16 @@ def frame_links() -> dict[str, str]:
         return links
 
     return per_mount("frame_links", build)
+
+
+@pass_context
+def form_sent_back(context: Context) -> bool:
+    """Whether the page answers a form sent with problems: a POST, and a form it shows has
+    errors, whatever the page calls it (/account has four). For the title, which is written
+    before any form is."""
+    if request.method != "POST":
+        return False
+    return any(isinstance(value, Form) and value.errors for value in context.get_all().values())
 
 
 def nav_links() -> list[tuple[str, str, str]]:

@@ -248,6 +248,8 @@ def test_wrong_current_password_changes_nothing(
     assert response.status_code == 400
     p = page(response)
     assert_field_error(p, "current_password", "That is not your current password")
+    # The title says it first, whatever the page calls its form (a review of e1bf8ea).
+    assert p.all("title")[0].text.startswith("Error: Your account")
     for field in ("current_password", "new_password", "new_password_again"):
         assert p.value(field) == ""
     assert NEW_PASSWORD not in p.html

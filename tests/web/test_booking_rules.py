@@ -104,6 +104,7 @@ def test_each_bad_value_is_refused_next_to_its_field_and_kept(
     for name, value in others.items():
         assert f'name="{name}" type="text" value="{value}"' in html
     assert "Please fix this problem" in text(response)
+    assert "<title>Error: " in html
     assert rules_of(app, "tess") == TeacherRules()  # nothing saved
 
 

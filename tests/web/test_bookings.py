@@ -254,6 +254,8 @@ def test_a_slot_taken_meanwhile_is_refused_with_the_remaining_free_times(
     assert response.status_code == 409
     page = text(response)
     assert "That slot was just booked by someone else. Here are the times still free." in page
+    assert "<title>Error: Book tess" in response.get_data(as_text=True)
+    assert 'class="error-summary" role="alert" tabindex="-1"' in response.get_data(as_text=True)
     assert SLOT_RE.findall(response.get_data(as_text=True)) == slots[1:]
     assert first not in page
     assert "Wed 2 Dec 2026, 00:00–01:00 (Asia/Tokyo)" in page
