@@ -10,7 +10,7 @@ import functools
 import re
 import unicodedata
 
-from skillswap.domain.text import BLANK_LETTERS
+from skillswap.domain.text import BLANKS
 
 OFFER_MODES = ("online", "offline")
 
@@ -48,7 +48,7 @@ def normalise_skill(text: str) -> str:
     "machine  learning" give "machine learning"; "C++" gives "c plus plus" and "C#" gives
     "c sharp". Letters, digits and combining marks of every script are kept (Devanagari vowel
     signs are marks, and dropping them would change the word); invisible format characters
-    (zero-width space, soft hyphen) and blank letters (the Hangul fillers) are dropped, so
+    (zero-width space, soft hyphen) and blanks (the Hangul fillers, domain/text.py) are dropped, so
     "Bak\u200bing" is "baking", as it looks.
     Returns "" when nothing is left.
     """
@@ -61,7 +61,7 @@ def normalise_skill(text: str) -> str:
         category = unicodedata.category(char)
         if char in _SPELLED:
             chars.append(_SPELLED[char])
-        elif category == "Cf" or char in BLANK_LETTERS:
+        elif category == "Cf" or char in BLANKS:
             continue  # invisible, so it joins what is around it: "Bak\u200bing" is "baking"
         elif category[0] in "LNM":
             chars.append(char)

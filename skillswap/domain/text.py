@@ -19,18 +19,19 @@ BIDI_CONTROLS = frozenset(
 LINE_BREAKS = frozenset("\n\t")
 
 
-# Letters to Unicode that show as nothing: the Hangul fillers (and their half-width and
-# compatibility forms). With format characters, spaces and lone combining marks, they make a
-# name or a skill that is there and cannot be seen.
-BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
-_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Co", "Cs", "Mn", "Me", "Zl", "Zp", "Zs"})
+# Characters Unicode counts as letters or symbols that show as nothing: the Hangul fillers
+# (and their half-width and compatibility forms), the blank braille pattern and the musical
+# null notehead. With format characters, spaces and lone combining marks, they make a name or
+# a skill that is there and cannot be seen. Unassigned code points are not among them: to
+# this Python's Unicode tables, emoji newer than they are unassigned.
+BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\U0001d159")
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Mn", "Me", "Zl", "Zp", "Zs"})
 
 
 def is_visible(text: str) -> bool:
     """Whether `text` shows anything at all: "\u200b" or "\u3164" alone does not."""
     return any(
-        unicodedata.category(char) not in _UNSEEN_CATEGORIES and char not in BLANK_LETTERS
-        for char in text
+        unicodedata.category(char) not in _UNSEEN_CATEGORIES and char not in BLANKS for char in text
     )
 
 

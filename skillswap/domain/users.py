@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from skillswap.domain.text import text_problem
+from skillswap.domain.text import is_visible, text_problem
 from skillswap.domain.times import parse_iso_utc
 
 USERNAME_RE = re.compile(r"[a-z0-9_-]{3,30}")
@@ -90,7 +90,8 @@ class User:
 
     @property
     def name(self) -> str:
-        return self.display_name or self.username
+        # A display name that shows nothing (saved before the form refused one) is none.
+        return self.display_name if is_visible(self.display_name) else self.username
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

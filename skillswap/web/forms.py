@@ -18,7 +18,7 @@ from wtforms.validators import (
 
 from skillswap.domain.limits import skill_key_problem
 from skillswap.domain.skills import normalise_skill
-from skillswap.domain.text import normalise, text_problem
+from skillswap.domain.text import is_visible, normalise, text_problem
 from skillswap.domain.users import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -36,10 +36,16 @@ CSRF_EXPIRED = (
 SKILL_WITHOUT_LETTERS = "Name the skill with letters or digits, like “Python” or “C++”"
 
 
+def skill_problem(text: str) -> str | None:
+    """Why `text` cannot name a skill people search for and book, or None."""
+    key = normalise_skill(text)
+    if not key or not is_visible(key):  # "!!!", or marks alone: nothing to find
+        return SKILL_WITHOUT_LETTERS
+    return skill_key_problem(key)
+
+
 def check_skill(field: StringField) -> None:
-    if field.data and not normalise_skill(field.data):
-        raise ValidationError(SKILL_WITHOUT_LETTERS)
-    if field.data and (problem := skill_key_problem(normalise_skill(field.data))):
+    if field.data and (problem := skill_problem(field.data)):
         raise ValidationError(problem)
 
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from skillswap.domain.text import is_visible
 from skillswap.domain.users import (
     PASSWORD_MAX,
     PASSWORD_MIN,
@@ -211,3 +212,25 @@ def test_lists_are_not_shared_between_users() -> None:
 )
 def test_an_address_has_one_identity_whatever_its_form(typed: str, identity: str) -> None:
     assert email_identity(typed) == identity
+
+
+@pytest.mark.parametrize(
+    ("text", "visible"),
+    [
+        ("Ana", True),
+        ("\u200b\u2060", False),  # zero-width space, word joiner
+        ("\u3164", False),  # Hangul filler: a "letter" that shows nothing
+        ("\u034f\ufe0f", False),  # combining grapheme joiner, variation selector
+        ("\u2800", False),  # braille blank: a "symbol" that shows nothing
+        ("\U0001d159", False),  # musical null notehead
+        ("\U0001fa77", True),  # a heart newer than this Python's Unicode tables: not blank
+        ("😀", True),
+    ],
+)
+def test_what_shows_as_nothing(text: str, visible: bool) -> None:
+    assert is_visible(text) is visible
+
+
+def test_a_stored_name_that_shows_nothing_reads_as_the_username() -> None:
+    """Names saved before the profile form refused them (c22d8be) still showed nothing."""
+    assert User("u1", "ada", "ada@example.com", "h", "UTC", display_name="\u2060").name == "ada"

@@ -577,7 +577,7 @@ def test_blank_title_and_skill_are_refused(app: Flask, ada: FlaskClient) -> None
     assert repo(app).get_user(uid(app, "ada")).teach == []
 
 
-@pytest.mark.parametrize("skill", ["!!!", "--", "…", "\u3164"])
+@pytest.mark.parametrize("skill", ["!!!", "--", "…", "\u3164", "\u034f", "\ufe0f\u17b4"])
 def test_skill_without_letters_or_digits_is_refused(
     app: Flask, ada: FlaskClient, skill: str
 ) -> None:

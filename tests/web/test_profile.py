@@ -441,10 +441,10 @@ def test_a_skill_tag_without_letters_is_refused_as_on_the_offer_form(
 ) -> None:
     """Profile tags "😀" and "!!!" were saved: listed on the profile, never findable or
     bookable, while the offer form refused the same text (an outside probe)."""
-    fields = {"teach": "Python, 😀", "learn": "!!!"}
+    fields = {"teach": "Python, 😀", "learn": "\u034f"}
     p = _refused(app, ada, fields)
     assert_field_error(p, "teach", "😀: Name the skill with letters or digits")
-    assert_field_error(p, "learn", "!!!: Name the skill with letters or digits")
+    assert_field_error(p, "learn", ": Name the skill with letters or digits")
     assert_kept(p, {**PROFILE, **fields})
 
 

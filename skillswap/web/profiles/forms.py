@@ -10,8 +10,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from skillswap.domain.limits import MAX_LINKS, MAX_TAG_LENGTH, MAX_TAGS, skill_key_problem
-from skillswap.domain.skills import normalise_skill
+from skillswap.domain.limits import MAX_LINKS, MAX_TAG_LENGTH, MAX_TAGS
 from skillswap.domain.teacher_rules import BOUNDS, TeacherRules
 from skillswap.domain.users import (
     MAX_BIO,
@@ -23,9 +22,9 @@ from skillswap.web.fields import StringField, TextAreaField
 from skillswap.web.forms import (
     LINE,
     LINES,
-    SKILL_WITHOUT_LETTERS,
     BaseForm,
     normalised,
+    skill_problem,
     strip_text,
 )
 
@@ -38,9 +37,8 @@ def check_tags(field: TextAreaField) -> None:
     if long:
         raise ValidationError(f"Keep each skill to {MAX_TAG_LENGTH} characters: {long[0][:50]}…")
     for tag in tags:
-        key = normalise_skill(tag)
         # The offer form's rules: a tag is a skill people search for and book.
-        if problem := SKILL_WITHOUT_LETTERS if not key else skill_key_problem(key):
+        if problem := skill_problem(tag):
             raise ValidationError(f"{tag[:50]}: {problem}")
 
 
