@@ -7,6 +7,7 @@ none), so the rules run the same in the web app, the CLI and the tests.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import tzinfo
 from difflib import get_close_matches
 from functools import lru_cache
@@ -80,8 +81,10 @@ _RENAMED = {
     "Asia/Katmandu": "Asia/Kathmandu",
     "Asia/Rangoon": "Asia/Yangon",
     "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Istanbul": "Europe/Istanbul",  # links, not renames: one city, one name
     "Atlantic/Faeroe": "Atlantic/Faroe",
     "Europe/Kiev": "Europe/Kyiv",
+    "Europe/Nicosia": "Asia/Nicosia",
     "Pacific/Enderbury": "Pacific/Kanton",
     "Pacific/Ponape": "Pacific/Pohnpei",
     "Pacific/Truk": "Pacific/Chuuk",
@@ -158,9 +161,14 @@ def picker_zone_names() -> list[str]:
 
 
 def _place_key(text: str) -> str:
-    """How a typed zone or city is compared: case and spacing aside, so "new york",
-    "New_York" and "new-york" are one."""
-    return "_".join(text.replace("_", " ").replace("-", " ").split()).casefold()
+    """How a typed zone or city is compared: case, spacing, accents and width aside, so
+    "new york", "New_York" and "new-york" are one, as are "São Paulo" and "Sao_Paulo"."""
+    plain = "".join(
+        char
+        for char in unicodedata.normalize("NFKD", text)
+        if not unicodedata.combining(char)
+    )
+    return "_".join(plain.replace("_", " ").replace("-", " ").split()).casefold()
 
 
 @lru_cache(maxsize=1)
@@ -177,15 +185,18 @@ def _zones_by_place() -> dict[str, tuple[str, ...]]:
 
 def find_zone(typed: str) -> str | None:
     """The zone a person means by what they typed in a zone box: a zone's name as is (today's
-    name for a renamed one), or, whatever the case and spacing, a zone's full name or its
-    city ("london", "New York", "calcutta") when that names one zone. None when it names none
-    or several (`zones_like` has the candidates)."""
+    name for a renamed one), or, whatever the case, spacing and accents, a zone's full name
+    or its city ("london", "New York", "sao paulo") when that names one zone. None when it
+    names none or several (`zones_named`, `zones_like` have the candidates)."""
     typed = typed.strip()
-    if is_valid_zone(typed):
-        return current_zone_name(typed)
     zones = zones_named(typed)
+    if is_valid_zone(typed):
+        zone = current_zone_name(typed)
+        if zone in _zone_names() or len(zones) != 1:
+            return zone
+        return zones[0]  # an old name of a city's zone ("Singapore"): the zone's own
     if len(zones) > 1:
-        # A city the database keeps under two areas (Istanbul): the one people pick.
+        # A city under two areas in a future database: the one in the common list, if any.
         zones = tuple(zone for zone in zones if zone in COMMON_ZONES)
     return zones[0] if len(zones) == 1 else None
 
