@@ -131,14 +131,14 @@ def session_items(
             moved_by = "you" if b.moved.get("by") == me else other
             moved_from = when(*b.moved["from"], zone)
         title, skill = title_and_skill(b.title, b.skill)
-        time = when(b.start, b.end, zone)
+        span = when(b.start, b.end, zone)
         return SessionItem(
             booking=b,
             title=title,
             skill=skill,
             other=other,
-            when=time,
-            about=f"{title} with {other}, {time}",
+            when=span,
+            about=f"{title} with {other}, {span}",
             state=state,
             cancelled_by="you" if b.cancelled_by == me else other,
             my_rating=b.reviews[me].rating if me in b.reviews else None,
