@@ -164,9 +164,7 @@ def _place_key(text: str) -> str:
     """How a typed zone or city is compared: case, spacing, accents and width aside, so
     "new york", "New_York" and "new-york" are one, as are "São Paulo" and "Sao_Paulo"."""
     plain = "".join(
-        char
-        for char in unicodedata.normalize("NFKD", text)
-        if not unicodedata.combining(char)
+        char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char)
     )
     return "_".join(plain.replace("_", " ").replace("-", " ").split()).casefold()
 
