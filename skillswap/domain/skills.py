@@ -10,7 +10,7 @@ import functools
 import re
 import unicodedata
 
-from skillswap.domain.text import BLANKS
+from skillswap.domain.text import BLANKS, IGNORED_MARKS
 
 OFFER_MODES = ("online", "offline")
 
@@ -61,7 +61,7 @@ def normalise_skill(text: str) -> str:
         category = unicodedata.category(char)
         if char in _SPELLED:
             chars.append(_SPELLED[char])
-        elif category == "Cf" or char in BLANKS:
+        elif category == "Cf" or char in BLANKS or char in IGNORED_MARKS:
             continue  # invisible, so it joins what is around it: "Bak\u200bing" is "baking"
         elif category[0] in "LNM":
             chars.append(char)

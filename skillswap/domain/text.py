@@ -25,14 +25,46 @@ LINE_BREAKS = frozenset("\n\t")
 # a skill that is there and cannot be seen. Unassigned code points are not among them: to
 # this Python's Unicode tables, emoji newer than they are unassigned.
 BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800\U0001d159")
+# Marks that change nothing shown: variation selectors (emoji or text style, and the
+# ideographic ones), Mongolian free variation selectors, the combining grapheme joiner.
+# Kept in a name (they belong to the letter before them), dropped from a skill's key so
+# "Python\ufe0f" is Python.
+IGNORED_MARKS = frozenset(
+    "\u034f\u180b\u180c\u180d\u180f"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 _UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Mn", "Me", "Zl", "Zp", "Zs"})
 
 
-def is_visible(text: str) -> bool:
-    """Whether `text` shows anything at all: "\u200b" or "\u3164" alone does not."""
-    return any(
-        unicodedata.category(char) not in _UNSEEN_CATEGORIES and char not in BLANKS for char in text
+def _unassigned_but_blank(code: int) -> bool:
+    """Code points Unicode has set aside to show nothing, whether or not assigned yet (the
+    default-ignorable ones), and those never to be assigned at all."""
+    return (
+        code == 0x2065
+        or 0xFFF0 <= code <= 0xFFF8
+        or 0xE0000 <= code <= 0xE0FFF
+        or 0xFDD0 <= code <= 0xFDEF
+        or code & 0xFFFE == 0xFFFE
     )
+
+
+def _shows(char: str) -> bool:
+    if char in BLANKS:
+        return False
+    category = unicodedata.category(char)
+    if category == "Cn":  # to this Python's tables; may be an emoji newer than they are
+        return not _unassigned_but_blank(ord(char))
+    return category not in _UNSEEN_CATEGORIES
+
+
+def is_visible(text: str | None) -> bool:
+    """Whether `text` shows anything at all: "\u200b" or "\u3164" alone does not."""
+    if not text:
+        return False
+    if text.isascii() and text.isprintable():  # most names: shown unless all spaces
+        return not text.isspace()
+    return any(map(_shows, text))
 
 
 def normalise(text: str) -> str:

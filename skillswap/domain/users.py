@@ -91,7 +91,8 @@ class User:
     @property
     def name(self) -> str:
         # A display name that shows nothing (saved before the form refused one) is none.
-        return self.display_name if is_visible(self.display_name) else self.username
+        name = self.display_name
+        return name if is_visible(name) else self.username
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -86,6 +86,9 @@ def test_mode_compatible(offer: str, wanted: str, ok: bool) -> None:
         ("\u3164", ""),
         ("\uffa0\u115f", ""),
         ("Py\u3164thon", "python"),
+        # Variation selectors and the grapheme joiner change nothing shown: one skill.
+        ("Python\ufe0f", "python"),
+        ("Py\u034fthon\U000e0100", "python"),
         ("Bak\u00ading", "baking"),  # soft hyphen
         ("\ufeffPython\u2060", "python"),  # byte order mark, word joiner
         ("", ""),

@@ -224,6 +224,11 @@ def test_an_address_has_one_identity_whatever_its_form(typed: str, identity: str
         ("\u2800", False),  # braille blank: a "symbol" that shows nothing
         ("\U0001d159", False),  # musical null notehead
         ("\U0001fa77", True),  # a heart newer than this Python's Unicode tables: not blank
+        # Unassigned, but set aside to show nothing (a re-review of 3c80124).
+        ("\U000e0200", False),
+        ("\u2065", False),
+        ("\ufff0", False),
+        ("\ufdd0\uffff", False),  # never to be assigned
         ("😀", True),
     ],
 )
@@ -234,3 +239,5 @@ def test_what_shows_as_nothing(text: str, visible: bool) -> None:
 def test_a_stored_name_that_shows_nothing_reads_as_the_username() -> None:
     """Names saved before the profile form refused them (c22d8be) still showed nothing."""
     assert User("u1", "ada", "ada@example.com", "h", "UTC", display_name="\u2060").name == "ada"
+    # A record written by hand or by another tool: no name is the username too.
+    assert User("u1", "ada", "ada@example.com", "h", "UTC", display_name=None).name == "ada"  # type: ignore[arg-type]

@@ -57,6 +57,9 @@ def test_marking_before_the_end_is_refused_with_a_clear_message(
     response = mark(tess, session, "happened")
     assert response.status_code == 409
     assert "You can say whether this session happened once it has ended." in text(response)
+    html = response.get_data(as_text=True)
+    assert "<title>Error: Not saved" in html  # a refusal says so first, and takes the focus
+    assert 'class="error-summary" role="alert" tabindex="-1"' in html
     assert marks(app, "tess", session) == {}
     assert "Did it happen?" not in row(tess, session)
 

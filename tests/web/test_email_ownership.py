@@ -430,3 +430,15 @@ def test_deleting_an_account_leaves_a_claim_it_lost_to_another_alone(
 
     assert repo(mail_app).find_user("mallory") is None
     assert repo(mail_app).find_user("victor@example.com").username == "victor"
+
+
+def test_an_expired_confirm_page_says_error_once(
+    mail_app: Flask, client: FlaskClient, auth: AuthActions, smtp_server: SMTPServer
+) -> None:
+    auth.signup("ada")
+    link = last_link(smtp_server, "ada@example.com")
+    refused = client.post(link, data={"csrf_token": "stale"})
+    assert refused.status_code == 400
+    (title,) = page(refused).all("title")
+    assert title.text.count("Error:") == 1, title.text
+    assert repo(mail_app).find_user("ada").email_verified is False
