@@ -48,8 +48,9 @@ def normalise_skill(text: str) -> str:
     "machine  learning" give "machine learning"; "C++" gives "c plus plus" and "C#" gives
     "c sharp". Letters, digits and combining marks of every script are kept (Devanagari vowel
     signs are marks, and dropping them would change the word); invisible format characters
-    (zero-width space, soft hyphen) and blanks (the Hangul fillers, domain/text.py) are dropped, so
-    "Bak\u200bing" is "baking", as it looks.
+    (zero-width space, soft hyphen), blanks (Hangul fillers) and marks that change nothing
+    shown (variation selectors; both in domain/text.py) are dropped, so "Bak\u200bing" is
+    "baking" and "Python\ufe0f" is "python", as they look.
     Returns "" when nothing is left.
     """
     # NFKC folds full-width and compatibility forms ("Ｐｙｔｈｏｎ" -> "Python"); casefold is the
