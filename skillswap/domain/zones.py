@@ -160,13 +160,19 @@ def picker_zone_names() -> list[str]:
     return common + rest
 
 
+# What IANA zone names leave out of a city's name: full stops and apostrophes.
+_LEFT_OUT = re.compile(r"[.'’]")
+
+
 def _place_key(text: str) -> str:
-    """How a typed zone or city is compared: case, spacing, accents and width aside, so
-    "new york", "New_York" and "new-york" are one, as are "São Paulo" and "Sao_Paulo"."""
+    """How a typed zone or city is compared: case, spacing, accents, width and the marks
+    zone names leave out aside, so "new york", "New_York" and "new-york" are one, as are
+    "São Paulo" and "Sao_Paulo", and "St. John's" and "St_Johns"."""
     plain = "".join(
         char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char)
     )
-    return "_".join(plain.replace("_", " ").replace("-", " ").split()).casefold()
+    plain = _LEFT_OUT.sub("", plain.replace("_", " ").replace("-", " "))
+    return "_".join(plain.split()).casefold()
 
 
 @lru_cache(maxsize=1)

@@ -897,6 +897,8 @@ def test_browsers_old_zone_names_are_stored_by_todays(reported: str, stored: str
         ("Zürich", "Europe/Zurich"),
         ("Reykjavík", "Atlantic/Reykjavik"),
         ("ＬＯＮＤＯＮ", "Europe/London"),  # full-width, from a Japanese keyboard
+        ("St. John's", "America/St_Johns"),  # as the city writes itself
+        ("Port of Spain", "America/Port_of_Spain"),
         ("Londn", None),
         ("America", None),
         ("Mars/Olympus", None),
