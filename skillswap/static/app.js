@@ -87,7 +87,10 @@
     });
     document.querySelectorAll("[data-confirm]").forEach(function (button) {
       button.addEventListener("click", function (event) {
-        if (!window.confirm(button.dataset.confirm)) { event.preventDefault(); }
+        if (!window.confirm(button.dataset.confirm)) { event.preventDefault(); return; }
+        // Asked here: the server need not ask again (common.ask_first).
+        var confirmed = button.form && button.form.querySelector("input[name=confirmed]");
+        if (confirmed) { confirmed.value = "yes"; }
       });
     });
   });

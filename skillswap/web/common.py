@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, g, request, url_for
+from flask import abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -219,6 +219,22 @@ def frame_links() -> dict[str, str]:
         return links
 
     return per_mount("frame_links", build)
+
+
+def ask_first(heading: str, detail: str, button: str, back: str) -> str | None:
+    """For a POST that destroys something: None when the person confirmed it (app.js's
+    dialog sets confirmed=yes), else a page that asks, whose button confirms. Without
+    JavaScript there is no dialog, and one tap deleted at once."""
+    if request.form.get("confirmed") == "yes":
+        return None
+    return render_template(
+        "confirm.html",
+        heading=heading,
+        detail=detail,
+        button=button,
+        action=request.path,
+        back=back,
+    )
 
 
 @pass_context

@@ -428,3 +428,23 @@ def test_each_sessions_buttons_say_which_session(
     assert len(set(actions)) == len(actions), names
     reschedule = page.get_by_role("link", name=re.compile("^Reschedule… Guitar chords"))
     expect(reschedule).to_have_count(1)
+
+
+def test_deleting_asks_once_in_a_dialog_with_javascript(live_app: LiveApp, page: Page) -> None:
+    """With JavaScript the dialog asks and the form says so, so no second page asks again;
+    dismissed, nothing is sent (without JavaScript, a page asks: test_offers.py)."""
+    ned = person(live_app.app, "ned", "Europe/Berlin")
+    publish(ned, start="10:00", end="12:00", minutes="60", day="2026-12-01")
+    repo = live_app.repo
+    (offer_id,) = repo.schedule(repo.find_user("ned").id).offers
+    login(page, live_app.url, "ned")
+    page.goto(f"{live_app.url}/offer/{offer_id}/edit")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete this offer").click()
+    expect(page).to_have_url(f"{live_app.url}/offer/{offer_id}/edit")
+    assert offer_id in repo.schedule(repo.find_user("ned").id).offers
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete this offer").click()
+    expect(page).to_have_url(re.compile(r"/profile#offers$"))
+    expect(page.get_by_role("status")).to_contain_text("is deleted")
+    assert repo.schedule(repo.find_user("ned").id).offers == {}

@@ -826,7 +826,8 @@ def test_someone_elses_offer_is_404_and_unchanged(
 
 def test_delete_removes_the_offer(app: Flask, ada: FlaskClient, offer_id: str) -> None:
     response = ada.post(
-        f"/offer/{offer_id}/delete", data={"csrf_token": csrf_token(ada, "/profile")}
+        f"/offer/{offer_id}/delete",
+        data={"csrf_token": csrf_token(ada, "/profile"), "confirmed": "yes"},
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/profile#offers")
@@ -860,7 +861,8 @@ def test_delete_refused_while_a_future_session_is_booked(
     app: Flask, ada: FlaskClient, offer_id: str, booked: str
 ) -> None:
     response = ada.post(
-        f"/offer/{offer_id}/delete", data={"csrf_token": csrf_token(ada, "/profile")}
+        f"/offer/{offer_id}/delete",
+        data={"csrf_token": csrf_token(ada, "/profile"), "confirmed": "yes"},
     )
     assert response.status_code == 302
     assert location(response) == f"/offer/{offer_id}/edit"
@@ -930,7 +932,8 @@ def test_offer_with_only_past_bookings_can_be_deleted(
 ) -> None:
     clock.set(datetime(2026, 12, 5, tzinfo=UTC))
     response = ada.post(
-        f"/offer/{offer_id}/delete", data={"csrf_token": csrf_token(ada, "/profile")}
+        f"/offer/{offer_id}/delete",
+        data={"csrf_token": csrf_token(ada, "/profile"), "confirmed": "yes"},
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/profile#offers")
@@ -1037,3 +1040,20 @@ def test_a_range_added_to_a_kept_date_today_must_still_be_ahead(
     sent = _form_as_filled(ada, path) | {"ranges-1-start": "11:00", "ranges-1-end": "12:00"}
     response = post_offer(ada, sent, path)
     assert "11:00 today has already passed" in summary_text(page(response))
+
+
+def test_deleting_an_offer_asks_first_without_javascript(
+    app: Flask, ada: FlaskClient, offer_id: str
+) -> None:
+    """The confirm dialog lived in app.js: without JavaScript one tap deleted the offer
+    (an outside probe with JavaScript off). The page asks; its button deletes."""
+    path = f"/offer/{offer_id}/delete"
+    asked = ada.post(path, data={"csrf_token": csrf_token(ada, "/profile")})
+    assert asked.status_code == 200
+    p = page(asked)
+    assert "Delete your offer “Intro to Python”?" in p.main_text
+    assert offer_id in repo(app).schedule(uid(app, "ada")).offers  # nothing yet
+    (form,) = [f for f in p.all("form") if f.attrs.get("action") == path]
+    token = next(n for n in form.walk() if n.attrs.get("name") == "csrf_token").attrs["value"]
+    assert ada.post(path, data={"csrf_token": token, "confirmed": "yes"}).status_code == 302
+    assert repo(app).schedule(uid(app, "ada")).offers == {}

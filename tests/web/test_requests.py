@@ -524,8 +524,15 @@ def test_someone_elses_request_is_404_and_kept(app: Flask, lea: FlaskClient) -> 
 def test_delete_removes_the_request(app: Flask, lea: FlaskClient) -> None:
     post_request(lea)
     request_id = only_request(app).id
-    response = lea.post(
+    asked = lea.post(
         f"/request/{request_id}/delete", data={"csrf_token": csrf_token(lea, "/request")}
+    )
+    assert asked.status_code == 200, "without JavaScript, the page asks first"
+    assert "Delete your request for Python?" in page(asked).main_text
+    assert only_request(app).id == request_id
+    response = lea.post(
+        f"/request/{request_id}/delete",
+        data={"csrf_token": csrf_token(lea, "/request"), "confirmed": "yes"},
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/profile#requests")

@@ -14,7 +14,7 @@ from skillswap.domain.times import expand_slots, iso_utc, to_zone
 from skillswap.domain.zones import zone_or_utc
 from skillswap.repo.keys import new_id
 from skillswap.web.availability import add_error, read_availability, wants_another_row
-from skillswap.web.common import now, repo, validates_own_csrf
+from skillswap.web.common import ask_first, now, repo, validates_own_csrf
 from skillswap.web.offers.forms import SESSION_LENGTHS, OfferForm
 
 bp = Blueprint("offers", __name__)
@@ -178,8 +178,16 @@ def edit(offer_id: str) -> Response | tuple[str, int]:
 
 @bp.post("/offer/<offer_id>/delete")
 @login_required
-def delete(offer_id: str) -> Response:
-    _own_offer(offer_id)  # someone else's or unknown: 404, nothing changed
+def delete(offer_id: str) -> Response | str:
+    offer = _own_offer(offer_id)  # someone else's or unknown: 404, nothing changed
+    page = ask_first(
+        f"Delete your offer “{offer.title}”?",
+        "Its free times disappear from search at once.",
+        "Yes, delete the offer",
+        url_for("offers.edit", offer_id=offer_id),
+    )
+    if page is not None:
+        return page
     try:
         offer = services.offers.delete_offer(repo(), current_user.id, offer_id)
     except ScheduleRefusal as exc:

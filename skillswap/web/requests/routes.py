@@ -15,7 +15,7 @@ from skillswap.domain.users import User
 from skillswap.domain.zones import zone_or_utc
 from skillswap.repo.keys import new_id
 from skillswap.web.availability import read_availability, wants_another_row
-from skillswap.web.common import now, repo, requested_page, validates_own_csrf
+from skillswap.web.common import ask_first, now, repo, requested_page, validates_own_csrf
 from skillswap.web.requests.forms import RequestForm
 
 bp = Blueprint("requests", __name__)
@@ -120,7 +120,18 @@ def matches(request_id: str) -> str:
 
 @bp.post("/request/<request_id>/delete")
 @login_required
-def delete(request_id: str) -> Response:
+def delete(request_id: str) -> Response | str:
+    asked = repo().schedule(current_user.id).requests.get(request_id)
+    if asked is None:
+        abort(404)
+    page = ask_first(
+        f"Delete your request for {asked.skill}?",
+        "Its matches and the invitations teachers sent for it go with it.",
+        "Yes, delete the request",
+        url_for("requests.matches", request_id=request_id),
+    )
+    if page is not None:
+        return page
     removed = services.offers.delete_request(repo(), current_user.id, request_id)
     if removed is None:
         abort(404)
