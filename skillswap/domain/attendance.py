@@ -123,6 +123,14 @@ def reply_until(booking: Booking, uid: str) -> datetime | None:
     return reported + REPLY_WINDOW
 
 
+def marks_open_to(booking: Booking, uid: str) -> dict[str, str]:
+    """The marks `uid` may give (value: label): all of them, but only "It happened" once they
+    have rated the session, a rating being their word that it took place."""
+    if uid in booking.reviews:
+        return {HAPPENED: MARKS[HAPPENED]}
+    return MARKS
+
+
 def may_mark(booking: Booking, uid: str, now: datetime) -> bool:
     """Are marks open for `uid` at `now` (the session over): within MARK_WINDOW of its end,
     or answering a no-show report against them (REPLY_WINDOW)."""
@@ -193,7 +201,7 @@ class AttendanceRules:
                 "Whether this session happened could be marked until 14 days after it (or "
                 "7 days after a report that you did not come); that time is over."
             )
-        if mark != HAPPENED and by in booking.reviews:
+        if mark not in marks_open_to(booking, by):
             raise AttendanceRefused(
                 "You have rated this session, so you cannot report that it did not take place."
             )

@@ -269,3 +269,16 @@ def test_profiles_show_the_reliability_record(
     clock.set(ENDED + timedelta(days=97))
     assert "0 sessions held" in text(xia.get("/user/tess"))
     assert stats_text(xia.get("/user/tess")).startswith("1 session taught")  # all time
+
+
+def test_after_rating_only_it_happened_is_offered(
+    app: Flask, clock: Clock, leo: FlaskClient, session: str
+) -> None:
+    """A rating says the session took place: "They didn't come" and "I couldn't come" were
+    still offered, and always refused (an outside probe with JavaScript off)."""
+    clock.set(ENDED)
+    assert "They didn&#39;t come" in row(leo, session)
+    assert rate(leo, session, "8").status_code == 302
+    shown = row(leo, session)
+    assert "It happened" in shown
+    assert "They didn&#39;t come" not in shown and "I couldn&#39;t come" not in shown

@@ -15,6 +15,7 @@ from skillswap import services
 from skillswap.domain.attendance import (
     MARKS,
     OPEN,
+    marks_open_to,
     may_mark,
     no_show_of,
     outcome,
@@ -98,7 +99,8 @@ def _attendance(b: Booking, me: str, other: str, moment: datetime, mark_path: st
     }
     if mark_path and may_mark(b, me, moment):
         fields["mark_path"] = mark_path
-        fields["mark_buttons"] = tuple((v, label, v == mine) for v, label in MARKS.items())
+        open_to_me = marks_open_to(b, me)
+        fields["mark_buttons"] = tuple((v, label, v == mine) for v, label in open_to_me.items())
     return fields
 
 
