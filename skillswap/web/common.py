@@ -244,7 +244,11 @@ def form_sent_back(context: Context) -> bool:
     before any form is."""
     if request.method != "POST":
         return False
-    return any(isinstance(value, Form) and value.errors for value in context.get_all().values())
+    return any(
+        isinstance(value, Form)
+        and (value.errors or getattr(value, "availability_problems", None))  # list rows' own
+        for value in context.get_all().values()
+    )
 
 
 def nav_links() -> list[tuple[str, str, str]]:

@@ -358,6 +358,8 @@ def test_past_date_is_refused_and_kept(app: Flask, ada: FlaskClient) -> None:
     assert_field_error(p, "dates-0", "2026-11-20 is in the past; pick a date from today on")
     assert "dates-1" not in errors_at(p)
     assert_kept(p, {**OFFER, **fields})
+    # The title says so too, though the problem is in a list row, not a form field.
+    assert p.all("title")[0].text.startswith("Error: ")
 
 
 def test_range_already_started_today_is_refused(app: Flask, ada: FlaskClient) -> None:
