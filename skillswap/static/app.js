@@ -64,7 +64,11 @@
   function syncPreset(form) {
     var chosen = form.querySelector("input[name=preset]:checked");
     var range = form.querySelector(".preset-range");
-    if (range) { range.hidden = !chosen || chosen.value === ""; }
+    if (!range) { return; }
+    range.hidden = !chosen || chosen.value === "";
+    // Hidden, they are not sent: dates typed before going back to "only the dates I list"
+    // would be refused by the server, on fields the person cannot see.
+    range.querySelectorAll("input").forEach(function (input) { input.disabled = range.hidden; });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -175,6 +175,16 @@ def read_availability(
     sources: list[Field] = []
     preset: dict[str, str] = {}
     kind = form.preset.data or ""
+    if not kind and (
+        (form.preset_first.data or "").strip() or (form.preset_last.data or "").strip()
+    ):
+        # Shown without JavaScript whatever the choice: dropped, they would be lost unsaid.
+        add_error(
+            form,
+            form.preset_first,
+            "Choose Weekdays, Weekends or Every day for these first and last dates, or clear them",
+        )
+        ok = False
     if kind:
         try:
             first = parse_date(form.preset_first.data or "")

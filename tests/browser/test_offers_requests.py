@@ -258,3 +258,22 @@ def test_offer_form_and_profile_fit_a_phone(live_app: LiveApp, phone_page: Page)
     expect(fact(card, "Times")).to_have_text("18:00–19:00, 19:30–20:30 (Europe/Berlin)")
     assert_fits_width(page)
     screenshot(page, "profile-offers-phone")
+
+
+def test_a_repeat_changed_back_sends_no_hidden_dates(live_app: LiveApp, page: Page) -> None:
+    """The server refuses first and last dates with no repeat chosen (without JavaScript
+    they show whatever the choice); with it, hidden ones are not sent, so a person who
+    typed them and then chose "Only the dates I list" is not refused for fields unseen."""
+    signup(page, live_app.url, "ada")
+    open_offer_form(page)
+    page.get_by_label("Title", exact=True).fill(TITLE)
+    page.get_by_label("Skill", exact=True).fill(SKILL)
+    page.get_by_label("Weekdays (Mon–Fri)").check()
+    page.get_by_label("First date").fill("2026-12-28")
+    page.get_by_label("Last date").fill("2027-01-08")
+    page.get_by_label("Only the dates I list").check()
+    expect(page.get_by_label("First date")).to_be_hidden()
+    dates(page).nth(0).fill("2026-12-01")
+    fill_range(page, 1, "10:00", "11:00")
+    publish_button(page).click()
+    expect(page).to_have_url(re.compile(r"/profile#offers$"))

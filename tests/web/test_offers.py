@@ -1059,3 +1059,15 @@ def test_deleting_an_offer_asks_first_without_javascript(
     token = next(n for n in form.walk() if n.attrs.get("name") == "csrf_token").attrs["value"]
     assert ada.post(path, data={"csrf_token": token, "confirmed": "yes"}).status_code == 302
     assert repo(app).schedule(uid(app, "ada")).offers == {}
+
+
+def test_first_and_last_dates_without_a_repeat_are_not_ignored(
+    app: Flask, ada: FlaskClient
+) -> None:
+    """Without JavaScript the repeat's first and last dates always show; filled in with
+    "Only the dates I list" left chosen, they were dropped without a word (an outside
+    probe): one session published where the teacher meant weeks of them."""
+    fields = {"preset": "", "preset_first": "2026-12-28", "preset_last": "2027-01-08"}
+    p = _refused(app, ada, fields)
+    assert_field_error(p, "preset_first", "Choose Weekdays, Weekends or Every day")
+    assert_kept(p, {**OFFER, **fields})
