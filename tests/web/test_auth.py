@@ -190,7 +190,7 @@ def test_signup_page_has_labelled_fields(client: FlaskClient) -> None:
     p = page(response)
     for field in ("username", "email", "password"):
         assert p.all("label", for_=field), f"no label for {field}"
-    assert p.value("timezone") == "UTC"
+    assert p.value("timezone") == ""  # app.js fills in the browser's zone
     assert p.by_id("password").attrs["type"] == "password"
 
 
@@ -235,6 +235,15 @@ def test_signup_with_an_invalid_time_zone_falls_back_to_utc(
     response = client.post("/signup", data=signup_data(client, timezone=zone))
     assert response.status_code == 302
     assert only_user(app)["timezone"] == "UTC"
+    # Without JavaScript the browser's zone never arrives: say so, and where to set it
+    # (an outside probe found UTC set without a word).
+    welcome = page(client.get(location(response))).main_text
+    assert "Your time zone is set to UTC" in welcome
+
+
+def test_a_browser_in_utc_is_not_told_its_zone_is_missing(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/signup", data=signup_data(client, timezone="UTC"))
+    assert "Your time zone is set to UTC" not in page(client.get(location(response))).main_text
 
 
 def _post_bad_signup(client: FlaskClient, **fields: str):

@@ -44,7 +44,9 @@ class SignupForm(BaseForm):
         "Password", "Choose a password", f"At least {PASSWORD_MIN} characters"
     )
     # Filled by static/app.js from the browser; UTC when JavaScript is off.
-    timezone = HiddenField(default="UTC")
+    # app.js fills in the browser's zone; without JavaScript it stays empty (the zone is UTC,
+    # and the welcome says where to set it).
+    timezone = HiddenField(default="")
 
     def validate_username(self, field: StringField) -> None:
         field.data = (field.data or "").strip()

@@ -178,6 +178,13 @@ def signup() -> Response | str | tuple[str, int]:
                 "open it to confirm that the address is yours.",
                 "success",
             )
+            if not is_valid_zone(typed):
+                flash(
+                    "Your time zone is set to UTC: your browser did not say its own. If you "
+                    "are elsewhere, set yours with “Edit your profile”: the times you offer and "
+                    "see are in it.",
+                    "info",
+                )
             response = redirect(url_for("profile.show"))
             throttle.remember_device(response, user.id)  # the owner's browser (throttle.py)
             return response
