@@ -169,9 +169,11 @@ def test_offer_form_without_javascript_adds_rows_on_the_server(
 
     with page.expect_navigation():
         page.get_by_role("button", name="Add a date").click()
-    expect(page).to_have_url(f"{live_app.url}/offer")
+    # Back where the new row is, not at the top of a long page on a phone.
+    expect(page).to_have_url(f"{live_app.url}/offer#dates-2")
     expect(page.get_by_role("alert")).to_have_count(0)  # a new row, not a validation
     expect(dates(page)).to_have_count(3)
+    expect(dates(page).nth(2)).to_be_in_viewport()
     expect(dates(page).nth(0)).to_have_value("2026-12-01")
     expect(dates(page).nth(1)).to_have_value("2026-12-02")
     expect(page.get_by_label("Title", exact=True)).to_have_value("Sourdough at home")
@@ -181,7 +183,7 @@ def test_offer_form_without_javascript_adds_rows_on_the_server(
     fill_range(page, 2, "14:00", "16:00")
     with page.expect_navigation():
         page.get_by_role("button", name="Add a time range").click()
-    expect(time_range(page, 3)).to_be_visible()
+    expect(time_range(page, 3)).to_be_in_viewport()
     expect_range(page, 1, "10:00", "12:00")
     expect_range(page, 2, "14:00", "16:00")
     expect(dates(page).nth(2)).to_have_value("2026-12-04")

@@ -690,6 +690,11 @@ def test_add_a_date_without_javascript(app: Flask, ada: FlaskClient) -> None:
     p = page(response)
     assert form_values(p)["dates-2"] == ""
     assert not p.has_id("dates-3")
+    # The page comes back where the new row is, not at its top 1,500 px above (an outside
+    # probe with JavaScript off): the button sends the form to the next row's address.
+    (button,) = p.all("input", name="add_date")
+    assert button.attrs["formaction"] == "#dates-3"
+    assert p.all("input", name="add_range")[0].attrs["formaction"] == "#ranges-2-start"
     # The button only adds a row: nothing is checked or saved yet.
     assert not p.all("p", class_="error")
     assert_kept(p, {**OFFER, **fields})
