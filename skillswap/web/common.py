@@ -221,6 +221,12 @@ def frame_links() -> dict[str, str]:
     return per_mount("frame_links", build)
 
 
+def not_saved(message: str, back: str, status: int) -> tuple[str, int]:
+    """A button's POST refused, for a page with no form to show it on: what happened, and
+    the way back."""
+    return render_template("not_saved.html", message=message, back=back), status
+
+
 def ask_first(heading: str, detail: str, button: str, back: str) -> str | None:
     """For a POST that destroys something: None when the person confirmed it (app.js's
     dialog sets confirmed=yes), else a page that asks, whose button confirms. Without

@@ -192,3 +192,21 @@ def test_the_badge_never_counts_more_than_the_list_keeps(app: Flask, tess: Flask
     for _ in range(MAX_NOTIFICATIONS + 20):
         repo.count_unread(uid, +1)
     assert unread_badge(tess) == str(MAX_NOTIFICATIONS)
+
+
+def test_inviting_for_a_request_gone_meanwhile_says_so(tess: FlaskClient, leo: FlaskClient) -> None:
+    """The learner deleted the request while the teacher's /learners page was open: the
+    invite answered "page or person does not exist" (an outside probe)."""
+    ask_for_python(leo, "2026-12-01", "14:00", "18:00")
+    request_id = first_lead(tess)
+    token = csrf_token(tess, "/learners")
+    gone = leo.post(
+        f"/request/{request_id}/delete",
+        data={"csrf_token": csrf_token(leo, "/request"), "confirmed": "yes"},
+    )
+    assert gone.status_code == 302
+    response = tess.post("/learners/invite", data={"csrf_token": token, "request_id": request_id})
+    assert response.status_code == 404
+    said = text(response)
+    assert "This request is no longer on your list" in said
+    assert 'href="/learners"' in response.get_data(as_text=True)

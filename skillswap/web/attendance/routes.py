@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -14,7 +14,7 @@ from skillswap import services
 from skillswap.domain.attendance import MARKS
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal
 from skillswap.web.attendance.forms import DeclineForm, MarkForm
-from skillswap.web.common import repo, validates_own_csrf
+from skillswap.web.common import not_saved, repo, validates_own_csrf
 
 bp = Blueprint("attendance", __name__)
 EXPIRED = "This page had expired, so nothing was saved: open it again and press the button again."
@@ -23,10 +23,6 @@ SAVED = {
     "they_missed": "Noted: the other person did not come.",
     "i_missed": "Noted: you could not come.",
 }
-
-
-def _refused(message: str, back: str, status: int) -> tuple[str, int]:
-    return render_template("attendance/refused.html", message=message, back=back), status
 
 
 BOOKING_ID = re.compile(r"[0-9a-f]{16}")
@@ -51,15 +47,15 @@ def mark(booking_id: str) -> Response | tuple[str, int]:
     form = MarkForm()
     if not form.validate_on_submit():
         if form.csrf_failed():
-            return _refused(EXPIRED, back, 400)
-        return _refused(form.mark.errors[0], back, 400)
+            return not_saved(EXPIRED, back, 400)
+        return not_saved(form.mark.errors[0], back, 400)
     what = form.mark.data or ""
     try:
         services.attendance.mark(repo(), current_user.id, booking_id, what)
     except NotParticipant:
         abort(403)
     except ScheduleRefusal as refusal:
-        return _refused(str(refusal), back, 409)
+        return not_saved(str(refusal), back, 409)
     flash(SAVED.get(what, MARKS[what]), "success")
     return redirect(back)
 
@@ -77,7 +73,7 @@ def decline(notification_id: str) -> Response | tuple[str, int]:
     back = url_for("notifications.show")
     form = DeclineForm()
     if not form.validate_on_submit():
-        return _refused(EXPIRED, back, 400)
+        return not_saved(EXPIRED, back, 400)
     try:
         invitation = services.attendance.decline(repo(), current_user.id, notification_id)
     except NotParticipant:

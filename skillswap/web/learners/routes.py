@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -14,7 +14,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
-from skillswap.web.common import now, repo
+from skillswap.web.common import not_saved, now, repo
 
 bp = Blueprint("learners", __name__)
 MAX_LEARNERS = 60  # per page view: the page stays bounded however popular a skill is
@@ -73,7 +73,7 @@ def show() -> str:
 
 @bp.post("/learners/invite")
 @login_required
-def invite() -> Response:
+def invite() -> Response | tuple[str, int]:
     user, schedule = repo().user_and_schedule(current_user.id)
     assert user is not None
     lead = next(
@@ -85,7 +85,13 @@ def invite() -> Response:
         None,
     )
     if lead is None:
-        abort(404)  # not a request my free time fits (or someone else's guess at an id)
+        # Deleted (or no longer fitting) since the page was shown, or a guess at an id.
+        return not_saved(
+            "This request is no longer on your list: the learner deleted it, or your free "
+            "times no longer fit it. Nobody was invited.",
+            url_for("learners.show"),
+            404,
+        )
     if lead.invited:
         flash(f"You have already invited {lead.learner.name} for this request.", "info")
         return redirect(url_for("learners.show"))
