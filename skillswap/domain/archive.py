@@ -210,7 +210,7 @@ def add_booking(counters: dict[str, int], highlights: list[dict], b: Booking, ow
             "rating": review.rating,
             "feedback": review.feedback,
             "created": review.created,
-            "role": "teacher" if b.teacher == owner else "learner",
+            "role": b.role(owner),
         }
     )
 

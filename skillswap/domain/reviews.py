@@ -75,7 +75,7 @@ class ReviewRules:
         """The newest reviews of this person that may be shown: the live ones (`received`:
         received_reviews(now)), then those kept from archived sessions, at most `limit`."""
         shown = [
-            ShownReview(b.skill, r.rating, r.feedback, r.created, _role(b, self.owner))
+            ShownReview(b.skill, r.rating, r.feedback, r.created, b.role(self.owner))
             for b, r in received[:limit]
         ]
         shown += [
@@ -128,7 +128,3 @@ class ReviewRules:
         count = counters.get("rating_count", 0) + len(received)
         total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
         return Rating(count, round(total / count, 1) if count else 0.0)
-
-
-def _role(booking: Booking, owner: str) -> str:
-    return "teacher" if booking.teacher == owner else "learner"
