@@ -15,7 +15,7 @@ domain/reschedule.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from skillswap.domain import limits
 from skillswap.domain.records import Booking, Offer, slot_ref
@@ -30,10 +30,11 @@ from skillswap.domain.refusals import (
 )
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.teacher_rules import SlotCheck, TeacherRules, is_late
-from skillswap.domain.times import iso_utc, overlaps
+from skillswap.domain.times import iso_utc, overlaps, parse_iso_utc
 
 # The reason the other person sees on sessions an account's deletion cancelled.
 ACCOUNT_DELETED = "account deleted"
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class BookingRules:
@@ -164,11 +165,21 @@ class BookingRules:
     def take_cancel(self, source: Booking, now: datetime | None = None) -> bool:
         """The other person's cancel, copied into this copy exactly as it was made (lateness
         included, and the later time if the session moved meanwhile). False when there was
-        nothing to copy: a hold never claimed, or copied already. On the teacher's copy, at
-        `now`, the freed slot goes to the waitlist."""
+        nothing to copy: a hold never claimed, copied already, or this copy's own cancel
+        stands (first_cancel). On the teacher's copy, at `now`, the freed slot goes to the
+        waitlist."""
         copy = self.bookings.get(source.id)
-        if copy is None or not copy.active:
+        if copy is None:
             return False
+        crossed = not copy.active
+        if crossed:
+            if copy.cancelled_by == source.cancelled_by or first_cancel(copy, source) is copy:
+                return False
+            # Two cancels crossed and the other person's came first: theirs stands on both
+            # copies, and the late cancel counted for this one's owner is theirs no more.
+            # (The slot went to the waitlist with this copy's own cancel.)
+            if copy.cancelled_late and copy.cancelled_by == self.owner:
+                self.uncount_late("cancel", parse_iso_utc(copy.cancelled_at))
         if source.sequence > copy.sequence:
             take_time(copy, source)
         copy.status = "cancelled"
@@ -176,9 +187,23 @@ class BookingRules:
         copy.cancel_reason = source.cancel_reason
         copy.cancelled_at = source.cancelled_at
         copy.cancelled_late = source.cancelled_late
-        if now is not None and copy.teacher == self.owner:
+        if not crossed and now is not None and copy.teacher == self.owner:
             self.grant_freed([slot_ref(copy.offer_id, copy.slot_id)], now)
         return True
+
+
+def first_cancel(a: Booking, b: Booking) -> Booking:
+    """Of two copies of one session cancelled by its two people (two cancels that crossed:
+    each written to its maker's document before the other's copy reached it), the one whose
+    cancel stands on both: the earlier, and at the same instant the teacher's. Both
+    documents choose the same, whichever copy reaches them first."""
+
+    def order(copy: Booking) -> tuple[datetime, bool]:
+        # Copies stored before cancels carried their time come last.
+        at = parse_iso_utc(copy.cancelled_at) if copy.cancelled_at else NEVER
+        return at, copy.cancelled_by != copy.teacher
+
+    return min(a, b, key=order)
 
 
 def take_time(copy: Booking, source: Booking) -> None:

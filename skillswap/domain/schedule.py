@@ -40,6 +40,7 @@ from skillswap.domain.teacher_rules import (
     TeacherRules,
     count_late,
     late_in_window,
+    uncount_late,
 )
 from skillswap.domain.times import LONGEST_SLOT, Slot, clash_test, iso_utc, parse_iso_utc
 from skillswap.domain.upkeep import section_due
@@ -360,6 +361,10 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
     def count_late(self, kind: str, now: datetime) -> None:
         """One more late cancel or move ("cancel" | "move") made by this person."""
         self.late = {**self.late, kind: count_late(self.late.get(kind, {}), now)}
+
+    def uncount_late(self, kind: str, at: datetime) -> None:
+        """One fewer late cancel or move made at `at`: it is not this person's after all."""
+        self.late = {**self.late, kind: uncount_late(self.late.get(kind, {}), at)}
 
     def late_counts(self, now: datetime) -> tuple[int, int]:
         """(late cancels, late moves) this person made in the last 90 days."""

@@ -185,6 +185,18 @@ def count_late(counts: Mapping[str, int], now: datetime) -> dict[str, int]:
     return {week: kept[week] for week in sorted(newest)}
 
 
+def uncount_late(counts: Mapping[str, int], at: datetime) -> dict[str, int]:
+    """`counts` with one fewer in the week of `at`: a late cancel that turned out not to be
+    this person's (domain/booking.py first_cancel). Nothing to take back leaves it as is."""
+    week = week_of(at)
+    kept = dict(counts)
+    if kept.get(week, 0) > 1:
+        kept[week] -= 1
+    else:
+        kept.pop(week, None)
+    return kept
+
+
 def window_weeks(now: datetime) -> tuple[str, str]:
     """The first and last week of the last 90 days, counted by whole weeks: the week 90 days
     ago counts in full (so a late cancel is shown for 90 to 96 days)."""

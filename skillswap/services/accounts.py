@@ -67,7 +67,7 @@ def delete_account(
         if booking.cancelled_by == uid and booking.cancel_reason == ACCOUNT_DELETED:
             # Refused when the other account is gone too; a never-claimed hold tells nobody.
             with contextlib.suppress(ScheduleRefusal):
-                if not booking.synced and copy_cancel(repo, uid, booking):
+                if not booking.synced and copy_cancel(repo, uid, booking)[0]:
                     told.append(booking)
                     tell(booking)
     for offer in mine.offers.values():

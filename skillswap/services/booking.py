@@ -229,8 +229,9 @@ def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> tuple[Bo
     person's, who is told, then mark it copied. If the second write fails, the dashboard's
     read repair finishes it; nothing is ever cancelled for one person only for long.
     Before the first write, the other person's copy is checked to fit their document.
-    Returns the canceller's copy and whether this call cancelled it (not a cancel made a
-    moment before, by them in another tab or by the other person): only then is it mailed."""
+    Returns the cancel that stands and whether it is this call's (not a cancel made a moment
+    before, by them in another tab or by the other person, nor one that crossed this and
+    came first): only then is it mailed."""
     now = repo.clock()
     cancelled_now = False
 
@@ -254,7 +255,10 @@ def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> tuple[Bo
             make_room(repo, mine.other(uid), cancel_theirs)
         booking = repo.change_schedule(uid, cancel_mine)
         if not booking.synced:
-            copy_cancel(repo, uid, booking)
+            _, standing = copy_cancel(repo, uid, booking)
+            # Crossed by the other person's, which came first: theirs was mailed, not this.
+            cancelled_now = cancelled_now and standing is booking
+            booking = standing
     return booking, cancelled_now
 
 
@@ -278,27 +282,39 @@ def make_room(repo: Repository, uid: str, change: Callable[[Schedule], object]) 
     raise limits.LimitReached(limits.OTHER_FULL)
 
 
-def copy_cancel(repo: Repository, owner: str, booking: Booking) -> bool:
+def copy_cancel(repo: Repository, owner: str, booking: Booking) -> tuple[bool, Booking]:
     """Step two of a cancel: the other person's copy, with a notice, then mark it done.
-    Whether the other person's copy changed now (and they were told)."""
+    Whether the other person's copy changed now (and they were told), and the cancel that
+    stands: `booking`, or the other person's when theirs crossed it and came first
+    (domain/booking.py first_cancel), which this copy then takes too."""
     other = booking.other(owner)
     now = repo.clock()
+    theirs: Booking | None = None
 
     def cancel_and_tell(s: Schedule) -> bool:
+        nonlocal theirs
         # Copied as it was made (a repair may run after the session started, or after a
-        # move of it reached this copy first); False: a hold the teacher never claimed, or
-        # copied already.
+        # move of it reached this copy first); False: a hold the teacher never claimed,
+        # copied already, or their own cancel stands.
         if not s.take_cancel(booking, now):
+            copy = s.bookings.get(booking.id)
+            if copy is not None and copy.cancelled_by not in ("", booking.cancelled_by):
+                theirs = copy
             return False
         actor = booking.other_name(other)
         s.notify(notice("cancelled", booking, actor, now, note=booking.cancel_reason))
         return True
 
+    def settle(s: Schedule) -> None:
+        if theirs is not None:
+            s.take_cancel(theirs)
+        s.mark_synced(booking.id)
+
     told = repo.change_schedule(other, cancel_and_tell)
     if told:
         repo.count_unread(other, +1)
-    repo.change_schedule(owner, lambda s: s.mark_synced(booking.id))
-    return bool(told)
+    repo.change_schedule(owner, settle)
+    return bool(told), theirs or booking
 
 
 def review(repo: Repository, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:

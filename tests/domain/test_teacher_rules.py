@@ -23,8 +23,10 @@ from skillswap.domain.teacher_rules import (
     late_in_window,
     late_record,
     rules_problems,
+    uncount_late,
     week_of,
 )
+from skillswap.domain.times import iso_utc
 from tests.domain.test_schedule import (
     LEARNER,
     NOW,
@@ -241,15 +243,22 @@ def test_is_late_after_the_deadline_only() -> None:
     assert not is_late(start, 0, start - timedelta(minutes=1))  # no deadline
 
 
-def test_a_late_cancel_is_marked_on_both_copies_and_counted_for_the_canceller_only() -> None:
+def late_pair() -> tuple[Schedule, Schedule, Booking]:
+    """A teacher and a learner with a session at 09:00 booked under the default cancel
+    deadline, 24 hours."""
     s = slot(9, 10)
     teacher = teacher_with(offer("o1", s))
     learner = Schedule(LEARNER)
     b = booking(teacher.offers["o1"], s)
     learner.hold(b, NOW)
     claimed = Booking.from_dict(b.to_dict())
-    teacher.claim(claimed, NOW)  # the default deadline: 24 hours
+    teacher.claim(claimed, NOW)
     learner.confirm(b.id, claimed.cancel_hours)
+    return teacher, learner, b
+
+
+def test_a_late_cancel_is_marked_on_both_copies_and_counted_for_the_canceller_only() -> None:
+    teacher, learner, b = late_pair()
     moment = at(9) - timedelta(hours=3)
     cancelled = learner.cancel(b.id, LEARNER, "ill", moment)
     assert cancelled.cancelled_late
@@ -258,6 +267,61 @@ def test_a_late_cancel_is_marked_on_both_copies_and_counted_for_the_canceller_on
     assert learner.late_counts(moment) == (1, 0)
     assert teacher.late_counts(moment) == (0, 0)
     assert not teacher.take_cancel(cancelled)  # copied already
+
+
+def crossed_cancels(
+    teacher_at: datetime, learner_at: datetime, teacher_copy_first: bool
+) -> tuple[Schedule, Schedule, str]:
+    """Both people cancel one session, each on their own copy, before either copy reaches
+    the other's; then each copy reaches the other, in the order given."""
+    teacher, learner, b = late_pair()
+    mine = Booking.from_dict(teacher.cancel(b.id, TEACHER, "teacher ill", teacher_at).to_dict())
+    yours = Booking.from_dict(learner.cancel(b.id, LEARNER, "learner ill", learner_at).to_dict())
+    if teacher_copy_first:
+        learner.take_cancel(mine)
+        teacher.take_cancel(yours)
+    else:
+        teacher.take_cancel(yours)
+        learner.take_cancel(mine)
+    return teacher, learner, b.id
+
+
+@pytest.mark.parametrize("teacher_copy_first", [True, False])
+@pytest.mark.parametrize("teacher_first", [True, False])
+def test_two_cancels_that_cross_end_as_the_earlier_on_both_copies(
+    teacher_first: bool, teacher_copy_first: bool
+) -> None:
+    """Each copy used to keep its own cancel: the two people disagreed on who cancelled, and
+    a late cancel counted against both (a reasoned race, issue 22's notes)."""
+    early = at(9) - timedelta(hours=3)  # late for the 24-hour deadline
+    late = early + timedelta(seconds=1)
+    teacher, learner, booking_id = crossed_cancels(
+        early if teacher_first else late, late if teacher_first else early, teacher_copy_first
+    )
+    winner, reason = (TEACHER, "teacher ill") if teacher_first else (LEARNER, "learner ill")
+    for schedule in (teacher, learner):
+        copy = schedule.bookings[booking_id]
+        assert (copy.cancelled_by, copy.cancel_reason) == (winner, reason)
+        assert copy.cancelled_late
+        assert copy.cancelled_at == iso_utc(early)
+        assert schedule.late_counts(late) == ((1, 0) if schedule.owner == winner else (0, 0))
+
+
+def test_two_cancels_at_the_same_instant_end_as_the_teachers() -> None:
+    moment = at(9) - timedelta(hours=30)
+    for teacher_copy_first in (True, False):
+        teacher, learner, booking_id = crossed_cancels(moment, moment, teacher_copy_first)
+        assert teacher.bookings[booking_id].cancelled_by == TEACHER
+        assert learner.bookings[booking_id].cancelled_by == TEACHER
+        assert learner.bookings[booking_id].cancel_reason == "teacher ill"
+
+
+def test_taking_back_a_late_cancel_leaves_other_weeks_alone() -> None:
+    week = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    counts = count_late(count_late(count_late({}, week), week), week + timedelta(days=7))
+    assert uncount_late(counts, week) == {"2026-11-23": 1, "2026-11-30": 1}
+    assert uncount_late(uncount_late(counts, week), week) == {"2026-11-30": 1}
+    assert uncount_late({}, week) == {}
 
 
 def test_a_cancel_in_time_is_not_late() -> None:

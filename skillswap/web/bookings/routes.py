@@ -244,9 +244,15 @@ def cancel(booking_id: str) -> Response | tuple[str, int]:
         except ScheduleRefusal as exc:
             form.form_errors.append(str(exc))
         else:
+            other = booking.other_name(current_user.id)
             if cancelled_now:
                 notifier().booking_cancelled(cancelled)  # never fails: the cancel is done
-            flash(f"Cancelled: {booking.skill} with {booking.other_name(current_user.id)}.", "info")
+            if cancelled.cancelled_by == current_user.id:
+                flash(f"Cancelled: {booking.skill} with {other}.", "info")
+            else:  # theirs came first (services/booking.py cancel): their reason stands
+                flash(
+                    f"{other} cancelled {booking.skill} with you a moment before you did.", "info"
+                )
             return redirect(url_for("dashboard.show"))
     status = 400 if form.is_submitted() else 200
     return render_template(

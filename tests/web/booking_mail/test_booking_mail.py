@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from skillswap import services
 from skillswap.domain.reviews import RATING_MAX
+from skillswap.web.common import notifier, repo
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token
 from tests.support.smtp import SMTPServer, html_of, text_of
 from tests.web.booking_mail.conftest import LEO, TESS, confirm_address, invite_of, mail_to
@@ -136,9 +137,21 @@ def test_cancelling_twice_mails_once(
     assert len(smtp_server.received) == 2
 
 
+def cancels_as_the_route_does(username: str, booking_id: str, reason: str) -> tuple[str, bool]:
+    """`username`'s cancel as the cancel page makes it (service, then mail when it is
+    theirs), run inside another person's request: a nested test-client request would share
+    that request's app context, and with it its logged-in user. Who cancelled, and whether
+    this call did."""
+    person = repo().find_user(username)
+    assert person is not None
+    cancelled, cancelled_now = services.booking.cancel(repo(), person.id, booking_id, reason)
+    if cancelled_now:
+        notifier().booking_cancelled(cancelled)
+    return cancelled.cancelled_by == person.id, cancelled_now
+
+
 def test_a_cancel_that_lands_after_the_other_persons_mails_nothing(
     booked: str,
-    tess: FlaskClient,
     leo: FlaskClient,
     smtp_server: SMTPServer,
     monkeypatch: pytest.MonkeyPatch,
@@ -146,20 +159,84 @@ def test_a_cancel_that_lands_after_the_other_persons_mails_nothing(
     """Leo's page read the session while Tess's cancel went through: his cancel then changed
     nothing, yet it mailed both people a second cancel (an outside review)."""
     path = f"/booking/{booked}/cancel"
-    leo_token, tess_token = csrf_token(leo, path), csrf_token(tess, path)
+    leo_token = csrf_token(leo, path)
     smtp_server.received.clear()
     really_cancel = services.booking.cancel
 
     def tess_cancels_first(*args: object) -> object:
         monkeypatch.setattr(services.booking, "cancel", really_cancel)
-        sent = tess.post(path, data={"csrf_token": tess_token, "reason": "Busy"})
-        assert sent.status_code == 302
-        return really_cancel(*args)
+        assert cancels_as_the_route_does("tess", booked, "Busy") == (True, True)
+        return really_cancel(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(services.booking, "cancel", tess_cancels_first)
     assert leo.post(path, data={"csrf_token": leo_token, "reason": "Ill"}).status_code == 302
     assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [LEO, TESS]
     assert "Busy" in text_of(mail_to(smtp_server, LEO))
+    assert "tess cancelled your session." in text_of(mail_to(smtp_server, LEO))
+
+
+def test_two_cancels_that_cross_end_as_the_first_and_mail_once(
+    booked: str,
+    tess: FlaskClient,
+    leo: FlaskClient,
+    smtp_server: SMTPServer,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Leo's cancel is written to his document; a second later, before it is copied to
+    Tess's, hers is written to hers. Each copy used to keep its own cancel, so the two
+    disagreed on who cancelled, and both people were mailed twice (a reasoned race)."""
+    path = f"/booking/{booked}/cancel"
+    leo_token = csrf_token(leo, path)
+    smtp_server.received.clear()
+    real_copy = services.booking.copy_cancel
+    tess_saw: list[tuple[str, bool]] = []
+
+    def tess_cancels_in_between(*args: object) -> object:
+        monkeypatch.setattr(services.booking, "copy_cancel", real_copy)
+        clock.advance(seconds=1)
+        tess_saw.append(cancels_as_the_route_does("tess", booked, "Busy"))
+        return real_copy(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.booking, "copy_cancel", tess_cancels_in_between)
+    assert leo.post(path, data={"csrf_token": leo_token, "reason": "Ill"}).status_code == 302
+    assert tess_saw == [(False, False)]  # hers did not stand, and mailed nobody
+    for address in (TESS, LEO):
+        assert "Ill" in text_of(mail_to(smtp_server, address))  # one mail each: Leo's
+    assert "leo cancelled your session." in text_of(mail_to(smtp_server, TESS))
+    for client, by in ((tess, "by leo"), (leo, "by you")):
+        assert f"{by}: “Ill”" in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_a_cancel_crossed_by_an_earlier_one_says_so_and_mails_nothing(
+    booked: str,
+    tess: FlaskClient,
+    smtp_server: SMTPServer,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tess's cancel is written first, but Leo's server stamped his a second earlier (two
+    servers' clocks): his stands on both copies, and her page says so."""
+    path = f"/booking/{booked}/cancel"
+    tess_token = csrf_token(tess, path)
+    smtp_server.received.clear()
+    real_copy = services.booking.copy_cancel
+
+    def leo_cancels_in_between(*args: object) -> object:
+        monkeypatch.setattr(services.booking, "copy_cancel", real_copy)
+        clock.advance(seconds=-1)
+        person = repo().find_user("leo")
+        assert person is not None
+        services.booking.cancel(repo(), person.id, booked, "Ill")  # his mail is not this test's
+        return real_copy(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.booking, "copy_cancel", leo_cancels_in_between)
+    sent = tess.post(path, data={"csrf_token": tess_token, "reason": "Busy"})
+    assert sent.status_code == 302
+    assert smtp_server.received == []
+    page = tess.get("/dashboard").get_data(as_text=True)
+    assert "leo cancelled Python with you a moment before you did." in page
+    assert "by leo: “Ill”" in page
 
 
 def test_deleting_an_account_mails_the_other_person_a_cancel(
@@ -198,7 +275,7 @@ def test_a_deletion_cut_short_loses_nobodys_cancel_mail(
     real = services.accounts.copy_cancel
     calls: list[str] = []
 
-    def second_call_crashes(repo: object, owner: str, booking: object) -> bool:
+    def second_call_crashes(repo: object, owner: str, booking: object) -> tuple[bool, object]:
         calls.append(owner)
         if len(calls) == 2:
             raise RuntimeError("the worker died here")
