@@ -187,12 +187,74 @@ def _zones_by_place() -> dict[str, tuple[str, ...]]:
     return {key: tuple(sorted(zones)) for key, zones in found.items()}
 
 
+# Abbreviations people type for where they live, with the zones they most often mean, for a
+# message that asks for the city. Most are no zone's name. "EST", "MST" and "GMT" are, but as
+# fixed offsets: New York, Denver and London change their clocks for summer, so a profile in
+# "EST" would show every summer time an hour off. "HST" is Hawaii's own, and "CET", "EET",
+# "WET" and "EST5EDT" follow their region's summer time: those stay valid.
+_ABBREVIATIONS = {
+    "EST": ("America/New_York",),
+    "EDT": ("America/New_York",),
+    "ET": ("America/New_York",),
+    "CST": ("America/Chicago", "Asia/Shanghai"),
+    "CDT": ("America/Chicago",),
+    "CT": ("America/Chicago",),
+    "MST": ("America/Denver", "America/Phoenix"),
+    "MDT": ("America/Denver",),
+    "MT": ("America/Denver",),
+    "PST": ("America/Los_Angeles",),
+    "PDT": ("America/Los_Angeles",),
+    "PT": ("America/Los_Angeles",),
+    "AKST": ("America/Anchorage",),
+    "AKDT": ("America/Anchorage",),
+    "GMT": ("Europe/London", "UTC"),
+    "BST": ("Europe/London",),
+    "CEST": ("Europe/Paris", "Europe/Berlin"),
+    "EEST": ("Europe/Athens",),
+    "WEST": ("Europe/Lisbon",),
+    "MSK": ("Europe/Moscow",),
+    "IST": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
+    "JST": ("Asia/Tokyo",),
+    "KST": ("Asia/Seoul",),
+    "HKT": ("Asia/Hong_Kong",),
+    "SGT": ("Asia/Singapore",),
+    "AEST": ("Australia/Sydney", "Australia/Brisbane"),
+    "AEDT": ("Australia/Sydney",),
+    "ACST": ("Australia/Adelaide", "Australia/Darwin"),
+    "AWST": ("Australia/Perth",),
+    "NZST": ("Pacific/Auckland",),
+    "NZDT": ("Pacific/Auckland",),
+    "SAST": ("Africa/Johannesburg",),
+    "WAT": ("Africa/Lagos",),
+    "EAT": ("Africa/Nairobi",),
+    "BRT": ("America/Sao_Paulo",),
+}
+# Zone names that are such fixed offsets (GMT's spellings included): not taken from a zone box.
+_FIXED_ABBREVIATIONS = frozenset({"EST", "MST", "GMT", "GMT0", "GMT+0", "GMT-0", "GREENWICH"})
+
+
+def abbreviation_zones(typed: str) -> tuple[str, ...]:
+    """The zones an abbreviation such as "PST" or "EST" usually stands for; () for others."""
+    key = typed.strip().upper()
+    if key in _FIXED_ABBREVIATIONS:
+        key = "GMT" if key.startswith("G") else key
+    return _ABBREVIATIONS.get(key, ())
+
+
+def city_of(zone: str) -> str:
+    """A zone's place as people write it: "New York" for America/New_York."""
+    return zone.rsplit("/", 1)[-1].replace("_", " ")
+
+
 def find_zone(typed: str) -> str | None:
     """The zone a person means by what they typed in a zone box: a zone's name as is (today's
     name for a renamed one), or, whatever the case, spacing and accents, a zone's full name
     or its city ("london", "New York", "sao paulo") when that names one zone. None when it
-    names none or several (`zones_named`, `zones_like` have the candidates)."""
+    names none or several (`zones_named`, `zones_like` have the candidates), and for "EST",
+    "MST" and "GMT" (`abbreviation_zones`)."""
     typed = typed.strip()
+    if typed.upper() in _FIXED_ABBREVIATIONS:
+        return None
     zones = zones_named(typed)
     if is_valid_zone(typed):
         zone = current_zone_name(typed)

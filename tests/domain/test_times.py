@@ -41,6 +41,7 @@ from skillswap.domain.times import (
     wall_to_utc,
 )
 from skillswap.domain.zones import (
+    abbreviation_zones,
     all_zone_names,
     current_zone_name,
     find_zone,
@@ -899,6 +900,12 @@ def test_browsers_old_zone_names_are_stored_by_todays(reported: str, stored: str
         ("ＬＯＮＤＯＮ", "Europe/London"),  # full-width, from a Japanese keyboard
         ("St. John's", "America/St_Johns"),  # as the city writes itself
         ("Port of Spain", "America/Port_of_Spain"),
+        ("HST", "HST"),  # Hawaii's, which keeps one offset all year
+        ("CET", "CET"),  # follows the EU's summer time
+        ("EST", None),  # UTC-5 all year: New York's summer would be an hour off
+        ("GMT", None),  # UTC all year: London's summer would be an hour off
+        ("Greenwich", None),
+        ("PST", None),
         ("Londn", None),
         ("America", None),
         ("Mars/Olympus", None),
@@ -909,6 +916,17 @@ def test_a_zone_is_found_by_its_city(typed: str, zone: str | None) -> None:
     """The profile's zone box said "Type a city, like “London”", then refused "London": only
     exact, case-sensitive names passed (an outside accessibility review)."""
     assert find_zone(typed) == zone
+
+
+def test_an_abbreviation_comes_with_the_zones_it_usually_means() -> None:
+    assert abbreviation_zones("EST") == ("America/New_York",)
+    assert abbreviation_zones(" pst ") == ("America/Los_Angeles",)
+    assert abbreviation_zones("GMT0") == ("Europe/London", "UTC")
+    assert abbreviation_zones("HST") == ()
+    assert abbreviation_zones("London") == ()
+    # Every zone named is one this machine knows.
+    for typed in ("EST", "CST", "IST", "AEST", "ACST", "GMT"):
+        assert all(find_zone(zone) == zone for zone in abbreviation_zones(typed))
 
 
 def test_a_zone_not_found_comes_with_the_nearest_names() -> None:

@@ -233,6 +233,9 @@ def test_display_name_over_60_characters_is_refused(app: Flask, ada: FlaskClient
     assert_kept(p, {**PROFILE, **fields})
 
 
+SUMMER = "so that summer time is right"
+
+
 @pytest.mark.parametrize(
     ("zone", "said"),
     [
@@ -241,6 +244,9 @@ def test_display_name_over_60_characters_is_refused(app: Flask, ada: FlaskClient
         ("../../etc/passwd", "No time zone is called “../../etc/passwd”: type a city, like London"),
         ("America", "No time zone is called “America”: type a city, like London"),
         ("Londn", "No time zone is called “Londn”. Did you mean Europe/London?"),
+        ("EST", f"“EST” is an abbreviation: type your city instead, like New York, {SUMMER}"),
+        ("pst", f"“pst” is an abbreviation: type your city instead, like Los Angeles, {SUMMER}"),
+        ("GMT", f"“GMT” is an abbreviation: type your city instead, like London or UTC, {SUMMER}"),
         ("Springfield", "Springfield is in 2 zones: choose America/Chicago or America/New_York"),
     ],
 )

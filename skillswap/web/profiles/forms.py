@@ -17,7 +17,7 @@ from skillswap.domain.users import (
     link_problem,
     split_tags,
 )
-from skillswap.domain.zones import find_zone, zones_like, zones_named
+from skillswap.domain.zones import abbreviation_zones, city_of, find_zone, zones_like, zones_named
 from skillswap.web.fields import StringField, TextAreaField
 from skillswap.web.forms import (
     LINE,
@@ -92,6 +92,13 @@ class ProfileForm(BaseForm):
             raise ValidationError("Choose a time zone: type a city, like London")
         if find_zone(typed) is not None:
             return  # the route stores find_zone's answer: "london" is Europe/London
+        meant = abbreviation_zones(typed)
+        if meant:  # "PST", or "EST", which is UTC-5 all year and no city's clock
+            cities = " or ".join(city_of(zone) for zone in meant)
+            raise ValidationError(
+                f"“{typed}” is an abbreviation: type your city instead, like {cities}, "
+                "so that summer time is right"
+            )
         named = zones_named(typed)
         if named:  # a city in several zones
             raise ValidationError(f"{typed} is in {len(named)} zones: choose {' or '.join(named)}")
