@@ -443,23 +443,26 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         after: datetime | None = None,
         chosen: str = "",
         viewer: str | None = None,
+        exclude: str | None = None,
+        keep: Callable[[Offer, Slot], bool] | None = None,
     ) -> TimesPage:
-        """`count` of `teachable_slots` (for `viewer`; skill None: of `free_slots`, every
-        skill), in the same order: from the first starting after `after`, else from the
-        `chosen` one ("offer:slot") if it is free, else from the first; when nothing is left
-        after `after` (a stale "later" link), from the first. For reading only (booking
+        """`count` of `teachable_slots` (for `viewer`, the booking `exclude` not counting as
+        busy, and only slots `keep` keeps; skill None: of `free_slots`, every skill), in the
+        same order: from the first starting after `after`, else from the `chosen` one
+        ("offer:slot") if it is free, else from the first; when nothing is left after `after`
+        (a stale "later" link), from the first. For reading only (booking and reschedule
         pages, search results, profiles): slots are parsed and checked only until the page is
         full, and one more to know a next page exists, so a teacher with 2,000 published
         times costs what one with fifty does."""
         every = skill_key is None or skill_key in {normalise_skill(t) for t in teach_tags}
         candidates = self.slots_to_read(skill_key or "", every, iso_utc(now), "9999")
         candidates.sort(key=in_time)
-        bookable = self._bookable(now, viewer=viewer)
+        bookable = self._bookable(now, exclude=exclude, viewer=viewer)
 
         def free(begin: int, end: int) -> Iterator[tuple[Offer, Slot]]:
             for offer, stored in candidates[begin:end]:
                 slot = stored.as_slot()
-                if bookable(offer, slot):
+                if bookable(offer, slot) and (keep is None or keep(offer, slot)):
                     yield offer, slot
 
         begin = 0
@@ -479,7 +482,9 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
                 break
             times.append(pair)
         if not times and begin:
-            return self.times_page(teach_tags, skill_key, now, count, viewer=viewer)
+            return self.times_page(
+                teach_tags, skill_key, now, count, viewer=viewer, exclude=exclude, keep=keep
+            )
         return TimesPage(times, later, any(free(0, begin)))
 
     def _bookable(

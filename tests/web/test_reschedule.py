@@ -102,6 +102,25 @@ def test_the_dashboard_offers_a_reschedule_for_upcoming_sessions(
     assert len(offered(leo, session)) == 3
 
 
+def test_a_busy_teachers_times_come_a_page_at_a_time(
+    app: Flask, leo: FlaskClient, tess: FlaskClient, session: str
+) -> None:
+    """The page listed every free time of the teacher's at once: hundreds of radio buttons
+    for a busy one (an outside probe saw 77)."""
+    publish(tess, "00:00", "23:30", "30", day="2026-12-02")  # 47 more: 50 in all
+    first = leo.get(path(session)).get_data(as_text=True)
+    first_times = offered(leo, session)
+    assert len(first_times) == 40
+    later = re.search(r'href="([^"]*after=[^"]*)">Later times', first)
+    assert later and "First times" not in first
+    second = leo.get(later.group(1).replace("&amp;", "&"))
+    second_times = SLOT_RE.findall(second.get_data(as_text=True))
+    assert len(second_times) == 10 and "First times" in text(second)
+    every = first_times + second_times
+    assert len(set(every)) == 50 and slot_at(app, FIRST) not in every  # its own time is not
+    assert move(leo, session, second_times[-1]).status_code == 302
+
+
 def test_the_learner_moves_the_session_and_the_teacher_is_told_in_their_zone(
     app: Flask, leo: FlaskClient, tess: FlaskClient, session: str
 ) -> None:

@@ -3,18 +3,21 @@ pick the new time, add a message if you like, confirm. services/reschedule.py do
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap import services
-from skillswap.domain.records import Booking, slot_ref, split_ref
+from skillswap.domain.records import Booking, Offer, slot_ref, split_ref
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.teacher_rules import is_late
+from skillswap.domain.times import Slot, parse_iso_utc
 from skillswap.web.bookings.forms import RescheduleForm
-from skillswap.web.bookings.routes import bp
+from skillswap.web.bookings.routes import TIMES_PER_PAGE, bp
 from skillswap.web.common import notifier, now, repo, validates_own_csrf, viewer_zone, when
 
 
@@ -27,23 +30,51 @@ def _why_not(booking: Booking) -> str:
     return ""
 
 
-def _new_times(booking: Booking, mine: Schedule) -> list[tuple[str, str, str]]:
-    """The teacher's free times for this session's skill, as (value, wording, mode): the
-    session itself not counting as busy, its current time left out, and when I am the learner,
-    only times I am free (the teacher's other sessions are not mine to see)."""
+@dataclass
+class NewTimes:
+    """A page of the times a session may move to, as (value, wording, mode), and where the
+    pages around it start: `later` the ISO instant after which the next begins, "" if none."""
+
+    times: list[tuple[str, str, str]]
+    earlier: bool
+    later: str
+
+
+def _new_times(booking: Booking, mine: Schedule, after: str, chosen: str) -> NewTimes:
+    """The teacher's free times for this session's skill, TIMES_PER_PAGE at a time (a busy
+    teacher publishes hundreds): the session itself not counting as busy, its current time
+    left out, and when I am the learner, only times I am free (the teacher's other sessions
+    are not mine to see). From the first after `after`, else from `chosen`, as booking does."""
     people = repo().people([booking.teacher])
     if booking.teacher not in people:
-        return []
+        return NewTimes([], False, "")
     teacher, schedule = people[booking.teacher]
-    skill = normalise_skill(booking.skill)
     zone = viewer_zone()
-    free = schedule.teachable_slots(teacher.teach, skill, now(), exclude=booking.id)
-    return [
+    try:
+        since = parse_iso_utc(after) if after else None
+    except ValueError:
+        since = None  # a hand-edited link: the first times
+
+    def elsewhere(offer: Offer, slot: Slot) -> bool:
+        if (offer.id, slot.id) == (booking.offer_id, booking.slot_id):
+            return False
+        return booking.teacher == mine.owner or mine.clash(booking.id, slot.start, slot.end) is None
+
+    page = schedule.times_page(
+        teacher.teach,
+        normalise_skill(booking.skill),
+        now(),
+        TIMES_PER_PAGE,
+        after=since,
+        chosen=chosen,
+        exclude=booking.id,
+        keep=elsewhere,
+    )
+    times = [
         (slot_ref(offer.id, slot.id), when(slot.start, slot.end, zone), offer.mode.capitalize())
-        for offer, slot in free
-        if (offer.id, slot.id) != (booking.offer_id, booking.slot_id)
-        and (booking.teacher == mine.owner or mine.clash(booking.id, slot.start, slot.end) is None)
+        for offer, slot in page.times
     ]
+    return NewTimes(times, page.earlier, page.later)
 
 
 @bp.route("/booking/<booking_id>/reschedule", methods=["GET", "POST"])
@@ -104,6 +135,8 @@ def reschedule(booking_id: str) -> Response | tuple[str, int]:
         form=form,
         csrf_expired=form.csrf_failed(),
         why_not=why_not,
-        slots=[] if why_not else _new_times(booking, mine),
+        new_times=NewTimes([], False, "")
+        if why_not
+        else _new_times(booking, mine, request.args.get("after", ""), form.slot.data or ""),
         late=not why_not and is_late(booking.start_at, booking.cancel_hours, now()),
     ), status
