@@ -173,7 +173,11 @@ def test_a_cancel_holds_the_slot_for_the_first_in_line_who_books_it_others_are_r
     refused = book(eve, "tess", slot)
     assert refused.status_code == 409 and HELD in text(refused)
     assert book(dan, "tess", slot).status_code == 409
+    assert "Book it" in text(ann.get("/notifications"))
     booked_id(book(ann, "tess", slot))
+    # The notice no longer offers to book what she booked (it did, an outside probe).
+    notices = text(ann.get("/notifications"))
+    assert "Book it" not in notices and "Booked" in notices
     # Her wait is over; dan still waits.
     assert schedule(mail_app, "tess").holds == []
     assert [w.name for w in schedule(mail_app, "tess").waitlist] == ["dan"]
@@ -191,6 +195,8 @@ def test_an_expired_hold_passes_on_when_a_page_reads_the_teacher(
     [hold] = schedule(mail_app, "tess").holds
     assert (hold.name, hold.passed) == ("dan", [uid(mail_app, "ann")])
     assert "held for you until" in text(dan.get("/notifications"))
+    notices = text(ann.get("/notifications"))
+    assert "Hold ended" in notices and "Book it" not in notices
     slot = free_slots(dan, "tess")[0]
     assert book(ann, "tess", slot).status_code == 409
     clock.advance(hours=2)

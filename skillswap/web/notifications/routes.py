@@ -3,12 +3,17 @@ received."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from skillswap.domain.display import title_and_skill
-from skillswap.web.common import repo
+from skillswap.domain.records import Notification, slot_ref
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.times import iso_utc
+from skillswap.web.common import now, repo
 
 bp = Blueprint("notifications", __name__)
 
@@ -22,8 +27,21 @@ def show() -> str:
         title = n.title
         if not title and (booking := schedule.bookings.get(n.booking_id)):
             title = booking.title  # a notice from before notices kept the title
-        shown.append((n, *title_and_skill(title, n.skill)))
+        shown.append((n, *title_and_skill(title, n.skill), _hold_state(n, schedule)))
     return render_template("notifications/show.html", notifications=shown)
+
+
+def _hold_state(n: Notification, schedule: Schedule) -> str:
+    """Where a time held for me (a "held" notice) stands: "booked" once I booked it, "ended"
+    once its hold is over, else "" (its "Book it" link still works)."""
+    if n.kind != "held":
+        return ""
+    held = parse_qs(urlsplit(n.link).query).get("slot", [""])[0]
+    me = schedule.owner
+    for b in schedule.bookings.values():
+        if b.active and b.learner == me and slot_ref(b.offer_id, b.slot_id) == held:
+            return "booked"
+    return "ended" if n.note <= iso_utc(now()) else ""
 
 
 @bp.post("/notifications/read")
