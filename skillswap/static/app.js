@@ -71,8 +71,24 @@
     range.querySelectorAll("input").forEach(function (input) { input.disabled = range.hidden; });
   }
 
+  // A redirect to a part of a page (/account#mail, /dashboard#booking-...) lands below the
+  // messages at the top, out of sight on a phone: they move into that part, under its
+  // heading, where the person is looking. Without JS they stay at the top.
+  function showMessagesThere() {
+    var messages = document.querySelector(".flashes");
+    var target = null;
+    try {
+      target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    } catch (e) { return; }  // a malformed fragment ("%E0")
+    if (!messages || !target || target.contains(messages)) { return; }
+    var heading = target.querySelector("h1, h2, h3");
+    if (heading && heading.parentNode === target) { heading.after(messages); } else { target.prepend(messages); }
+    target.scrollIntoView();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     detectZone();
+    showMessagesThere();
     // A form sent back with problems: its summary takes the focus, so a screen reader reads
     // it and the next Tab goes through its links to the fields.
     var summary = document.querySelector(".error-summary");

@@ -68,6 +68,8 @@ def test_booking_mail_then_unsubscribe_in_one_click_and_back_on(
     with page.expect_navigation():
         page.get_by_role("button", name="Save mail settings").click()
     expect(page.get_by_role("status")).to_contain_text("Your mail settings are saved.")
+    # Shown in the part the page opens at, not at its top, scrolled out of sight.
+    expect(page.get_by_role("status")).to_be_in_viewport()
     expect(page.get_by_label("Sessions booked or moved, with a calendar invite")).to_be_checked()
     assert live_app.repo.find_user("tess").mail_off == []
     if problems:

@@ -74,6 +74,7 @@ def test_the_learner_and_then_the_teacher_move_a_session(
     expect(phone_page.get_by_role("status").first).to_contain_text(
         f"Moved: Python with leo is now {NOON}. leo has been told."
     )
+    expect(phone_page.get_by_role("status").first).to_be_in_viewport()
     theirs = session(phone_page, "Python with leo")
     expect(theirs).to_contain_text(NOON)
     expect(theirs).to_contain_text(f"Moved by you from {ELEVEN}")
