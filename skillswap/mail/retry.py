@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import cast
 
 from skillswap.mail.message import MAIL_POLICY
+from skillswap.store.sqlite import open_wal
 
 log = logging.getLogger("skillswap.mail")
 
@@ -68,19 +69,21 @@ class RetryQueue:
         db = getattr(self._local, "db", None)
         if db is None or self._local.pid != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS mail ("
-                " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " message BLOB NOT NULL,"
-                " label TEXT NOT NULL,"
-                " failures INTEGER NOT NULL,"
-                " due REAL NOT NULL,"
-                " claimed_until REAL)"
+            db = open_wal(
+                self.path,
+                busy_timeout_ms=BUSY_TIMEOUT_MS,
+                synchronous="FULL",  # a queued mail survives a power cut
+                schema=(
+                    "CREATE TABLE IF NOT EXISTS mail ("
+                    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                    " message BLOB NOT NULL,"
+                    " label TEXT NOT NULL,"
+                    " failures INTEGER NOT NULL,"
+                    " due REAL NOT NULL,"
+                    " claimed_until REAL)",
+                    "CREATE INDEX IF NOT EXISTS mail_due ON mail (due)",
+                ),
             )
-            db.execute("CREATE INDEX IF NOT EXISTS mail_due ON mail (due)")
             self._local.db, self._local.pid = db, os.getpid()
         return db
 

@@ -9,9 +9,11 @@ gunicorn workers on one machine; never put the file on a network file system.
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
@@ -30,6 +32,42 @@ from skillswap.store.codec import decode, encode
 
 BUSY_TIMEOUT_MS = 30_000
 _BATCH = 500  # stays below SQLite's bound-parameter limit
+
+
+def open_wal(
+    path: str | os.PathLike[str],
+    *,
+    busy_timeout_ms: int,
+    synchronous: str,
+    schema: Sequence[str] = (),
+) -> sqlite3.Connection:
+    """A connection to the SQLite file at `path` in WAL mode, with its `schema` statements run
+    (CREATE ... IF NOT EXISTS). Used by every SQLite file the app keeps: the store, the
+    rate-limit counters and the mail queue, each opened once per process and thread.
+
+    Switching a file to WAL while another connection is writing to it fails at once with
+    "database is locked", without waiting out the busy timeout (SQLite will not wait where
+    waiting could deadlock). gunicorn's workers open a new file together on their first
+    requests, so one of them answered a sign-up with a 500; the set-up is tried again, with
+    short pauses, until the busy timeout has passed."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    pause = 0.005
+    while True:
+        db = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={synchronous}")
+            for statement in schema:
+                db.execute(statement)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause * (1 + random.random()))  # apart, not in step with the others
+            pause = min(pause * 2, 0.1)
+        else:
+            return db
 
 
 class SQLiteStore:
@@ -62,12 +100,7 @@ class SQLiteStore:
         pid = getattr(self._local, "pid", None)
         if conn is None or pid != os.getpid():
             try:
-                conn = sqlite3.connect(
-                    self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-                )
-                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
+                conn = open_wal(self.path, busy_timeout_ms=BUSY_TIMEOUT_MS, synchronous="FULL")
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
             self._local.conn, self._local.pid = conn, os.getpid()

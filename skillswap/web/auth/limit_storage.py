@@ -27,6 +27,8 @@ from urllib.parse import unquote
 
 from limits.storage import Storage
 
+from skillswap.store.sqlite import open_wal
+
 SCHEME = "skillswap-sqlite"
 BUSY_TIMEOUT_MS = 10_000
 PURGE_EVERY = 60.0  # seconds between sweeps of expired counters, per process
@@ -61,16 +63,18 @@ class SQLiteLimitStorage(Storage):
         db = getattr(self._local, "db", None)
         if db is None or self._local.pid != os.getpid():
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode=WAL")
-            # A counter lost to a power cut costs an attacker's next try nothing worth an fsync.
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS counters"
-                " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
+            db = open_wal(
+                self.path,
+                busy_timeout_ms=BUSY_TIMEOUT_MS,
+                # A counter lost to a power cut costs an attacker's next try nothing worth an
+                # fsync.
+                synchronous="NORMAL",
+                schema=(
+                    "CREATE TABLE IF NOT EXISTS counters"
+                    " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)",
+                    "CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)",
+                ),
             )
-            db.execute("CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)")
             self._local.db, self._local.pid = db, os.getpid()
         return db
 
