@@ -241,6 +241,9 @@ def test_a_late_cancel_is_allowed_marked_on_both_dashboards_and_counted(
     clients = {"tess": tess, "leo": leo}
     other = "leo" if canceller == "tess" else "tess"
     clock.set(datetime(2026, 12, 1, 14, tzinfo=UTC) - timedelta(hours=3))
+    # Warned first, as a move is (an outside probe found the cancel page said nothing).
+    warning = "past its cancel deadline: a cancel now is marked late on both dashboards"
+    assert warning in text(clients[canceller].get(f"/booking/{session}/cancel"))
     assert cancel(clients[canceller], session, "flat tyre").status_code == 302
     assert "Cancelled late by you: “flat tyre”" in text(clients[canceller].get("/dashboard"))
     seen = text(clients[other].get("/dashboard"))
@@ -259,6 +262,7 @@ def test_a_cancel_before_the_deadline_is_not_late(
     app: Flask, clock: Clock, tess: FlaskClient, leo: FlaskClient, xia: FlaskClient, session: str
 ) -> None:
     clock.set(datetime(2026, 12, 1, 14, tzinfo=UTC) - timedelta(hours=24))
+    assert "cancel deadline" not in text(leo.get(f"/booking/{session}/cancel"))
     assert cancel(leo, session).status_code == 302
     assert "Cancelled by you" in text(leo.get("/dashboard"))
     seen = text(tess.get("/dashboard"))

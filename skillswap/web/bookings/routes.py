@@ -12,6 +12,7 @@ from skillswap.domain.records import Booking, slot_ref, split_ref
 from skillswap.domain.refusals import NotParticipant, ScheduleRefusal, SlotTaken
 from skillswap.domain.schedule import Schedule, TimesPage
 from skillswap.domain.skills import normalise_skill
+from skillswap.domain.teacher_rules import is_late
 from skillswap.domain.times import iso_utc, parse_iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.keys import new_id
@@ -255,8 +256,14 @@ def cancel(booking_id: str) -> Response | tuple[str, int]:
                 )
             return redirect(url_for("dashboard.show"))
     status = 400 if form.is_submitted() else 200
+    moment = now()
     return render_template(
-        "bookings/cancel.html", booking=booking, form=form, csrf_expired=form.csrf_failed()
+        "bookings/cancel.html",
+        booking=booking,
+        form=form,
+        csrf_expired=form.csrf_failed(),
+        # Warned before, as the reschedule page warns: a cancel now counts on their profile.
+        late=booking.start_at > moment and is_late(booking.start_at, booking.cancel_hours, moment),
     ), status
 
 
