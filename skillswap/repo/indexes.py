@@ -30,6 +30,9 @@ from skillswap.repo.keys import (
 from skillswap.store import Store
 
 log = logging.getLogger(__name__)
+# Passes of refresh_slot_rows before it leaves rows a save made at the same moment keeps
+# changing (then that save's own refresh, or `flask reindex`, writes them).
+REFRESH_TRIES = 5
 
 
 def weekly_slot_buckets(store: Store) -> bool:
@@ -151,18 +154,39 @@ class Indexes(RepositoryBase):
     ) -> None:
         """Rewrite this teacher's rows in the slot index of `skills` (plus, `with_tags`, of
         each of their teach tags), in every bucket where `offers` (default: all their offers
-        now) had or have future slots, from their records as they are now. Idempotent:
-        running it again, or after a concurrent change, converges on the records."""
-        user, schedule = self.user_and_schedule(uid)
-        teach = {key for tag in (user.teach if user else []) if (key := normalise_skill(tag))}
+        now) had or have future slots, from their records as they are now. Idempotent.
+
+        Two saves of the teacher's offers at once (two tabs) each refresh from the document as
+        they read it, and a refresh that read it before the other save could write its rows
+        after the other's, dropping the other offer's times from matching. So, once written,
+        the records are read again: rows that no longer match them are written again, until
+        they do. The refresh whose rows a newer save made stale is the one that sees it."""
         after = slot_index.epoch(self.clock())
-        changed = schedule.offers.values() if offers is None else offers
-        touched = self._buckets_of(changed, after)
-        for skill in sorted({*skills, *(teach if with_tags else ())} - {""}):
-            rows = slot_index.teacher_rows(schedule, teach, skill, after)
-            grouped = slot_index.group_by_bucket(rows, self.weekly_slots)
-            for bucket in sorted(touched | grouped.keys()):
-                self._replace_slot_rows(skill, bucket, uid, grouped.get(bucket, []), after)
+        written: dict[tuple[str, str], list[str]] = {}
+        touched: set[str] | None = None
+        for attempt in range(REFRESH_TRIES):
+            user, schedule = self.user_and_schedule(uid)
+            teach = {key for tag in (user.teach if user else []) if (key := normalise_skill(tag))}
+            if touched is None:
+                changed = schedule.offers.values() if offers is None else offers
+                touched = self._buckets_of(changed, after)
+            wanted: dict[tuple[str, str], list[str]] = {}
+            for skill in {*skills, *(teach if with_tags else ())} - {""}:
+                rows = slot_index.teacher_rows(schedule, teach, skill, after)
+                grouped = slot_index.group_by_bucket(rows, self.weekly_slots)
+                for bucket in touched | grouped.keys():
+                    wanted[skill, bucket] = grouped.get(bucket, [])
+            for key in written.keys() - wanted.keys():
+                wanted[key] = []  # a skill or bucket its rows have left since
+            if attempt and all(wanted[key] == rows for key, rows in written.items()):
+                return
+            for (skill, bucket), rows in sorted(wanted.items()):
+                if written.get((skill, bucket)) != rows:
+                    self._replace_slot_rows(skill, bucket, uid, rows, after)
+                    written[skill, bucket] = rows
+            if not written:
+                return  # no skill to index
+        log.warning("slot rows of %s still changing after %d refreshes", uid, REFRESH_TRIES)
 
     def drop_slot_rows(self, uid: str, skills: Iterable[str], offers: Iterable[Offer]) -> None:
         """Take this teacher out of the slot index of `skills` wherever `offers` have future

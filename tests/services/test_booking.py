@@ -3,8 +3,7 @@ call leaves both people's documents in step, and a refusal leaves them as they w
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,28 +14,9 @@ from skillswap.domain.refusals import ScheduleRefusal
 from skillswap.domain.times import expand_slots, iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.keys import new_id, schedule_key
-from skillswap.store import open_store
+from tests.services.conftest import NOW, Clock
 
-NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def repo(tmp_path: Path, clock: Clock) -> Repository:
-    return Repository(open_store(f"sqlite:///{tmp_path / 'store.db'}"), clock, "secret")
 
 
 def publish(repo: Repository, teacher_name: str) -> tuple[str, Offer]:
