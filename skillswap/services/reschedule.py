@@ -35,10 +35,11 @@ def reschedule(
     slot_id: str,
     sequence: int,
     note: str = "",
-) -> Booking:
+) -> tuple[Booking, bool]:
     """Move `uid`'s session `booking_id`, seen at `sequence`, to the teacher's slot
-    `offer_id:slot_id`. Returns the session as moved; a ScheduleRefusal says why not, and
-    then nothing changed."""
+    `offer_id:slot_id`. Returns the session as moved, and whether this call moved it (not
+    the same form sent a moment before, from another tab or by a double click): only then is
+    it mailed. A ScheduleRefusal says why not, and then nothing changed."""
     now = repo.clock()
     mine = repo.schedule(uid).bookings.get(booking_id)
     if mine is None or uid not in (mine.teacher, mine.learner):
@@ -58,7 +59,7 @@ def reschedule(
         and (truth.offer_id, truth.slot_id) == (offer_id, slot_id)
         and truth.moved.get("by") == uid
     ):
-        return truth  # the same form sent again: that move is made already
+        return truth, False  # the same form sent again: that move is made already
     copy = learner_doc.bookings.get(booking_id)
     if copy is not None and (copy.moving or copy.sequence < truth.sequence):
         if copy.moving and booking_id not in {b.id for b in stale_moves(learner_doc, now)}:
@@ -96,4 +97,4 @@ def reschedule(
             repo.count_unread(teacher_id, +1)
         if repo.change_schedule(learner_id, lambda s: take_move_and_tell(s, moved, now)):
             repo.count_unread(learner_id, +1)
-    return moved
+    return moved, True

@@ -1067,7 +1067,7 @@ class RepoMachine(RuleBasedStateMachine):
             )
         before = self.docs(teacher, learner)
         try:
-            moved = services.reschedule.reschedule(
+            moved, moved_now = services.reschedule.reschedule(
                 self.repo, actor, bid, offer.id, slot.id, seen, note
             )
         except ScheduleRefusal:
@@ -1078,6 +1078,7 @@ class RepoMachine(RuleBasedStateMachine):
             return
         assert expected in ("moved", "again"), f"moved although {expected}"
         assert moved.id == bid
+        assert moved_now == (expected == "moved")
         if expected == "again":
             assert self.docs(teacher, learner) == before
             self.tally("reschedule again: nothing moved")

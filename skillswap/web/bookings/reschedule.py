@@ -96,7 +96,7 @@ def reschedule(booking_id: str) -> Response | tuple[str, int]:
             except ValueError:
                 sequence = -1  # not a form this page made: refused as changed
             try:
-                moved = services.reschedule.reschedule(
+                moved, moved_now = services.reschedule.reschedule(
                     repo(),
                     current_user.id,
                     booking_id,
@@ -115,7 +115,7 @@ def reschedule(booking_id: str) -> Response | tuple[str, int]:
                 booking = mine.bookings.get(booking_id, booking)
             else:
                 was_start, was_end = moved.moved.get("from") or (booking.start, booking.end)
-                if moved.sequence > booking.sequence:  # moved now, not a form sent twice
+                if moved_now:  # not the same form sent twice
                     # Both people, with the invite moved (same UID, higher SEQUENCE), and the
                     # reminders moved with it. Never fails: the move is done.
                     notifier().booking_changed(moved, was_start, was_end, current_user.id)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap import services
 from skillswap.domain.reminders import DueEntry
 from skillswap.domain.times import iso_utc
+from skillswap.web.common import notifier
 from tests.support.app_fixtures import Clock, close_app, csrf_token, make_app
 from tests.support.smtp import SMTPServer, html_of, link_in, text_of
 from tests.web.booking_mail.conftest import (
@@ -30,7 +33,7 @@ from tests.web.booking_mail.conftest import (
     send_due_mail,
 )
 from tests.web.test_bookings import book, booked_id, cancel, free_slots, person, publish, rate, uid
-from tests.web.test_reschedule import move, slot_at
+from tests.web.test_reschedule import form_of, move, slot_at
 
 DAY_BEFORE = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # the 24-hour reminder
 HOUR_BEFORE = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)  # the 1-hour reminder
@@ -380,6 +383,33 @@ def test_without_public_url_a_reminder_still_links_somewhere_and_the_log_says_wh
     # Said once, by the first mail with a link: the booking's, while setting up.
     said = caplog.get_records("setup") + caplog.get_records("call")
     assert any("PUBLIC_URL is not set" in r.getMessage() for r in said)
+
+
+def test_one_move_form_sent_from_two_tabs_at_once_mails_once(
+    mail_app: Flask,
+    booked: str,
+    tess: FlaskClient,
+    smtp_server: SMTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both tabs read the session before either moved it; the second found the move made and
+    answered as if it had made it, mailing both people the moved invite again (an outside
+    race probe: 2 or 3 "Moved" mails each in 10 of 20 rounds of four tabs)."""
+    later = slot_at(mail_app, "2026-12-01T15:00:00Z")
+    form = form_of(tess, booked)
+    smtp_server.received.clear()
+    real = services.reschedule.reschedule
+
+    def other_tab_first(*args: Any) -> Any:
+        monkeypatch.setattr(services.reschedule, "reschedule", real)
+        moved, moved_now = real(*args)  # the other tab's request, as its page makes it
+        assert moved_now
+        notifier().booking_changed(moved, *moved.moved["from"], moved.teacher)
+        return real(*args)
+
+    monkeypatch.setattr(services.reschedule, "reschedule", other_tab_first)
+    assert move(tess, booked, later, form=form).status_code == 302
+    assert recipients(smtp_server) == [LEO, TESS]  # one each
 
 
 def test_a_reschedule_mails_both_the_moved_invite_and_moves_the_reminders(
