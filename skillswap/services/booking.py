@@ -39,7 +39,9 @@ HOLD_GRACE = timedelta(seconds=60)
 def book(repo: Repository, booking: Booking) -> Booking:
     """Hold on the learner's side, claim on the teacher's, then confirm (DESIGN.md).
 
-    The teacher is told in the same atomic step that claims the slot."""
+    The teacher is told in the same atomic step that claims the slot. Returns the learner's
+    copy: cancelled when the teacher's side cancelled it between the steps (their account's
+    deletion began), whose cancel mail has gone already."""
     now = repo.clock()
     with upkeep.after(repo):
         upkeep.grow(repo, booking.learner, lambda s: s.hold(booking, now))
@@ -76,6 +78,8 @@ def book(repo: Repository, booking: Booking) -> Booking:
         ) or (mine is None and repo.get_user(booking.learner) is None):
             _withdraw_claim(repo, booking, mine, now)
             raise AccountClosed()
+    if mine is not None and mine.status == "cancelled":
+        return mine  # cancelled on the teacher's side between the steps: not "Booked"
     booking.status = "confirmed"
     return booking
 

@@ -209,7 +209,7 @@ def book(username: str) -> Response | tuple[str, int]:
         created=iso_utc(now()),
     )
     try:
-        services.booking.book(repo(), booking)
+        booked = services.booking.book(repo(), booking)
     except ScheduleRefusal as exc:
         # Show what is still free now, read after the refusal.
         teacher, schedule = _teacher(username)
@@ -218,8 +218,12 @@ def book(username: str) -> Response | tuple[str, int]:
             return _booked(mine, teacher)
         message = TAKEN if isinstance(exc, SlotTaken) else str(exc)
         return _page(teacher, schedule, skill, "", message, 409)
-    notifier().booking_confirmed(booking)  # never fails: the booking is done
-    return _booked(booking, teacher)
+    if not booked.active:  # their deletion cancelled it as it was made, and mailed that
+        reason = f": “{booked.cancel_reason}”" if booked.cancel_reason else ""
+        flash(f"{teacher.name} cancelled this session as you booked it{reason}.", "info")
+        return redirect(url_for("dashboard.show"))
+    notifier().booking_confirmed(booked)  # never fails: the booking is done
+    return _booked(booked, teacher)
 
 
 def _my_booking(booking_id: str) -> Booking:
