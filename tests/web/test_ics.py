@@ -90,6 +90,21 @@ def test_booking_file_has_utc_times_names_skill_and_mode(
     assert "@example.com" not in response.get_data(as_text=True)  # emails stay private
 
 
+def test_a_booking_file_is_named_by_the_day_where_its_reader_lives(
+    app: Flask, tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    """It was named by the UTC date: 17:00 on 7 Dec in Los Angeles downloaded as
+    skillswap-2026-12-08-... (an outside walkthrough)."""
+    repo = app.extensions["skillswap.repo"]
+    user = repo.find_user("leo")
+    user.timezone = "Pacific/Kiritimati"  # UTC+14: 14:00 UTC on 1 Dec is 04:00 on 2 Dec
+    repo.save_profile(user)
+    disposition = leo.get(f"/booking/{session}.ics").headers["Content-Disposition"]
+    assert f'filename="skillswap-2026-12-02-{session}.ics"' in disposition
+    disposition = tess.get(f"/booking/{session}.ics").headers["Content-Disposition"]
+    assert f'filename="skillswap-2026-12-01-{session}.ics"' in disposition
+
+
 def test_both_people_get_the_same_event_each_from_their_side(
     tess: FlaskClient, leo: FlaskClient, session: str
 ) -> None:

@@ -27,8 +27,9 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, requ
 from flask_login import current_user, login_required
 
 from skillswap.domain.ics import EventLinks, as_calendar, booking_event
+from skillswap.domain.times import to_zone
 from skillswap.domain.users import User
-from skillswap.web.common import now, repo, url_maker
+from skillswap.web.common import now, repo, url_maker, viewer_zone
 
 bp = Blueprint("ics", __name__)
 
@@ -71,7 +72,8 @@ def booking(booking_id: str) -> Response:
         abort(403)  # someone else's session, or none at all, as on the other booking pages
     names = _names([found.teacher, found.learner])
     event = booking_event(found, current_user.id, names, now(), event_links())
-    filename = f"skillswap-{found.start_at:%Y-%m-%d}-{found.id}.ics"
+    # Named by the day it is where the reader lives, as every page shows it.
+    filename = f"skillswap-{to_zone(found.start_at, viewer_zone()):%Y-%m-%d}-{found.id}.ics"
     return _ics_response(as_calendar([event]), filename)
 
 
