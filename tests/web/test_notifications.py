@@ -87,6 +87,11 @@ def test_a_review_is_announced_without_giving_it_away(
     page = text(tess.get("/notifications"))
     assert "leo rated your “Intro to Python” (Python) session. Rate them too to see it" in page
     assert "Brilliant" not in page and "9/10" not in page
+    # Once she has rated too, the notice no longer asks her to (an outside walkthrough).
+    assert rate(tess, session, "8").status_code == 302
+    page = text(tess.get("/notifications"))
+    assert "Rate them too" not in page
+    assert "You rated it too: it is among the reviews you received" in page
 
 
 def test_notifications_are_private(client: FlaskClient) -> None:

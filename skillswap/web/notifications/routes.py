@@ -27,17 +27,22 @@ def show() -> str:
         title = n.title
         if not title and (booking := schedule.bookings.get(n.booking_id)):
             title = booking.title  # a notice from before notices kept the title
-        shown.append((n, *title_and_skill(title, n.skill), _hold_state(n, schedule)))
+        shown.append((n, *title_and_skill(title, n.skill), _standing(n, schedule)))
     return render_template("notifications/show.html", notifications=shown)
 
 
-def _hold_state(n: Notification, schedule: Schedule) -> str:
-    """Where a time held for me (a "held" notice) stands: "booked" once I booked it, "ended"
-    once its hold is over, else "" (its "Book it" link still works)."""
+def _standing(n: Notification, schedule: Schedule) -> str:
+    """What has become of a notice's call to act, from my own document: a time held for me
+    (a "held" notice) "booked" once I booked it, "ended" once its hold is over; a review of
+    me waiting for my own ("reviewed") "rated" once I rated the session; else "", and its
+    words and link stand as they are."""
+    me = schedule.owner
+    if n.kind == "reviewed":
+        booking = schedule.bookings.get(n.booking_id)
+        return "rated" if booking is not None and me in booking.reviews else ""
     if n.kind != "held":
         return ""
     held = parse_qs(urlsplit(n.link).query).get("slot", [""])[0]
-    me = schedule.owner
     for b in schedule.bookings.values():
         if b.active and b.learner == me and slot_ref(b.offer_id, b.slot_id) == held:
             return "booked"
