@@ -511,14 +511,17 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
 
         return bookable
 
+    def offered_skills(self) -> list[str]:
+        """The skills of this person's offers, as named."""
+        if "offers" in self._parsed:
+            return [offer.skill for offer in self.offers.values()]
+        # The skills alone: a booking page need not parse every slot to name them.
+        return [raw["skill"] for raw in (self._raw.get("offers") or {}).values()]
+
     def taught_skills(self, teach_tags: Iterable[str]) -> dict[str, str]:
         """Skills this person teaches (their teach tags and the skills of their offers), as
         normalised key -> label, in label order."""
-        if "offers" in self._parsed:
-            named = [offer.skill for offer in self.offers.values()]
-        else:  # the skills alone: a booking page need not parse every slot to name them
-            named = [raw["skill"] for raw in (self._raw.get("offers") or {}).values()]
-        skills = {normalise_skill(name): name for name in named}
+        skills = {normalise_skill(name): name for name in self.offered_skills()}
         skills.update({normalise_skill(t): t for t in teach_tags})
         return {k: v for k, v in sorted(skills.items(), key=lambda kv: kv[1].lower()) if k}
 

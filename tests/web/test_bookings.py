@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token
+from tests.web.test_profile import post_profile
 
 # The teacher is in New York, the learner in Berlin, the third person in Tokyo.
 DAY = "2026-12-01"
@@ -326,6 +327,17 @@ def test_a_booking_takes_the_teachers_overlapping_slots_of_other_offers(
     assert "the teacher is already in a session" in text(response)
     assert len(active(app, "tess")) == 1
     assert schedule(app, "xia").bookings == {}
+
+
+def test_the_booking_page_opens_on_a_skill_offered_before_a_profile_tag(
+    app: Flask, tess: FlaskClient, leo: FlaskClient
+) -> None:
+    """ "Baking", a tag on her profile with no offer, came first by name, so the page opened
+    on it and one click booked Baking in a Python lesson's time (an outside walkthrough)."""
+    post_profile(tess, {"teach": "Baking, Python", "timezone": "America/New_York"})
+    page = text(leo.get("/book/tess"))
+    assert "Free times for Python (in Europe/Berlin)" in page
+    assert "Free times for Baking" in text(leo.get("/book/tess?skill=baking"))
 
 
 def test_the_booking_page_lists_only_future_free_slots(
