@@ -32,8 +32,9 @@ def _why_not(booking: Booking) -> str:
 
 @dataclass
 class NewTimes:
-    """A page of the times a session may move to, as (value, wording, mode), and where the
-    pages around it start: `later` the ISO instant after which the next begins, "" if none."""
+    """A page of the times a session may move to, as (value, time, mode and offer), and
+    where the pages around it start: `later` the ISO instant after which the next begins,
+    "" if none."""
 
     times: list[tuple[str, str, str]]
     earlier: bool
@@ -71,7 +72,13 @@ def _new_times(booking: Booking, mine: Schedule, after: str, chosen: str) -> New
         keep=elsewhere,
     )
     times = [
-        (slot_ref(offer.id, slot.id), when(slot.start, slot.end, zone), offer.mode.capitalize())
+        (
+            slot_ref(offer.id, slot.id),
+            when(slot.start, slot.end, zone),
+            # Named as the booking page names them: a teacher who lists the skill on their
+            # profile teaches it in any offer's time, and the time's length may differ.
+            f"{offer.mode.capitalize()} · {offer.title}",
+        )
         for offer, slot in page.times
     ]
     return NewTimes(times, page.earlier, page.later)
