@@ -22,7 +22,7 @@ from skillswap.domain.display import format_instant, format_part, format_range
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import parse_iso_utc, to_zone
 from skillswap.domain.users import User
-from skillswap.domain.zones import zone_or_utc
+from skillswap.domain.zones import current_zone_name, zone_or_utc
 from skillswap.mail import Outcome
 from skillswap.repo import Repository
 from skillswap.services.mail import mail_person
@@ -89,7 +89,8 @@ def viewer_zone() -> ZoneInfo:
             zone = zone_or_utc(current_user.timezone)
         else:
             # app.js percent-encodes the name ("Europe%2FBerlin"); cookies come undecoded.
-            zone = zone_or_utc(unquote(request.cookies.get(ZONE_COOKIE, "")))
+            # Today's name, as sign-up stores it: Chrome still says "Asia/Calcutta".
+            zone = zone_or_utc(current_zone_name(unquote(request.cookies.get(ZONE_COOKIE, ""))))
         g.viewer_zone = zone
     return zone
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from skillswap.web.common import ZONE_COOKIE
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token
 from tests.web.test_profile import post_profile
 
@@ -327,6 +328,16 @@ def test_a_booking_takes_the_teachers_overlapping_slots_of_other_offers(
     assert "the teacher is already in a session" in text(response)
     assert len(active(app, "tess")) == 1
     assert schedule(app, "xia").bookings == {}
+
+
+def test_a_visitor_reads_times_in_todays_name_of_their_browsers_zone(
+    tess: FlaskClient, client: FlaskClient
+) -> None:
+    """Chrome reports India as "Asia/Calcutta" (CLDR keeps the old name): signed up, that is
+    stored as Asia/Kolkata, but a visitor's pages said "Times in Asia/Calcutta"."""
+    client.set_cookie(ZONE_COOKIE, "Asia%2FCalcutta")
+    page = text(client.get("/user/tess"))
+    assert "Times in Asia/Kolkata." in page and "(Asia/Kolkata)" in page
 
 
 def test_the_booking_page_opens_on_a_skill_offered_before_a_profile_tag(
