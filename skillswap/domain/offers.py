@@ -10,9 +10,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from skillswap.domain import limits
+from skillswap.domain.display import format_range
 from skillswap.domain.records import Booking, LearnRequest, Offer
 from skillswap.domain.refusals import OfferHasBookings, SlotUnknown
 from skillswap.domain.times import iso_utc
+from skillswap.domain.zones import zone_or_utc
 
 
 def _entered(record: Offer | LearnRequest) -> tuple:
@@ -66,10 +68,19 @@ class OfferRules:
         booked = self.booked_future_slots(offer.id, now)
         lost = [slot_id for slot_id, times in booked.items() if kept.get(slot_id) != times]
         if lost:
+            # Named, so the teacher knows which to keep (in the offer's zone, the one its
+            # form shows), the first few of them.
+            zone = zone_or_utc(offer.timezone)
+            named = [
+                f"{format_range(b.start_at, b.end_at, zone)} with {b.learner_name}"
+                for b in sorted(self.bookings.values(), key=lambda b: b.start)
+                if b.active and b.offer_id == offer.id and b.slot_id in lost
+            ]
+            which = "; ".join(named[:3]) + ("; …" if len(named) > 3 else "")
             raise OfferHasBookings(
                 f"{len(lost)} booked session{'s' if len(lost) > 1 else ''} would disappear or "
-                "move with this change. Cancel them from your dashboard first, or keep those "
-                "times."
+                f"move with this change ({which}). Cancel them from your dashboard first, or "
+                "keep those times."
             )
         moment = iso_utc(now)
         previous = self.offers.get(offer.id)

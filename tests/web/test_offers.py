@@ -888,6 +888,8 @@ def test_edit_that_drops_a_booked_session_is_refused(
     assert response.status_code == 400
     p = page(response)
     assert "1 booked session would disappear or move with this change" in summary_text(p)
+    # Which one, so she knows what to keep (an outside walkthrough).
+    assert "(Tue 1 Dec 2026, 09:00–10:00 (UTC) with bob)" in summary_text(p)
     assert_kept(p, {**OFFER, **fields})
     assert only_offer(app) == before
 
