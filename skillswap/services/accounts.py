@@ -67,9 +67,12 @@ def delete_account(
         if booking.cancelled_by == uid and booking.cancel_reason == ACCOUNT_DELETED:
             # Refused when the other account is gone too; a never-claimed hold tells nobody.
             with contextlib.suppress(ScheduleRefusal):
-                if not booking.synced and copy_cancel(repo, uid, booking)[0]:
-                    told.append(booking)
-                    tell(booking)
+                if booking.synced:
+                    continue
+                mails, standing = copy_cancel(repo, uid, booking)
+                if mails:  # the other person's own cancel, crossing this, may stand
+                    told.append(standing)
+                    tell(standing)
     for offer in mine.offers.values():
         repo.index_offer(offer.skill_key, uid, offer.id, add=False)
     for request in mine.requests.values():

@@ -233,9 +233,10 @@ def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> tuple[Bo
     person's, who is told, then mark it copied. If the second write fails, the dashboard's
     read repair finishes it; nothing is ever cancelled for one person only for long.
     Before the first write, the other person's copy is checked to fit their document.
-    Returns the cancel that stands and whether it is this call's (not a cancel made a moment
-    before, by them in another tab or by the other person, nor one that crossed this and
-    came first): only then is it mailed."""
+    Returns the cancel that stands, and whether this call is the one to mail it: not when
+    the session was cancelled a moment before (by them in another tab, or by the other
+    person), nor when a cancel that crossed this one is mailed by its own call (copy_cancel
+    says which)."""
     now = repo.clock()
     cancelled_now = False
 
@@ -259,10 +260,10 @@ def cancel(repo: Repository, uid: str, booking_id: str, reason: str) -> tuple[Bo
             make_room(repo, mine.other(uid), cancel_theirs)
         booking = repo.change_schedule(uid, cancel_mine)
         if not booking.synced:
-            _, standing = copy_cancel(repo, uid, booking)
-            # Crossed by the other person's, which came first: theirs was mailed, not this.
-            cancelled_now = cancelled_now and standing is booking
-            booking = standing
+            # Crossed by the other person's cancel, which came first: it is theirs that
+            # stands, and this call mails it only if theirs reached no copy before this.
+            mails, booking = copy_cancel(repo, uid, booking)
+            cancelled_now = cancelled_now and mails
     return booking, cancelled_now
 
 
@@ -288,9 +289,14 @@ def make_room(repo: Repository, uid: str, change: Callable[[Schedule], object]) 
 
 def copy_cancel(repo: Repository, owner: str, booking: Booking) -> tuple[bool, Booking]:
     """Step two of a cancel: the other person's copy, with a notice, then mark it done.
-    Whether the other person's copy changed now (and they were told), and the cancel that
-    stands: `booking`, or the other person's when theirs crossed it and came first
-    (domain/booking.py first_cancel), which this copy then takes too."""
+
+    Returns whether this call is the one to mail, and the cancel that stands: `booking`, or
+    the other person's when theirs crossed it and came first (domain/booking.py
+    first_cancel), which this copy then takes too. Of the two copies exactly one changes to
+    the standing cancel after the first writes (the other person's, or in a crossing the
+    loser's), in one atomic step; whichever call makes that change mails and tells, so the
+    cancel is mailed once, even when the winner was an account's deletion or a page that
+    failed before its mail."""
     other = booking.other(owner)
     now = repo.clock()
     theirs: Booking | None = None
@@ -309,16 +315,24 @@ def copy_cancel(repo: Repository, owner: str, booking: Booking) -> tuple[bool, B
         s.notify(notice("cancelled", booking, actor, now, note=booking.cancel_reason))
         return True
 
-    def settle(s: Schedule) -> None:
-        if theirs is not None:
-            s.take_cancel(theirs)
+    def settle(s: Schedule) -> bool:
+        """Mark this copy done; take the other person's cancel if it stands (False when
+        their copy, arriving first, gave it to this one already)."""
+        took = theirs is not None and s.take_cancel(theirs)
+        if took:
+            assert theirs is not None
+            actor = theirs.other_name(owner)
+            s.notify(notice("cancelled", theirs, actor, now, note=theirs.cancel_reason))
         s.mark_synced(booking.id)
+        return took
 
     told = repo.change_schedule(other, cancel_and_tell)
     if told:
         repo.count_unread(other, +1)
-    repo.change_schedule(owner, settle)
-    return bool(told), theirs or booking
+    took = repo.change_schedule(owner, settle)
+    if took:
+        repo.count_unread(owner, +1)
+    return bool(told or took), theirs or booking
 
 
 def review(repo: Repository, uid: str, booking_id: str, rating: int, feedback: str) -> Booking:

@@ -116,3 +116,113 @@ def test_a_review_is_the_same_on_both_copies_and_only_after_the_session(
     copies = [repo.schedule(uid).bookings[booking.id] for uid in (teacher, booking.learner)]
     assert [c.reviews[booking.learner].rating for c in copies] == [9, 9]
     assert all(c.reviews[booking.learner].copied for c in copies)
+
+
+# --- two cancels that cross: one mail, one notice, whichever step lands first ----------------
+# Each call's whole cancel runs inside the other's, between its own write and its copy to the
+# other person: what two servers do when both people cancel at once (an outside review).
+
+
+def booked(repo: Repository) -> tuple[str, str, str]:
+    teacher, offer = publish(repo, "tess")
+    booking = services.booking.book(repo, booking_of(repo, "leo", teacher, offer))
+    return teacher, booking.learner, booking.id
+
+
+def cancels_in_between(
+    monkeypatch: pytest.MonkeyPatch, module: object, clock: Clock, seconds: int, cancel: object
+) -> list[object]:
+    """Run `cancel()` once, `seconds` later on the clock, when `module`'s copy_cancel is next
+    called; its result is appended to the list returned."""
+    real = services.booking.copy_cancel
+    results: list[object] = []
+
+    def in_between(*args: object) -> object:
+        monkeypatch.setattr(module, "copy_cancel", real)
+        clock.now += timedelta(seconds=seconds)
+        results.append(cancel())  # type: ignore[operator]
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "copy_cancel", in_between)
+    return results
+
+
+def cancel_notices(repo: Repository, uid: str) -> int:
+    return [n.kind for n in repo.schedule(uid).notifications].count("cancelled")
+
+
+@pytest.mark.parametrize("first_copy", ["winner's", "loser's"])
+def test_crossed_cancels_mail_once_and_tell_the_loser_once(
+    repo: Repository, clock: Clock, monkeypatch: pytest.MonkeyPatch, first_copy: str
+) -> None:
+    teacher, learner, bid = booked(repo)
+    if first_copy == "loser's":  # leo's cancel (first) is copied after tess's whole cancel
+        inner = cancels_in_between(
+            monkeypatch,
+            services.booking,
+            clock,
+            1,
+            lambda: services.booking.cancel(repo, teacher, bid, "busy"),
+        )
+        outer = services.booking.cancel(repo, learner, bid, "ill")
+    else:  # tess's cancel (a second later) runs after leo's own write, before his copy
+        clock.now += timedelta(seconds=1)
+        inner = cancels_in_between(
+            monkeypatch,
+            services.booking,
+            clock,
+            -1,
+            lambda: services.booking.cancel(repo, learner, bid, "ill"),
+        )
+        outer = services.booking.cancel(repo, teacher, bid, "busy")
+    [(inner_copy, inner_mails)] = inner  # type: ignore[misc]
+    outer_copy, outer_mails = outer
+    assert [inner_mails, outer_mails].count(True) == 1
+    for copy in (
+        inner_copy,
+        outer_copy,
+        *(repo.schedule(u).bookings[bid] for u in (teacher, learner)),
+    ):
+        assert (copy.cancelled_by, copy.cancel_reason) == (learner, "ill")
+    assert cancel_notices(repo, teacher) == 1 and cancel_notices(repo, learner) == 0
+
+
+def test_a_deletion_whose_cancel_stands_is_mailed_once(
+    repo: Repository, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tess deletes her account; leo cancels a second later and his copy reaches her document
+    first. Her deletion's cancel stands, so his page did not mail, and her deletion found his
+    copy already cancelled and told nobody: no mail at all, and his calendar kept it."""
+    teacher, learner, bid = booked(repo)
+    inner = cancels_in_between(
+        monkeypatch,
+        services.accounts,
+        clock,
+        1,
+        lambda: services.booking.cancel(repo, learner, bid, "busy"),
+    )
+    told: list[Booking] = []
+    services.accounts.delete_account(repo, teacher, tell=told.append)
+    [(standing, leo_mails)] = inner  # type: ignore[misc]
+    assert standing.cancel_reason == "account deleted"
+    assert len(told) + leo_mails == 1
+
+
+def test_a_cancel_whose_copy_failed_is_mailed_by_the_later_one_it_crossed(
+    repo: Repository, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """leo's cancel is written, then his page fails before its copy and its mail; tess
+    cancels later. His cancel stands (it came first), and hers mails it."""
+    teacher, learner, bid = booked(repo)
+
+    def outage(*args: object) -> None:
+        raise OSError("the store went away")
+
+    monkeypatch.setattr(services.booking, "copy_cancel", outage)
+    with pytest.raises(OSError):
+        services.booking.cancel(repo, learner, bid, "ill")
+    monkeypatch.undo()
+    clock.now += timedelta(seconds=30)
+    standing, mails = services.booking.cancel(repo, teacher, bid, "busy")
+    assert (standing.cancelled_by, mails) == (learner, True)
+    assert cancel_notices(repo, teacher) == 1

@@ -200,7 +200,9 @@ def test_two_cancels_that_cross_end_as_the_first_and_mail_once(
 
     monkeypatch.setattr(services.booking, "copy_cancel", tess_cancels_in_between)
     assert leo.post(path, data={"csrf_token": leo_token, "reason": "Ill"}).status_code == 302
-    assert tess_saw == [(False, False)]  # hers did not stand, and mailed nobody
+    # Hers did not stand; her call took Leo's into her copy first, so it is hers that mails
+    # his cancel, and his call mails nothing (services/booking.py copy_cancel).
+    assert tess_saw == [(False, True)]
     for address in (TESS, LEO):
         assert "Ill" in text_of(mail_to(smtp_server, address))  # one mail each: Leo's
     assert "leo cancelled your session." in text_of(mail_to(smtp_server, TESS))
