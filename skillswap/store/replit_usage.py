@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from skillswap.store import Usage
+from skillswap.store.sqlite import open_wal
 
 
 class UsageLedger:
@@ -28,9 +29,12 @@ class UsageLedger:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS size (key TEXT PRIMARY KEY, bytes INT)")
+            conn = open_wal(
+                self.path,
+                busy_timeout_ms=30_000,
+                synchronous="FULL",
+                schema=("CREATE TABLE IF NOT EXISTS size (key TEXT PRIMARY KEY, bytes INT)",),
+            )
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 

@@ -60,9 +60,10 @@ def open_wal(
             db.execute(f"PRAGMA synchronous={synchronous}")
             for statement in schema:
                 db.execute(statement)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             db.close()
-            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+            locked = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+            if not locked or time.monotonic() + pause > deadline:
                 raise
             time.sleep(pause * (1 + random.random()))  # apart, not in step with the others
             pause = min(pause * 2, 0.1)
