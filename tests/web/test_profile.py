@@ -264,6 +264,17 @@ def test_invalid_time_zone_is_refused(
     assert user(app).timezone == "UTC"
 
 
+def test_a_zone_saved_as_an_abbreviation_does_not_block_other_changes(
+    app: Flask, ada: FlaskClient
+) -> None:
+    """ "EST" was taken before abbreviations were refused: the profile shows it, and saving a
+    new bio with it unchanged must not be refused (a review of f135f63)."""
+    repo(app).change_user(uid(app, "ada"), lambda data: {**data, "timezone": "EST"})
+    assert post_profile(ada, {"bio": "New bio", "timezone": "EST"}).status_code == 302
+    assert (user(app).bio, user(app).timezone) == ("New bio", "EST")
+    assert post_profile(ada, {"timezone": "GMT"}).status_code == 400  # typed anew: refused
+
+
 @pytest.mark.parametrize("typed", ["London", "london", " europe/london "])
 def test_a_time_zone_is_found_by_its_city(app: Flask, ada: FlaskClient, typed: str) -> None:
     """The box's hint says "Type a city, like “London”", and "London" was refused."""

@@ -17,7 +17,14 @@ from skillswap.domain.users import (
     link_problem,
     split_tags,
 )
-from skillswap.domain.zones import abbreviation_zones, city_of, find_zone, zones_like, zones_named
+from skillswap.domain.zones import (
+    abbreviation_zones,
+    city_of,
+    find_zone,
+    is_valid_zone,
+    zones_like,
+    zones_named,
+)
 from skillswap.web.fields import StringField, TextAreaField
 from skillswap.web.forms import (
     LINE,
@@ -43,6 +50,7 @@ def check_tags(field: TextAreaField) -> None:
 
 
 class ProfileForm(BaseForm):
+    saved_zone = ""  # the profile's zone as stored (the route sets it), kept if sent back
     display_name = StringField(
         "Display name",
         filters=[normalised],
@@ -92,6 +100,8 @@ class ProfileForm(BaseForm):
             raise ValidationError("Choose a time zone: type a city, like London")
         if find_zone(typed) is not None:
             return  # the route stores find_zone's answer: "london" is Europe/London
+        if typed == self.saved_zone and is_valid_zone(typed):
+            return  # "EST" saved before abbreviations were refused: no bar to a bio edit
         meant = abbreviation_zones(typed)
         if meant:  # "PST", or "EST", which is UTC-5 all year and no city's clock
             cities = " or ".join(city_of(zone) for zone in meant)

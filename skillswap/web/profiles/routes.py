@@ -131,6 +131,7 @@ def _edit_page(
 def edit() -> Response | tuple[str, int]:
     user, schedule = _own_profile()
     form = ProfileForm()
+    form.saved_zone = user.timezone
     if form.validate_on_submit():
         old_teach, old_zone = user.teach, user.timezone
         name = (form.display_name.data or "").strip()
