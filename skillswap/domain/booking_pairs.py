@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from skillswap.domain.booking import take_time
+from skillswap.domain.booking import first_cancel, take_time
 from skillswap.domain.limits import REVIEW_WINDOW
 from skillswap.domain.records import Booking, Review
 from skillswap.domain.schedule import Schedule
@@ -32,7 +32,8 @@ class Torn:
     booking_id: str
     source: str  # whose copy holds the later state
     target: str  # whose copy is mended from it
-    problem: str  # "missing" | "not cancelled" | "not moved" | "review missing"
+    # "missing" | "not cancelled" | "cancelled twice" | "not moved" | "review missing"
+    problem: str
 
 
 def torn_pairs(schedules: Mapping[str, Schedule], now: datetime) -> list[Torn]:
@@ -52,6 +53,15 @@ def torn_pairs(schedules: Mapping[str, Schedule], now: datetime) -> list[Torn]:
                 continue
             if booking.status == "cancelled" and booking.synced and theirs.active:
                 found.append(Torn(booking.id, owner, other, "not cancelled"))
+            if (
+                booking.status == theirs.status == "cancelled"
+                and booking.synced
+                and theirs.synced
+                and booking.cancelled_by != theirs.cancelled_by
+                and first_cancel(booking, theirs) is booking
+            ):
+                # Two cancels that crossed before the earlier one stood on both copies.
+                found.append(Torn(booking.id, owner, other, "cancelled twice"))
             if booking.sequence > theirs.sequence and not theirs.moving:
                 found.append(Torn(booking.id, owner, other, "not moved"))
             mine = booking.reviews.get(owner)
@@ -79,6 +89,8 @@ def mend(schedules: Mapping[str, Schedule], torn: list[Torn]) -> set[str]:
             copy.cancelled_late = source.cancelled_late
         elif pair.problem == "not moved":
             take_time(target.bookings[pair.booking_id], source)
+        elif pair.problem == "cancelled twice":
+            target.take_cancel(source)
         else:
             review = source.reviews[pair.source]
             target.bookings[pair.booking_id].reviews[pair.source] = Review(

@@ -60,6 +60,29 @@ def test_a_cancel_copied_to_one_side_only_is_copied() -> None:
     assert (copy.status, copy.cancelled_by, copy.cancel_reason) == ("cancelled", L, "ill")
 
 
+def test_two_cancels_kept_each_on_its_own_side_end_as_the_earlier() -> None:
+    """Two cancels that crossed before 13f5ef3 left each copy with its own: an export and
+    import mends them by the rule the live store now follows (domain/booking.py
+    first_cancel)."""
+    by_teacher = session(
+        status="cancelled",
+        cancelled_by=T,
+        cancel_reason="busy",
+        cancelled_at="2026-11-23T11:00:01Z",
+    )
+    by_learner = session(
+        status="cancelled", cancelled_by=L, cancel_reason="ill", cancelled_at="2026-11-23T11:00:00Z"
+    )
+    schedules = people([by_teacher], [by_learner])
+    torn = torn_pairs(schedules, NOW)
+    assert [(t.source, t.target, t.problem) for t in torn] == [(L, T, "cancelled twice")]
+    assert mend(schedules, torn) == {T}
+    for owner in (T, L):
+        copy = schedules[owner].bookings["b1"]
+        assert (copy.cancelled_by, copy.cancel_reason) == (L, "ill")
+    assert torn_pairs(schedules, NOW) == []
+
+
 def test_a_review_on_one_side_only_is_copied() -> None:
     rated = session(days=-1, reviews={L: Review(9, "great", "2026-11-23T00:00:00Z")})
     schedules = people([session(days=-1)], [rated])
