@@ -121,8 +121,14 @@ class Notifier:
 
     def booking_confirmed(self, booking: Booking) -> None:
         """A session was booked: both people get a mail with an invite (REQUEST), and its
-        reminders join the due index."""
+        reminders join the due index. Not when it is cancelled already: the teacher's account
+        deletion may cancel it, and mail that, between the booking and this call, and a
+        "Booked" after the "Cancelled" would be the learner's last word on it."""
         now = self.repo.clock()
+        with never_fails(f"booking mail for {booking.id}"):
+            copy = self.repo.schedule(booking.learner).bookings.get(booking.id)
+            if copy is None or not copy.active:
+                return
         with never_fails(f"booking mail for {booking.id}"):
             self.repo.index_reminders(due_entries(booking, self.offsets, now))
         with never_fails(f"booking mail for {booking.id}"):
