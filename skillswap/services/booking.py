@@ -318,11 +318,11 @@ def copy_cancel(repo: Repository, owner: str, booking: Booking) -> tuple[bool, B
     def settle(s: Schedule) -> bool:
         """Mark this copy done; take the other person's cancel if it stands (False when
         their copy, arriving first, gave it to this one already)."""
-        took = theirs is not None and s.take_cancel(theirs)
-        if took:
-            assert theirs is not None
+        took = False
+        if theirs is not None and s.take_cancel(theirs):
             actor = theirs.other_name(owner)
             s.notify(notice("cancelled", theirs, actor, now, note=theirs.cancel_reason))
+            took = True
         s.mark_synced(booking.id)
         return took
 
