@@ -1696,8 +1696,6 @@ class RepoMachine(RuleBasedStateMachine):
             expected = "learner cap"
         elif not self.offers_time_in(teacher, key, request.windows, moment):
             expected = "nothing to wait for"
-        elif self.free_time_in(learner, teacher, key, request.windows):
-            expected = "free now"
         elif len(in_line) >= limits.MAX_WAITING_PER_SKILL:
             expected = "line full"
         elif total >= limits.MAX_WAITING_PER_TEACHER:
@@ -1721,34 +1719,6 @@ class RepoMachine(RuleBasedStateMachine):
             self.model.lines.setdefault((teacher, key), []).append((learner, ends))
         self.tally(f"waitlist {expected}")
         return expected
-
-    def free_time_in(self, learner: str, teacher: str, key: str, windows: list[list[str]]) -> bool:
-        """Has `teacher` a bookable time for `key` in the windows now (the join says book it):
-        ahead, not taken, clear of their sessions and rules, not held for someone else."""
-        now = self.clock.now
-        moment = iso_utc(now)
-        tagged = key in {normalise_skill(t) for t in self.model.teach[teacher]}
-        busy = [
-            (parse_iso_utc(b["start"]), parse_iso_utc(b["end"])) for b in self.active_of(teacher)
-        ]
-        holds = self.repo.schedule(teacher).effective_holds(now)
-        for offer in self.model.offers.values():
-            if offer.owner != teacher or not (tagged or offer.skill_key == key):
-                continue
-            for slot in offer.slots:
-                if slot.start <= moment or not any(
-                    slot.start < b and a < slot.end for a, b in windows
-                ):
-                    continue
-                start, end = parse_iso_utc(slot.start), parse_iso_utc(slot.end)
-                held = holds.get(f"{offer.id}:{slot.id}")
-                if (
-                    not any(overlaps(start, end, a, b) for a, b in busy)
-                    and not self.rule_refusal(teacher, start, end, now)
-                    and (held is None or held.learner == learner)
-                ):
-                    return True
-        return False
 
     def offers_time_in(self, teacher: str, key: str, windows: list[list[str]], moment: str) -> bool:
         """Does `teacher` offer `key` (any offer, when their tags list it) at a future time
