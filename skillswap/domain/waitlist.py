@@ -215,16 +215,6 @@ class WaitlistRules:
                 f"This teacher has no times for {entry.skill} in your request's window, so "
                 "there is no waitlist to join: their booking page shows what they offer."
             )
-        # A time in the window freed a moment before the join (a cancel that found nobody
-        # waiting) would never be announced: nothing frees it again. Say so now instead.
-        if any(
-            entry.wants(offer, slot.start, slot.end, now)
-            for offer, slot in self.free_slots(now, viewer=entry.learner)
-        ):
-            raise ScheduleRefusal(
-                f"This teacher has a time for {entry.skill} free in your request's window "
-                "now: book it from their booking page instead of waiting."
-            )
         limits.check_waitlist(len(self.line(entry.skill_key, now)), len(self.waitlist), entry.skill)
         self.waitlist = [*self.waitlist, entry]
         return True

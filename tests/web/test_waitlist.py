@@ -122,20 +122,6 @@ def test_a_teacher_with_everything_taken_offers_a_waitlist_and_joining_twice_is_
     assert "ann" not in dashboard
 
 
-def test_a_join_when_a_time_in_the_window_is_free_says_book_it(
-    mail_app: Flask, people: dict[str, FlaskClient]
-) -> None:
-    """bob's cancel freed the slot a moment before ann's join (her page was older): she was
-    put in line for a time nobody would ever free again, so never told (an outside race
-    probe: 3 of 14 rounds). Now the join tells her to book it."""
-    request_id = ask(people["ann"])
-    assert cancel(people["bob"], people["bo_booking"]).status_code == 302  # type: ignore[arg-type]
-    response = join(people["ann"], request_id)
-    assert response.status_code == 409
-    assert "This teacher has a time for Python free in your request's window now" in text(response)
-    assert schedule(mail_app, "tess").waitlist == [] and schedule(mail_app, "ann").waiting == []
-
-
 def test_a_full_waitlist_and_the_learner_cap_say_so(
     mail_app: Flask, people: dict[str, FlaskClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
