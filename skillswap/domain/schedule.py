@@ -511,12 +511,17 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
 
         return bookable
 
-    def offered_skills(self) -> list[str]:
-        """The skills of this person's offers, as named."""
+    def offered_skills(self, ending_after: str = "") -> list[str]:
+        """The skills of this person's offers, as named; with `ending_after` (ISO UTC), only
+        of offers with time left after it."""
         if "offers" in self._parsed:
-            return [offer.skill for offer in self.offers.values()]
+            return [o.skill for o in self.offers.values() if o.last_end > ending_after]
         # The skills alone: a booking page need not parse every slot to name them.
-        return [raw["skill"] for raw in (self._raw.get("offers") or {}).values()]
+        return [
+            raw["skill"]
+            for raw in (self._raw.get("offers") or {}).values()
+            if not ending_after or _raw_last_end(raw) > ending_after
+        ]
 
     def taught_skills(self, teach_tags: Iterable[str]) -> dict[str, str]:
         """Skills this person teaches (their teach tags and the skills of their offers), as
@@ -544,6 +549,12 @@ class Schedule(OfferRules, BookingRules, MoveRules, ReviewRules, AttendanceRules
         ]
 
     # --- booking -------------------------------------------------------------------------
+
+
+def _raw_last_end(raw: dict[str, Any]) -> str:
+    """Offer.last_end of a stored offer, without making its slots."""
+    ends = [slot["end"] for slot in raw.get("slots") or []]
+    return raw.get("ends") or max(ends, default=raw.get("timestamp", ""))
 
 
 def sessions(schedule: Schedule, role: str, now: datetime) -> tuple[list[Booking], list[Booking]]:

@@ -351,6 +351,15 @@ def test_the_booking_page_opens_on_a_skill_offered_before_a_profile_tag(
     assert "Free times for Baking" in text(leo.get("/book/tess?skill=baking"))
 
 
+def test_the_booking_page_opens_on_a_skill_with_time_ahead(
+    clock: Clock, tess: FlaskClient, leo: FlaskClient
+) -> None:
+    """An offer whose time has all passed is no skill to open on (a review of 29fc7a0)."""
+    publish(tess, skill="Art", title="Sketching", day="2026-11-24")
+    clock.set(datetime(2026, 11, 26, 12, tzinfo=UTC))
+    assert "Free times for Python (in Europe/Berlin)" in text(leo.get("/book/tess"))
+
+
 def test_the_booking_page_lists_only_future_free_slots(
     clock: Clock, tess: FlaskClient, leo: FlaskClient
 ) -> None:

@@ -80,11 +80,11 @@ def _page(
     if skills is None:
         skills = schedule.taught_skills(teacher.teach)
     if skill not in skills:
-        # The first skill they publish an offer of, before skills only on their profile:
-        # a tag makes every offer's time teachable for it, but "Baking" first, on a page
-        # of German lessons, was not what a learner came for (an outside walkthrough).
-        offered = {normalise_skill(name) for name in schedule.offered_skills()}
-        skill = next((key for key in skills if key in offered), next(iter(skills), ""))
+        # The first skill they have an offer of with time ahead, before skills only on their
+        # profile: a tag makes every offer's time teachable for it, but "Baking" first, on a
+        # page of German lessons, was not what a learner came for (an outside walkthrough).
+        ahead = {normalise_skill(name) for name in schedule.offered_skills(iso_utc(now()))}
+        skill = next((key for key in skills if key in ahead), next(iter(skills), ""))
     moment, zone = now(), viewer_zone()
     try:
         since = parse_iso_utc(after) if after else None
