@@ -15,6 +15,7 @@ from skillswap.domain.times import expand_slots, iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.keys import new_id, schedule_key
 from tests.services.conftest import NOW, Clock
+from tests.support.interleave import runs_first
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -134,17 +135,12 @@ def cancels_in_between(
 ) -> list[object]:
     """Run `cancel()` once, `seconds` later on the clock, when `module`'s copy_cancel is next
     called; its result is appended to the list returned."""
-    real = services.booking.copy_cancel
-    results: list[object] = []
 
-    def in_between(*args: object) -> object:
-        monkeypatch.setattr(module, "copy_cancel", real)
+    def later(*_: object) -> object:
         clock.now += timedelta(seconds=seconds)
-        results.append(cancel())  # type: ignore[operator]
-        return real(*args)  # type: ignore[arg-type]
+        return cancel()  # type: ignore[operator]
 
-    monkeypatch.setattr(module, "copy_cancel", in_between)
-    return results
+    return runs_first(monkeypatch, module, "copy_cancel", later)
 
 
 def cancel_notices(repo: Repository, uid: str) -> int:

@@ -16,6 +16,7 @@ from skillswap import services
 from skillswap.domain.reviews import RATING_MAX
 from skillswap.web.common import notifier, repo
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token
+from tests.support.interleave import runs_first
 from tests.support.smtp import SMTPServer, html_of, text_of
 from tests.web.booking_mail.conftest import LEO, TESS, confirm_address, invite_of, mail_to
 from tests.web.test_bookings import (
@@ -161,15 +162,14 @@ def test_a_cancel_that_lands_after_the_other_persons_mails_nothing(
     path = f"/booking/{booked}/cancel"
     leo_token = csrf_token(leo, path)
     smtp_server.received.clear()
-    really_cancel = services.booking.cancel
-
-    def tess_cancels_first(*args: object) -> object:
-        monkeypatch.setattr(services.booking, "cancel", really_cancel)
-        assert cancels_as_the_route_does("tess", booked, "Busy") == (True, True)
-        return really_cancel(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(services.booking, "cancel", tess_cancels_first)
+    tess_saw = runs_first(
+        monkeypatch,
+        services.booking,
+        "cancel",
+        lambda *_: cancels_as_the_route_does("tess", booked, "Busy"),
+    )
     assert leo.post(path, data={"csrf_token": leo_token, "reason": "Ill"}).status_code == 302
+    assert tess_saw == [(True, True)]
     assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [LEO, TESS]
     assert "Busy" in text_of(mail_to(smtp_server, LEO))
     assert "tess cancelled your session." in text_of(mail_to(smtp_server, LEO))
@@ -189,16 +189,12 @@ def test_two_cancels_that_cross_end_as_the_first_and_mail_once(
     path = f"/booking/{booked}/cancel"
     leo_token = csrf_token(leo, path)
     smtp_server.received.clear()
-    real_copy = services.booking.copy_cancel
-    tess_saw: list[tuple[str, bool]] = []
 
-    def tess_cancels_in_between(*args: object) -> object:
-        monkeypatch.setattr(services.booking, "copy_cancel", real_copy)
+    def tess_a_second_later(*_: object) -> tuple[bool, bool]:
         clock.advance(seconds=1)
-        tess_saw.append(cancels_as_the_route_does("tess", booked, "Busy"))
-        return real_copy(*args)  # type: ignore[arg-type]
+        return cancels_as_the_route_does("tess", booked, "Busy")
 
-    monkeypatch.setattr(services.booking, "copy_cancel", tess_cancels_in_between)
+    tess_saw = runs_first(monkeypatch, services.booking, "copy_cancel", tess_a_second_later)
     assert leo.post(path, data={"csrf_token": leo_token, "reason": "Ill"}).status_code == 302
     # Hers did not stand; her call took Leo's into her copy first, so it is hers that mails
     # his cancel, and his call mails nothing (services/booking.py copy_cancel).
@@ -222,17 +218,14 @@ def test_a_cancel_crossed_by_an_earlier_one_says_so_and_mails_nothing(
     path = f"/booking/{booked}/cancel"
     tess_token = csrf_token(tess, path)
     smtp_server.received.clear()
-    real_copy = services.booking.copy_cancel
 
-    def leo_cancels_in_between(*args: object) -> object:
-        monkeypatch.setattr(services.booking, "copy_cancel", real_copy)
+    def leo_a_second_earlier(*_: object) -> None:
         clock.advance(seconds=-1)
         person = repo().find_user("leo")
         assert person is not None
         services.booking.cancel(repo(), person.id, booked, "Ill")  # his mail is not this test's
-        return real_copy(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(services.booking, "copy_cancel", leo_cancels_in_between)
+    runs_first(monkeypatch, services.booking, "copy_cancel", leo_a_second_earlier)
     sent = tess.post(path, data={"csrf_token": tess_token, "reason": "Busy"})
     assert sent.status_code == 302
     assert smtp_server.received == []

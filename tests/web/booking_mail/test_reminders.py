@@ -22,6 +22,7 @@ from skillswap.domain.reminders import DueEntry
 from skillswap.domain.times import iso_utc
 from skillswap.web.common import notifier
 from tests.support.app_fixtures import Clock, close_app, csrf_token, make_app
+from tests.support.interleave import runs_first
 from tests.support.smtp import SMTPServer, html_of, link_in, text_of
 from tests.web.booking_mail.conftest import (
     LEO,
@@ -400,14 +401,12 @@ def test_one_move_form_sent_from_two_tabs_at_once_mails_once(
     smtp_server.received.clear()
     real = services.reschedule.reschedule
 
-    def other_tab_first(*args: Any) -> Any:
-        monkeypatch.setattr(services.reschedule, "reschedule", real)
-        moved, moved_now = real(*args)  # the other tab's request, as its page makes it
+    def other_tab(*args: Any) -> None:  # the same move, as its page makes it
+        moved, moved_now = real(*args)
         assert moved_now
         notifier().booking_changed(moved, *moved.moved["from"], moved.teacher)
-        return real(*args)
 
-    monkeypatch.setattr(services.reschedule, "reschedule", other_tab_first)
+    runs_first(monkeypatch, services.reschedule, "reschedule", other_tab)
     assert move(tess, booked, later, form=form).status_code == 302
     assert recipients(smtp_server) == [LEO, TESS]  # one each
 
