@@ -20,15 +20,14 @@ from tests.support.interleave import runs_first
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def publish(repo: Repository, teacher_name: str) -> tuple[str, Offer]:
-    teacher = repo.create_user(teacher_name, f"{teacher_name}@example.com", "hash", "Europe/Berlin")
-    day = date(2027, 3, 3)
+def welsh_offer(teacher: str, username: str, day: date, title: str = "Intro to Welsh") -> Offer:
+    """Welsh on `day`, 10:00-12:00 in Berlin, in one-hour sessions."""
     slots = expand_slots([day], [(time(10), time(12))], BERLIN, 60)
-    offer = Offer(
+    return Offer(
         id=new_id(),
-        owner=teacher.id,
-        user=teacher.username,
-        title="Intro to Welsh",
+        owner=teacher,
+        user=username,
+        title=title,
         skill="Welsh",
         description="",
         mode="online",
@@ -39,6 +38,11 @@ def publish(repo: Repository, teacher_name: str) -> tuple[str, Offer]:
         session_minutes=60,
         slots=[StoredSlot.of(s) for s in slots],
     )
+
+
+def publish(repo: Repository, teacher_name: str) -> tuple[str, Offer]:
+    teacher = repo.create_user(teacher_name, f"{teacher_name}@example.com", "hash", "Europe/Berlin")
+    offer = welsh_offer(teacher.id, teacher.username, date(2027, 3, 3))
     services.offers.save_offer(repo, offer)
     return teacher.id, offer
 

@@ -6,37 +6,15 @@ nobody was free, until the next change or `flask reindex`."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, time
+from datetime import date
 from typing import Any
 
 import pytest
 
 from skillswap import services
-from skillswap.domain.records import Offer, StoredSlot
-from skillswap.domain.times import expand_slots, iso_utc
 from skillswap.repo import Repository
 from skillswap.repo.indexes import rebuild_slot_index
-from skillswap.repo.keys import new_id
-from tests.services.test_booking import BERLIN, NOW, publish
-
-
-def offer_on(teacher: str, day: date, title: str) -> Offer:
-    slots = expand_slots([day], [(time(10), time(12))], BERLIN, 60)
-    return Offer(
-        id=new_id(),
-        owner=teacher,
-        user="teacher",
-        title=title,
-        skill="Welsh",
-        description="",
-        mode="online",
-        timezone="Europe/Berlin",
-        dates=[day.isoformat()],
-        time_ranges=[["10:00", "12:00"]],
-        timestamp=iso_utc(NOW),
-        session_minutes=60,
-        slots=[StoredSlot.of(s) for s in slots],
-    )
+from tests.services.test_booking import NOW, publish, welsh_offer
 
 
 def rows_of(docs: dict[str, Any], uid: str) -> list[str]:
@@ -56,7 +34,7 @@ def test_two_saves_at_once_leave_both_offers_in_the_index(
     repo: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     teacher, first = publish(repo, "tess")  # Wed 3 March 2027
-    second = offer_on(teacher, date(2027, 3, 4), "Welsh on Thursday")  # the same week
+    second = welsh_offer(teacher, "tess", date(2027, 3, 4), "Welsh on Thursday")  # same week
     write_rows = repo._replace_slot_rows
 
     def second_saved_in_between(*args: Any) -> None:
