@@ -79,13 +79,13 @@ def _page(
 ) -> tuple[str, int]:
     if skills is None:
         skills = schedule.taught_skills(teacher.teach)
+    moment, zone = now(), viewer_zone()
     if skill not in skills:
         # The first skill they have an offer of with time ahead, before skills only on their
         # profile: a tag makes every offer's time teachable for it, but "Baking" first, on a
         # page of German lessons, was not what a learner came for (an outside walkthrough).
-        ahead = {normalise_skill(name) for name in schedule.offered_skills(iso_utc(now()))}
+        ahead = {normalise_skill(name) for name in schedule.offered_skills(iso_utc(moment))}
         skill = next((key for key in skills if key in ahead), next(iter(skills), ""))
-    moment, zone = now(), viewer_zone()
     try:
         since = parse_iso_utc(after) if after else None
     except ValueError:
