@@ -318,7 +318,7 @@ def _book_once(
 def _csrf(client: FlaskClient) -> str:
     import re
 
-    page = client.get("/dashboard").get_data(as_text=True)
+    page = client.get("/logout").get_data(as_text=True)
     match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
     assert match
     return match.group(1)

@@ -48,14 +48,19 @@ def test_signup_logout_login(live_app: LiveApp, screen: Page, device: str) -> No
     assert_fits_width(page)
     screenshot(page, f"profile-{device}")
 
+    # "Log out" in the nav opens the page that asks; its button logs out.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Log out").click()
+    expect(page).to_have_url(f"{live_app.url}/logout")
+    assert_fits_width(page)
+    screenshot(page, f"logout-{device}")
     with page.expect_navigation():
-        page.get_by_role("button", name="Log out").click()
+        page.get_by_role("main").get_by_role("button", name="Log out").click()
     expect(page).to_have_url(f"{live_app.url}/")
     expect(page.get_by_role("status")).to_have_text("You are logged out.")
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Sign up")).to_be_visible()
     expect(nav.get_by_role("link", name="Log in")).to_be_visible()
-    expect(nav.get_by_role("button", name="Log out")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Log out")).to_have_count(0)
 
     nav.get_by_role("link", name="Log in").click()
     expect(page).to_have_url(f"{live_app.url}/login")
@@ -68,7 +73,7 @@ def test_signup_logout_login(live_app: LiveApp, screen: Page, device: str) -> No
 
     expect(page).to_have_url(f"{live_app.url}/profile")
     expect(page.get_by_role("heading", level=1)).to_have_text("ada")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_role("link", name="Log out")).to_be_visible()
 
 
 def test_wrong_password_keeps_the_username(live_app: LiveApp, screen: Page, device: str) -> None:
@@ -82,7 +87,7 @@ def test_wrong_password_keeps_the_username(live_app: LiveApp, screen: Page, devi
     expect(screen.get_by_label("Password", exact=True)).to_have_value("")
     assert_fits_width(screen)
     screenshot(screen, f"login-error-{device}")
-    expect(screen.get_by_role("button", name="Log out")).to_have_count(0)
+    expect(screen.get_by_role("link", name="Log out")).to_have_count(0)
 
 
 def test_duplicate_username_is_explained_next_to_the_field(
@@ -119,7 +124,7 @@ def test_tampered_csrf_token_saves_nothing_and_keeps_the_input(
     expect(screen.get_by_role("alert")).to_contain_text("This form had expired")
     expect(screen.get_by_label("Username", exact=True)).to_have_value("mallory")
     expect(screen.get_by_label("Email", exact=True)).to_have_value("mallory@example.com")
-    expect(screen.get_by_role("button", name="Log out")).to_have_count(0)
+    expect(screen.get_by_role("link", name="Log out")).to_have_count(0)
     assert_fits_width(screen)
     screenshot(screen, f"signup-expired-{device}")
     assert live_app.repo.find_user("mallory") is None

@@ -156,7 +156,7 @@ class AuthActions:
         )
 
     def logout(self):
-        token = csrf_token(self.client, "/profile")
+        token = csrf_token(self.client, "/logout")
         return self.client.post("/logout", data={"csrf_token": token})
 
 

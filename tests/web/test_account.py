@@ -532,7 +532,7 @@ def test_an_account_deleted_while_it_books_leaves_no_session_behind(
     leo = signed_up(app, "leo")
     publish(ada, day="2026-12-05", start="09:00", end="10:00")
     slot = free_slots(leo, "ada")[0]
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     ran = _delete_leo_at(app, monkeypatch, whose)
 
     response = leo.post("/book/ada", data={"csrf_token": token, "skill": "python", "slot": slot})
@@ -564,7 +564,7 @@ def test_a_teacher_deleted_between_claim_and_confirm_leaves_a_cancelled_session(
     leo = signed_up(app, "leo")
     publish(ada, day="2026-12-05", start="09:00", end="10:00")
     slot = free_slots(leo, "ada")[0]
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     the_repo = repo(app)
     ada_id, leo_id = the_repo.find_user("ada").id, the_repo.find_user("leo").id
     change = the_repo.change_schedule
@@ -704,7 +704,7 @@ def test_a_right_password_clears_the_count(tmp_path, clock: Clock) -> None:
         ("/login", "/login"),
         ("/signup", "/signup"),
         ("/account/delete", "/account"),  # the form checks the CSRF token
-        ("/notifications/read", "/notifications"),  # CSRF checked before the view
+        ("/notifications/read", "/logout"),  # CSRF checked before the view
     ],
 )
 def test_a_body_over_256_kib_gets_the_friendly_413_page(

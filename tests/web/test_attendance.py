@@ -30,7 +30,7 @@ ENDED = datetime(2026, 12, 1, 15, 5, tzinfo=UTC)  # the `session` fixture ends a
 
 
 def mark(client: FlaskClient, booking_id: str, what: str):
-    token = csrf_token(client, "/dashboard")
+    token = csrf_token(client, "/logout")
     return client.post(
         f"/booking/{booking_id}/attendance", data={"csrf_token": token, "mark": what}
     )
@@ -174,7 +174,7 @@ def test_a_mark_a_crash_left_on_one_copy_is_copied_by_read_repair(
     leo = person(fapp, "leo", "Europe/Berlin")
     booking_id = booked_id(book(leo, "tess", free_slots(leo, "tess")[0]))
     clock.set(ENDED)
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     faulty.fail_on("update", 2, key_prefix="schedule/")  # the teacher's copy
     response = leo.post(
         f"/booking/{booking_id}/attendance", data={"csrf_token": token, "mark": "i_missed"}
@@ -236,7 +236,7 @@ def test_declining_an_invitation_answers_it_once(
     assert 'action="/invitations/' not in leo.get("/notifications").get_data(as_text=True)
     again = leo.post(path, data={"csrf_token": token}, follow_redirects=True)
     assert "You have already declined this invitation." in text(again)
-    assert xia.post(path, data={"csrf_token": csrf_token(xia, "/notifications")}).status_code == 404
+    assert xia.post(path, data={"csrf_token": csrf_token(xia, "/logout")}).status_code == 404
     assert "100% of invitations answered within 7 days (1 of 1)" in text(xia.get("/user/leo"))
 
 

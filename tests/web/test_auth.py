@@ -566,12 +566,16 @@ def test_logout_logs_out(client: FlaskClient, auth: AuthActions) -> None:
     assert location(after).startswith("/login")
 
 
-def test_logout_by_get_is_not_allowed(client: FlaskClient, auth: AuthActions) -> None:
+def test_the_logout_page_asks_and_changes_nothing(client: FlaskClient, auth: AuthActions) -> None:
     auth.signup()
-    response = client.get("/logout")
-    assert response.status_code == 405
-    assert "Not allowed" in page(response).main_text
-    assert logged_in_as(client) == "ada"
+    frame = page(client.get("/profile"))
+    # The nav links to the page that asks: no form, so no CSRF token signed on every page.
+    assert "/logout" in [link.attrs.get("href") for link in frame.all("a")]
+    assert "Log out" not in [b.text for b in frame.all("button")]
+    asked = client.get("/logout")
+    assert asked.status_code == 200
+    assert "Log out" in [b.text for b in page(asked).all("button")]
+    assert logged_in_as(client) == "ada"  # a link to it from anywhere logs nobody out
 
 
 def test_logout_without_csrf_token_keeps_you_logged_in(
@@ -579,9 +583,10 @@ def test_logout_without_csrf_token_keeps_you_logged_in(
 ) -> None:
     auth.signup()
     response = client.post("/logout")
-    assert response.status_code == 302
-    home = page(client.get("/"))
-    assert "still logged in" in home.alert_text
+    assert response.status_code == 400
+    refused = page(response)
+    assert "still logged in" in refused.alert_text
+    assert "Log out" in [b.text for b in refused.all("button")]  # pressed again, it works
     assert logged_in_as(client) == "ada"
     assert client.get("/profile").status_code == 200
 

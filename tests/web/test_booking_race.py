@@ -114,7 +114,7 @@ class Site:
         )
         assert response.status_code == 302, response.text[-2000:]
         # The CSRF token lives as long as the session (WTF_CSRF_TIME_LIMIT=None).
-        person.csrf = _csrf(http, self.base + "/dashboard")
+        person.csrf = _csrf(http, self.base + "/logout")
         return person
 
     def publish(

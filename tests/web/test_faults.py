@@ -146,7 +146,7 @@ def test_crash_between_claim_and_confirm_is_confirmed_on_the_next_read(
 ) -> None:
     _tess, leo, xia = three
     slot = free_slots(leo, "tess")[0]
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     faulty.crash_on("update", 2, after=True, key_prefix="schedule/")  # right after the claim
     with pytest.raises(Crash):
         post_booking(leo, "tess", slot, token)
@@ -159,7 +159,7 @@ def test_crash_between_claim_and_confirm_is_confirmed_on_the_next_read(
 
     # Meanwhile nobody else gets the slot: it is claimed.
     assert slot not in free_slots(xia, "tess")
-    refused = post_booking(xia, "tess", slot, csrf_token(xia, "/dashboard"))
+    refused = post_booking(xia, "tess", slot, csrf_token(xia, "/logout"))
     assert refused.status_code == 409
     assert "just booked by someone else" in text(refused)
     assert active_holders(fapp, "tess", slot) == ["leo"]
@@ -181,7 +181,7 @@ def test_crash_after_the_hold_before_the_claim_is_released_on_the_next_read(
 ) -> None:
     _tess, leo, xia = three
     slot = free_slots(leo, "tess")[0]
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     faulty.crash_on("update", 1, after=True, key_prefix="schedule/")  # right after the hold
     with pytest.raises(Crash):
         post_booking(leo, "tess", slot, token)
@@ -191,7 +191,7 @@ def test_crash_after_the_hold_before_the_claim_is_released_on_the_next_read(
     assert statuses(fapp, "tess") == {}
     # The teacher never claimed it, so the slot is still free for someone else.
     assert slot in free_slots(xia, "tess")
-    booked_id(post_booking(xia, "tess", slot, csrf_token(xia, "/dashboard")))
+    booked_id(post_booking(xia, "tess", slot, csrf_token(xia, "/logout")))
 
     past_grace(clock)
     page = leo.get("/dashboard")
@@ -211,11 +211,11 @@ def test_a_hold_left_by_a_crash_does_not_block_the_learner_forever(
     slot = free_slots(leo, "tess")[0]
     faulty.crash_on("update", 1, after=True, key_prefix="schedule/")
     with pytest.raises(Crash):
-        post_booking(leo, "tess", slot, csrf_token(leo, "/dashboard"))
+        post_booking(leo, "tess", slot, csrf_token(leo, "/logout"))
     faulty.revive()
     past_grace(clock)
     leo.get("/dashboard")  # the read that settles it
-    booked_id(post_booking(leo, "tess", slot, csrf_token(leo, "/dashboard")))
+    booked_id(post_booking(leo, "tess", slot, csrf_token(leo, "/logout")))
     assert_consistent(fapp, "tess", "leo", "xia")
     assert active_holders(fapp, "tess", slot) == ["leo"]
 
@@ -305,7 +305,7 @@ def test_kill_9_in_the_middle_of_a_booking(
         assert statuses(app, "tess") == expected_teacher
         assert len(active_holders(app, "tess", slot)) == kill_after - 1
         if kill_after == 2:
-            refused = post_booking(xia, "tess", slot, csrf_token(xia, "/dashboard"))
+            refused = post_booking(xia, "tess", slot, csrf_token(xia, "/logout"))
             assert refused.status_code == 409
 
         past_grace(clock)
@@ -317,7 +317,7 @@ def test_kill_9_in_the_middle_of_a_booking(
         assert "indexes rebuilt" in result.output
         assert_consistent(app, "tess", "leo", "xia")
         if kill_after == 1:  # the slot is still free and bookable
-            booked_id(post_booking(xia, "tess", slot, csrf_token(xia, "/dashboard")))
+            booked_id(post_booking(xia, "tess", slot, csrf_token(xia, "/logout")))
             assert active_holders(app, "tess", slot) == ["xia"]
     finally:
         app.extensions["skillswap.store"].close()
@@ -331,7 +331,7 @@ def test_a_claim_that_landed_but_whose_answer_was_lost_is_not_half_a_booking(
 ) -> None:
     _tess, leo, _xia = three
     slot = free_slots(leo, "tess")[0]
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     faulty.fail_on("update", 2, after=True, key_prefix="schedule/")
     response = post_booking(leo, "tess", slot, token)
     assert response.status_code == 503
@@ -345,7 +345,7 @@ def test_a_cancel_that_fails_halfway_is_not_half_cancelled(
 ) -> None:
     _tess, leo, _xia = three
     booking_id = booked_id(
-        post_booking(leo, "tess", free_slots(leo, "tess")[0], csrf_token(leo, "/dashboard"))
+        post_booking(leo, "tess", free_slots(leo, "tess")[0], csrf_token(leo, "/logout"))
     )
     path = f"/booking/{booking_id}/cancel"
     token = csrf_token(leo, path)
@@ -364,7 +364,7 @@ def test_a_cancel_left_halfway_is_finished_even_after_the_session_started(
     (which a started session refuses), so the canceller's page does not fail for good."""
     _tess, leo, _xia = three
     booking_id = booked_id(
-        post_booking(leo, "tess", free_slots(leo, "tess")[0], csrf_token(leo, "/dashboard"))
+        post_booking(leo, "tess", free_slots(leo, "tess")[0], csrf_token(leo, "/logout"))
     )
     path = f"/booking/{booking_id}/cancel"
     token = csrf_token(leo, path)
@@ -381,7 +381,7 @@ def test_a_review_that_fails_halfway_is_not_half_saved(
 ) -> None:
     _tess, leo, _xia = three
     booking_id = booked_id(
-        post_booking(leo, "tess", free_slots(leo, "tess")[0], csrf_token(leo, "/dashboard"))
+        post_booking(leo, "tess", free_slots(leo, "tess")[0], csrf_token(leo, "/logout"))
     )
     clock.advance(days=9)  # the session is over
     path = f"/booking/{booking_id}/review"
@@ -470,7 +470,7 @@ def test_a_few_500s_and_429s_are_retried_and_the_page_succeeds(
     fake_replitdb.fail_next(500, 2)
     assert leo.get("/dashboard").status_code == 200
     slot = free_slots(leo, "tess")[0]
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     fake_replitdb.fail_next(429, 3)  # the client's retries (3) just cover it
     booking_id = booked_id(post_booking(leo, "tess", slot, token))
     fake_replitdb.fail_next(503, 2)
@@ -547,7 +547,7 @@ def test_an_outage_in_the_middle_of_a_booking(
     leo = person(app, "leo", "Europe/Berlin")
     xia = person(app, "xia", "Asia/Tokyo")
     slot = free_slots(leo, "tess")[0]
-    token = csrf_token(leo, "/dashboard")
+    token = csrf_token(leo, "/logout")
     # The fake starts failing just as the booking's Nth schedule update goes out.
     store.on_call(
         "update", step, lambda: fake_replitdb.fail_next(500, outage), key_prefix="schedule/"
@@ -568,7 +568,7 @@ def test_an_outage_in_the_middle_of_a_booking(
     # The next normal requests do not trip over what is left.
     assert leo.get("/dashboard").status_code == 200
     assert tess.get("/dashboard").status_code == 200
-    xia_books = post_booking(xia, "tess", slot, csrf_token(xia, "/dashboard"))
+    xia_books = post_booking(xia, "tess", slot, csrf_token(xia, "/logout"))
     assert xia_books.status_code == (409 if claimed else 302)
 
     past_grace(clock)

@@ -356,7 +356,7 @@ def test_other_peoples_ids_open_nothing_and_change_nothing(
     offer_id = tess_slot.partition(":")[0]
     clock.set(clock.now.replace(month=12, day=2))  # past the session: reviewable by its people
     before = snapshot(app)
-    token = csrf_token(xia, "/dashboard")
+    token = csrf_token(xia, "/logout")
     attempts = [
         ("GET", f"/offer/{offer_id}/edit", {}),
         ("POST", f"/offer/{offer_id}/edit", offer_fields(title="Hijacked")),

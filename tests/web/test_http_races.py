@@ -86,7 +86,7 @@ class Site:
             timeout=30,
         )
         assert response.status_code == 302, response.text[-2000:]
-        return self._token(http, "/dashboard")
+        return self._token(http, "/logout")
 
 
 @pytest.fixture(scope="module")

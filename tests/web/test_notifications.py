@@ -160,7 +160,7 @@ def test_an_invitations_link_chooses_the_first_time_that_fits_the_request(
 def test_inviting_for_a_request_that_does_not_fit_is_404(
     tess: FlaskClient, xia: FlaskClient
 ) -> None:
-    token = csrf_token(tess, "/learners")
+    token = csrf_token(tess, "/logout")
     response = tess.post("/learners/invite", data={"csrf_token": token, "request_id": "nope"})
     assert response.status_code == 404
     assert unread_badge(xia) == ""

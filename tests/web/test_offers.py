@@ -149,7 +149,7 @@ def book(app: Flask, learner: FlaskClient, teacher: str, skill: str, offer_id: s
     return learner.post(
         f"/book/{teacher}",
         data={
-            "csrf_token": csrf_token(learner, "/dashboard"),
+            "csrf_token": csrf_token(learner, "/logout"),
             "skill": skill,
             "slot": f"{offer_id}:{slot_id}",
         },

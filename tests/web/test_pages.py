@@ -50,13 +50,9 @@ def test_home_logged_in_welcomes_by_name_with_log_out(
     assert "Hi, ada" in nav.text
     assert "Sign up" not in _links(nav)
     assert "Log in" not in _links(nav)
-    forms = [f for f in nav.walk() if f.tag == "form"]
-    assert len(forms) == 1
-    assert forms[0].attrs["action"] == "/logout"
-    assert forms[0].attrs["method"].lower() == "post"
-    buttons = [b.text for b in forms[0].walk() if b.tag == "button"]
-    assert buttons == ["Log out"]
-    assert [i.attrs.get("value") for i in forms[0].walk() if i.attrs.get("name") == "csrf_token"]
+    # "Log out" opens the page that asks: the nav has no form (no token signed on every page).
+    assert _links(nav)["Log out"] == "/logout"
+    assert not [f for f in nav.walk() if f.tag == "form"]
 
 
 def test_home_logged_in_links_only_to_pages_that_exist(

@@ -374,7 +374,7 @@ def test_someone_else_cannot_see_or_move_a_session(
     app: Flask, xia: FlaskClient, session: str
 ) -> None:
     assert xia.get(path(session)).status_code == 403
-    data = {"csrf_token": csrf_token(xia, "/dashboard"), "slot": "a:b", "sequence": "0"}
+    data = {"csrf_token": csrf_token(xia, "/logout"), "slot": "a:b", "sequence": "0"}
     assert xia.post(path(session), data=data).status_code == 403
     assert [c.start for c in copies(app, session)] == [FIRST, FIRST]
 

@@ -68,7 +68,7 @@ def leave(app: Flask, client: FlaskClient, teacher: str = "tess"):
     return client.post(
         "/waitlist/leave",
         data={
-            "csrf_token": csrf_token(client, "/dashboard"),
+            "csrf_token": csrf_token(client, "/logout"),
             "teacher": uid(app, teacher),
             "skill": "python",
         },

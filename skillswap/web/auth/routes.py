@@ -227,14 +227,21 @@ def login() -> Response | str | tuple[str, int]:
     return render_template("auth/login.html", form=form, csrf_expired=form.csrf_failed()), status
 
 
-@bp.post("/logout")
+@bp.route("/logout", methods=["GET", "POST"])
 @login_required
 @validates_own_csrf
-def logout() -> Response:
+def logout() -> Response | tuple[str, int]:
+    """The nav's "Log out" opens this page, whose button logs out: a button in the nav would
+    carry a signed CSRF token on every page, for a click made once a visit. Opening the page
+    changes nothing, so a link to it from elsewhere cannot log anyone out."""
     form = ActionForm()
-    if not form.validate_on_submit():
-        flash("That page had expired, so you are still logged in. Press Log out again.", "error")
+    if form.validate_on_submit():
+        end_session()
+        flash("You are logged out.", "info")
         return redirect(url_for("pages.home"))
-    end_session()
-    flash("You are logged out.", "info")
-    return redirect(url_for("pages.home"))
+    if form.is_submitted():
+        form.form_errors.append(
+            "That page had expired, so you are still logged in. Press Log out again."
+        )
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/logout.html", form=form), status
