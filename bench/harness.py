@@ -392,6 +392,9 @@ def pages(meta: dict[str, Any], level: str = "popular") -> dict[str, str]:
         "match": f"/request/{meta['skills'][level]['request_id']}",
         "book": f"/book/{teacher}",
         "dashboard": "/dashboard",
+        # The dashboard's other tabs: the past two weeks' sessions, the newest reviews.
+        "dashboard_past": "/dashboard/past",
+        "dashboard_reviews": "/dashboard/reviews",
         "calendar": "/calendar",
         "profile_edit": "/profile/edit",
     }

@@ -287,6 +287,7 @@ def test_a_review_waits_for_the_other_side_or_fourteen_days(
 
     login(page, live_app.url, "tess")
     go(page, "Dashboard")
+    page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Reviews").click()
     received = page.get_by_role("region", name="Reviews I received")
     expect(received).to_contain_text("No reviews in the last month.")
     expect(received).to_contain_text("1 review waiting: rate the session too to see it")

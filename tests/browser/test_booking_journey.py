@@ -48,11 +48,11 @@ def session(region: Locator, text: str) -> Locator:
     return region.get_by_role("listitem").filter(has_text=text)
 
 
-def under(region: Locator, heading: str) -> Locator:
-    """The block right after one of the region's headings ("Upcoming", "Past")."""
-    return region.get_by_role("heading", name=heading, exact=True).locator(
-        "xpath=following-sibling::*[1]"
-    )
+def tab(page: Page, name: str) -> None:
+    """Opens one of the dashboard's tabs, by its link's name ("Past two weeks 1 to rate")."""
+    tabs = page.get_by_role("navigation", name="Dashboard")
+    tabs.get_by_role("link", name=name).click()
+    expect(tabs.locator("[aria-current=page]")).to_have_text(name)
 
 
 def stats(page: Page) -> Locator:
@@ -122,7 +122,7 @@ def test_request_match_book_race_notify_and_rate(
         "Booked: Python with tess. It is on your dashboard."
     )
     attending = learner.get_by_role("region", name="Sessions I attend")
-    booked = session(under(attending, "Upcoming"), "Python with tess")
+    booked = session(attending, "Python with tess")
     expect(booked).to_contain_text(f"{TEN} · Online")
     expect(booked.get_by_role("link", name="tess", exact=True)).to_be_visible()
     expect(booked.get_by_role("link", name="Cancel…")).to_be_visible()
@@ -149,17 +149,21 @@ def test_request_match_book_race_notify_and_rate(
     expect(nav(teacher).get_by_role("link", name="Notifications 1 unread")).to_be_visible()
     go(teacher, "Dashboard")
     teaching = teacher.get_by_role("region", name="Sessions I teach")
-    expect(session(under(teaching, "Upcoming"), "Python with leo")).to_contain_text(TEN)
+    expect(session(teaching, "Python with leo")).to_contain_text(TEN)
     screenshot(teacher, "journey-teacher-dashboard-desktop")
     nav(teacher).get_by_role("link", name="Notifications").click()
     expect(teacher.get_by_role("main")).to_contain_text(
         f"New leo booked “Python for beginners” (Python) with you: {TEN}."
     )
 
-    # After the session (10:00 UTC) both rate each other from their dashboards.
+    # After the session (10:00 UTC) both rate each other from their dashboards: it has left
+    # the upcoming tab, and the past one counts it as waiting for a rating.
     live_app.clock.set(datetime(2026, 12, 1, 10, 30, tzinfo=UTC))
     learner.reload()
-    attended = session(under(attending, "Past two weeks"), "Python with tess")
+    expect(session(attending, "Python with tess")).to_have_count(0)
+    tab(learner, "Past two weeks 1 to rate")
+    attending = learner.get_by_role("region", name="Sessions I attended")
+    attended = session(attending, "Python with tess")
     attended.get_by_role("link", name="Rate tess").click()
     expect(learner.get_by_role("heading", level=1)).to_have_text("Rate tess")
     learner.get_by_label("9", exact=True).check()
@@ -167,15 +171,13 @@ def test_request_match_book_race_notify_and_rate(
     screenshot(learner, "journey-rate-desktop")
     learner.get_by_role("button", name="Save rating").click()
     expect(learner.get_by_role("status")).to_have_text("Thank you: your rating of tess is saved.")
-    expect(session(under(attending, "Past two weeks"), "Python with tess")).to_contain_text(
-        "You rated this 9/10."
-    )
+    expect(session(attending, "Python with tess")).to_contain_text("You rated this 9/10.")
     # Not counted until someone says it happened (or 7 days pass): leo says so.
     expect(stats(learner)).to_contain_text("0 sessions attended")
-    attended = session(under(attending, "Past two weeks"), "Python with tess")
+    attended = session(attending, "Python with tess")
     attended.get_by_role("button", name="It happened").click()
     expect(learner.get_by_role("status")).to_have_text("Thank you: the session is marked as held.")
-    attended = session(under(attending, "Past two weeks"), "Python with tess")
+    attended = session(attending, "Python with tess")
     expect(attended).to_contain_text("You said: “It happened”.")
     expect(attended.get_by_role("button", name="It happened")).to_have_attribute(
         "aria-pressed", "true"
@@ -184,15 +186,17 @@ def test_request_match_book_race_notify_and_rate(
 
     go(teacher, "Dashboard")
     # leo's rating waits, hidden, until tess rates too.
+    tab(teacher, "Reviews")
     expect(teacher.get_by_role("region", name="Reviews I received")).to_contain_text(
         "1 review waiting: rate the session too to see it"
     )
-    session(under(teaching, "Past two weeks"), "Python with leo").get_by_role(
-        "link", name="Rate leo"
-    ).click()
+    tab(teacher, "Past two weeks 1 to rate")
+    taught = teacher.get_by_role("region", name="Sessions I taught")
+    session(taught, "Python with leo").get_by_role("link", name="Rate leo").click()
     teacher.get_by_label("8", exact=True).check()
     teacher.get_by_role("button", name="Save rating").click()
     expect(teacher.get_by_role("status")).to_have_text("Thank you: your rating of leo is saved.")
+    tab(teacher, "Reviews")
     expect(teacher.get_by_role("region", name="Reviews I received")).to_contain_text(
         "9/10 from leo · Python"
     )

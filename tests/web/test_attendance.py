@@ -25,6 +25,7 @@ from tests.web.test_bookings import (
     text,
     uid,
 )
+from tests.web.test_dashboard import entry, words
 
 ENDED = datetime(2026, 12, 1, 15, 5, tzinfo=UTC)  # the `session` fixture ends at 15:00 UTC
 
@@ -43,11 +44,9 @@ def marks(app: Flask, username: str, booking_id: str) -> dict[str, str]:
     return {names[k]: v["mark"] for k, v in booking.attendance.items()}
 
 
-def row(client: FlaskClient, booking_id: str, path: str = "/dashboard") -> str:
-    body = client.get(path).get_data(as_text=True)
-    found = re.search(rf'<li id="booking-{booking_id}".*?</li>', body, flags=re.S)
-    assert found, f"the session is not on {path}"
-    return " ".join(re.sub(r"<[^>]+>", " ", found.group(0)).split())
+def row(client: FlaskClient, booking_id: str, *tabs: str) -> str:
+    """The words of the session's entry on the dashboard (or on `tabs`)."""
+    return words(entry(client, booking_id, *([tabs] if tabs else [])))
 
 
 def test_marking_before_the_end_is_refused_with_a_clear_message(
@@ -78,7 +77,7 @@ def test_a_mark_reaches_both_copies_and_counts_the_session_at_once(
     assert stats_text(leo.get("/dashboard")).startswith("0 sessions taught | 1 session attended")
     assert "leo said: “It happened”" in row(tess, session)
     assert 'value="happened" class="button small" aria-pressed="true"' in leo.get(
-        "/dashboard"
+        "/dashboard/past"
     ).get_data(as_text=True)
 
 
@@ -155,6 +154,10 @@ def test_a_no_show_report_tells_the_person_named_who_may_answer_it_for_seven_day
     notices = text(leo.get("/notifications"))
     assert "tess said you did not come to" in notices
     assert "If it did take place, say so on your dashboard by" in notices
+    # The link goes to the session on the dashboard's past tab, where the answer is.
+    assert f'href="/dashboard/past#booking-{session}"' in leo.get("/notifications").get_data(
+        as_text=True
+    )
     clock.advance(days=3)  # marks have closed for tess, not for leo's answer
     assert "It happened" in row(leo, session)
     assert mark(tess, session, "happened").status_code == 409

@@ -124,6 +124,9 @@ def _main(client: FlaskClient, path: str) -> str:
     return CSRF_VALUE.sub(lambda m: "".join(g for g in m.groups() if g is not None), match[0])
 
 
+DASHBOARD_TABS = ("/dashboard", "/dashboard/past", "/dashboard/reviews")
+
+
 def _pages(app: Flask) -> dict[str, str]:
     """What tess and leo see after logging in: dashboards, profiles, notifications."""
     pages = {}
@@ -131,7 +134,7 @@ def _pages(app: Flask) -> dict[str, str]:
         client = app.test_client()
         response = AuthActions(client).login(name, PASSWORD)
         assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
-        for path in ("/dashboard", "/user/tess", "/user/leo", "/user/xia", "/notifications"):
+        for path in (*DASHBOARD_TABS, "/user/tess", "/user/leo", "/user/xia", "/notifications"):
             pages[f"{name} {path}"] = _main(client, path)
     return pages
 
@@ -179,8 +182,9 @@ def test_records_survive_sqlite_postgres_replit_sqlite(
         assert before.keys() == after.keys()
         for page in before:
             assert after[page] == before[page], page
-        assert "tess" in before["leo /dashboard"] and "9/10" in before["tess /dashboard"]
-        assert "Something came up" in before["tess /dashboard"]
+        assert "tess" in before["leo /dashboard/past"]
+        assert "9/10" in before["tess /dashboard/reviews"]
+        assert "Something came up" in before["tess /dashboard/past"]
     finally:
         for store in stores:
             store.close()

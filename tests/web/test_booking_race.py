@@ -149,7 +149,7 @@ class Site:
         assert response.status_code == 200
         html = response.text
         teach = html.split('id="teach-heading"', 1)[1].split('id="attend-heading"', 1)[0]
-        attend = html.split('id="attend-heading"', 1)[1].split('id="received-heading"', 1)[0]
+        attend = html.split('id="attend-heading"', 1)[1].split("</section>", 1)[0]
         entry = re.compile(
             r'<li id="booking-([0-9a-f]+)" class="session">\s*<p class="session-title">'
             r'<strong>[^<]*</strong>(?: <span class="session-skill">[^<]*</span>)?'

@@ -220,7 +220,7 @@ def test_a_time_booked_for_another_skill_the_teacher_teaches_is_named_by_that_sk
     (mine,) = app.extensions["skillswap.repo"].schedule(uid(app, "leo")).bookings.values()
     assert (mine.id, mine.title, mine.skill) == (booking, "Chess", "Chess")
     row = text(leo.get("/dashboard"))
-    assert "Upcoming Chess with tess Tue 1 Dec 2026, 09:00–10:00 (UTC)" in row
+    assert "Sessions I attend Chess with tess Tue 1 Dec 2026, 09:00–10:00 (UTC)" in row
 
 
 def test_booking_your_own_slot_is_refused(app: Flask, tess: FlaskClient) -> None:
@@ -567,8 +567,8 @@ def test_rating_after_the_session_is_saved_once(
     clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))  # just ended
     response = rate(leo, session, "9", "Clear and patient")
     assert response.status_code == 302
-    assert location(response) == "/dashboard"
-    page = text(leo.get("/dashboard"))
+    assert location(response) == f"/dashboard/past#booking-{session}"
+    page = text(leo.get("/dashboard/past"))
     assert "Thank you: your rating of tess is saved." in page
     assert "You rated this 9/10." in page
     for name in ("leo", "tess"):
@@ -644,7 +644,7 @@ def test_once_both_rated_the_profile_and_dashboards_show_the_average(
         "0 sessions taught | 1 session attended | 7.0/10 average from 1 rating"
     )
     assert stats_text(xia.get("/user/leo")).endswith("7.0/10 average from 1 rating")
-    dash = text(tess.get("/dashboard"))
+    dash = text(tess.get("/dashboard/reviews"))
     assert "9/10 from leo · Python" in dash
     assert "Clear and patient" in dash
 
@@ -655,7 +655,7 @@ def test_a_one_sided_review_stays_hidden_until_fourteen_days_pass(
     clock.set(datetime(2026, 12, 1, 15, tzinfo=UTC))  # the session has just ended
     assert rate(leo, session, "3", "Late and unprepared").status_code == 302
 
-    dash = text(tess.get("/dashboard"))
+    dash = text(tess.get("/dashboard/reviews"))
     assert "Late and unprepared" not in dash
     assert "1 review waiting" in dash
     assert stats_text(tess.get("/dashboard")).endswith("No ratings yet")
@@ -672,7 +672,7 @@ def test_a_one_sided_review_stays_hidden_until_fourteen_days_pass(
         "1 session taught | 0 sessions attended | 3.0/10 average from 1 rating"
     )
     assert "Late and unprepared" in text(xia.get("/user/tess"))
-    dash = text(tess.get("/dashboard"))
+    dash = text(tess.get("/dashboard/reviews"))
     assert "3/10 from leo · Python" in dash
     assert "review waiting" not in dash
 

@@ -249,6 +249,8 @@ def test_past_sessions_are_marked_and_past_slots_are_gone(
         n for n in day_cell(p, "2026-12-01").walk() if "is-past" in n.attrs.get("class", "")
     ]
     assert "Python with leo" in muted.text
+    # Its link goes where it is listed now: the dashboard's past tab.
+    assert links(day_cell(p, "2026-12-01")) == [f"/dashboard/past#booking-{booked}"]
 
 
 def test_a_crowded_day_collapses_to_more_linking_to_its_week(app: Flask) -> None:

@@ -24,12 +24,20 @@ from tests.web.test_bookings import (
     text,
 )
 
+SESSION_TABS = ("/dashboard", "/dashboard/past")
 
-def entry(client: FlaskClient, booking_id: str) -> str:
-    page = client.get("/dashboard").get_data(as_text=True)
-    found = re.search(rf'<li id="booking-{booking_id}".*?</li>', page, flags=re.S)
-    assert found, f"booking {booking_id} is not on the dashboard"
-    return found.group(0)
+
+def entry(client: FlaskClient, booking_id: str, tabs: tuple[str, ...] = SESSION_TABS) -> str:
+    """The session's entry on the dashboard's tab that lists it: the upcoming one until it
+    ends, then the past one, never both."""
+    found = {}
+    for tab in tabs:
+        page = client.get(tab).get_data(as_text=True)
+        match = re.search(rf'<li id="booking-{booking_id}".*?</li>', page, flags=re.S)
+        if match:
+            found[tab] = match.group(0)
+    assert len(found) == 1, f"booking {booking_id} is on {list(found) or 'no tab'}"
+    return found.popitem()[1]
 
 
 def words(html: str) -> str:
@@ -100,7 +108,7 @@ def test_the_dashboard_lists_the_soonest_upcoming_sessions_and_sends_the_rest_to
     booked_id(book(leo, "tess", later_slot))
     for client, heading in ((leo, "Sessions I attend"), (tess, "Sessions I teach")):
         page = client.get("/dashboard").get_data(as_text=True)
-        section = page.split(heading, 1)[1].split("<h3>Past two weeks</h3>", 1)[0]
+        section = page.split(heading, 1)[1].split("</section>", 1)[0]
         assert re.findall(r'<li id="booking-([0-9a-f]+)"', section) == [session]
         assert "And 1 later: see them on your calendar ." in words(section)
         assert 'href="/calendar"' in section
@@ -111,21 +119,22 @@ def test_the_dashboard_lists_the_soonest_upcoming_sessions_and_sends_the_rest_to
 def test_the_dashboard_lists_past_sessions_while_they_can_be_rated_and_marked(
     clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past sessions stay on the dashboard while something can still be done about them (the
-    two weeks marks and ratings are open), the newest PAST_SHOWN a role; the rest are counted
-    and linked to the history page, which lists them all."""
+    """Past sessions stay on the dashboard's past tab while something can still be done about
+    them (the two weeks marks and ratings are open), the newest PAST_SHOWN a role; the rest are
+    counted and linked to the history page, which lists them all."""
     [later_slot] = free_slots(leo, "tess")
     later = booked_id(book(leo, "tess", later_slot))
     monkeypatch.setattr(dashboard_routes, "PAST_SHOWN", 1)
     clock.set(datetime(2026, 12, 10, 12, 0, tzinfo=UTC))  # both ended on 1 Dec
-    for client, heading in ((leo, "Sessions I attend"), (tess, "Sessions I teach")):
-        page = client.get("/dashboard").get_data(as_text=True)
+    for client, heading in ((leo, "Sessions I attended"), (tess, "Sessions I taught")):
+        assert "booking-" not in client.get("/dashboard").get_data(as_text=True)  # upcoming
+        page = client.get("/dashboard/past").get_data(as_text=True)
         section = words(page).split(heading, 1)[1].split("Sessions I", 1)[0]
         assert re.findall(r'<li id="booking-([0-9a-f]+)"', page) == [later]  # the newest
         assert "And 1 earlier: see them in your history ." in section
         assert 'href="/history"' in page
     clock.set(datetime(2026, 12, 15, 16, 1, tzinfo=UTC))  # 14 days after both ended
-    page = leo.get("/dashboard").get_data(as_text=True)
+    page = leo.get("/dashboard/past").get_data(as_text=True)
     assert "booking-" not in page
     assert "None to rate or mark." in words(page)
     assert "And 2 earlier: see them in your history ." in words(page)
@@ -147,12 +156,14 @@ def test_the_dashboard_lists_the_newest_reviews_and_counts_them_all(
         (leo, "Reviews I gave", "tess"),
         (tess, "Reviews I received", "leo"),
     ):
-        section = text(client.get("/dashboard")).split(heading, 1)[1].split("Reviews I", 1)[0]
+        tab = text(client.get("/dashboard/reviews"))
+        section = tab.split(heading, 1)[1].split("Reviews I", 1)[0]
         assert section.count("/10 ") == 1
         assert f"9/10 {'to' if client is leo else 'from'} {other}" in section  # the newest
         assert "The 1 newest of 2 from the last month: see them all ." in section
-    assert 'href="/reviews/given"' in leo.get("/dashboard").get_data(as_text=True)
-    assert 'href="/reviews/received"' in tess.get("/dashboard").get_data(as_text=True)
+        assert "/10 " not in text(client.get("/dashboard")).split("average", 1)[1]  # not there
+    assert 'href="/reviews/given"' in leo.get("/dashboard/reviews").get_data(as_text=True)
+    assert 'href="/reviews/received"' in tess.get("/dashboard/reviews").get_data(as_text=True)
     assert "8.0/10 average from 2 ratings" in text(tess.get("/dashboard"))  # all still count
 
 
@@ -257,6 +268,36 @@ def test_the_review_pages_list_only_the_last_months_reviews_even_before_any_upke
     assert "7/10" not in received
     assert "No reviews in the last month." in received
     # The average still counts them: the wording must not say there are none at all.
-    dashboard = text(tess.get("/dashboard"))
-    assert "7.0/10 average from 1 rating" in dashboard
-    assert "No reviews in the last month." in dashboard
+    assert "7.0/10 average from 1 rating" in text(tess.get("/dashboard"))
+    assert "No reviews in the last month." in text(tess.get("/dashboard/reviews"))
+
+
+def dashboard_tabs(client: FlaskClient, path: str) -> tuple[str, str]:
+    """The words of the dashboard's tab list on `path`, and the tab marked as shown."""
+    html = client.get(path).get_data(as_text=True)
+    nav = re.search(r'<nav aria-label="Dashboard">.*?</nav>', html, flags=re.S)
+    assert nav, f"no dashboard tabs on {path}"
+    current = re.search(r'<strong aria-current="page">(.*?)</strong>', nav.group(0), re.S)
+    assert current
+    return words(nav.group(0)), words(current.group(1))
+
+
+def test_the_tabs_mark_the_one_shown_and_count_the_sessions_to_rate(
+    clock: Clock, tess: FlaskClient, leo: FlaskClient, session: str
+) -> None:
+    for path, label in (
+        ("/dashboard", "Upcoming"),
+        ("/dashboard/past", "Past two weeks"),
+        ("/dashboard/reviews", "Reviews"),
+    ):
+        tabs, current = dashboard_tabs(leo, path)
+        assert tabs == "Upcoming Past two weeks Reviews"  # nothing to rate yet
+        assert current == label
+    clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))  # the session has ended
+    for client in (leo, tess):
+        assert (
+            dashboard_tabs(client, "/dashboard")[0] == "Upcoming Past two weeks 1 to rate Reviews"
+        )
+    assert rate(leo, session, "8").status_code == 302
+    assert dashboard_tabs(leo, "/dashboard/reviews")[0] == "Upcoming Past two weeks Reviews"
+    assert "1 to rate" in dashboard_tabs(tess, "/dashboard/past")[0]  # tess has not rated yet

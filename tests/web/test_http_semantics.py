@@ -135,10 +135,10 @@ def test_method_not_allowed_names_the_allowed_methods(client: FlaskClient) -> No
         ("/account/mail", "/account#mail"),
         ("/account/delete", "/account#delete"),
         ("/profile/booking-rules", "/profile/edit#booking-rules"),
-        ("/booking/0123456789abcdef/attendance", "/dashboard#booking-0123456789abcdef"),
+        ("/booking/0123456789abcdef/attendance", "/dashboard/past#booking-0123456789abcdef"),
         ("/invitations/0123456789abcdef/decline", "/notifications"),
         ("/waitlist/join", "/dashboard#waitlists"),
-        ("/booking/x%0D%0ASet-Cookie:%20a=b/attendance", "/dashboard"),  # no 500
+        ("/booking/x%0D%0ASet-Cookie:%20a=b/attendance", "/dashboard/past"),  # no 500
     ],
 )
 def test_a_forms_address_opened_again_goes_to_the_page_holding_the_form(

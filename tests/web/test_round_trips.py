@@ -63,6 +63,8 @@ PAGES = [
     pytest.param("/book/pyteacher0", id="book"),
     pytest.param("/book/pyteacher0?skill=python", id="book-skill"),
     pytest.param("/dashboard", id="dashboard"),
+    pytest.param("/dashboard/past", id="dashboard-past"),
+    pytest.param("/dashboard/reviews", id="dashboard-reviews"),
     pytest.param("/notifications", id="notifications"),  # invitations, with Decline
     pytest.param("/book/pyteacher2?skill=python", id="book-held-for-me"),
 ]

@@ -34,7 +34,7 @@ def mark_reopened(booking_id: str) -> Response:
     history, that address goes back to the session (account/routes.py form_reopened)."""
     # Only an id as this app makes them goes into the address (a line break would be a 500).
     anchor = f"#booking-{booking_id}" if BOOKING_ID.fullmatch(booking_id) else ""
-    return redirect(url_for("dashboard.show") + anchor)
+    return redirect(url_for("dashboard.past") + anchor)
 
 
 @bp.post("/booking/<booking_id>/attendance")
@@ -43,7 +43,7 @@ def mark_reopened(booking_id: str) -> Response:
 def mark(booking_id: str) -> Response | tuple[str, int]:
     if booking_id not in repo().schedule(current_user.id).bookings:
         abort(403)  # someone else's session, or none at all
-    back = url_for("dashboard.show") + f"#booking-{booking_id}"
+    back = url_for("dashboard.past") + f"#booking-{booking_id}"  # marks follow the end
     form = MarkForm()
     if not form.validate_on_submit():
         if form.csrf_failed():

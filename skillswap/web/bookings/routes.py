@@ -301,7 +301,7 @@ def review(booking_id: str) -> Response | tuple[str, int]:
                 f"Thank you: your rating of {booking.other_name(current_user.id)} is saved.",
                 "success",
             )
-            return redirect(url_for("dashboard.show"))
+            return redirect(url_for("dashboard.past") + f"#booking-{booking_id}")
     elif not form.is_submitted() and booking.end_at > now():
         form.form_errors.append("You can rate this session once it has ended.")
     status = 400 if form.is_submitted() else 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -23,11 +24,20 @@ from skillswap.domain.attendance import (
 )
 from skillswap.domain.booking import session_state
 from skillswap.domain.display import title_and_skill
-from skillswap.domain.records import Booking
-from skillswap.domain.schedule import sessions
+from skillswap.domain.records import Booking, Review
+from skillswap.domain.schedule import Schedule, sessions
 from skillswap.domain.times import iso_utc
 from skillswap.domain.waitlist import MyWait
-from skillswap.web.common import at, now, paged, repo, url_maker, viewer_zone, when
+from skillswap.web.common import (
+    at,
+    now,
+    paged,
+    per_mount,
+    repo,
+    url_maker,
+    viewer_zone,
+    when,
+)
 
 bp = Blueprint("dashboard", __name__)
 # Past sessions per role on the dashboard: those still open to rating and marks (the last
@@ -157,40 +167,151 @@ def session_items(
     return {name: [item(b) for b in bookings] for name, bookings in lists.items()}
 
 
+# The dashboard's tabs, in order: upcoming sessions open it (with the figures and waitlists),
+# and the past two weeks and the newest reviews each have their own, so each view reads one
+# person's document and renders only its own part: a busy person's dashboard grew with both.
+TABS = (
+    ("dashboard.show", "Upcoming"),
+    ("dashboard.past", "Past two weeks"),
+    ("dashboard.recent_reviews", "Reviews"),
+)
+
+
+# Pages the dashboard's tabs link to, besides the tabs themselves.
+LINKED = ("learners.show", "calendar.show", "dashboard.history", "offers.new", "requests.new")
+
+
+def _paths() -> dict[str, str]:
+    """The paths of the tabs and of LINKED, built once per mount point (common.per_mount):
+    every view of a tab shows them."""
+    return per_mount(
+        "dashboard_paths",
+        lambda: {e: url_for(e) for e in (*(endpoint for endpoint, _ in TABS), *LINKED)},
+    )
+
+
+def _tabs(paths: dict[str, str], to_rate: int) -> list[tuple[str, str, bool, int]]:
+    """The tabs as the template's dashboard_tabs lists them: (path, label, shown now, count)."""
+    here = request.endpoint
+    return [
+        (paths[endpoint], label, endpoint == here, to_rate if endpoint == "dashboard.past" else 0)
+        for endpoint, label in TABS
+    ]
+
+
+def _my_schedule(me: str) -> Schedule:
+    schedule = services.booking.resolve_pending(repo(), repo().schedule(me))
+    # My own holds as a teacher pass on when my document is read (no read when none is due).
+    return services.waitlist.settle(repo(), me, schedule)
+
+
+def _split(schedule: Schedule, moment: datetime) -> dict[str, tuple[list[Booking], list[Booking]]]:
+    """Each role's sessions, upcoming soonest first and past newest first, by the lists'
+    names on the tabs ("teaching", "attending")."""
+    return {
+        "teaching": sessions(schedule, "teacher", moment),
+        "attending": sessions(schedule, "learner", moment),
+    }
+
+
+def _past(
+    split: dict[str, tuple[list[Booking], list[Booking]]], me: str, moment: datetime
+) -> tuple[dict[str, list[Booking]], dict[str, int]]:
+    """The past tab's sessions per role, those still open to rating and marks, and how many
+    earlier ones there are (on /history)."""
+    lists, earlier = {}, {}
+    for name, (_, past) in split.items():
+        shown = [b for b in past if may_mark(b, me, moment)][:PAST_SHOWN]
+        lists[f"{name}_past"] = shown
+        earlier[f"earlier_{name}"] = len(past) - len(shown)
+    return lists, earlier
+
+
+def _to_rate(lists: dict[str, list[Booking]], me: str, moment: datetime) -> int:
+    """The past tab's sessions still waiting for my rating: the count on its tab."""
+    return sum(
+        1
+        for bookings in lists.values()
+        for b in bookings
+        if session_state(b, me, moment) == "to rate" and not reported_no_show(b, me)
+    )
+
+
+def _header(
+    schedule: Schedule,
+    me: str,
+    moment: datetime,
+    past: dict[str, list[Booking]],
+    received: list[tuple[Booking, Review]],
+) -> dict[str, Any]:
+    """What every tab shows above its own part (dashboard/_tab.html): my figures and the
+    tabs, the past one with the sessions waiting for my rating."""
+    paths = _paths()
+    return {
+        "paths": paths,
+        "tabs": _tabs(paths, _to_rate(past, me, moment)),
+        "stats": schedule.stats(moment, received),
+    }
+
+
 @bp.get("/dashboard")
 @login_required
 def show() -> str:
     moment = now()
     me = current_user.id
-    schedule = services.booking.resolve_pending(repo(), repo().schedule(me))
-    # My own holds as a teacher pass on when my document is read (no read when none is due).
-    schedule = services.waitlist.settle(repo(), me, schedule)
-    teaching_upcoming, teaching_past = sessions(schedule, "teacher", moment)
-    attending_upcoming, attending_past = sessions(schedule, "learner", moment)
-    lists = {
-        "teaching_upcoming": teaching_upcoming[:UPCOMING_SHOWN],
-        "teaching_past": [b for b in teaching_past if may_mark(b, me, moment)][:PAST_SHOWN],
-        "attending_upcoming": attending_upcoming[:UPCOMING_SHOWN],
-        "attending_past": [b for b in attending_past if may_mark(b, me, moment)][:PAST_SHOWN],
-    }
+    schedule = _my_schedule(me)
+    split = _split(schedule, moment)
+    lists: dict[str, list[Booking]] = {}
+    later = {}
+    for name, (upcoming, _) in split.items():
+        lists[f"{name}_upcoming"] = upcoming[:UPCOMING_SHOWN]
+        later[f"later_{name}"] = len(upcoming) - UPCOMING_SHOWN
+    return render_template(
+        "dashboard/show.html",
+        **_header(
+            schedule, me, moment, _past(split, me, moment)[0], schedule.received_reviews(moment)
+        ),
+        **session_items(lists, me, moment),
+        **later,
+        waitlists=waitlist_items(schedule.my_waitlists(moment), moment),
+        waiting_for_me=list(schedule.waiting_counts(moment).values()),
+    )
+
+
+@bp.get("/dashboard/past")
+@login_required
+def past() -> str:
+    """Sessions of the past two weeks still open to rating and marks, per role."""
+    moment = now()
+    me = current_user.id
+    schedule = _my_schedule(me)
+    lists, earlier = _past(_split(schedule, moment), me, moment)
+    return render_template(
+        "dashboard/past.html",
+        **_header(schedule, me, moment, lists, schedule.received_reviews(moment)),
+        **session_items(lists, me, moment),
+        **earlier,
+    )
+
+
+@bp.get("/dashboard/reviews")
+@login_required
+def recent_reviews() -> str:
+    """The newest reviews received and given; the month's all are on /reviews/<kind>."""
+    moment = now()
+    me = current_user.id
+    schedule = _my_schedule(me)
     received = schedule.received_reviews(moment)
     given = schedule.given_reviews()
     return render_template(
-        "dashboard/show.html",
-        **session_items(lists, me, moment),
-        earlier_teaching=len(teaching_past) - len(lists["teaching_past"]),
-        earlier_attending=len(attending_past) - len(lists["attending_past"]),
-        later_teaching=len(teaching_upcoming) - UPCOMING_SHOWN,
-        later_attending=len(attending_upcoming) - UPCOMING_SHOWN,
+        "dashboard/recent_reviews.html",
+        **_header(schedule, me, moment, _past(_split(schedule, moment), me, moment)[0], received),
         # With the other person's name: one lookup here, not a call from the template each.
         given=[(b, review, b.other_name(me)) for b, review in given[:REVIEWS_SHOWN]],
         given_total=len(given),
         received=[(b, review, b.other_name(me)) for b, review in received[:REVIEWS_SHOWN]],
         received_total=len(received),
         hidden_reviews=schedule.hidden_reviews(moment),
-        stats=schedule.stats(moment, received),
-        waitlists=waitlist_items(schedule.my_waitlists(moment), moment),
-        waiting_for_me=list(schedule.waiting_counts(moment).values()),
     )
 
 
