@@ -109,6 +109,7 @@ def _register_request_hooks(app: Flask) -> None:
     # A global (not only Flask-Login's context processor) so imported macros see it too.
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["viewer_zone"] = common.viewer_zone
+    _share_macros(app)
 
     # The headers are the same on every response: worked out once, not per request.
     frame_ancestors = "'self'"
@@ -148,3 +149,24 @@ def _register_request_hooks(app: Flask) -> None:
         ):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+SHARED_MACROS = "_macros.html"
+
+
+def _share_macros(app: Flask) -> None:
+    """The shared macros (templates/_macros.html) as globals every template calls by name.
+    Imported with `{% from %}` instead, each page paid about 14 µs an import (on every one,
+    Jinja compares the page's globals with the macro template's) for the same cached module
+    (Template.module) every time. Under the reloader a changed file is taken up again before
+    each request, as an import would have."""
+
+    def share() -> None:
+        module = app.jinja_env.get_template(SHARED_MACROS).module
+        app.jinja_env.globals.update(
+            (name, getattr(module, name)) for name in dir(module) if not name.startswith("_")
+        )
+
+    share()
+    if app.jinja_env.auto_reload:
+        app.before_request(share)

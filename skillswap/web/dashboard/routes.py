@@ -1,6 +1,7 @@
-"""The dashboard: what I teach and attend, upcoming and recent, and the newest reviews around
-them; the history page, where the rest of the past is, and the review pages, where the rest of
-the month's reviews are, a page at a time."""
+"""The dashboard, in three tabs under my figures: what I teach and attend upcoming, the past
+two weeks' sessions to rate or mark, and the newest reviews; the history page, where the rest
+of the past is, and the review pages, where the rest of the month's reviews are, a page at a
+time."""
 
 from __future__ import annotations
 
@@ -40,14 +41,14 @@ from skillswap.web.common import (
 )
 
 bp = Blueprint("dashboard", __name__)
-# Past sessions per role on the dashboard: those still open to rating and marks (the last
+# Past sessions per role on the past tab: those still open to rating and marks (the last
 # two weeks, and older ones with a no-show report to answer), newest first. Everything older
 # is on /history: a dashboard lists what still needs doing, not the month behind it.
 PAST_SHOWN = 5
 # Upcoming sessions per role, soonest first; the rest are on the calendar. A busy teacher may
 # have hundreds booked ahead, and the dashboard must not list them all on every view.
 UPCOMING_SHOWN = 20
-# Reviews received and given on the dashboard, newest first: a month of a busy teacher's
+# Reviews received and given on the reviews tab, newest first: a month of a busy teacher's
 # sessions may hold hundreds. The rest of the month's are on /reviews/<kind>, REVIEWS_PAGE a
 # page; the profile shows the newest received too; averages count them all.
 REVIEWS_SHOWN = 5
