@@ -293,6 +293,9 @@ def test_the_tabs_mark_the_one_shown_and_count_the_sessions_to_rate(
         tabs, current = dashboard_tabs(leo, path)
         assert tabs == "Upcoming Past two weeks Reviews"  # nothing to rate yet
         assert current == label
+        # The nav's Dashboard entry is marked on every tab, not only on the first.
+        html = leo.get(path).get_data(as_text=True)
+        assert '<a href="/dashboard" aria-current="page">Dashboard</a>' in html
     clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))  # the session has ended
     for client in (leo, tess):
         assert (

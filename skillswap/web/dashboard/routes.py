@@ -249,6 +249,7 @@ def _header(
     tabs, the past one with the sessions waiting for my rating."""
     paths = _paths()
     return {
+        "nav_here": "dashboard.show",  # the nav's Dashboard entry is marked on every tab
         "paths": paths,
         "tabs": _tabs(paths, _to_rate(past, me, moment)),
         "stats": schedule.stats(moment, received),
