@@ -324,7 +324,8 @@ class Notifier:
         }
 
     def _session_link(self, booking_id: str) -> str:
-        return self.links("dashboard.show") + f"#booking-{booking_id}"
+        # A mail is read long after it is sent: this address finds the session's tab then.
+        return self.links("dashboard.session_link", booking_id=booking_id)
 
     def _tell_both(
         self,

@@ -304,3 +304,27 @@ def test_the_tabs_mark_the_one_shown_and_count_the_sessions_to_rate(
     assert rate(leo, session, "8").status_code == 302
     assert dashboard_tabs(leo, "/dashboard/reviews")[0] == "Upcoming Past two weeks Reviews"
     assert "1 to rate" in dashboard_tabs(tess, "/dashboard/past")[0]  # tess has not rated yet
+
+
+def goes_to(response) -> str:
+    """Where a redirect goes, the fragment included."""
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
+def test_a_sessions_lasting_link_finds_the_tab_that_lists_it(
+    clock: Clock, tess: FlaskClient, leo: FlaskClient, xia: FlaskClient, session: str
+) -> None:
+    """Mail and calendar events link a session by /dashboard/session/<id>: read long after
+    they were sent, the link still lands where the session is listed."""
+    link = f"/dashboard/session/{session}"
+    assert goes_to(leo.get(link)) == f"/dashboard#booking-{session}"  # upcoming
+    clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))  # it has ended
+    assert goes_to(leo.get(link)) == f"/dashboard/past#booking-{session}"
+    assert goes_to(tess.get(link)) == f"/dashboard/past#booking-{session}"
+    clock.set(datetime(2026, 12, 15, 15, 1, tzinfo=UTC))  # rating and marks have closed
+    assert goes_to(leo.get(link)) == f"/history#booking-{session}"
+    # Someone else's session, or none: the history, which says nothing of it.
+    assert goes_to(xia.get(link)) == "/history"
+    assert goes_to(leo.get("/dashboard/session/0123456789abcdef")) == "/history"
+    assert goes_to(leo.get("/dashboard/session/%0D%0ASet-Cookie:x")) == "/history"

@@ -88,6 +88,9 @@ def test_booking_file_has_utc_times_names_skill_and_mode(
     [attendee] = event.attendees
     assert attendee.params["CN"] == "Leo Park"
     assert "@example.com" not in response.get_data(as_text=True)  # emails stay private
+    # A calendar keeps the event for good: its link finds the session's dashboard tab then.
+    assert str(event["URL"]) == f"http://localhost/dashboard/session/{session}"
+    assert f"On SkillSwap: http://localhost/dashboard/session/{session}" in description
 
 
 def test_a_booking_file_is_named_by_the_day_where_its_reader_lives(

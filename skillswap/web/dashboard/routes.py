@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from skillswap import services
 from skillswap.domain.attendance import (
@@ -278,6 +279,26 @@ def show() -> str:
         waitlists=waitlist_items(schedule.my_waitlists(moment), moment),
         waiting_for_me=list(schedule.waiting_counts(moment).values()),
     )
+
+
+@bp.get("/dashboard/session/<booking_id>")
+@login_required
+def session_link(booking_id: str) -> Response:
+    """Where mail and calendar events link a session, read long after they were sent: the tab
+    that lists it now (upcoming until it ends, then past while it can be rated or marked), or
+    the history once it is off both."""
+    moment = now()
+    me = current_user.id
+    booking = repo().schedule(me).bookings.get(booking_id)
+    if booking is None:  # archived, someone else's, or no session at all
+        return redirect(url_for("dashboard.history"))
+    if booking.end_at > moment:
+        tab = "dashboard.show"
+    elif booking.status != "pending" and may_mark(booking, me, moment):
+        tab = "dashboard.past"
+    else:
+        tab = "dashboard.history"
+    return redirect(url_for(tab) + f"#booking-{booking.id}")
 
 
 @bp.get("/dashboard/past")

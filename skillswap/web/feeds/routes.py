@@ -42,12 +42,13 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes, base64url without paddi
 
 def event_links() -> EventLinks:
     """Profile and session addresses for this request's events (domain/ics.py)."""
-    dashboard = url_for("dashboard.show", _external=True)
     profile = url_maker("profile.public", "username")
+    # A calendar keeps an event for good: its link finds the session's dashboard tab then.
+    session = url_maker("dashboard.session_link", "booking_id")
     root = request.host_url.rstrip("/")
     return EventLinks(
         profile=lambda username: root + profile(username),
-        session=lambda booking_id: f"{dashboard}#booking-{booking_id}",
+        session=lambda booking_id: root + session(booking_id),
     )
 
 

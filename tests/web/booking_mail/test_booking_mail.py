@@ -50,7 +50,8 @@ def test_a_booking_mails_both_people_an_invite(booked: str, smtp_server: SMTPSer
         assert str(attendee) == f"mailto:{address}"
         assert str(event.organizer) == "mailto:skillswap@localhost"
         assert "Intro to Python" in message["Subject"]
-        assert f"/dashboard#booking-{booked}" in text_of(message)
+        # The session's lasting link (its dashboard tab when the mail is read).
+        assert f"/dashboard/session/{booked}" in text_of(message)
 
 
 def test_each_person_reads_the_time_in_their_own_zone(booked: str, smtp_server: SMTPServer) -> None:

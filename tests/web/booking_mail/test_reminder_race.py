@@ -164,7 +164,7 @@ def _reminders(smtp_server: SMTPServer) -> Counter[tuple[str, str]]:
     for received in smtp_server.received:
         assert "Reminder:" in str(received.message["Subject"])
         link = link_in(received.message, "/dashboard")
-        found[(received.rcpt_tos[0], link.rpartition("#booking-")[2])] += 1
+        found[(received.rcpt_tos[0], link.rpartition("/dashboard/session/")[2])] += 1
     return found
 
 

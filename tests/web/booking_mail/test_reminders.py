@@ -63,7 +63,7 @@ def test_both_people_are_reminded_a_day_and_an_hour_before(
     assert tess["Subject"].strip().startswith("Reminder: Intro to Python with leo")
     assert "Tue 1 Dec 2026, 09:00–10:00 (America/New_York)" in text_of(tess)
     assert "Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin)" in text_of(leo)
-    assert link_in(leo, "/dashboard").endswith(f"#booking-{booked}")
+    assert link_in(leo, "/dashboard").endswith(f"/dashboard/session/{booked}")
     assert leo["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     assert "reminders: 2 mailed" in at(clock, HOUR_BEFORE, smtp_server, mail_app)
@@ -364,7 +364,7 @@ def test_reminder_links_use_public_url_without_a_request(
         at(clock, DAY_BEFORE, smtp_server, app)
         message = mail_to(smtp_server, LEO)
         link = link_in(message, "/dashboard")
-        assert link == f"https://skillswap.example.org/dashboard#booking-{booked}"
+        assert link == f"https://skillswap.example.org/dashboard/session/{booked}"
         assert str(message["List-Unsubscribe"]).startswith(
             "<https://skillswap.example.org/unsubscribe/"
         )
