@@ -237,7 +237,6 @@ class AttendanceRules:
                     start=copy.start,
                     end=copy.end,
                     note=iso_utc(answer_by),
-                    link=f"/dashboard#booking-{booking_id}",
                     title=copy.title,
                 )
             )

@@ -278,7 +278,7 @@ class Notification:
     start: str = ""
     end: str = ""
     note: str = ""  # cancel reason, the mover's message, or the invitation's slot summary
-    link: str = ""  # a path inside the app
+    link: str = ""  # a path inside the app (notices about a session link it by booking_id)
     read: bool = False
     # A move: the time it had before ("start"/"end" are the new one).
     was_start: str = ""

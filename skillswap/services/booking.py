@@ -113,7 +113,6 @@ def notice(kind: str, booking: Booking, actor: str, now: datetime, note: str = "
         start=booking.start,
         end=booking.end,
         note=note,
-        link=f"/dashboard#booking-{booking.id}",
         late=kind == "cancelled" and booking.cancelled_late,
     )
 
@@ -135,7 +134,6 @@ def moved_notice(booking: Booking, actor: str, now: datetime) -> Notification:
         start=booking.start,
         end=booking.end,
         note=moved.get("note", ""),
-        link=f"/dashboard#booking-{booking.id}",
         was_start=was_start,
         was_end=was_end,
         late=bool(moved.get("late")),

@@ -198,6 +198,8 @@ class Notifier:
                 "comment": review.feedback if visible else "",
                 "closes_at": booking.end_at + REVIEW_WINDOW,
                 "rate_link": self.links("bookings.review", booking_id=booking.id),
+                # Where the review itself is shown: the dashboard's reviews tab.
+                "reviews_link": self.links("dashboard.recent_reviews"),
             }
             self._mail(user, "review_received", context, now)
 

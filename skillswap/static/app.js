@@ -86,7 +86,20 @@
     target.scrollIntoView();
   }
 
+  // Mail and calendar events sent before the dashboard had tabs link a session as
+  // /dashboard#booking-<id>. When the upcoming tab does not list it, its lasting address
+  // (/dashboard/session/<id>) finds the tab that does; that address only sends back here a
+  // session this tab lists, so this never loops.
+  function followOldSessionLink() {
+    var match = /^#booking-([0-9a-f]{16})$/.exec(location.hash);
+    if (!match || !/\/dashboard$/.test(location.pathname)) { return false; }
+    if (document.getElementById(match[0].slice(1))) { return false; }
+    location.replace(location.pathname + "/session/" + match[1]);
+    return true;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (followOldSessionLink()) { return; }
     detectZone();
     showMessagesThere();
     // A form sent back with problems: its summary takes the focus, so a screen reader reads

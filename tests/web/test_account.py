@@ -429,6 +429,10 @@ def test_deleting_an_account_cancels_tells_and_forgets(app: Flask, clock: Clock)
     dashboard = text(leo.get("/dashboard"))
     assert "account deleted" in dashboard
     assert "Python with ada" in dashboard
+    # The past one, on the past tab, still names ada and links her (gone) profile.
+    past = leo.get("/dashboard/past").get_data(as_text=True)
+    assert f'id="booking-{past_id}"' in past
+    assert 'href="/user/ada"' in past
     notices = text(leo.get("/notifications"))
     assert "ada cancelled “More Python” (Python)" in notices
     assert "ada cancelled “Guitar basics” (Guitar)" in notices

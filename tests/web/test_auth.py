@@ -603,6 +603,8 @@ def test_logout_when_logged_out_goes_to_login(client: FlaskClient) -> None:
     response = client.post("/logout")
     assert response.status_code == 302
     assert location(response).startswith("/login")
+    # Opened from a tab left open after logging out: home, not "log in to log out".
+    assert location(client.get("/logout")) == "/"
 
 
 # --- CSRF on forms -------------------------------------------------------------------------

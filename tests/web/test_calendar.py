@@ -138,7 +138,7 @@ def test_month_shows_each_kind_on_its_day_for_each_viewer(
         "Free slot: 10:00–11:00 Intro to Python",
     ]
     assert links(day_cell(teacher, "2026-12-01")) == [
-        f"/dashboard#booking-{booked}",
+        f"/dashboard/session/{booked}",
         f"/offer/{offer_id(app, 'tess')}/edit",
     ]
 
@@ -249,8 +249,13 @@ def test_past_sessions_are_marked_and_past_slots_are_gone(
         n for n in day_cell(p, "2026-12-01").walk() if "is-past" in n.attrs.get("class", "")
     ]
     assert "Python with leo" in muted.text
-    # Its link goes where it is listed now: the dashboard's past tab.
-    assert links(day_cell(p, "2026-12-01")) == [f"/dashboard/past#booking-{booked}"]
+    # Its lasting link finds where it is listed now: the dashboard's past tab.
+    assert links(day_cell(p, "2026-12-01")) == [f"/dashboard/session/{booked}"]
+    assert (
+        tess.get(f"/dashboard/session/{booked}")
+        .headers["Location"]
+        .endswith(f"/dashboard/past#booking-{booked}")
+    )
 
 
 def test_a_crowded_day_collapses_to_more_linking_to_its_week(app: Flask) -> None:

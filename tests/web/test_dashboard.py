@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from skillswap.web.dashboard import routes as dashboard_routes
-from tests.support.app_fixtures import Clock
+from tests.support.app_fixtures import Clock, csrf_token
 from tests.web.test_auth import page
 from tests.web.test_bookings import (
     book,
@@ -295,15 +295,25 @@ def test_the_tabs_mark_the_one_shown_and_count_the_sessions_to_rate(
         assert current == label
         # The nav's Dashboard entry is marked on every tab, not only on the first.
         html = leo.get(path).get_data(as_text=True)
-        assert '<a href="/dashboard" aria-current="page">Dashboard</a>' in html
+        # "page" on the dashboard itself; on its other tabs the entry leads elsewhere: "true".
+        marked = "page" if path == "/dashboard" else "true"
+        assert f'<a href="/dashboard" aria-current="{marked}">Dashboard</a>' in html
     clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))  # the session has ended
     for client in (leo, tess):
-        assert (
-            dashboard_tabs(client, "/dashboard")[0] == "Upcoming Past two weeks 1 to rate Reviews"
-        )
+        tabs = dashboard_tabs(client, "/dashboard")[0]
+        assert tabs == "Upcoming Past two weeks 1 waiting for you Reviews"
     assert rate(leo, session, "8").status_code == 302
     assert dashboard_tabs(leo, "/dashboard/reviews")[0] == "Upcoming Past two weeks Reviews"
-    assert "1 to rate" in dashboard_tabs(tess, "/dashboard/past")[0]  # tess has not rated yet
+    assert "1 waiting for you" in dashboard_tabs(tess, "/dashboard/past")[0]  # not rated yet
+    # tess says leo did not come: he has rated, but the report waits for his answer, and she
+    # (who may no longer rate it) has nothing left to do.
+    token = csrf_token(tess, "/logout")
+    marked = tess.post(
+        f"/booking/{session}/attendance", data={"csrf_token": token, "mark": "they_missed"}
+    )
+    assert marked.status_code == 302
+    assert "1 waiting for you" in dashboard_tabs(leo, "/dashboard")[0]
+    assert dashboard_tabs(tess, "/dashboard")[0] == "Upcoming Past two weeks Reviews"
 
 
 def goes_to(response) -> str:

@@ -61,7 +61,7 @@ def test_reviews_close_fourteen_days_after_the_session(app: Flask, clock: Clock)
     assert response.status_code == 400
     assert "Reviews of this session closed 14 days after it ended" in text(response)
     # Closed for good: it has left tess's dashboard for her history, which says why.
-    assert booking not in tess.get("/dashboard").get_data(as_text=True)
+    assert booking not in tess.get("/dashboard/past").get_data(as_text=True)
     assert "Not rated: reviews closed 14 days after the session." in text(tess.get("/history"))
     assert set(schedule(app, "tess").bookings[booking].reviews) == {uid(app, "leo")}
 

@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
@@ -228,12 +228,15 @@ def login() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-@login_required
 @validates_own_csrf
 def logout() -> Response | tuple[str, int]:
     """The nav's "Log out" opens this page, whose button logs out: a button in the nav would
     carry a signed CSRF token on every page, for a click made once a visit. Opening the page
     changes nothing, so a link to it from elsewhere cannot log anyone out."""
+    if not current_user.is_authenticated:
+        if request.method == "GET":  # already out (a tab left open): nothing to ask
+            return redirect(url_for("pages.home"))
+        return login_manager.unauthorized()
     form = ActionForm()
     if form.validate_on_submit():
         end_session()

@@ -6,13 +6,11 @@ JavaScript and every view has a URL to share. The page reads one document: my sc
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, g, render_template, request, url_for
+from flask import Blueprint, Flask, g, render_template, request
 from flask_login import current_user, login_required
 
 from skillswap import services
@@ -31,34 +29,19 @@ from skillswap.web.common import now, repo, url_maker, viewer_zone
 bp = Blueprint("calendar", __name__)
 
 
-@dataclass(frozen=True)
-class _Links:
-    """What calendar items link to, worked out once a request."""
-
-    offer: Callable[[str], str]
-    request: Callable[[str], str]
-    upcoming: str  # a session's place on the dashboard's tabs: its id follows
-    past: str
-    moment: datetime
-
-
 def item_url(item: Item) -> str:
-    """Where an item's link goes: the session on the dashboard's tab that lists it (upcoming
-    until it ends, then past), the offer, the request. A month shows dozens of items: each
-    kind's URL is built once per request."""
-    links = g.get("calendar_links")
-    if links is None:
-        links = g.calendar_links = _Links(
-            offer=url_maker("offers.edit", "offer_id"),
-            request=url_maker("requests.matches", "request_id"),
-            upcoming=url_for("dashboard.show") + "#booking-",
-            past=url_for("dashboard.past") + "#booking-",
-            moment=now(),
-        )
+    """Where an item's link goes: a session's lasting address (it finds the dashboard tab
+    listing it), the offer, the request. A month shows dozens of items: each kind's URL is
+    built once per request."""
+    makers = g.get("calendar_urls")
+    if makers is None:
+        makers = g.calendar_urls = {
+            "booking": url_maker("dashboard.session_link", "booking_id"),
+            "offer": url_maker("offers.edit", "offer_id"),
+            "request": url_maker("requests.matches", "request_id"),
+        }
     kind, ident = item.target
-    if kind == "booking":
-        return (links.upcoming if item.end > links.moment else links.past) + ident
-    return (links.offer if kind == "offer" else links.request)(ident)
+    return makers[kind if kind in ("booking", "offer") else "request"](ident)
 
 
 def _bad_period(message: str) -> tuple[str, int]:

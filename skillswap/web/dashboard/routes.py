@@ -22,6 +22,7 @@ from skillswap.domain.attendance import (
     may_mark,
     no_show_of,
     outcome,
+    reply_until,
     reported_no_show,
 )
 from skillswap.domain.booking import session_state
@@ -30,6 +31,7 @@ from skillswap.domain.records import Booking, Review
 from skillswap.domain.schedule import Schedule, sessions
 from skillswap.domain.times import iso_utc
 from skillswap.domain.waitlist import MyWait
+from skillswap.web.calendar.layout import iso_week_text
 from skillswap.web.common import (
     at,
     now,
@@ -192,11 +194,11 @@ def _paths() -> dict[str, str]:
     )
 
 
-def _tabs(paths: dict[str, str], to_rate: int) -> list[tuple[str, str, bool, int]]:
+def _tabs(paths: dict[str, str], waiting: int) -> list[tuple[str, str, bool, int]]:
     """The tabs as the template's dashboard_tabs lists them: (path, label, shown now, count)."""
     here = request.endpoint
     return [
-        (paths[endpoint], label, endpoint == here, to_rate if endpoint == "dashboard.past" else 0)
+        (paths[endpoint], label, endpoint == here, waiting if endpoint == "dashboard.past" else 0)
         for endpoint, label in TABS
     ]
 
@@ -229,13 +231,23 @@ def _past(
     return lists, earlier
 
 
-def _to_rate(lists: dict[str, list[Booking]], me: str, moment: datetime) -> int:
-    """The past tab's sessions still waiting for my rating: the count on its tab."""
+def _waits_for_me(b: Booking, me: str, moment: datetime) -> bool:
+    """A past session waiting for me: to rate, or a report that I did not come, to answer."""
+    if session_state(b, me, moment) == "to rate" and not reported_no_show(b, me):
+        return True
+    answer_by = reply_until(b, me)
+    return answer_by is not None and moment < answer_by and me not in b.attendance
+
+
+def _waiting(
+    split: dict[str, tuple[list[Booking], list[Booking]]], me: str, moment: datetime
+) -> int:
+    """How many past sessions wait for me, in either role: the count on the past tab."""
     return sum(
         1
-        for bookings in lists.values()
-        for b in bookings
-        if session_state(b, me, moment) == "to rate" and not reported_no_show(b, me)
+        for _, past in split.values()
+        for b in past
+        if may_mark(b, me, moment) and _waits_for_me(b, me, moment)
     )
 
 
@@ -243,16 +255,16 @@ def _header(
     schedule: Schedule,
     me: str,
     moment: datetime,
-    past: dict[str, list[Booking]],
+    split: dict[str, tuple[list[Booking], list[Booking]]],
     received: list[tuple[Booking, Review]],
 ) -> dict[str, Any]:
     """What every tab shows above its own part (dashboard/_tab.html): my figures and the
-    tabs, the past one with the sessions waiting for my rating."""
+    tabs, the past one with the sessions waiting for me."""
     paths = _paths()
     return {
         "nav_here": "dashboard.show",  # the nav's Dashboard entry is marked on every tab
         "paths": paths,
-        "tabs": _tabs(paths, _to_rate(past, me, moment)),
+        "tabs": _tabs(paths, _waiting(split, me, moment)),
         "stats": schedule.stats(moment, received),
     }
 
@@ -271,9 +283,7 @@ def show() -> str:
         later[f"later_{name}"] = len(upcoming) - UPCOMING_SHOWN
     return render_template(
         "dashboard/show.html",
-        **_header(
-            schedule, me, moment, _past(split, me, moment)[0], schedule.received_reviews(moment)
-        ),
+        **_header(schedule, me, moment, split, schedule.received_reviews(moment)),
         **session_items(lists, me, moment),
         **later,
         waitlists=waitlist_items(schedule.my_waitlists(moment), moment),
@@ -284,21 +294,28 @@ def show() -> str:
 @bp.get("/dashboard/session/<booking_id>")
 @login_required
 def session_link(booking_id: str) -> Response:
-    """Where mail and calendar events link a session, read long after they were sent: the tab
-    that lists it now (upcoming until it ends, then past while it can be rated or marked), or
-    the history once it is off both."""
+    """Where mail, notices and calendar events link a session, read long after they were sent:
+    the tab listing it when the link is opened (upcoming until it ends, then past while it can
+    be rated or marked), the calendar's week for an upcoming one beyond the tab's first
+    UPCOMING_SHOWN, else the history. Someone else's id, or none, goes to the history."""
     moment = now()
     me = current_user.id
-    booking = repo().schedule(me).bookings.get(booking_id)
-    if booking is None:  # archived, someone else's, or no session at all
+    schedule = repo().schedule(me)
+    booking = schedule.bookings.get(booking_id)
+    if booking is None or booking.status == "pending":  # archived, not mine, or not made
         return redirect(url_for("dashboard.history"))
+    anchor = f"#booking-{booking.id}"
+    split = _split(schedule, moment)
+    role = "teaching" if booking.teacher == me else "attending"
+    upcoming = split[role][0]
+    if any(b.id == booking.id for b in upcoming[:UPCOMING_SHOWN]):
+        return redirect(url_for("dashboard.show") + anchor)
     if booking.end_at > moment:
-        tab = "dashboard.show"
-    elif booking.status != "pending" and may_mark(booking, me, moment):
-        tab = "dashboard.past"
-    else:
-        tab = "dashboard.history"
-    return redirect(url_for(tab) + f"#booking-{booking.id}")
+        week = iso_week_text(booking.start_at.astimezone(viewer_zone()).date())
+        return redirect(url_for("calendar.show", week=week))
+    if any(b.id == booking.id for b in _past(split, me, moment)[0][f"{role}_past"]):
+        return redirect(url_for("dashboard.past") + anchor)
+    return redirect(url_for("dashboard.history") + anchor)
 
 
 @bp.get("/dashboard/past")
@@ -308,10 +325,11 @@ def past() -> str:
     moment = now()
     me = current_user.id
     schedule = _my_schedule(me)
-    lists, earlier = _past(_split(schedule, moment), me, moment)
+    split = _split(schedule, moment)
+    lists, earlier = _past(split, me, moment)
     return render_template(
         "dashboard/past.html",
-        **_header(schedule, me, moment, lists, schedule.received_reviews(moment)),
+        **_header(schedule, me, moment, split, schedule.received_reviews(moment)),
         **session_items(lists, me, moment),
         **earlier,
     )
@@ -328,7 +346,7 @@ def recent_reviews() -> str:
     given = schedule.given_reviews()
     return render_template(
         "dashboard/recent_reviews.html",
-        **_header(schedule, me, moment, _past(_split(schedule, moment), me, moment)[0], received),
+        **_header(schedule, me, moment, _split(schedule, moment), received),
         # With the other person's name: one lookup here, not a call from the template each.
         given=[(b, review, b.other_name(me)) for b, review in given[:REVIEWS_SHOWN]],
         given_total=len(given),

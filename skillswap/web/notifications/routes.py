@@ -13,21 +13,27 @@ from skillswap.domain.display import title_and_skill
 from skillswap.domain.records import Notification, slot_ref
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
-from skillswap.web.common import now, repo
+from skillswap.web.common import now, repo, url_maker
 
 bp = Blueprint("notifications", __name__)
+# Notices about one session, linked to it on the dashboard.
+SESSION_NOTICES = frozenset({"booked", "cancelled", "moved", "reviewed", "no_show"})
 
 
 @bp.get("/notifications")
 @login_required
 def show() -> str:
     schedule = repo().schedule(current_user.id)
+    session_link = url_maker("dashboard.session_link", "booking_id")
     shown = []
     for n in schedule.notifications:
         title = n.title
         if not title and (booking := schedule.bookings.get(n.booking_id)):
             title = booking.title  # a notice from before notices kept the title
-        shown.append((n, *title_and_skill(title, n.skill), _standing(n, schedule)))
+        # A notice about a session links its lasting address, which finds the dashboard tab
+        # listing it when opened (notices stored before the tabs kept "/dashboard#...").
+        link = session_link(n.booking_id) if n.kind in SESSION_NOTICES and n.booking_id else n.link
+        shown.append((n, *title_and_skill(title, n.skill), _standing(n, schedule), link))
     return render_template("notifications/show.html", notifications=shown)
 
 

@@ -333,6 +333,8 @@ def test_a_review_is_mailed_but_stays_hidden_until_both_have_rated(
     session = "Intro to Python on Tue 1 Dec 2026, 15:00–16:00 (Europe/Berlin)"
     assert f"tess rated your session, {session}: 8 out of {RATING_MAX}." in text_of(second)
     assert "Came prepared" in text_of(second)
+    # "See the review" goes where the review is shown: the dashboard's reviews tab.
+    assert "See the review: http://127.0.0.1:5000/dashboard/reviews" in text_of(second)
 
 
 # --- mail never decides a booking -----------------------------------------------------------
