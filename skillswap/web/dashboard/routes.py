@@ -209,7 +209,11 @@ def _my_schedule(me: str) -> Schedule:
     return services.waitlist.settle(repo(), me, schedule)
 
 
-def _split(schedule: Schedule, moment: datetime) -> dict[str, tuple[list[Booking], list[Booking]]]:
+# Each role's sessions by the lists' names on the tabs: (upcoming, past).
+Split = dict[str, tuple[list[Booking], list[Booking]]]
+
+
+def _split(schedule: Schedule, moment: datetime) -> Split:
     """Each role's sessions, upcoming soonest first and past newest first, by the lists'
     names on the tabs ("teaching", "attending")."""
     return {
@@ -219,7 +223,7 @@ def _split(schedule: Schedule, moment: datetime) -> dict[str, tuple[list[Booking
 
 
 def _past(
-    split: dict[str, tuple[list[Booking], list[Booking]]], me: str, moment: datetime
+    split: Split, me: str, moment: datetime
 ) -> tuple[dict[str, list[Booking]], dict[str, int]]:
     """The past tab's sessions per role, those still open to rating and marks, and how many
     earlier ones there are (on /history)."""
@@ -239,9 +243,7 @@ def _waits_for_me(b: Booking, me: str, moment: datetime) -> bool:
     return answer_by is not None and moment < answer_by and me not in b.attendance
 
 
-def _waiting(
-    split: dict[str, tuple[list[Booking], list[Booking]]], me: str, moment: datetime
-) -> int:
+def _waiting(split: Split, me: str, moment: datetime) -> int:
     """How many past sessions wait for me, in either role: the count on the past tab."""
     return sum(
         1
@@ -255,7 +257,7 @@ def _header(
     schedule: Schedule,
     me: str,
     moment: datetime,
-    split: dict[str, tuple[list[Booking], list[Booking]]],
+    split: Split,
     received: list[tuple[Booking, Review]],
 ) -> dict[str, Any]:
     """What every tab shows above its own part (dashboard/_tab.html): my figures and the
