@@ -222,6 +222,23 @@ def _split(schedule: Schedule, moment: datetime) -> Split:
     }
 
 
+def _opened() -> tuple[str, datetime, Schedule, Split]:
+    """What every tab starts from: me, the moment, my document after upkeep, my sessions."""
+    me, moment = current_user.id, now()
+    schedule = _my_schedule(me)
+    return me, moment, schedule, _split(schedule, moment)
+
+
+def _upcoming(split: Split) -> tuple[dict[str, list[Booking]], dict[str, int]]:
+    """The upcoming tab's sessions per role, the soonest UPCOMING_SHOWN, and how many later
+    ones there are (on the calendar)."""
+    lists, later = {}, {}
+    for name, (upcoming, _) in split.items():
+        lists[f"{name}_upcoming"] = upcoming[:UPCOMING_SHOWN]
+        later[f"later_{name}"] = len(upcoming) - UPCOMING_SHOWN
+    return lists, later
+
+
 def _past(
     split: Split, me: str, moment: datetime
 ) -> tuple[dict[str, list[Booking]], dict[str, int]]:
@@ -274,15 +291,8 @@ def _header(
 @bp.get("/dashboard")
 @login_required
 def show() -> str:
-    moment = now()
-    me = current_user.id
-    schedule = _my_schedule(me)
-    split = _split(schedule, moment)
-    lists: dict[str, list[Booking]] = {}
-    later = {}
-    for name, (upcoming, _) in split.items():
-        lists[f"{name}_upcoming"] = upcoming[:UPCOMING_SHOWN]
-        later[f"later_{name}"] = len(upcoming) - UPCOMING_SHOWN
+    me, moment, schedule, split = _opened()
+    lists, later = _upcoming(split)
     return render_template(
         "dashboard/show.html",
         **_header(schedule, me, moment, split, schedule.received_reviews(moment)),
@@ -309,8 +319,8 @@ def session_link(booking_id: str) -> Response:
     anchor = f"#booking-{booking.id}"
     split = _split(schedule, moment)
     role = "teaching" if booking.teacher == me else "attending"
-    upcoming = split[role][0]
-    if any(b.id == booking.id for b in upcoming[:UPCOMING_SHOWN]):
+    # Listed by the tabs' own rules (_upcoming, _past), so the link and the tab agree.
+    if any(b.id == booking.id for b in _upcoming(split)[0][f"{role}_upcoming"]):
         return redirect(url_for("dashboard.show") + anchor)
     if booking.end_at > moment:
         week = iso_week_text(booking.start_at.astimezone(viewer_zone()).date())
@@ -324,10 +334,7 @@ def session_link(booking_id: str) -> Response:
 @login_required
 def past() -> str:
     """Sessions of the past two weeks still open to rating and marks, per role."""
-    moment = now()
-    me = current_user.id
-    schedule = _my_schedule(me)
-    split = _split(schedule, moment)
+    me, moment, schedule, split = _opened()
     lists, earlier = _past(split, me, moment)
     return render_template(
         "dashboard/past.html",
@@ -341,14 +348,12 @@ def past() -> str:
 @login_required
 def recent_reviews() -> str:
     """The newest reviews received and given; the month's all are on /reviews/<kind>."""
-    moment = now()
-    me = current_user.id
-    schedule = _my_schedule(me)
+    me, moment, schedule, split = _opened()
     received = schedule.received_reviews(moment)
     given = schedule.given_reviews()
     return render_template(
         "dashboard/recent_reviews.html",
-        **_header(schedule, me, moment, _split(schedule, moment), received),
+        **_header(schedule, me, moment, split, received),
         # With the other person's name: one lookup here, not a call from the template each.
         given=[(b, review, b.other_name(me)) for b, review in given[:REVIEWS_SHOWN]],
         given_total=len(given),
