@@ -46,7 +46,7 @@ from skillswap.domain.times import (
     wall_to_utc,
 )
 from skillswap.domain.users import User
-from skillswap.repo.indexes import slot_index_records, weekly_slot_buckets
+from skillswap.repo.indexes import search_records, slot_index_records, weekly_slot_buckets
 from skillswap.repo.keys import email_key, schedule_key, skill_key, user_key, username_key
 from skillswap.store import Store
 
@@ -213,6 +213,9 @@ class Community:
         for key, doc in self.skills.items():
             yield skill_key(key), doc
         yield from self.slot_index(weekly_slots).items()
+        if weekly_slots:  # stores with keys to spare keep search cards too (RepositoryBase)
+            people = ((u, self.schedules[u.id]) for u in self.users)
+            yield from search_records(people, self.skills, NOW).items()
 
     def slot_index(self, weekly: bool) -> dict[str, dict]:
         return slot_index_records(((u, self.schedules[u.id]) for u in self.users), NOW, weekly)

@@ -13,7 +13,7 @@ from skillswap.domain.limits import STORE_CEILING_SHARE
 from skillswap.domain.slot_index import ALL_WEEKS
 from skillswap.repo import Repository
 from skillswap.repo.archive import relayout_archives
-from skillswap.repo.indexes import reindex, weekly_slot_buckets
+from skillswap.repo.indexes import reindex, search_layout_differs, weekly_slot_buckets
 from skillswap.repo.reminders import due_layout_differs, reindex_due
 from skillswap.services.backup import export_records, import_records, read_export
 from skillswap.services.mail import send_due_mail
@@ -32,7 +32,8 @@ def _repo() -> Repository:
 def register(app: Flask) -> None:
     @app.cli.command("reindex")
     def reindex_command() -> None:
-        """Rebuild the skill and slot indexes from users, offers and requests."""
+        """Rebuild the skill and slot indexes (with search cards and heads) from users,
+        offers and requests."""
         written, removed = reindex(_store(), now(), cap=_repo().slot_piece_rows)
         click.echo(f"indexes rebuilt: {written} documents written, {removed} stale removed")
         written, removed = reindex_due(_store(), current_app.config["REMINDER_OFFSETS"], now())
@@ -158,6 +159,9 @@ def register(app: Flask) -> None:
             if any((key.split("/")[2] == ALL_WEEKS) == weekly for key in store.keys("slots/")):
                 rebuilt, _ = reindex(store, now(), skills=False, cap=_repo().slot_piece_rows)
                 click.echo(f"slot index laid out for {store.name}: {rebuilt} written", err=True)
+            if search_layout_differs(store):
+                rebuilt, _ = reindex(store, now(), cap=_repo().slot_piece_rows)
+                click.echo(f"search cards laid out for {store.name}: {rebuilt} written", err=True)
             if due_layout_differs(store):
                 rebuilt, _ = reindex_due(store, current_app.config["REMINDER_OFFSETS"], now())
                 click.echo(f"due index laid out for {store.name}: {rebuilt} written", err=True)

@@ -310,6 +310,11 @@ class Rating:
     rating_count: int
     rating_average: float  # 0.0 when there are no ratings: show rating_count, not this
 
+    @classmethod
+    def of(cls, count: int, total: int) -> Rating:
+        """`count` ratings adding up to `total`."""
+        return cls(count, round(total / count, 1) if count else 0.0)
+
 
 @dataclass
 class Stats:

@@ -127,4 +127,4 @@ class ReviewRules:
         counters = self.counters
         count = counters.get("rating_count", 0) + len(received)
         total = counters.get("rating_sum", 0) + sum(review.rating for _, review in received)
-        return Rating(count, round(total / count, 1) if count else 0.0)
+        return Rating.of(count, total)

@@ -14,6 +14,10 @@ from skillswap.repo.keys import user_key
 from skillswap.store import Store
 
 Clock = Callable[[], datetime]
+# Passes of a derived document's refresh (slot rows, search cards and heads) before it leaves
+# one that a write at the same moment keeps changing (then that write's own refresh, or
+# `flask reindex`, writes it).
+REFRESH_TRIES = 5
 
 
 class RepositoryBase:
@@ -34,6 +38,9 @@ class RepositoryBase:
         scarce = store.budget is not None
         self.weekly_slots = not scarce
         self.shared_archives = scarce
+        # Search's own small documents (domain/search_cards.py): a key per teacher and per
+        # skill, which only stores without a key budget can spare.
+        self.search_cards = not scarce
         # Pieces stay well inside the store's value limit, whatever it is set to (a row of
         # the slot index is about 65 bytes).
         self.slot_piece_rows = min(slot_piece_rows, store.max_value_bytes // 128)

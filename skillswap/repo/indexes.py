@@ -9,19 +9,21 @@ skill/<key>: {"label": str, "teachers": {uid: [offer ids]}, "learners": {uid: [r
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
-from skillswap.domain import limits, skill_index, slot_index
+from skillswap.domain import limits, search_cards, skill_index, slot_index
 from skillswap.domain.limits import SLOT_PIECE_ROWS
 from skillswap.domain.records import Offer
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.skill_index import SkillEntry
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.users import User
-from skillswap.repo.base import RepositoryBase
+from skillswap.repo.base import REFRESH_TRIES, RepositoryBase
 from skillswap.repo.keys import (
+    card_key,
     schedule_key,
+    skill_head_key,
     skill_key,
     skill_of,
     slots_key,
@@ -30,9 +32,6 @@ from skillswap.repo.keys import (
 from skillswap.store import Store
 
 log = logging.getLogger(__name__)
-# Passes of refresh_slot_rows before it leaves rows a save made at the same moment keeps
-# changing (then that save's own refresh, or `flask reindex`, writes them).
-REFRESH_TRIES = 5
 
 
 def weekly_slot_buckets(store: Store) -> bool:
@@ -63,6 +62,29 @@ def everyone(store: Store, batch: int = 200) -> Iterator[tuple[User, Schedule]]:
                 yield User.from_dict(data), Schedule.from_doc(uid, docs.get(schedule_key(uid)))
 
 
+def search_records(
+    people: Iterable[tuple[User, Schedule]], entries: dict[str, dict], now: datetime
+) -> dict[str, dict]:
+    """Every search card and skill head (domain/search_cards.py) as the primary records say
+    they should be at `now`; `entries`: the skill index they make (build_skill_index)."""
+    records = {
+        skill_head_key(skill): head
+        for skill, doc in entries.items()
+        if (head := search_cards.skill_head(doc))
+    }
+    for user, schedule in people:  # everyone has one (Schedules.refresh_card)
+        records[card_key(user.id)] = search_cards.build_card(schedule, now)
+    return records
+
+
+def search_layout_differs(store: Store) -> bool:
+    """Does the store hold search cards and heads where it should not (keys are scarce), or
+    skills without heads where it should have them (a dump from such a store)?"""
+    if store.budget is not None:
+        return bool(store.keys("skillhead/", limit=1) or store.keys("card/", limit=1))
+    return bool(store.keys("skill/", limit=1)) and not store.keys("skillhead/", limit=1)
+
+
 def rebuild_skill_index(store: Store) -> dict[str, dict]:
     """The skill index as the primary records say it should be."""
     return skill_index.build_skill_index(everyone(store))
@@ -76,17 +98,19 @@ def rebuild_slot_index(store: Store, now: datetime, cap: int = SLOT_PIECE_ROWS) 
 def reindex(
     store: Store, now: datetime, skills: bool = True, cap: int = SLOT_PIECE_ROWS
 ) -> tuple[int, int]:
-    """Rewrite every slot index document (and, `skills`, every skill index document) from the
-    primary records; returns (written, removed). Slot buckets of weeks gone by are removed,
-    and buckets are laid out in pieces of at most `cap` rows afresh."""
+    """Rewrite every slot index document (and, `skills`, every skill index document, search
+    card and skill head) from the primary records; returns (written, removed). Slot buckets
+    of weeks gone by are removed, and buckets are laid out in pieces of at most `cap` rows
+    afresh."""
     people = list(everyone(store))
     wanted = slot_index_records(people, now, weekly_slot_buckets(store), cap)
     prefixes = ["slots/"]
     if skills:
-        wanted.update(
-            {skill_key(skill): doc for skill, doc in skill_index.build_skill_index(people).items()}
-        )
-        prefixes.append("skill/")
+        entries = skill_index.build_skill_index(people)
+        wanted.update({skill_key(skill): doc for skill, doc in entries.items()})
+        if store.budget is None:  # RepositoryBase.search_cards
+            wanted.update(search_records(people, entries, now))
+        prefixes += ["skill/", "skillhead/", "card/"]
     stale = [key for prefix in prefixes for key in store.keys(prefix) if key not in wanted]
     if wanted:
         store.put_many(wanted)
@@ -112,7 +136,7 @@ class Indexes(RepositoryBase):
                 doc[role].pop(uid, None)
             return doc if any(doc[r] for r in ("teachers", "learners", "taggers")) else None
 
-        self.store.update(skill_key(skill), change)
+        self._change_entry(skill, change)
 
     def index_offer(self, skill: str, uid: str, offer_id: str, add: bool, label: str = "") -> None:
         self.index_skill(skill, "teachers", uid, offer_id, add, label)
@@ -143,7 +167,38 @@ class Indexes(RepositoryBase):
                 doc["taggers"][uid] = label
             return doc if any(doc[r] for r in ("teachers", "learners", "taggers")) else None
 
-        self.store.update(skill_key(skill), change)
+        self._change_entry(skill, change)
+
+    def _change_entry(self, skill: str, change: Callable[[dict | None], dict | None]) -> None:
+        """Apply `change` to the skill's index entry atomically, then keep its head in step
+        (where the store keeps heads): written only when the change moved it, which for a
+        popular skill's thousands of teachers is when one of its first few came or went."""
+        heads: list[tuple[dict | None, dict | None]] = []
+
+        def apply(doc: dict | None) -> dict | None:
+            before = search_cards.skill_head(doc)
+            after = change(doc)
+            heads[:] = [(before, search_cards.skill_head(after))]
+            return after
+
+        self.store.update(skill_key(skill), apply)
+        if self.search_cards and heads and heads[0][0] != heads[0][1]:
+            self._write_head(skill, heads[0][1])
+
+    def _write_head(self, skill: str, head: dict | None) -> None:
+        """Two changes at once could write their heads in the wrong order: once written, the
+        entry is read again and the head written again while it differs (as
+        refresh_slot_rows does)."""
+        for _ in range(REFRESH_TRIES):
+            if head is None:
+                self.store.delete(skill_head_key(skill))
+            else:
+                self.store.put(skill_head_key(skill), head)
+            latest = search_cards.skill_head(self.store.get(skill_key(skill)))
+            if latest == head:
+                return
+            head = latest
+        log.warning("search head of %r still changing after %d refreshes", skill, REFRESH_TRIES)
 
     def refresh_slot_rows(
         self,
@@ -311,6 +366,23 @@ class Indexes(RepositoryBase):
         keys = self.store.keys(skill_key(prefix), limit=limit)
         found = self.store.get_many(keys)
         return {e.key: e for k, doc in found.items() if (e := SkillEntry.of(skill_of(k), doc))}
+
+    def search_heads(self, prefix: str, limit: int) -> dict[str, dict]:
+        """Heads of the first `limit` skills whose normalised name starts with `prefix`
+        (landing search), by skill: two round trips, read from the entries themselves where
+        a head is missing (a store written before heads, or one where keys are scarce)."""
+        skills = [skill_of(k) for k in self.store.keys(skill_key(prefix), limit=limit)]
+        heads: dict[str, dict] = {}
+        if self.search_cards and skills:
+            found = self.store.get_many([skill_head_key(s) for s in skills])
+            heads = {s: doc for s in skills if (doc := found.get(skill_head_key(s)))}
+        missing = [s for s in skills if s not in heads]
+        if missing:
+            found = self.store.get_many([skill_key(s) for s in missing])
+            for s in missing:
+                if head := search_cards.skill_head(found.get(skill_key(s))):
+                    heads[s] = head
+        return {s: heads[s] for s in skills if s in heads}
 
     def all_skill_entries(self, batch: int = 100, limit: int = 5000) -> dict[str, SkillEntry]:
         """Every skill's index entry (at most `limit`, Replit DB's whole key budget), read

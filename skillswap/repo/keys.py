@@ -17,6 +17,12 @@ Replit DB's 5,000):
                          index: the skill's published future slots, sorted by start, one
                          bucket per week (`all` where keys are scarce), stored in pieces of at
                          most SLOT_PIECE_ROWS rows; derived, see skillswap/domain/slot_index.py
+    skillhead/<normalised>
+                         index: the skill's label and first teachers by id, what search
+                         picks from (derived; not where keys are scarce; domain/search_cards.py)
+    card/<id>            index: what search shows of a teacher: their next free times per
+                         skill and their rating (derived, written after each change to their
+                         schedule; not where keys are scarce; domain/search_cards.py)
     archive/<owner>/<quarter>/<piece>
                          history that left the live documents (domain/archive.py): one
                          series of pieces per person, or per quarter shared by everyone
@@ -79,6 +85,14 @@ def skill_key(normalised: str) -> str:
 def skill_of(key: str) -> str:
     """The normalised skill a `skill/<normalised>` key is for."""
     return key.removeprefix("skill/")
+
+
+def skill_head_key(normalised: str) -> str:
+    return f"skillhead/{normalised}"
+
+
+def card_key(uid: str) -> str:
+    return f"card/{uid}"
 
 
 def slots_key(normalised: str, bucket: str, piece: int = 0) -> str:

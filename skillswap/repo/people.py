@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from skillswap.domain import limits, logins
+from skillswap.domain import limits, logins, search_cards
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import (
@@ -21,6 +21,7 @@ from skillswap.domain.users import (
 )
 from skillswap.repo.base import RepositoryBase
 from skillswap.repo.keys import (
+    card_key,
     deleted_email_key,
     email_key,
     feedtoken_key,
@@ -75,6 +76,8 @@ class People(RepositoryBase):
             created=iso_utc(self.clock()),
             email_verified=verified,
         )
+        if self.search_cards:  # everyone has one (Schedules.refresh_card): a first, empty one
+            self.store.put(card_key(uid), search_cards.build_card(Schedule(uid), self.clock()))
         self.store.put(user_key(uid), user.to_dict())
         return user
 
@@ -292,4 +295,5 @@ class People(RepositoryBase):
         """The schedule (left as its closed mark alone: repo/schedules.py CLOSED), then the
         user record: after a crash the person can log in and delete again."""
         self.store.put(schedule_key(uid), {CLOSED: iso_utc(now)})
+        self.store.delete(card_key(uid))
         self.store.delete(user_key(uid))

@@ -9,20 +9,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from skillswap.domain import limits
+from skillswap.domain import limits, search_cards
 from skillswap.domain.records import Notification
 from skillswap.domain.refusals import AccountClosed
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
-from skillswap.repo.base import RepositoryBase
-from skillswap.repo.keys import (
-    schedule_key,
-    user_key,
-)
+from skillswap.repo.base import REFRESH_TRIES, RepositoryBase
+from skillswap.repo.keys import card_key, schedule_key, user_key
 from skillswap.store.codec import encoded_size
 
 log = logging.getLogger(__name__)
+# What a search card is made of (domain/search_cards.py): a change to none of these leaves it.
+CARD_SECTIONS = ("offers", "bookings", "counters", "booking_rules", "holds")
 
 T = TypeVar("T")
 
@@ -88,6 +87,7 @@ class Schedules(RepositoryBase):
         document found due for upkeep is noted (`take_due`) for the operation to settle."""
         result: list[T] = []
         due: list[bool] = [False]
+        card: list[tuple[bool, dict | None]] = [(False, None)]  # (changed, document written)
 
         def apply(doc: dict | None) -> dict | None:
             closed = doc.get(CLOSED) if doc else None
@@ -97,27 +97,72 @@ class Schedules(RepositoryBase):
             result[:] = [change(schedule)]
             if closed:
                 kept = {} if schedule.is_empty else schedule.to_doc()
-                return {**kept, CLOSED: closed}
-            # An empty schedule is no document: a refused booking (hold, then release) leaves
-            # the store exactly as it was, and people who never offer or book cost no key.
-            if schedule.is_empty:
-                return None
-            now = self.clock()
-            # Holds to pass on or announce (domain/waitlist.py) are settled as upkeep is.
-            due[0] = (
-                schedule.maintenance_due(now) or bool(schedule.archiving) or schedule.holds_due(now)
-            )
-            new = schedule.to_doc()
-            if grows:
-                size = encoded_size(new)
-                if size > self.growth_budget and size > (encoded_size(doc) if doc else 0):
-                    raise ScheduleTooBig(limits.SCHEDULE_FULL, due[0])
+                new: dict | None = {**kept, CLOSED: closed}
+            elif schedule.is_empty:
+                # An empty schedule is no document: a refused booking (hold, then release)
+                # leaves the store exactly as it was, and people who never offer or book cost
+                # no key.
+                new = None
+            else:
+                now = self.clock()
+                # Holds to pass on or announce (domain/waitlist.py) are settled as upkeep is.
+                due[0] = (
+                    schedule.maintenance_due(now)
+                    or bool(schedule.archiving)
+                    or schedule.holds_due(now)
+                )
+                new = schedule.to_doc()
+                if grows:
+                    size = encoded_size(new)
+                    if size > self.growth_budget and size > (encoded_size(doc) if doc else 0):
+                        raise ScheduleTooBig(limits.SCHEDULE_FULL, due[0])
+            card[0] = (_card_changed(doc, new), new)
             return new
 
         self.store.update(schedule_key(uid), apply)
+        if self.search_cards and card[0][0]:
+            self.refresh_card(uid, card[0][1])
         if due[0]:
             self.due_owners().add(uid)
         return result[0]
+
+    def refresh_card(self, uid: str, doc: dict | None) -> None:
+        """Write the search card of the person whose schedule `doc` was just written: everyone
+        has one from sign-up (People.create_user) until their account is deleted, so search
+        reads no schedule for a teacher who only has the skill as a tag.
+
+        Two changes at once each write the card of the document as they wrote it, and the
+        earlier one's could land last. So, once written, the schedule is read again and the
+        card written again from it while it differs: the refresh whose card a newer change
+        made stale is the one that sees it (as refresh_slot_rows does)."""
+        for _ in range(REFRESH_TRIES):
+            if doc and doc.get(CLOSED):
+                self.store.delete(card_key(uid))
+            else:
+                built = search_cards.build_card(Schedule.from_doc(uid, doc), self.clock())
+                self.store.put(card_key(uid), built)
+            latest = self.store.get(schedule_key(uid))
+            if latest == doc:
+                return
+            doc = latest
+        log.warning("search card of %s still changing after %d refreshes", uid, REFRESH_TRIES)
+
+    def search_cards_of(self, uids: list[str]) -> dict[str, tuple[User, dict | None]]:
+        """Users and their search cards (None where they have none), in one round trip:
+        what the landing search reads instead of their schedules where the store keeps
+        cards (`search_cards`)."""
+        cards = [card_key(uid) for uid in uids] if self.search_cards else []
+        found = self.store.get_many([*map(user_key, uids), *cards])
+        result: dict[str, tuple[User, dict | None]] = {}
+        for uid in uids:
+            if data := found.get(user_key(uid)):
+                result[uid] = (User.from_dict(data), found.get(card_key(uid)))
+        return result
+
+    def schedules(self, uids: list[str]) -> dict[str, Schedule]:
+        """Many people's schedules, in one round trip."""
+        found = self.store.get_many([schedule_key(uid) for uid in uids])
+        return {uid: Schedule.from_doc(uid, found.get(schedule_key(uid))) for uid in uids}
 
     def count_unread(self, uid: str, delta: int | None) -> None:
         """The unread count rides on the user record, which every page loads anyway: the nav
@@ -173,3 +218,16 @@ class Schedules(RepositoryBase):
         owners = self.due_owners()
         self._due.owners = set()
         return owners
+
+
+def _card_changed(old: dict | None, new: dict | None) -> bool:
+    """Does the search card change from `old` to `new`? Sections nobody parsed are written
+    back as the same objects, so most changes compare a few references."""
+    old, new = old or {}, new or {}
+    if bool(old.get(CLOSED)) != bool(new.get(CLOSED)):
+        return True
+    for name in CARD_SECTIONS:
+        before, after = old.get(name) or None, new.get(name) or None
+        if before is not after and before != after:
+            return True
+    return False

@@ -32,7 +32,7 @@ def _schedules(records: dict[str, dict]) -> dict[str, Schedule]:
 
 #: Derived documents: rebuilt from the records (`flask reindex`), so a different copy of one in
 #: the store is no conflict.
-DERIVED = ("skill/", "slots/", "due/")
+DERIVED = ("skill/", "skillhead/", "card/", "slots/", "due/")
 #: Claims naming an account: an import may never point one at another account.
 CLAIMS = ("username/", "email/")
 

@@ -151,20 +151,24 @@ def flat_errors(errors: Any) -> list[str]:
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+", re.ASCII)
 
 
-def url_maker(endpoint: str, argument: str) -> Callable[[str], str]:
-    """url_for(endpoint, **{argument: value}) for a list of rows: Werkzeug builds the URL
-    once per mount point with a marker, and each row with a plain value (an id, a username)
-    puts it in the marker's place; any other value goes through url_for itself."""
+def url_maker(endpoint: str, argument: str, **fixed: str) -> Callable[[str], str]:
+    """url_for(endpoint, **{argument: value}, **fixed) for a list of rows: Werkzeug builds
+    the URL once per mount point (once per call, with `fixed` values) with a marker, and each
+    row with a plain value (an id, a username) puts it in the marker's place; any other value
+    goes through url_for itself."""
     marker = "skillswapvalue"
-    patterns: dict[tuple[str, str], str] = per_mount("url_patterns", dict)
-    pattern = patterns.get((endpoint, argument))
-    if pattern is None:  # a few endpoints in all, so the dict stays small
-        pattern = patterns[endpoint, argument] = url_for(endpoint, **{argument: marker})
+    if fixed:  # values of the moment (a skill searched for): not kept
+        pattern = url_for(endpoint, **{argument: marker}, **fixed)
+    else:
+        patterns: dict[tuple[str, str], str] = per_mount("url_patterns", dict)
+        pattern = patterns.get((endpoint, argument))
+        if pattern is None:  # a few endpoints in all, so the dict stays small
+            pattern = patterns[endpoint, argument] = url_for(endpoint, **{argument: marker})
 
     def make(value: str) -> str:
         if _PLAIN.fullmatch(value) and pattern.count(marker) == 1:
             return pattern.replace(marker, value)
-        return url_for(endpoint, **{argument: value})
+        return url_for(endpoint, **{argument: value}, **fixed)
 
     return make
 

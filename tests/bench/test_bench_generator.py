@@ -17,7 +17,12 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.skills import normalise_skill
 from skillswap.domain.times import expand_slots, overlaps, parse_iso_utc
 from skillswap.domain.users import USERNAME_RE, User
-from skillswap.repo.indexes import rebuild_skill_index, rebuild_slot_index
+from skillswap.repo.indexes import (
+    everyone,
+    rebuild_skill_index,
+    rebuild_slot_index,
+    search_records,
+)
 from skillswap.store.sqlite import SQLiteStore
 
 USERS = 200
@@ -179,10 +184,14 @@ def test_loaded_store_has_every_record_and_a_consistent_skill_index(
     try:
         written = gen.load(store, community, batch=250)
         slots = community.slot_index(weekly=True)
-        assert written == 4 * USERS + len(community.skills) + len(slots)
+        # Per person: username, email, user, schedule and search card; per skill its entry
+        # and head.
+        assert written == 5 * USERS + 2 * len(community.skills) + len(slots)
         assert len(store.keys("user/")) == USERS
         stored = {k.removeprefix("skill/"): store.get(k) for k in store.keys("skill/")}
         assert stored == rebuild_skill_index(store) == community.skills
         assert store.get_many(store.keys("slots/")) == rebuild_slot_index(store, gen.NOW) == slots
+        search = store.get_many([*store.keys("card/"), *store.keys("skillhead/")])
+        assert search == search_records(everyone(store), community.skills, gen.NOW)
     finally:
         store.close()

@@ -387,12 +387,12 @@ def test_other_peoples_ids_open_nothing_and_change_nothing(
     after = snapshot(app)
     # xia's own offer is the only change: nothing of tess's or leo's moved (the indexes list
     # everyone's offers, so xia's lands there too).
-    derived = ("skill/", "slots/")
+    derived = ("skill/", "skillhead/", "slots/")
     for key in before:
         if uid(app, "xia") not in key and not key.startswith(derived):
             assert after.get(key) == before[key], key
     new_keys = {k for k in after if k not in before and not k.startswith(derived)}
-    assert new_keys <= {f"schedule/{uid(app, 'xia')}"}
+    assert new_keys <= {f"schedule/{uid(app, 'xia')}", f"card/{uid(app, 'xia')}"}
 
 
 # --- open redirects ------------------------------------------------------------------------

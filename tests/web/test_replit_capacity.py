@@ -73,3 +73,18 @@ def test_new_offers_stop_at_90_percent_of_the_bytes_but_booking_goes_on(
 
 def test_other_backends_have_no_such_budget(app) -> None:
     assert app.extensions["skillswap.repo"].capacity_problem("new members") is None
+
+
+def test_search_keeps_no_cards_where_keys_are_scarce(
+    replit_app, fake_replitdb: FakeReplitDB
+) -> None:
+    """Search cards and skill heads cost a key per teacher and per skill: on Replit DB the
+    search reads the skill's entry and the teachers' schedules instead."""
+    client = replit_app.test_client()
+    AuthActions(client).signup("ada")
+    response = submit(client, "/offer", OFFER, {})
+    assert response.status_code == 302
+    assert not [k for k in fake_replitdb.data if k.startswith(("card/", "skillhead/"))]
+    bob = replit_app.test_client()
+    AuthActions(bob).signup("bob")
+    assert "Next free: Tue 1 Dec 2026, 09:00–10:00" in text(bob.get("/?q=pyth"))

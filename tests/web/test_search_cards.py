@@ -1,0 +1,211 @@
+"""The landing search reads teachers' search cards (domain/search_cards.py), kept in step by the
+writes that change them, and reads a schedule only where a card cannot answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from skillswap.domain.schedule import Schedule
+from skillswap.domain.search_cards import build_card, skill_head
+from skillswap.domain.waitlist import Hold
+from skillswap.repo.keys import card_key, schedule_key, skill_head_key
+from skillswap.store import open_store
+from tests.support.app_fixtures import START, Clock, close_app, make_app
+from tests.support.counting_store import CountingStore
+from tests.web.test_auth import page
+from tests.web.test_offers import book, person, post_offer, repo, uid
+
+
+@pytest.fixture
+def counted(tmp_path: Path, clock: Clock) -> Iterator[tuple[Flask, CountingStore]]:
+    store = CountingStore(open_store(f"sqlite:///{tmp_path / 'search.db'}"))
+    app = make_app(tmp_path, clock, STORE=store)
+    yield app, store
+    close_app(app)
+
+
+def _search(client: FlaskClient, store: CountingStore, query: str = "pyth") -> str:
+    store.reset()
+    response = client.get(f"/?q={query}")
+    assert response.status_code == 200
+    return page(response).main_text
+
+
+def _schedules_read(store: CountingStore) -> list[str]:
+    return [k for call in store.log for k in call.keys if k.startswith("schedule/")]
+
+
+def _first_slot(app: Flask, username: str) -> tuple[str, str]:
+    offers = repo(app).schedule(uid(app, username)).offers
+    offer = next(iter(offers.values()))
+    return offer.id, offer.slots[0].id
+
+
+def test_search_reads_cards_and_heads_not_schedules_or_whole_entries(
+    counted: tuple[Flask, CountingStore],
+) -> None:
+    app, store = counted
+    ada = person(app, "ada")
+    post_offer(ada, {"session_minutes": "30", "ranges-0-end": "11:00"})
+    person(app, "cyd")
+    cyd = repo(app).find_user("cyd")  # Python as a tag only
+    cyd.teach = ["Python"]
+    repo(app).save_profile(cyd)
+    repo(app).index_teach_tags(cyd.id, [], cyd.teach)
+    bob = person(app, "bob")
+    text = _search(bob, store)
+    assert "Next free: Tue 1 Dec 2026, 09:00–09:30 (UTC); " in text
+    assert "and more on their page" in text
+    assert "cyd · No ratings yet No free times published right now." in text
+    # bob's own schedule is read for "your next session"; ada's never.
+    assert _schedules_read(store) == [schedule_key(uid(app, "bob"))]
+    read = {k for call in store.log for k in call.keys}
+    assert card_key(uid(app, "ada")) in read and skill_head_key("python") in read
+    assert "skill/python" not in read
+
+
+def test_a_booked_time_leaves_the_search_at_once(counted: tuple[Flask, CountingStore]) -> None:
+    app, store = counted
+    ada = person(app, "ada")
+    post_offer(ada, {"session_minutes": "30"})  # 09:00 and 09:30
+    leo = person(app, "leo")
+    assert "09:00–09:30 (UTC); Tue 1 Dec 2026, 09:30–10:00" in _search(leo, store)
+    offer_id, slot_id = _first_slot(app, "ada")
+    assert book(app, leo, "ada", "python", offer_id, slot_id).status_code == 302
+    text = _search(leo, store)
+    assert "Next free: Tue 1 Dec 2026, 09:30–10:00 (UTC) Book" in text
+    assert _schedules_read(store) == [schedule_key(uid(app, "leo"))]
+
+
+def test_times_passed_beyond_a_card_are_read_from_the_schedule(
+    counted: tuple[Flask, CountingStore], clock: Clock
+) -> None:
+    app, store = counted
+    ada = person(app, "ada")
+    # Ten times from 09:00: the card keeps eight, and at 09:05 the first five are within the
+    # two hours' notice a teacher takes by default.
+    assert post_offer(ada, {"session_minutes": "30", "ranges-0-end": "14:00"}).status_code == 302
+    bob = person(app, "bob")
+    clock.set(clock.now.replace(month=12, day=1, hour=9, minute=5))
+    text = _search(bob, store)
+    assert "Next free: Tue 1 Dec 2026, 11:30–12:00 (UTC); " in text
+    assert "12:30–13:00 (UTC), and more on their page" in text
+    assert schedule_key(uid(app, "ada")) in _schedules_read(store)
+
+
+def test_a_card_made_stale_by_a_crossing_change_is_written_again(app: Flask, clock: Clock) -> None:
+    """Two changes at once: the earlier one's card lands last. Its refresh reads the
+    schedule again and writes the card of what it finds."""
+    ada = person(app, "ada")
+    post_offer(ada, {"session_minutes": "30"})
+    r = repo(app)
+    ada_id = uid(app, "ada")
+    stale = r.store.get(schedule_key(ada_id))
+    r.change_schedule(ada_id, lambda s: s.set_rules(s.teacher_rules.__class__(notice_hours=48)))
+    r.refresh_card(ada_id, stale)  # the earlier change's refresh, landing after the later one
+    fresh = build_card(Schedule.from_doc(ada_id, r.store.get(schedule_key(ada_id))), clock())
+    assert r.store.get(card_key(ada_id)) == fresh
+    assert fresh["notice"] == 48
+
+
+def test_everyone_has_a_card_from_sign_up_to_deletion(app: Flask) -> None:
+    """A teacher with the skill only as a tag has one too: search reads no schedule for
+    them."""
+    r = repo(app)
+    ada = person(app, "ada")
+    ada_id = uid(app, "ada")
+    assert r.store.get(card_key(ada_id)) == {
+        "rating": [0, 0],
+        "reveals": [],
+        "notice": 2,
+        "free": {"*": {"times": [], "complete": True}},
+    }
+    post_offer(ada)
+    assert r.store.get(card_key(ada_id))["free"]["python"]["times"]
+    offer_id = next(iter(r.schedule(ada_id).offers))
+    r.change_schedule(ada_id, lambda s: s.offers.pop(offer_id))
+    assert r.store.get(card_key(ada_id))["free"] == {"*": {"times": [], "complete": True}}
+    r.delete_person(ada_id, START)
+    assert r.store.get(card_key(ada_id)) is None
+
+
+def test_a_time_held_for_me_shows_in_my_search_only(
+    counted: tuple[Flask, CountingStore], clock: Clock
+) -> None:
+    """Holds settle by the clock, so a teacher holding a time has a card without times: the
+    search reads their schedule, which shows a held time to the person it is held for."""
+    app, store = counted
+    ada = person(app, "ada")
+    post_offer(ada)
+    r = repo(app)
+    ada_id, leo = uid(app, "ada"), person(app, "leo")
+    leo_id = uid(app, "leo")
+    offer_id, slot_id = _first_slot(app, "ada")
+
+    def hold(s: Schedule) -> None:
+        offer = s.offers[offer_id]
+        stored = offer.slots[0]
+
+        until = (clock() + timedelta(hours=12)).isoformat().replace("+00:00", "Z")
+        s.holds = [
+            Hold(
+                offer_id,
+                slot_id,
+                stored.start,
+                stored.end,
+                leo_id,
+                "leo",
+                "Python",
+                "python",
+                until,
+            )
+        ]
+
+    r.change_schedule(ada_id, hold)
+    assert "Next free: Tue 1 Dec 2026, 09:00–10:00" in _search(leo, store)
+    assert schedule_key(ada_id) in _schedules_read(store)
+    assert "No free times published right now." in _search(person(app, "bob"), store)
+
+
+def test_reindex_writes_cards_and_heads_and_a_budgeted_store_keeps_none(app: Flask) -> None:
+    ada = person(app, "ada")
+    post_offer(ada)
+    r = repo(app)
+    ada_id = uid(app, "ada")
+    r.store.delete(card_key(ada_id))
+    r.store.delete(skill_head_key("python"))
+    result = app.test_cli_runner().invoke(args=["reindex"])
+    assert result.exit_code == 0, result.output
+    assert r.store.get(card_key(ada_id)) is not None
+    head = r.store.get(skill_head_key("python"))
+    assert head == skill_head(r.store.get("skill/python"))
+    assert head["teachers"] == [ada_id]
+
+
+def test_results_come_a_page_of_twelve_at_a_time(app: Flask) -> None:
+    """A skill's first 24 teachers by id, twelve a page."""
+    r = repo(app)
+    for n in range(30):
+        teacher = r.create_user(f"goteacher{n:02d}", f"go{n}@example.com", "x", "UTC")
+        teacher.teach = ["Go"]
+        r.save_profile(teacher)
+        r.index_teach_tags(teacher.id, [], teacher.teach)
+    visitor = app.test_client()
+    first = page(visitor.get("/?q=go"))
+    names = [a.text for a in first.all("a") if a.text.startswith("goteacher")]
+    assert len(names) == 12
+    assert "Page 1 of 2" in first.main_text
+    more = [a.attrs["href"] for a in first.all("a") if a.text == "More teachers"]
+    assert more == ["/?q=go&page=2"]
+    second = page(visitor.get(more[0]))
+    later = [a.text for a in second.all("a") if a.text.startswith("goteacher")]
+    assert len(later) == 12 and not set(later) & set(names)
+    assert [a.text for a in second.all("a") if a.attrs.get("rel") == "prev"] == [
+        "Previous teachers"
+    ]
