@@ -87,7 +87,7 @@ class Schedules(RepositoryBase):
         document found due for upkeep is noted (`take_due`) for the operation to settle."""
         result: list[T] = []
         due: list[bool] = [False]
-        card: list[tuple[bool, dict | None]] = [(False, None)]  # (changed, document written)
+        card: list[tuple[dict | None, dict | None]] = []  # (document read, document written)
 
         def apply(doc: dict | None) -> dict | None:
             closed = doc.get(CLOSED) if doc else None
@@ -116,15 +116,35 @@ class Schedules(RepositoryBase):
                     size = encoded_size(new)
                     if size > self.growth_budget and size > (encoded_size(doc) if doc else 0):
                         raise ScheduleTooBig(limits.SCHEDULE_FULL, due[0])
-            card[0] = (_card_changed(doc, new), new)
+            card[:] = [(doc, new)]
             return new
 
         self.store.update(schedule_key(uid), apply)
-        if self.search_cards and card[0][0]:
+        if self.search_cards and card and self._card_changed(uid, *card[0]):
             self.refresh_card(uid, card[0][1])
         if due[0]:
             self.due_owners().add(uid)
         return result[0]
+
+    def _card_changed(self, uid: str, old: dict | None, new: dict | None) -> bool:
+        """Does the search card change from `old` to `new`? Sections nobody parsed are written
+        back as the same objects, so most changes compare a few references. For someone who
+        offers nothing, before or after (a learner booking), only the rating can change, which
+        is cheap to work out here rather than write and read back."""
+        old, new = old or {}, new or {}
+        if bool(old.get(CLOSED)) != bool(new.get(CLOSED)):
+            return True
+        changed = False
+        for name in CARD_SECTIONS:
+            before, after = old.get(name) or None, new.get(name) or None
+            if before is not after and before != after:
+                changed = True
+                break
+        if not changed or old.get("offers") or new.get("offers"):
+            return changed
+        now = self.clock()
+        before_card = search_cards.build_card(Schedule.from_doc(uid, old), now)
+        return before_card != search_cards.build_card(Schedule.from_doc(uid, new), now)
 
     def refresh_card(self, uid: str, doc: dict | None) -> None:
         """Write the search card of the person whose schedule `doc` was just written: everyone
@@ -218,16 +238,3 @@ class Schedules(RepositoryBase):
         owners = self.due_owners()
         self._due.owners = set()
         return owners
-
-
-def _card_changed(old: dict | None, new: dict | None) -> bool:
-    """Does the search card change from `old` to `new`? Sections nobody parsed are written
-    back as the same objects, so most changes compare a few references."""
-    old, new = old or {}, new or {}
-    if bool(old.get(CLOSED)) != bool(new.get(CLOSED)):
-        return True
-    for name in CARD_SECTIONS:
-        before, after = old.get(name) or None, new.get(name) or None
-        if before is not after and before != after:
-            return True
-    return False

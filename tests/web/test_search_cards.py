@@ -209,3 +209,18 @@ def test_results_come_a_page_of_twelve_at_a_time(app: Flask) -> None:
     assert [a.text for a in second.all("a") if a.attrs.get("rel") == "prev"] == [
         "Previous teachers"
     ]
+
+
+def test_a_booking_rewrites_the_teachers_card_only(counted: tuple[Flask, CountingStore]) -> None:
+    """A learner who offers nothing has a card whose times cannot change: their booking
+    writes none (a review of them will: it changes their rating)."""
+    app, store = counted
+    ada = person(app, "ada")
+    post_offer(ada)
+    leo = person(app, "leo")
+    offer_id, slot_id = _first_slot(app, "ada")
+    store.reset()
+    assert book(app, leo, "ada", "python", offer_id, slot_id).status_code == 302
+    written = {k for call in store.log if call.method in ("put", "delete") for k in call.keys}
+    assert card_key(uid(app, "ada")) in written
+    assert card_key(uid(app, "leo")) not in written
