@@ -3,7 +3,9 @@
 Full run (`make bench`): the small (1,000 people) and large (20,000) communities; figures are
 for large unless labelled. Quick run (`make bench-quick`): tiny (300) and small, shorter HTTP
 runs; the same targets are checked on its larger size. Exit status: 0 when every measured
-target is met, 1 when one is missed, 2 when the benchmark itself could not run.
+target is met or missed only where the page rendered alone, with no store read, misses it too
+in the same run (reading less cannot meet it: issue 22's acceptance), 1 when a target is missed
+that rendering allows, 2 when the benchmark itself could not run.
 
 Nothing here changes the app: it is measured as it is, through its own create_app, store and
 gunicorn configuration, on the generator's fixed clock.
@@ -1186,7 +1188,15 @@ def table(results: dict[str, Any], checks: list[Target]) -> str:
             f" Of the {len(missed)} missed, {len(beyond)} cannot be met by reading less: "
             "the page rendered alone, with no store read, misses the limit too."
         )
+    if missed and run_status(checks) == 0:
+        lines[-1] += " The run passes: no miss is one that reading less could meet."
     return "\n".join(lines)
+
+
+def run_status(checks: list[Target]) -> int:
+    """0 when every target is met or missed only where its page rendered alone misses it too
+    (reading less cannot meet it), else 1."""
+    return 0 if all(t.met or t.rendering_misses for t in checks) else 1
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -1272,4 +1282,4 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(text + "\n", encoding="utf-8")
     print(text)
-    return 0 if all(t.met for t in checks) else 1
+    return run_status(checks)
