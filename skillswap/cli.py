@@ -17,6 +17,7 @@ from skillswap.repo.indexes import reindex, search_layout_differs, weekly_slot_b
 from skillswap.repo.reminders import due_layout_differs, reindex_due
 from skillswap.services.backup import export_records, import_records, read_export
 from skillswap.services.mail import send_due_mail
+from skillswap.services.upkeep import refresh_search_cards
 from skillswap.store import REPLIT_BUDGET, Store
 from skillswap.web.common import now
 
@@ -61,9 +62,9 @@ def register(app: Flask) -> None:
 
     @app.cli.command("send-due-mail")
     def send_due_mail_command() -> None:
-        """Send the mail that is due: reminders, and retries of mail the server did not take.
-        For cron or Replit Scheduled Deployments, every minute or so, where
-        MAIL_SENDER_THREAD=false."""
+        """Send the mail that is due: reminders, and retries of mail the server did not take;
+        then bring a batch of search cards up to date. For cron or Replit Scheduled
+        Deployments, every minute or so, where MAIL_SENDER_THREAD=false."""
         extensions = current_app.extensions
         mailer = extensions["skillswap.mailer"]
         done = send_due_mail(_repo(), mailer, now(), extensions["skillswap.notifier"])
@@ -75,6 +76,7 @@ def register(app: Flask) -> None:
             f"mail: {sent.sent} sent, {sent.retrying} to retry later, {sent.dropped} dropped; "
             f"{len(mailer.queue)} waiting in the queue"
         )
+        click.echo(f"search cards: {refresh_search_cards(_repo())} brought up to date")
 
     @app.cli.command("store-stats")
     def store_stats_command() -> None:

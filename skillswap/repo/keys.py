@@ -23,6 +23,8 @@ Replit DB's 5,000):
     card/<id>            index: what search shows of a teacher: their next free times per
                          skill and their rating (derived, written after each change to their
                          schedule; not where keys are scarce; domain/search_cards.py)
+    sweep/cards          {"after": card key}   where the background refresh of search cards
+                         got to
     archive/<owner>/<quarter>/<piece>
                          history that left the live documents (domain/archive.py): one
                          series of pieces per person, or per quarter shared by everyone
@@ -93,6 +95,11 @@ def skill_head_key(normalised: str) -> str:
 
 def card_key(uid: str) -> str:
     return f"card/{uid}"
+
+
+def card_sweep_key() -> str:
+    """Where the background refresh of search cards got to (Schedules.refresh_cards_batch)."""
+    return "sweep/cards"
 
 
 def slots_key(normalised: str, bucket: str, piece: int = 0) -> str:

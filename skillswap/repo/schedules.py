@@ -16,7 +16,7 @@ from skillswap.domain.schedule import Schedule
 from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.base import REFRESH_TRIES, RepositoryBase
-from skillswap.repo.keys import card_key, schedule_key, user_key
+from skillswap.repo.keys import card_key, card_sweep_key, schedule_key, user_key
 from skillswap.store.codec import encoded_size
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,39 @@ class Schedules(RepositoryBase):
                 return
             doc = latest
         log.warning("search card of %s still changing after %d refreshes", uid, REFRESH_TRIES)
+
+    def refresh_cards_batch(self, batch: int) -> int:
+        """Rebuild the search cards of the next `batch` people, in key order from where the
+        last call stopped, round and round; returns how many changed. Time passing empties a
+        card's lists from the front, so a teacher who changes nothing for weeks would leave
+        search reading their schedule: a background round brings their card up to date.
+
+        A change made meanwhile may have written its card before this one landed, so the
+        schedules of the cards written are read again, and where one moved its card is
+        refreshed as that change's own refresh would (`refresh_card`)."""
+        after = (self.store.get(card_sweep_key()) or {}).get("after", "")
+        keys = self.store.keys("card/", start=after or None, limit=batch + 1)
+        keys = [k for k in keys if k != after][:batch]
+        uids = [key.removeprefix("card/") for key in keys]
+        found = self.store.get_many([*keys, *map(schedule_key, uids)])
+        now = self.clock()
+        read: dict[str, dict | None] = {}
+        written: dict[str, dict] = {}
+        for uid in uids:
+            doc = found.get(schedule_key(uid))
+            if doc and doc.get(CLOSED):
+                continue  # an account being deleted: its deletion removes the card
+            card = search_cards.build_card(Schedule.from_doc(uid, doc), now)
+            if card != found.get(card_key(uid)):
+                read[uid], written[card_key(uid)] = doc, card
+        if written:
+            self.store.put_many(written)
+            again = self.store.get_many([schedule_key(uid) for uid in read])
+            for uid, doc in read.items():
+                if again.get(schedule_key(uid)) != doc:
+                    self.refresh_card(uid, again.get(schedule_key(uid)))
+        self.store.put(card_sweep_key(), {"after": keys[-1] if len(keys) == batch else ""})
+        return len(written)
 
     def search_cards_of(self, uids: list[str]) -> dict[str, tuple[User, dict | None]]:
         """Users and their search cards (None where they have none), in one round trip:

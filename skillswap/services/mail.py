@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from skillswap.mail import CalendarInvite, Delivery, Mailer, OutboxTransport, Ou
 from skillswap.mail.retry import MAX_QUEUED
 from skillswap.mail.sending import BATCH
 from skillswap.repo import Repository
+from skillswap.services.upkeep import refresh_search_cards
 
 if TYPE_CHECKING:
     from skillswap.services.notify import Notifier
@@ -86,7 +88,8 @@ def _deliver_queue(mailer: Mailer, now: datetime) -> Delivery:
 
 class MailSender:
     """A daemon thread in this process that calls `send_due_mail` (reminders and the retry
-    queue) every SENDER_INTERVAL, and at once when woken (a page just queued a mail). For the
+    queue) every SENDER_INTERVAL, and at once when woken (a page just queued a mail); and,
+    once an interval, brings a batch of search cards up to date (`refresh_search_cards`). For the
     single-instance default; where a scheduler runs `flask send-due-mail`, set
     MAIL_SENDER_THREAD=false.
 
@@ -139,6 +142,7 @@ class MailSender:
 
     def _run(self) -> None:
         log.info("mail sender thread started (every %.0f s)", self.interval)
+        refreshed = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(self.interval)
             self._wake.clear()
@@ -148,6 +152,13 @@ class MailSender:
                 send_due_mail(self.repo, self.mailer, self.mailer.clock(), self.notifier)
             except Exception:  # the thread must outlive a bad round (a full disk, a bug)
                 log.exception("mail sender: sending due mail failed; trying again later")
+            # Once an interval, however often mail wakes the thread: a batch of search cards.
+            if time.monotonic() - refreshed >= self.interval:
+                refreshed = time.monotonic()
+                try:
+                    refresh_search_cards(self.repo)
+                except Exception:
+                    log.exception("mail sender: refreshing search cards failed")
 
 
 def hand_on(mailer: Mailer, message: EmailMessage, sender: MailSender | None) -> Outcome:

@@ -89,3 +89,16 @@ def grow(repo: Repository, uid: str, change: Callable[[Schedule], T]) -> T:
             raise
         maintain(repo, uid)
         return repo.change_schedule(uid, change, grows=True)
+
+
+#: Search cards each background round brings up to date (refresh_search_cards): at one round
+#: every SENDER_INTERVAL (30 s), 20,000 people every 100 minutes, while a card's times last
+#: about a week of a teacher's sessions.
+CARD_BATCH = 100
+
+
+def refresh_search_cards(repo: Repository, batch: int = CARD_BATCH) -> int:
+    """Bring the next `batch` search cards up to date (Schedules.refresh_cards_batch), where
+    the store keeps them; how many changed. Run by the background sender and by `flask
+    send-due-mail`."""
+    return repo.refresh_cards_batch(batch) if repo.search_cards else 0

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from skillswap.domain.schedule import Schedule
 from skillswap.domain.search_cards import build_card, skill_head
+from skillswap.domain.teacher_rules import TeacherRules
 from skillswap.domain.waitlist import Hold
 from skillswap.repo.keys import card_key, schedule_key, skill_head_key
 from skillswap.store import open_store
@@ -107,7 +108,7 @@ def test_a_card_made_stale_by_a_crossing_change_is_written_again(app: Flask, clo
     r = repo(app)
     ada_id = uid(app, "ada")
     stale = r.store.get(schedule_key(ada_id))
-    r.change_schedule(ada_id, lambda s: s.set_rules(s.teacher_rules.__class__(notice_hours=48)))
+    r.change_schedule(ada_id, lambda s: s.set_rules(TeacherRules(notice_hours=48)))
     r.refresh_card(ada_id, stale)  # the earlier change's refresh, landing after the later one
     fresh = build_card(Schedule.from_doc(ada_id, r.store.get(schedule_key(ada_id))), clock())
     assert r.store.get(card_key(ada_id)) == fresh
@@ -224,3 +225,63 @@ def test_a_booking_rewrites_the_teachers_card_only(counted: tuple[Flask, Countin
     written = {k for call in store.log if call.method in ("put", "delete") for k in call.keys}
     assert card_key(uid(app, "ada")) in written
     assert card_key(uid(app, "leo")) not in written
+
+
+def test_the_background_round_brings_cards_whose_times_passed_up_to_date(
+    counted: tuple[Flask, CountingStore], clock: Clock
+) -> None:
+    """A teacher who changes nothing: their card's times pass, search reads their schedule,
+    until a round of `flask send-due-mail` (or the background sender) rebuilds the card."""
+    app, store = counted
+    ada = person(app, "ada")
+    assert post_offer(ada, {"session_minutes": "30", "ranges-0-end": "14:00"}).status_code == 302
+    bob = person(app, "bob")
+    clock.set(clock.now.replace(month=12, day=1, hour=9, minute=5))
+    _search(bob, store)
+    assert schedule_key(uid(app, "ada")) in _schedules_read(store)
+    result = app.test_cli_runner().invoke(args=["send-due-mail"])
+    assert result.exit_code == 0, result.output
+    assert "search cards: 1 brought up to date" in result.output  # ada's; bob's has not changed
+    text = _search(bob, store)
+    assert "Next free: Tue 1 Dec 2026, 11:30–12:00 (UTC); " in text
+    assert _schedules_read(store) == [schedule_key(uid(app, "bob"))]
+    again = app.test_cli_runner().invoke(args=["send-due-mail"])
+    assert "search cards: 0 brought up to date" in again.output
+
+
+def test_the_background_round_goes_round_in_batches(app: Flask, clock: Clock) -> None:
+    r = repo(app)
+    for n in range(5):
+        person(app, f"member{n}")
+    people = [uid(app, f"member{n}") for n in range(5)]
+    clock.advance(days=1)
+    for n in range(5):  # change what every card says: a rule of 48 hours' notice
+        r.store.put(schedule_key(people[n]), {"booking_rules": {"notice_hours": 48}, "offers": {}})
+    assert r.refresh_cards_batch(2) == 2
+    assert r.refresh_cards_batch(2) == 2
+    assert r.refresh_cards_batch(2) == 1  # the last one; the next round starts over
+    assert r.store.get("sweep/cards") == {"after": ""}
+    assert r.refresh_cards_batch(2) == 0
+    assert all(r.store.get(card_key(p))["notice"] == 48 for p in people)
+
+
+def test_a_change_made_during_a_round_keeps_its_own_card(app: Flask) -> None:
+    """The round read ada's schedule before her change, and its card lands after her own
+    refresh: the round reads the schedule again and writes her card as her change left it."""
+    ada = person(app, "ada")
+    post_offer(ada)
+    r = repo(app)
+    ada_id = uid(app, "ada")
+    real_put_many = r.store.put_many
+
+    def put_many_after_a_change(items: dict) -> None:
+        r.change_schedule(ada_id, lambda s: s.set_rules(TeacherRules(notice_hours=48)))
+        real_put_many(items)  # the round's cards, built before the change
+
+    r.store.put(card_key(ada_id), {"out of date": True})  # so the round rewrites it
+    r.store.put_many = put_many_after_a_change
+    try:
+        r.refresh_cards_batch(10)
+    finally:
+        del r.store.put_many
+    assert r.store.get(card_key(ada_id))["notice"] == 48
