@@ -179,6 +179,17 @@ class Schedules(RepositoryBase):
         after = (self.store.get(card_sweep_key()) or {}).get("after", "")
         keys = self.store.keys("card/", start=after or None, limit=batch + 1)
         keys = [k for k in keys if k != after][:batch]
+        # Every worker's mail sender runs rounds: the batch is taken by moving the cursor past
+        # it only if nobody has moved it since it was read, so two never do the same batch.
+        taken: list[bool] = []
+
+        def take(doc: dict | None) -> dict | None:
+            taken[:] = [(doc or {}).get("after", "") == after]
+            return {"after": keys[-1] if len(keys) == batch else ""} if taken[0] else doc
+
+        self.store.update(card_sweep_key(), take)
+        if not taken[0]:
+            return 0
         uids = [key.removeprefix("card/") for key in keys]
         found = self.store.get_many([*keys, *map(schedule_key, uids)])
         now = self.clock()
@@ -197,7 +208,6 @@ class Schedules(RepositoryBase):
             for uid, doc in read.items():
                 if again.get(schedule_key(uid)) != doc:
                     self.refresh_card(uid, again.get(schedule_key(uid)))
-        self.store.put(card_sweep_key(), {"after": keys[-1] if len(keys) == batch else ""})
         return len(written)
 
     def search_cards_of(self, uids: list[str]) -> dict[str, tuple[User, dict | None]]:

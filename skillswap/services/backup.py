@@ -31,8 +31,8 @@ def _schedules(records: dict[str, dict]) -> dict[str, Schedule]:
 
 
 #: Derived documents: rebuilt from the records (`flask reindex`), so a different copy of one in
-#: the store is no conflict.
-DERIVED = ("skill/", "skillhead/", "card/", "slots/", "due/")
+#: the store is no conflict; `sweep/` is where a background round got to, moved every minute.
+DERIVED = ("skill/", "skillhead/", "card/", "slots/", "due/", "sweep/")
 #: Claims naming an account: an import may never point one at another account.
 CLAIMS = ("username/", "email/")
 
