@@ -29,7 +29,7 @@ from skillswap.repo.keys import (
     slots_key,
     user_key,
 )
-from skillswap.store import Store
+from skillswap.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,10 @@ class Indexes(RepositoryBase):
 
         self.store.update(skill_key(skill), apply)
         if self.search_cards and heads and heads[0][0] != heads[0][1]:
-            self._write_head(skill, heads[0][1])
+            try:
+                self._write_head(skill, heads[0][1])
+            except StoreError as exc:  # the change stands; `flask reindex` mends the head
+                log.warning("search head of %s not written: %s", skill, exc)
 
     def _write_head(self, skill: str, head: dict | None) -> None:
         """Two changes at once could write their heads in the wrong order: once written, the

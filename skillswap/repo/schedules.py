@@ -17,6 +17,7 @@ from skillswap.domain.times import iso_utc
 from skillswap.domain.users import User
 from skillswap.repo.base import REFRESH_TRIES, RepositoryBase
 from skillswap.repo.keys import card_key, card_sweep_key, schedule_key, user_key
+from skillswap.store import StoreError
 from skillswap.store.codec import encoded_size
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,10 @@ class Schedules(RepositoryBase):
 
         self.store.update(schedule_key(uid), apply)
         if self.search_cards and card and self._card_changed(uid, *card[0]):
-            self.refresh_card(uid, card[0][1])
+            try:
+                self.refresh_card(uid, card[0][1])
+            except StoreError as exc:  # the change stands: the background round mends the card
+                log.warning("search card of %s not written: %s", uid, exc)
         if due[0]:
             self.due_owners().add(uid)
         return result[0]
