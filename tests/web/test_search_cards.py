@@ -384,3 +384,24 @@ def test_a_skill_head_that_cannot_be_written_does_not_undo_the_offer(
         del store.put
     assert repo(app).schedule(uid(app, "ada")).offers
     assert "search head of python not written" in caplog.text
+
+
+def test_teachers_with_free_time_come_first_across_pages_not_within_one(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranked before paged: a teacher with free time whose id sorts last is first on page 1,
+    ahead of twelve who have the skill as a tag and publish nothing."""
+    ids = iter(f"{n:016x}" for n in range(1, 100))
+    monkeypatch.setattr("skillswap.repo.people.new_id", lambda: next(ids))
+    r = repo(app)
+    for n in range(13):
+        teacher = r.create_user(f"tagonly{n:02d}", f"t{n}@example.com", "x", "UTC")
+        teacher.teach = ["Python"]
+        r.save_profile(teacher)
+        r.index_teach_tags(teacher.id, [], teacher.teach)
+    ada = person(app, "ada")  # the highest id of the fourteen
+    assert post_offer(ada).status_code == 302
+    first = page(app.test_client().get("/?q=python"))
+    names = [a.text for a in first.all("a") if a.attrs.get("href", "").startswith("/user/")]
+    assert names[0] == "ada" and len(names) == 12
+    assert "Page 1 of 2" in first.main_text

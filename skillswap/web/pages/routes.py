@@ -21,57 +21,63 @@ from skillswap.web.common import Paged, now, paged, repo, url_maker, viewer_zone
 
 bp = Blueprint("pages", __name__)
 MAX_SKILLS = 8
-# Results a page: a skill's head holds its first HEAD_TEACHERS teachers, two pages of them.
-PAGE_TEACHERS = HEAD_TEACHERS // 2
+#: Teachers a search ranks, over all its skills: each skill's head holds its first
+#: HEAD_TEACHERS by id, and the first skills' come first. Every one of them is read (a user
+#: record and a small card each) so the ranking holds across pages, not within one.
+MAX_RESULTS = HEAD_TEACHERS
+PAGE_TEACHERS = 12
 # A skill and one of its teachers, as the page lists them.
 Pair = tuple[str, str]
 
 
 def _search(query: str) -> tuple[list[dict], Paged[Pair] | None]:
     """Teachers of skills whose normalised name starts with the query, with their next free
-    times and rating, a page of them (of each skill's first HEAD_TEACHERS by id). Three store
-    round trips whatever the community's size, and small documents only: the skill keys in
-    range, their heads, and the page's teachers with their search cards
-    (domain/search_cards.py); a fourth where a card cannot answer (`_free_times`)."""
+    times and rating: skill by skill, those with free time first, soonest first, then the
+    rest by name, PAGE_TEACHERS a page. Three store round trips whatever the community's size,
+    and small documents only: the skill keys in range, their heads, and the teachers with
+    their search cards (domain/search_cards.py); a fourth where a card cannot answer
+    (`_free_times`)."""
     prefix = normalise_skill(query)
     if not prefix:
         return [], None
     heads = repo().search_heads(prefix, limit=MAX_SKILLS)
     pairs = [(key, uid) for key, head in heads.items() for uid in head["teachers"]]
-    shown = paged(pairs, PAGE_TEACHERS, "pages.home", q=query)
-    people = repo().search_cards_of(sorted({uid for _, uid in shown.items}))
-    answers = _free_times(heads, shown.items, people, now())
+    pairs = pairs[:MAX_RESULTS]
+    people = repo().search_cards_of(sorted({uid for _, uid in pairs}))
+    answers = _free_times(heads, pairs, people, now())
+    order = {key: n for n, key in enumerate(heads)}
+
+    def rank(pair: Pair) -> tuple:
+        free = answers[pair][0]
+        return (
+            order[pair[0]],
+            not free,
+            free[0][0].isoformat() if free else "",
+            people[pair[1]][0].username,
+        )
+
+    shown = paged(sorted(answers, key=rank), PAGE_TEACHERS, "pages.home", q=query)
     zone = viewer_zone()
     profile_url = url_maker("profile.public", "username")
+    book_urls = {key: url_maker("bookings.show", "username", skill=key) for key in heads}
     grouped: dict[str, list[dict]] = {}
     for key, uid in shown.items:
-        if (key, uid) in answers:
-            user = people[uid][0]
-            free, more, rating = answers[key, uid]
-            grouped.setdefault(key, []).append(
-                {
-                    "user": user,
-                    "rating": rating,
-                    "soonest": free[0][0] if free else None,
-                    "free": [when(start, end, zone) for start, end in free],
-                    "more": more,
-                    "profile_url": profile_url(user.username),
-                }
-            )
-    results = []
-    for key, teachers in grouped.items():
-        # Teachers with free time first, soonest first; then the rest by name.
-        teachers.sort(
-            key=lambda t: (
-                not t["free"],
-                t["soonest"].isoformat() if t["soonest"] else "",
-                t["user"].username,
-            )
+        user = people[uid][0]
+        free, more, rating = answers[key, uid]
+        grouped.setdefault(key, []).append(
+            {
+                "user": user,
+                "rating": rating,
+                "free": [when(start, end, zone) for start, end in free],
+                "more": more,
+                "profile_url": profile_url(user.username),
+                "book_url": book_urls[key](user.username),
+            }
         )
-        book_url = url_maker("bookings.show", "username", skill=key)
-        for teacher in teachers:
-            teacher["book_url"] = book_url(teacher["user"].username)
-        results.append({"key": key, "label": heads[key]["label"] or key, "teachers": teachers})
+    results = [
+        {"key": key, "label": heads[key]["label"] or key, "teachers": teachers}
+        for key, teachers in grouped.items()
+    ]
     return results, shown
 
 
