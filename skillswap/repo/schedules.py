@@ -214,17 +214,13 @@ class Schedules(RepositoryBase):
                     self.refresh_card(uid, again.get(schedule_key(uid)))
         return len(written)
 
-    def search_cards_of(self, uids: list[str]) -> dict[str, tuple[User, dict | None]]:
-        """Users and their search cards (None where they have none), in one round trip:
-        what the landing search reads instead of their schedules where the store keeps
-        cards (`search_cards`)."""
-        cards = [card_key(uid) for uid in uids] if self.search_cards else []
-        found = self.store.get_many([*map(user_key, uids), *cards])
-        result: dict[str, tuple[User, dict | None]] = {}
-        for uid in uids:
-            if data := found.get(user_key(uid)):
-                result[uid] = (User.from_dict(data), found.get(card_key(uid)))
-        return result
+    def cards_of(self, uids: list[str]) -> dict[str, dict]:
+        """The search cards of these people that exist, in one round trip; none, and no
+        round trip, where the store keeps no cards (`search_cards`)."""
+        if not self.search_cards or not uids:
+            return {}
+        found = self.store.get_many([card_key(uid) for uid in uids])
+        return {uid: card for uid in uids if (card := found.get(card_key(uid)))}
 
     def schedules(self, uids: list[str]) -> dict[str, Schedule]:
         """Many people's schedules, in one round trip."""

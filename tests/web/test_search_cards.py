@@ -64,8 +64,9 @@ def test_search_reads_cards_and_heads_not_schedules_or_whole_entries(
     assert "Next free: Tue 1 Dec 2026, 09:00–09:30 (UTC); " in text
     assert "and more on their page" in text
     assert "cyd · No ratings yet No free times published right now." in text
-    # bob's own schedule is read for "your next session"; ada's never.
-    assert _schedules_read(store) == [schedule_key(uid(app, "bob"))]
+    # No schedule at all: not ada's, nor bob's (his next session greets him on the plain
+    # landing page, not above results).
+    assert _schedules_read(store) == []
     read = {k for call in store.log for k in call.keys}
     assert card_key(uid(app, "ada")) in read and skill_head_key("python") in read
     assert "skill/python" not in read
@@ -81,7 +82,7 @@ def test_a_booked_time_leaves_the_search_at_once(counted: tuple[Flask, CountingS
     assert book(app, leo, "ada", "python", offer_id, slot_id).status_code == 302
     text = _search(leo, store)
     assert "Next free: Tue 1 Dec 2026, 09:30–10:00 (UTC) Book" in text
-    assert _schedules_read(store) == [schedule_key(uid(app, "leo"))]
+    assert _schedules_read(store) == []
 
 
 def test_times_passed_beyond_a_card_are_read_from_the_schedule(
@@ -244,7 +245,7 @@ def test_the_background_round_brings_cards_whose_times_passed_up_to_date(
     assert "search cards: 1 brought up to date" in result.output  # ada's; bob's has not changed
     text = _search(bob, store)
     assert "Next free: Tue 1 Dec 2026, 11:30–12:00 (UTC); " in text
-    assert _schedules_read(store) == [schedule_key(uid(app, "bob"))]
+    assert _schedules_read(store) == []
     again = app.test_cli_runner().invoke(args=["send-due-mail"])
     assert "search cards: 0 brought up to date" in again.output
 
@@ -405,3 +406,23 @@ def test_teachers_with_free_time_come_first_across_pages_not_within_one(
     names = [a.text for a in first.all("a") if a.attrs.get("href", "").startswith("/user/")]
     assert names[0] == "ada" and len(names) == 12
     assert "Page 1 of 2" in first.main_text
+
+
+def test_a_search_reads_four_small_documents_a_teacher_at_most_and_users_of_its_page(
+    counted: tuple[Flask, CountingStore],
+) -> None:
+    """Fourteen teachers, twelve a page: every card is read to rank them, user records only
+    for the page shown, and nothing of the viewer's but the session's own user record."""
+    app, store = counted
+    r = repo(app)
+    for n in range(14):
+        teacher = r.create_user(f"tagonly{n:02d}", f"t{n}@example.com", "x", "UTC")
+        teacher.teach = ["Python"]
+        r.save_profile(teacher)
+        r.index_teach_tags(teacher.id, [], teacher.teach)
+    bob = person(app, "bob")
+    _search(bob, store)
+    read = [k for call in store.log for k in call.keys]
+    assert len([k for k in read if k.startswith("card/")]) == 14
+    assert len([k for k in read if k.startswith("user/")]) == 12 + 1  # the page's, and bob
+    assert len(store.log) == 5
