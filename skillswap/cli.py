@@ -13,7 +13,12 @@ from skillswap.domain.limits import STORE_CEILING_SHARE
 from skillswap.domain.slot_index import ALL_WEEKS
 from skillswap.repo import Repository
 from skillswap.repo.archive import relayout_archives
-from skillswap.repo.indexes import reindex, search_layout_differs, weekly_slot_buckets
+from skillswap.repo.indexes import (
+    rebuild_search_records,
+    reindex,
+    search_layout_differs,
+    weekly_slot_buckets,
+)
 from skillswap.repo.reminders import due_layout_differs, reindex_due
 from skillswap.services.backup import export_records, import_records, read_export
 from skillswap.services.mail import send_due_mail
@@ -164,6 +169,11 @@ def register(app: Flask) -> None:
             if search_layout_differs(store):
                 rebuilt, _ = reindex(store, now(), cap=_repo().slot_piece_rows)
                 click.echo(f"search cards laid out for {store.name}: {rebuilt} written", err=True)
+            elif _repo().search_cards:
+                # A card or head is written just after the record it comes from, so an export
+                # can hold one a change behind it.
+                rebuilt, _ = rebuild_search_records(store, now())
+                click.echo(f"search cards brought up to date: {rebuilt} written", err=True)
             if due_layout_differs(store):
                 rebuilt, _ = reindex_due(store, current_app.config["REMINDER_OFFSETS"], now())
                 click.echo(f"due index laid out for {store.name}: {rebuilt} written", err=True)

@@ -77,6 +77,32 @@ def search_records(
     return records
 
 
+def rebuild_search_records(store: Store, now: datetime, batch: int = 200) -> tuple[int, int]:
+    """Write every search card from its schedule and every skill head from its skill entry
+    as they stand in the store, where they differ; remove those with nothing to come from.
+    After an import: an export can catch a card or head one change behind the record it
+    comes from, which is written just before it. Returns (written, removed)."""
+    keys = store.keys("skill/")
+    entries: dict[str, dict] = {}
+    for start in range(0, len(keys), batch):
+        for key, doc in store.get_many(keys[start : start + batch]).items():
+            entries[skill_of(key)] = doc
+    wanted = search_records(everyone(store, batch), entries, now)
+    have = [key for prefix in ("card/", "skillhead/") for key in store.keys(prefix)]
+    stale = [key for key in have if key not in wanted]
+    changed: dict[str, dict] = {}
+    names = list(wanted)
+    for start in range(0, len(names), batch):
+        chunk = names[start : start + batch]
+        found = store.get_many(chunk)
+        changed.update({key: wanted[key] for key in chunk if found.get(key) != wanted[key]})
+    if changed:
+        store.put_many(changed)
+    for key in stale:
+        store.delete(key)
+    return len(changed), len(stale)
+
+
 def search_layout_differs(store: Store) -> bool:
     """Does the store hold search cards and heads where it should not (keys are scarce), or
     skills without heads where it should have them (a dump from such a store)?"""

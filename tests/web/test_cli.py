@@ -148,12 +148,16 @@ def test_export_wipe_import_gives_identical_records(app: Flask, tmp_path: Path) 
 
 def test_import_refuses_to_overwrite_unless_asked(app: Flask, tmp_path: Path) -> None:
     store = app.extensions["skillswap.store"]
-    store.put("user/zzz", {"id": "zzz", "username": "zed"})
+
+    def user(uid: str, username: str) -> dict:
+        return {"id": uid, "username": username, "email": f"{uid}@example.com", "password_hash": ""}
+
+    store.put("user/zzz", user("zzz", "zed"))
     dump = tmp_path / "d.jsonl"
     dump.write_text(
-        json.dumps({"key": "user/zzz", "value": {"id": "zzz", "username": "other"}})
+        json.dumps({"key": "user/zzz", "value": user("zzz", "other")})
         + "\n"
-        + json.dumps({"key": "user/new", "value": {"id": "new"}})
+        + json.dumps({"key": "user/new", "value": user("new", "new")})
         + "\n"
         + json.dumps({"end": 2})
         + "\n",
