@@ -32,7 +32,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # The benchmark (bench/README.md): full, ~10 minutes on 2 cores; quick, small sizes, just over a minute.
-# Both print a table, write bench/results/latest.json and fail when a target is missed.
+# Both print a table, write bench/results/latest.json and fail when a target is missed that
+# the page's rendering alone meets (bench/README.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
