@@ -409,7 +409,7 @@ def test_teachers_with_free_time_come_first_across_pages_not_within_one(
     assert "Page 1 of 2" in first.main_text
 
 
-def test_a_search_reads_four_small_documents_a_teacher_at_most_and_users_of_its_page(
+def test_a_search_reads_every_listed_card_and_user_records_for_its_page_only(
     counted: tuple[Flask, CountingStore],
 ) -> None:
     """Fourteen teachers, twelve a page: every card is read to rank them, user records only
