@@ -17,9 +17,10 @@ from skillswap.domain.search_cards import build_card, skill_head
 from skillswap.domain.teacher_rules import TeacherRules
 from skillswap.domain.waitlist import Hold
 from skillswap.repo.keys import card_key, schedule_key, skill_head_key
-from skillswap.store import StoreError, open_store
+from skillswap.store import open_store
 from tests.support.app_fixtures import START, Clock, close_app, make_app
 from tests.support.counting_store import CountingStore
+from tests.support.faulty_store import FaultyStore
 from tests.web.test_auth import page
 from tests.web.test_offers import book, person, post_offer, repo, uid
 
@@ -27,6 +28,14 @@ from tests.web.test_offers import book, person, post_offer, repo, uid
 @pytest.fixture
 def counted(tmp_path: Path, clock: Clock) -> Iterator[tuple[Flask, CountingStore]]:
     store = CountingStore(open_store(f"sqlite:///{tmp_path / 'search.db'}"))
+    app = make_app(tmp_path, clock, STORE=store)
+    yield app, store
+    close_app(app)
+
+
+@pytest.fixture
+def faulty(tmp_path: Path, clock: Clock) -> Iterator[tuple[Flask, FaultyStore]]:
+    store = FaultyStore(open_store(f"sqlite:///{tmp_path / 'search.db'}"))
     app = make_app(tmp_path, clock, STORE=store)
     yield app, store
     close_app(app)
@@ -340,27 +349,17 @@ def test_an_export_taken_after_a_round_imports_again_into_its_own_store(
 
 
 def test_a_card_that_cannot_be_written_does_not_undo_the_booking(
-    app: Flask, caplog: pytest.LogCaptureFixture
+    faulty: tuple[Flask, FaultyStore], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The booking is written before its card: a store error on the card is logged and left
     to the background round, not shown to the learner as a failed booking."""
+    app, store = faulty
     ada = person(app, "ada")
     post_offer(ada)
     leo = person(app, "leo")
     offer_id, slot_id = _first_slot(app, "ada")
-    store = repo(app).store
-    real_put = store.put
-
-    def put_but_not_cards(key: str, value: dict) -> None:
-        if key.startswith("card/"):
-            raise StoreError("the store went away for a moment")
-        real_put(key, value)
-
-    store.put = put_but_not_cards
-    try:
-        response = book(app, leo, "ada", "python", offer_id, slot_id)
-    finally:
-        del store.put
+    store.fail_on("put", key_prefix="card/")
+    response = book(app, leo, "ada", "python", offer_id, slot_id)
     assert response.status_code == 302
     assert "/dashboard" in response.headers["Location"]
     assert any(b.active for b in repo(app).schedule(uid(app, "leo")).bookings.values())
@@ -368,22 +367,12 @@ def test_a_card_that_cannot_be_written_does_not_undo_the_booking(
 
 
 def test_a_skill_head_that_cannot_be_written_does_not_undo_the_offer(
-    app: Flask, caplog: pytest.LogCaptureFixture
+    faulty: tuple[Flask, FaultyStore], caplog: pytest.LogCaptureFixture
 ) -> None:
+    app, store = faulty
     ada = person(app, "ada")
-    store = repo(app).store
-    real_put = store.put
-
-    def put_but_not_heads(key: str, value: dict) -> None:
-        if key.startswith("skillhead/"):
-            raise StoreError("the store went away for a moment")
-        real_put(key, value)
-
-    store.put = put_but_not_heads
-    try:
-        assert post_offer(ada).status_code == 302
-    finally:
-        del store.put
+    store.fail_on("put", key_prefix="skillhead/")
+    assert post_offer(ada).status_code == 302
     assert repo(app).schedule(uid(app, "ada")).offers
     assert "search head of python not written" in caplog.text
 
