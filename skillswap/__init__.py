@@ -25,6 +25,7 @@ from skillswap.services.mail import MailSender
 from skillswap.services.notify import Notifier
 from skillswap.store import Store, open_store
 from skillswap.web.links import PublicLinks
+from skillswap.web.session_cookie import SignedCookieSessions
 
 log = logging.getLogger("skillswap")
 
@@ -148,6 +149,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    app.session_interface = SignedCookieSessions()
     login_manager.init_app(app)
     csrf.init_app(app)
 

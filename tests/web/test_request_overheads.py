@@ -5,19 +5,22 @@ headers are fixed at start-up, and templates compile before the first request.""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 
 from skillswap import compile_templates
 from skillswap.mail.message import template_environment
 from skillswap.web import common as web
+from skillswap.web.session_cookie import SignedCookieSessions
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
 
 # Pages with a form of their own, each carrying the session's CSRF token.
@@ -56,6 +59,34 @@ def test_a_page_changing_the_session_sends_it(client: FlaskClient, auth: AuthAct
     response = client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
     assert response.status_code == 302
     assert session_cookies(response)
+
+
+def test_the_session_cookie_is_flasks_own_byte_for_byte(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cookies handed out before the faster signing still open, and a cookie signed now opens
+    # under Flask's stock interface: the same HMAC-SHA1 over the same payload.
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()))
+    ours = app.session_interface
+    assert isinstance(ours, SignedCookieSessions)
+    stock = SecureCookieSessionInterface()
+    data = {"_user_id": "someone.1.login", "csrf_token": "f" * 40, "renewed": "2026-11-23"}
+    signed = ours.get_signing_serializer(app).dumps(data)  # type: ignore[union-attr]
+    assert signed == stock.get_signing_serializer(app).dumps(data)  # type: ignore[union-attr]
+    with app.test_request_context(headers={"Cookie": f"session={signed}"}):
+        assert dict(ours.open_session(app, request) or {}) == data
+        assert dict(stock.open_session(app, request) or {}) == data
+
+
+def test_one_signing_serializer_serves_until_the_key_changes(app: Flask) -> None:
+    sessions = app.session_interface
+    first = sessions.get_signing_serializer(app)
+    assert sessions.get_signing_serializer(app) is first
+    app.secret_key = "a rotated key"
+    rotated = sessions.get_signing_serializer(app)
+    assert rotated is not first
+    app.config["SECRET_KEY_FALLBACKS"] = ["the old key"]
+    assert sessions.get_signing_serializer(app) is not rotated
 
 
 # --- the CSRF token ----------------------------------------------------------------------------
