@@ -32,6 +32,7 @@ from skillswap.web import (
     waitlist,
 )
 from skillswap.web.auth.routes import apply_rate_limits, renew_session
+from skillswap.web.forms import session_csrf_token
 
 AREAS = (
     pages,
@@ -109,6 +110,7 @@ def _register_request_hooks(app: Flask) -> None:
     # A global (not only Flask-Login's context processor) so imported macros see it too.
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["viewer_zone"] = common.viewer_zone
+    app.jinja_env.globals["session_csrf_token"] = session_csrf_token
     _share_macros(app)
 
     # The headers are the same on every response: worked out once, not per request.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import validate_csrf
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms.validators import (
     EqualTo,
@@ -123,6 +123,36 @@ def action_csrf_valid() -> bool:
     except ValidationError:
         return False
     return True
+
+
+#: Sessions a worker keeps a signed CSRF token for; when full, it starts over (each session's
+#: next form signs its token again).
+SIGNED_TOKENS_KEPT = 4096
+_signed_tokens: dict[tuple[str | bytes, str], str] = {}
+
+
+def session_csrf_token() -> str:
+    """Flask-WTF's `csrf_token()` for templates, signed once per session and worker rather than
+    for every page with a form. The token lives as long as the session (WTF_CSRF_TIME_LIMIT is
+    None), so one signed an hour ago is exactly as good as one signed now; making a new one
+    (a serializer, an HMAC, the encoding) was a twentieth of showing a booking page. Checking a
+    token that comes back is unchanged (validate_csrf)."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    raw = session.get(field)
+    if raw is None or config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return generate_csrf()  # a new session's token, or tokens that expire: sign it now
+    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
+    token = _signed_tokens.get(key)
+    if token is None:
+        token = generate_csrf()
+        if len(_signed_tokens) >= SIGNED_TOKENS_KEPT:
+            _signed_tokens.clear()
+        _signed_tokens[key] = token
+    else:
+        # Where generate_csrf keeps the request's token: a form built later takes this one.
+        setattr(g, field, token)
+    return token
 
 
 # --- account: password change and deletion (skillswap/account.py) --------------------------

@@ -20,6 +20,7 @@ from itsdangerous import TimestampSigner
 from skillswap import compile_templates
 from skillswap.mail.message import template_environment
 from skillswap.web import common as web
+from skillswap.web import forms
 from skillswap.web.session_cookie import SignedCookieSessions
 from tests.support.app_fixtures import AuthActions, Clock, csrf_token, make_app
 
@@ -121,6 +122,49 @@ def test_login_gives_the_new_session_a_new_csrf_token(
     refused = client.post("/logout", data={"csrf_token": before})
     assert refused.status_code == 400
     assert client.get("/dashboard").status_code == 200  # still logged in
+
+
+def test_a_sessions_pages_show_the_token_signed_once(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    # The token lives as long as the session, so it is signed once: a page opened an hour
+    # later shows the very same token (it was re-signed, with a new stamp, for every page).
+    auth.signup()
+    first = csrf_token(client, "/profile")
+    with signed_ago(-timedelta(hours=1)):  # an hour later
+        assert csrf_token(client, "/profile") == first
+    response = client.post("/calendar/feed", data={"csrf_token": first})
+    assert response.status_code == 302
+    # A new key signs it anew, and the new token is the one that works.
+    app.config["WTF_CSRF_SECRET_KEY"] = "another key for forms"
+    new = csrf_token(client, "/profile")
+    assert new != first
+    assert client.post("/calendar/feed", data={"csrf_token": first}).status_code == 400
+    assert client.post("/calendar/feed", data={"csrf_token": new}).status_code == 302
+
+
+def test_tokens_that_expire_are_signed_for_every_page(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    auth.signup()
+    first = csrf_token(client, "/profile")
+    with signed_ago(-timedelta(minutes=30)):  # half an hour later
+        assert csrf_token(client, "/profile") != first
+
+
+def test_the_signed_tokens_kept_are_bounded(
+    client: FlaskClient, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(forms, "SIGNED_TOKENS_KEPT", 1)
+    monkeypatch.setattr(forms, "_signed_tokens", {})
+    auth.signup()
+    csrf_token(client, "/profile")
+    with client.session_transaction() as session:
+        session["csrf_token"] = "f" * 40  # another session's token, on the same worker
+    token = csrf_token(client, "/profile")
+    assert len(forms._signed_tokens) == 1
+    assert client.post("/calendar/feed", data={"csrf_token": token}).status_code == 302
 
 
 def test_the_csrf_token_follows_a_new_secret_key(
