@@ -23,6 +23,7 @@ from skillswap.web.common import (
     now,
     person_or_abort,
     repo,
+    url_maker,
     validates_own_csrf,
     viewer_zone,
     when,
@@ -115,6 +116,9 @@ def _page(
         )
         for offer, slot in page.times
     ]
+    # The page's own links, from patterns kept per mount point (common.url_maker), not
+    # url_for from the template for each.
+    username = teacher.username
     return render_template(
         "bookings/book.html",
         teacher=teacher,
@@ -127,6 +131,9 @@ def _page(
         refusal=refusal,
         later=page.later,
         earlier=page.earlier,
+        zone_name=zone.key,
+        profile_path=url_maker("profile.public", "username")(username),
+        book_path=url_maker("bookings.book", "username")(username),
     ), status
 
 

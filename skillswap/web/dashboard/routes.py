@@ -6,6 +6,7 @@ time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,17 +119,27 @@ def _attendance(b: Booking, me: str, other: str, moment: datetime, mark_path: st
     return fields
 
 
+def _row_links() -> tuple[Callable[[str], str], ...]:
+    """The links of a session row, by booking id (the profile's by username): made once per
+    mount point, as every view of a tab lists sessions."""
+    return (
+        url_maker("bookings.cancel", "booking_id"),
+        url_maker("bookings.review", "booking_id"),
+        url_maker("profile.public", "username"),
+        url_maker("ics.booking", "booking_id"),
+        url_maker("bookings.reschedule", "booking_id"),
+        url_maker("attendance.mark", "booking_id"),
+    )
+
+
 def session_items(
     lists: dict[str, list[Booking]], me: str, moment: datetime, archived: bool = False
 ) -> dict[str, list[SessionItem]]:
     """Each list of sessions as the dashboard shows it, by the same name."""
     zone = viewer_zone()
-    cancel_url = url_maker("bookings.cancel", "booking_id")
-    review_url = url_maker("bookings.review", "booking_id")
-    profile_url = url_maker("profile.public", "username")
-    ics_url = url_maker("ics.booking", "booking_id")
-    move_url = url_maker("bookings.reschedule", "booking_id")
-    mark_url = url_maker("attendance.mark", "booking_id")
+    cancel_url, review_url, profile_url, ics_url, move_url, mark_url = per_mount(
+        "session_row_links", _row_links
+    )
 
     def item(b: Booking) -> SessionItem:
         other = b.other_name(me)
