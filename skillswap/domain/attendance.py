@@ -81,12 +81,16 @@ def absentee(booking: Booking, marker: str, mark: str) -> str | None:
 
 def outcome(booking: Booking, now: datetime) -> str:
     """What the marks on this copy make of the session at `now` (see the module's doc)."""
-    if booking.status != "confirmed" or now < booking.end_at:
+    end = booking.end_at
+    if booking.status != "confirmed" or now < end:
         return OPEN
     people = (booking.teacher, booking.learner)
-    marks = {uid: m["mark"] for uid, m in booking.attendance.items() if uid in people}
+    # Most sessions carry no marks: every figure on a profile or dashboard asks this of each.
+    marks = booking.attendance and {
+        uid: m["mark"] for uid, m in booking.attendance.items() if uid in people
+    }
     if not marks:
-        return HELD if now >= booking.end_at + CONFIRM_AFTER else UNCONFIRMED
+        return HELD if now >= end + CONFIRM_AFTER else UNCONFIRMED
     absent = {a for uid, mark in marks.items() if (a := absentee(booking, uid, mark))}
     if not absent:
         return HELD
