@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
+from skillswap.domain.records import from_fields
 from skillswap.domain.text import is_visible, text_problem
 from skillswap.domain.times import parse_iso_utc
 
@@ -99,11 +100,10 @@ class User:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> User:
-        known = cls.__dataclass_fields__
-        if data.keys() <= known.keys():
-            return cls(**data)  # the usual record, read on every request: nothing to drop
-        # Written by another version: drop the fields this one does not know.
-        return cls(**{k: v for k, v in data.items() if k in known})
+        # Read on every request (the session's login is checked against it): a record with
+        # exactly this version's fields is taken as it is; one written by another version has
+        # the fields this one does not know dropped and the missing ones defaulted.
+        return from_fields(cls, data)
 
 
 # --- email ownership -----------------------------------------------------------------------
