@@ -557,16 +557,19 @@ def _raw_last_end(raw: dict[str, Any]) -> str:
     return raw.get("ends") or max(ends, default=raw.get("timestamp", ""))
 
 
-def sessions(schedule: Schedule, role: str, now: datetime) -> tuple[list[Booking], list[Booking]]:
-    """A person's sessions in one role, split into (upcoming soonest first, past newest first)."""
-    mine: Iterable[Booking] = (
-        b
-        for b in schedule.bookings.values()
-        if b.status != "pending" and b.role(schedule.owner) == role
-    )
-    upcoming, past = [], []
-    for b in mine:
-        (upcoming if b.end_at > now else past).append(b)
-    upcoming.sort(key=lambda b: b.start)
-    past.sort(key=lambda b: b.start, reverse=True)
-    return upcoming, past
+def sessions(schedule: Schedule, now: datetime) -> dict[str, tuple[list[Booking], list[Booking]]]:
+    """A person's sessions by their role in them ("teacher", "learner"), each split into
+    (upcoming soonest first, past newest first), in one pass over the bookings."""
+    split: dict[str, tuple[list[Booking], list[Booking]]] = {
+        "teacher": ([], []),
+        "learner": ([], []),
+    }
+    owner = schedule.owner
+    for b in schedule.bookings.values():
+        if b.status != "pending":
+            upcoming, past = split[b.role(owner)]
+            (upcoming if b.end_at > now else past).append(b)
+    for upcoming, past in split.values():
+        upcoming.sort(key=lambda b: b.start)
+        past.sort(key=lambda b: b.start, reverse=True)
+    return split

@@ -576,12 +576,12 @@ def test_sessions_split_upcoming_soonest_first_and_past_newest_first() -> None:
     learner.hold(booking(offer("p", slot(15, 16), owner=OTHER), slot(15, 16)), NOW)
 
     moment = at(10.5)  # 08 and 09 ended; 10 is running (still upcoming); 11, 12 ahead
-    upcoming, past = sessions(teacher, "teacher", moment)
+    upcoming, past = sessions(teacher, moment)["teacher"]
     assert [b.start[11:13] for b in upcoming] == ["10", "11", "12"]
     assert upcoming[-1].status == "cancelled"  # shown, so people see what was cancelled
     assert [b.start[11:13] for b in past] == ["09", "08"]
-    assert sessions(teacher, "learner", moment) == ([], [])
-    l_up, l_past = sessions(learner, "learner", moment)
+    assert sessions(teacher, moment)["learner"] == ([], [])
+    l_up, l_past = sessions(learner, moment)["learner"]
     assert [b.start[11:13] for b in l_up] == ["10", "11", "12"]  # the pending hold is left out
     assert [b.start[11:13] for b in l_past] == ["09", "08"]
 

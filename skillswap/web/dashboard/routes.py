@@ -227,10 +227,8 @@ Split = dict[str, tuple[list[Booking], list[Booking]]]
 def _split(schedule: Schedule, moment: datetime) -> Split:
     """Each role's sessions, upcoming soonest first and past newest first, by the lists'
     names on the tabs ("teaching", "attending")."""
-    return {
-        "teaching": sessions(schedule, "teacher", moment),
-        "attending": sessions(schedule, "learner", moment),
-    }
+    by_role = sessions(schedule, moment)
+    return {"teaching": by_role["teacher"], "attending": by_role["learner"]}
 
 
 def _opened() -> tuple[str, datetime, Schedule, Split]:
