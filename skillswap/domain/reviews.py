@@ -105,15 +105,21 @@ class ReviewRules:
         now: datetime,
         received: list[tuple[Booking, Review]] | None = None,
         tally: LiveTally | None = None,
+        *,
+        ranking: bool = True,
     ) -> Stats:
         """Sessions taught and attended, and the average of the reviews that may be shown
         (`received`: received_reviews(now), `tally`: live_tally(now), when the caller has
-        them already): the archived history's counters plus the live window, counted now."""
+        them already): the archived history's counters plus the live window, counted now.
+        With the reliability record ranking uses, unless `ranking` is False (pages show the
+        figures alone, and a profile its own record, invitations included)."""
         counters = self.counters
         tally = tally if tally is not None else self.live_tally(now)
         taught = counters.get("taught", 0) + tally.taught
         attended = counters.get("attended", 0) + tally.attended
         rating = self.rating(now, received)
+        if not ranking:
+            return Stats(taught, attended, rating.rating_count, rating.rating_average)
         record = self.reliability_record(now, invitations=False, tally=tally)
         return Stats(taught, attended, rating.rating_count, rating.rating_average, record)
 

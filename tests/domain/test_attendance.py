@@ -209,6 +209,21 @@ def test_reliability_record_over_the_last_ninety_days() -> None:
     assert teacher.reliability_record(far) == Reliability(0, 0, 0, 0, 0)
 
 
+def test_figures_for_a_page_are_rankings_figures_without_the_record() -> None:
+    teacher, _, b = pair()
+    mark(teacher, b, TEACHER, HAPPENED)
+    teacher.count_late("cancel", END)
+    ranked, shown = teacher.stats(END), teacher.stats(END, ranking=False)
+    assert ranked.reliability == teacher.reliability_record(END, invitations=False)
+    assert (shown.taught, shown.attended, shown.rating_count, shown.rating_average) == (
+        ranked.taught,
+        ranked.attended,
+        ranked.rating_count,
+        ranked.rating_average,
+    )
+    assert shown.reliability == Reliability()  # not worked out: no page shows it
+
+
 def test_archiving_keeps_held_sessions_in_the_counters_and_the_window() -> None:
     teacher, _, b = pair()
     mark(teacher, b, TEACHER, THEY_MISSED)  # a no-show of the learner: not held

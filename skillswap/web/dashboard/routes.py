@@ -293,7 +293,7 @@ def _header(
         "nav_here": "dashboard.show",  # the nav's Dashboard entry is marked on every tab
         "paths": paths,
         "tabs": _tabs(paths, _waiting(split, me, moment)),
-        "stats": schedule.stats(moment, received),
+        "stats": schedule.stats(moment, received, ranking=False),
     }
 
 

@@ -88,7 +88,7 @@ def show() -> str:
         "profile/show.html",
         user=user,
         this_week=this_week(schedule, viewer_zone(), moment),
-        stats=schedule.stats(moment, tally=tally),
+        stats=schedule.stats(moment, tally=tally, ranking=False),
         late_record=late_record(*schedule.late_counts(moment)),
         record=record_lines(schedule.reliability_record(moment, tally=tally)),
         **_split_by_time(schedule),
@@ -184,7 +184,7 @@ def public(username: str) -> str:
     return render_template(
         "profile/public.html",
         user=user,
-        stats=schedule.stats(moment, received, tally),
+        stats=schedule.stats(moment, received, tally, ranking=False),
         late_record=late_record(*schedule.late_counts(moment)),
         record=record_lines(schedule.reliability_record(moment, tally=tally)),
         # Worded here, each in one string, not by calls from the template for each.
