@@ -84,6 +84,7 @@ class SessionItem:
     action_path: str  # the cancel or review page; "" when there is none
     ics_path: str  # "" for sessions that are over
     move_path: str = ""  # the reschedule page of an upcoming session
+    late: bool = False  # cancelled or moved past its cancel deadline (the "Late" badge)
     # The last move, as read: "you" or the other person's name, and the time it had before.
     moved_by: str = ""
     moved_from: str = ""
@@ -174,6 +175,7 @@ def session_items(
             # A session that is over has no place in a calendar app any more.
             ics_path="" if archived or b.end_at <= moment else ics_url(b.id),
             move_path=move,
+            late=b.cancelled_late or bool(b.moved.get("late")),
             moved_by=moved_by,
             moved_from=moved_from,
             **_attendance(b, me, other, moment, "" if archived else mark_url(b.id)),
@@ -292,6 +294,7 @@ def _header(
     return {
         "nav_here": "dashboard.show",  # the nav's Dashboard entry is marked on every tab
         "paths": paths,
+        "zone_name": viewer_zone().key,
         "tabs": _tabs(paths, _waiting(split, me, moment)),
         "stats": schedule.stats(moment, received, ranking=False),
     }
