@@ -100,6 +100,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     app.jinja_env.filters["flat_errors"] = common.flat_errors
     app.jinja_env.globals["nav_links"] = common.nav_links
+    app.jinja_env.globals["nav_items"] = common.nav_items
     app.jinja_env.globals["frame_links"] = common.frame_links
     app.jinja_env.globals["form_sent_back"] = common.form_sent_back
     app.jinja_env.globals["when"] = common.when

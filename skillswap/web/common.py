@@ -16,6 +16,7 @@ from flask import abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 from wtforms import Form
 
 from skillswap.domain.display import format_instant, format_part, format_range
@@ -266,6 +267,22 @@ def nav_links() -> list[tuple[str, str, str]]:
     """Nav entries whose pages exist in this app, as (endpoint, label, path)."""
     links = frame_links()
     return [(endpoint, label, links[endpoint]) for endpoint, label in NAV if endpoint in links]
+
+
+#: The template of the nav's entries, rendered by `nav_items`.
+NAV_ITEMS = "_nav_items.html"
+
+
+def nav_items(here: str, endpoint: str | None) -> Markup:
+    """The nav's entries as list items, the one for the section `here` marked (as this very
+    page when `here` is the request's `endpoint`): rendered once per mount point and pair,
+    as every signed-in page shows the same few for a dozen sections."""
+    kept: dict[tuple[str, str | None], Markup] = per_mount("nav_items", dict)
+    items = kept.get((here, endpoint))
+    if items is None:
+        template = current_app.jinja_env.get_template(NAV_ITEMS)
+        items = kept[here, endpoint] = Markup(template.render(here=here, endpoint=endpoint))
+    return items
 
 
 @lru_cache(maxsize=4096)

@@ -191,6 +191,20 @@ def test_nav_links_follow_the_script_root(app: Flask) -> None:
     assert rooted["Dashboard"] == "/app/dashboard"
 
 
+def test_the_nav_is_rendered_once_per_section_and_mount(app: Flask) -> None:
+    with app.test_request_context("/", base_url="http://localhost/"):
+        on_dashboard = web.nav_items("dashboard.show", "dashboard.show")
+        assert web.nav_items("dashboard.show", "dashboard.show") is on_dashboard  # kept
+        assert '<a href="/dashboard" aria-current="page">Dashboard</a>' in on_dashboard
+        # A dashboard tab marks its section, not itself as the page.
+        on_tab = web.nav_items("dashboard.show", "dashboard.past")
+        assert '<a href="/dashboard" aria-current="true">Dashboard</a>' in on_tab
+        assert "aria-current" not in web.nav_items("pages.home", "pages.home")
+    with app.test_request_context("/", base_url="http://localhost/app/"):
+        rooted = web.nav_items("dashboard.show", "dashboard.show")
+        assert '<a href="/app/dashboard" aria-current="page">Dashboard</a>' in rooted
+
+
 def test_every_pages_frame_links_follow_its_own_mount(app: Flask) -> None:
     # The frame's links are kept per mount point: a page served under /app/ after one at /
     # (and the other way round) links within its own mount, stylesheets included.
