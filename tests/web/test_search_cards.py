@@ -4,9 +4,10 @@ writes that change them, and reads a schedule only where a card cannot answer.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from flask import Flask
@@ -17,28 +18,34 @@ from skillswap.domain.search_cards import build_card, skill_head
 from skillswap.domain.teacher_rules import TeacherRules
 from skillswap.domain.waitlist import Hold
 from skillswap.repo.keys import card_key, schedule_key, skill_head_key
-from skillswap.store import open_store
+from skillswap.store import Store, open_store
 from tests.support.app_fixtures import START, Clock, close_app, make_app
 from tests.support.counting_store import CountingStore
 from tests.support.faulty_store import FaultyStore
 from tests.web.test_auth import page
 from tests.web.test_offers import book, person, post_offer, repo, uid
 
+W = TypeVar("W", CountingStore, FaultyStore)
 
-@pytest.fixture
-def counted(tmp_path: Path, clock: Clock) -> Iterator[tuple[Flask, CountingStore]]:
-    store = CountingStore(open_store(f"sqlite:///{tmp_path / 'search.db'}"))
+
+def _served(
+    wrapper: Callable[[Store], W], tmp_path: Path, clock: Clock
+) -> Iterator[tuple[Flask, W]]:
+    """An app on a SQLite store seen through `wrapper` (counting reads, or failing some)."""
+    store = wrapper(open_store(f"sqlite:///{tmp_path / 'search.db'}"))
     app = make_app(tmp_path, clock, STORE=store)
     yield app, store
     close_app(app)
+
+
+@pytest.fixture
+def counted(tmp_path: Path, clock: Clock) -> Iterator[tuple[Flask, CountingStore]]:
+    yield from _served(CountingStore, tmp_path, clock)
 
 
 @pytest.fixture
 def faulty(tmp_path: Path, clock: Clock) -> Iterator[tuple[Flask, FaultyStore]]:
-    store = FaultyStore(open_store(f"sqlite:///{tmp_path / 'search.db'}"))
-    app = make_app(tmp_path, clock, STORE=store)
-    yield app, store
-    close_app(app)
+    yield from _served(FaultyStore, tmp_path, clock)
 
 
 def _search(client: FlaskClient, store: CountingStore, query: str = "pyth") -> str:
