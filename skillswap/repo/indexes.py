@@ -62,6 +62,24 @@ def everyone(store: Store, batch: int = 200) -> Iterator[tuple[User, Schedule]]:
                 yield User.from_dict(data), Schedule.from_doc(uid, docs.get(schedule_key(uid)))
 
 
+def replace_derived(
+    store: Store,
+    prefixes: Iterable[str],
+    wanted: dict[str, dict],
+    write: dict[str, dict] | None = None,
+) -> int:
+    """Make the derived records under `prefixes` exactly `wanted`: write `write` (by default
+    all of `wanted`; a caller that compared first passes only what differs) and remove every
+    record under them that `wanted` lacks. Returns how many were removed."""
+    stale = [key for prefix in prefixes for key in store.keys(prefix) if key not in wanted]
+    write = wanted if write is None else write
+    if write:
+        store.put_many(write)
+    for key in stale:
+        store.delete(key)
+    return len(stale)
+
+
 def search_records(
     people: Iterable[tuple[User, Schedule]], entries: dict[str, dict], now: datetime
 ) -> dict[str, dict]:
@@ -88,19 +106,14 @@ def rebuild_search_records(store: Store, now: datetime, batch: int = 200) -> tup
         for key, doc in store.get_many(keys[start : start + batch]).items():
             entries[skill_of(key)] = doc
     wanted = search_records(everyone(store, batch), entries, now)
-    have = [key for prefix in ("card/", "skillhead/") for key in store.keys(prefix)]
-    stale = [key for key in have if key not in wanted]
     changed: dict[str, dict] = {}
     names = list(wanted)
     for start in range(0, len(names), batch):
         chunk = names[start : start + batch]
         found = store.get_many(chunk)
         changed.update({key: wanted[key] for key in chunk if found.get(key) != wanted[key]})
-    if changed:
-        store.put_many(changed)
-    for key in stale:
-        store.delete(key)
-    return len(changed), len(stale)
+    removed = replace_derived(store, ("card/", "skillhead/"), wanted, changed)
+    return len(changed), removed
 
 
 def search_layout_differs(store: Store) -> bool:
@@ -137,12 +150,7 @@ def reindex(
         if store.budget is None:  # RepositoryBase.search_cards
             wanted.update(search_records(people, entries, now))
         prefixes += ["skill/", "skillhead/", "card/"]
-    stale = [key for prefix in prefixes for key in store.keys(prefix) if key not in wanted]
-    if wanted:
-        store.put_many(wanted)
-    for key in stale:
-        store.delete(key)
-    return len(wanted), len(stale)
+    return len(wanted), replace_derived(store, prefixes, wanted)
 
 
 class Indexes(RepositoryBase):

@@ -84,7 +84,7 @@ def reindex_due(store: Store, offsets: tuple[timedelta, ...], now: datetime) -> 
     store of the other layout); returns (pieces written, pieces removed). Reminders due in
     the last LATE_AFTER are kept: the sender still sends those not sent yet (their claims
     say which)."""
-    from skillswap.repo.indexes import everyone
+    from skillswap.repo.indexes import everyone, replace_derived
 
     wanted = due_index_records(
         (schedule for _, schedule in everyone(store)),
@@ -92,12 +92,7 @@ def reindex_due(store: Store, offsets: tuple[timedelta, ...], now: datetime) -> 
         now - LATE_AFTER,
         hourly_due_buckets(store),
     )
-    stale = [key for key in store.keys(DUE_PREFIX) if key not in wanted]
-    if wanted:
-        store.put_many(wanted)
-    for key in stale:
-        store.delete(key)
-    return len(wanted), len(stale)
+    return len(wanted), replace_derived(store, (DUE_PREFIX,), wanted)
 
 
 def due_layout_differs(store: Store) -> bool:
