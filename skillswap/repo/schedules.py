@@ -222,11 +222,6 @@ class Schedules(RepositoryBase):
         found = self.store.get_many([card_key(uid) for uid in uids])
         return {uid: card for uid in uids if (card := found.get(card_key(uid)))}
 
-    def schedules(self, uids: list[str]) -> dict[str, Schedule]:
-        """Many people's schedules, in one round trip."""
-        found = self.store.get_many([schedule_key(uid) for uid in uids])
-        return {uid: Schedule.from_doc(uid, found.get(schedule_key(uid))) for uid in uids}
-
     def count_unread(self, uid: str, delta: int | None) -> None:
         """The unread count rides on the user record, which every page loads anyway: the nav
         badge costs no extra round trip. delta None resets it. Never more than the notices a
